@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { RignodeError } from "../core";
+import { configSchema, DEFAULTS, type Config } from "./schema";
+import { OPTIONS, OTHER_ENV, parseOptionText } from "./options";
+
+/** What each key accepts, in words, for error messages. */
+const ALLOWED: Record<string, string> = {
+  dataDir: "a directory path",
+  "log.json": "true or false",
+  "log.level": "debug, info, warn or error",
+  "api.listen": "HOST:PORT, e.g. 127.0.0.1:8420",
+  "kernel.variant": "auto, baseline, v3 or v4",
+  "miner.algo": "sha256d or scrypt",
+  "miner.threads": "auto or a whole number 1..1024",
+  "miner.batch": "auto or a whole number 1..2147483648",
+};
+
+export interface ConfigInput {
+  /** Path of a JSON config file (--config), if any. */
+  file?: string;
+  env: Record<string, string | undefined>;
+  /** Flags that are config options, by flag name, as typed. */
+  flags: Record<string, string | boolean>;
+}
+
+type Doc = Record<string, unknown>;
+
+/** Merges defaults < JSON file < RIGNODE_* environment < flags, then validates the result once. */
+export function loadConfig(input: ConfigInput): Config {
+  const doc: Doc = structuredClone(DEFAULTS) as unknown as Doc;
+  const origin = new Map<string, string>();
+
+  const file = input.file ?? input.env.RIGNODE_CONFIG;
+  if (file) mergeFile(doc, origin, file);
+
+  for (const [name, text] of Object.entries(input.env)) {
+    if (!name.startsWith("RIGNODE_") || text === undefined || OTHER_ENV.has(name)) continue;
+    const spec = OPTIONS.find((o) => o.env === name);
+    if (!spec) {
+      throw new RignodeError("config", `unknown environment variable ${name}; known: ${[...OPTIONS.map((o) => o.env), ...OTHER_ENV].join(", ")}`);
+    }
+    setPath(doc, spec.path, parseOptionText(spec.kind, text));
+    origin.set(spec.path.join("."), `environment ${name}`);
+  }
+
+  for (const [flag, value] of Object.entries(input.flags)) {
+    const spec = OPTIONS.find((o) => o.flag === flag);
+    if (!spec) throw new RignodeError("usage", `unknown option --${flag}`);
+    const v = typeof value === "boolean" ? value : parseOptionText(spec.kind, value);
+    setPath(doc, spec.path, v);
+    origin.set(spec.path.join("."), `--${flag}`);
+  }
+
+  const parsed = configSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join(".");
+    const where = origin.get(key) ?? (file ? `config file ${file}, key ${key}` : `key ${key}`);
+    const value = getPath(doc, issue.path.map(String));
+    throw new RignodeError("config", `${where}: ${JSON.stringify(value)} is not allowed; expected ${ALLOWED[key] ?? issue.message}`);
+  }
+  return parsed.data;
+}
+
+function mergeFile(doc: Doc, origin: Map<string, string>, file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new RignodeError("config", `config file ${file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new RignodeError("config", `config file ${file}: not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (!isObject(data)) throw new RignodeError("config", `config file ${file}: expected a JSON object at the top level`);
+  for (const [key, value] of Object.entries(data)) {
+    if (!(key in DEFAULTS)) {
+      throw new RignodeError("config", `config file ${file}: unknown key '${key}'; allowed: ${Object.keys(DEFAULTS).join(", ")}`);
+    }
+    const section = (DEFAULTS as unknown as Doc)[key];
+    if (isObject(section)) {
+      if (!isObject(value)) {
+        throw new RignodeError("config", `config file ${file}: key '${key}' must be an object with keys ${Object.keys(section).join(", ")}`);
+      }
+      for (const [sub, v] of Object.entries(value)) {
+        if (!(sub in section)) {
+          throw new RignodeError("config", `config file ${file}: unknown key '${key}.${sub}'; allowed in '${key}': ${Object.keys(section).join(", ")}`);
+        }
+        setPath(doc, [key, sub], v);
+        origin.set(`${key}.${sub}`, `config file ${file}, key ${key}.${sub}`);
+      }
+    } else {
+      setPath(doc, [key], value);
+      origin.set(key, `config file ${file}, key ${key}`);
+    }
+  }
+}
+
+function isObject(x: unknown): x is Doc {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function setPath(doc: Doc, path: string[], value: unknown): void {
+  if (path.length === 1) doc[path[0]!] = value;
+  else (doc[path[0]!] as Doc)[path[1]!] = value;
+}
+
+function getPath(doc: Doc, path: string[]): unknown {
+  let cur: unknown = doc;
+  for (const p of path) cur = isObject(cur) ? cur[p] : undefined;
+  return cur;
+}

@@ -1,0 +1,43 @@
+/** The config keys that can also be set from the environment and the command line: one table, one mechanism. */
+export interface OptionSpec {
+  /** Command-line flag without dashes. */
+  flag: string;
+  /** Environment variable. */
+  env: string;
+  /** Path in the config document. */
+  path: [string] | [string, string];
+  /** How the text of a flag or variable becomes a value; the schema then checks it. */
+  kind: "string" | "boolean" | "int-or-auto";
+  help: string;
+  /** Value name for --help. */
+  arg?: string;
+}
+
+export const OPTIONS: OptionSpec[] = [
+  { flag: "data-dir", env: "RIGNODE_DATA_DIR", path: ["dataDir"], kind: "string", arg: "DIR", help: "state directory (default ./rignode-data)" },
+  { flag: "api", env: "RIGNODE_API", path: ["api", "listen"], kind: "string", arg: "HOST:PORT", help: "HTTP API address (default 127.0.0.1:8420)" },
+  { flag: "log-json", env: "RIGNODE_LOG_JSON", path: ["log", "json"], kind: "boolean", help: "log JSON lines instead of text" },
+  { flag: "log-level", env: "RIGNODE_LOG_LEVEL", path: ["log", "level"], kind: "string", arg: "LEVEL", help: "debug, info, warn or error (default info)" },
+  { flag: "kernel", env: "RIGNODE_KERNEL", path: ["kernel", "variant"], kind: "string", arg: "VARIANT", help: "auto, baseline, v3 or v4 (default auto: the fastest this CPU runs)" },
+  { flag: "algo", env: "RIGNODE_ALGO", path: ["miner", "algo"], kind: "string", arg: "ALGO", help: "sha256d or scrypt" },
+  { flag: "threads", env: "RIGNODE_THREADS", path: ["miner", "threads"], kind: "int-or-auto", arg: "N", help: "mining threads (default auto: one per CPU)" },
+  { flag: "batch", env: "RIGNODE_BATCH", path: ["miner", "batch"], kind: "int-or-auto", arg: "N", help: "nonces per kernel call (default auto)" },
+];
+
+/** Environment variables that are not config keys but are still ours. */
+export const OTHER_ENV = new Set(["RIGNODE_CONFIG"]);
+
+/** Turns the text of a flag or environment variable into the value the schema expects, when it reads as one. */
+export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown {
+  switch (kind) {
+    case "string":
+      return text;
+    case "boolean":
+      if (/^(1|true|yes|on)$/i.test(text)) return true;
+      if (/^(0|false|no|off)$/i.test(text)) return false;
+      return text; // the schema reports it
+    case "int-or-auto":
+      if (text === "auto") return text;
+      return /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { ALGOS, KERNEL_VARIANTS } from "../core";
+
+/** HOST:PORT, with [v6] brackets allowed. */
+export const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT, e.g. 127.0.0.1:8420")
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0..65535");
+
+/** One document, a section per subsystem; flags and environment are turned into this same document. */
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    log: z
+      .object({
+        json: z.boolean(),
+        level: z.enum(["debug", "info", "warn", "error"]),
+      })
+      .strict(),
+    api: z.object({ listen: listenAddress }).strict(),
+    kernel: z.object({ variant: z.enum(["auto", ...KERNEL_VARIANTS]) }).strict(),
+    miner: z
+      .object({
+        algo: z.enum(ALGOS),
+        threads: z.union([z.literal("auto"), z.number().int().min(1).max(1024)]),
+        batch: z.union([z.literal("auto"), z.number().int().min(1).max(2 ** 31)]),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Every key's default. */
+export const DEFAULTS: Config = {
+  dataDir: "./rignode-data",
+  log: { json: false, level: "info" },
+  api: { listen: "127.0.0.1:8420" },
+  kernel: { variant: "auto" },
+  miner: { algo: "sha256d", threads: "auto", batch: "auto" },
+};
+
+

@@ -1,0 +1,6 @@
+export * from "./errors";
+export * from "./bytes";
+export * from "./types";
+export * from "./log";
+export * from "./metrics";
+export * from "./build-info";

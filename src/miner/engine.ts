@@ -1,0 +1,201 @@
+import { RignodeError, type JobSource, type Logger, type MinerJob } from "../core";
+import { checkHeader } from "../kernel";
+import { Control, STATE } from "./control";
+import { HashrateMeter } from "./hashrate";
+import type { WorkerInit, WorkerMessage } from "./worker";
+
+export interface EngineOptions {
+  /** dlopen path of the kernel variant to mine with (KernelInfo.path). */
+  kernelPath: string;
+  threads: number;
+  /** Nonces per kernel call. */
+  batch: number;
+  source: JobSource;
+  log?: Logger;
+}
+
+export interface ThreadStats {
+  thread: number;
+  hashes: number;
+  hashrate: { "10s": number; "60s": number; "15m": number };
+}
+
+export interface EngineStats {
+  threads: number;
+  batch: number;
+  state: "idle" | "running" | "paused" | "stopping";
+  hashes: number;
+  hashrate: { "10s": number; "60s": number; "15m": number };
+  perThread: ThreadStats[];
+  found: number;
+  staleDropped: number;
+}
+
+/**
+ * Where the worker entry point is: beside this file when run from source; in a compiled binary this module is
+ * bundled into the main chunk at the root of the embedded file system and the worker keeps its path under src/.
+ */
+function workerUrl(): string {
+  const here = import.meta.url;
+  return here.includes("$bunfs") ? new URL("./miner/worker.ts", here).href : new URL("./worker.ts", here).href;
+}
+
+const STATE_NAMES = ["idle", "running", "paused", "stopping"] as const;
+
+/** The mining engine: one Worker per thread, lock-free job switching through a shared control block. */
+export class MiningEngine {
+  private readonly ctl: Control;
+  private readonly workers: Worker[] = [];
+  private job: MinerJob | null = null;
+  private seq = 0;
+  private readonly meters: HashrateMeter[];
+  private readonly total = new HashrateMeter();
+  private sampler: ReturnType<typeof setInterval> | undefined;
+  private stoppedWaiters: (() => void)[] = [];
+  private stoppedCount = 0;
+  private foundCount = 0;
+  private staleDropped = 0;
+
+  constructor(private readonly opts: EngineOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RignodeError("config", `threads must be >= 1, got ${opts.threads}`);
+    if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new RignodeError("config", `batch must be >= 1, got ${opts.batch}`);
+    this.ctl = Control.create(opts.threads);
+    this.ctl.setBatch(opts.batch);
+    this.meters = Array.from({ length: opts.threads }, () => new HashrateMeter());
+  }
+
+  /** Spawns the workers; resolves when each has loaded the kernel. */
+  async start(): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let t = 0; t < this.opts.threads; t++) {
+      const w = new Worker(workerUrl());
+      this.workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+            if (ev.data.type === "ready") resolve();
+            else if (ev.data.type === "error") reject(new RignodeError("kernel", `mining thread ${t}: ${ev.data.message}`));
+            this.onMessage(ev.data);
+          };
+          w.onerror = (ev) => reject(new RignodeError("internal", `mining thread ${t} failed: ${ev.message}`));
+        }),
+      );
+      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab } satisfies WorkerInit);
+    }
+    await Promise.all(ready);
+    this.sampler = setInterval(() => this.sample(), 1000);
+    this.sampler.unref?.();
+    this.sample();
+    this.opts.log?.info("miner.started", { threads: this.opts.threads, batch: this.opts.batch });
+  }
+
+  /** Switches every thread to `job` at its next batch boundary; results of the old job are dropped from then on. */
+  setJob(job: MinerJob): void {
+    checkHeader(job.header);
+    if (job.target.length !== 32) throw new RignodeError("input", `target must be 32 bytes, got ${job.target.length}`);
+    const start = job.nonceStart ?? 0;
+    const end = job.nonceEnd ?? 2 ** 32;
+    if (start < 0 || end > 2 ** 32 || start > end) throw new RignodeError("input", `nonce range [${start}, ${end}) is invalid`);
+    this.job = job;
+    this.seq = this.ctl.publish(job.algo, job.header, job.target, start, end);
+    if (this.ctl.state === STATE.idle) this.ctl.setState(STATE.running);
+  }
+
+  /** The current job, if any. */
+  currentJob(): MinerJob | null {
+    return this.job;
+  }
+
+  /** Threads finish their batch and sleep without spinning until resume(). */
+  pause(): void {
+    if (this.ctl.state === STATE.running) this.ctl.setState(STATE.paused);
+  }
+
+  resume(): void {
+    if (this.ctl.state === STATE.paused) this.ctl.setState(this.job ? STATE.running : STATE.idle);
+  }
+
+  /** Nonces per kernel call, changed live (the auto-tuner's knob). */
+  setBatch(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RignodeError("config", `batch must be >= 1, got ${n}`);
+    this.opts.batch = n;
+    this.ctl.setBatch(n);
+  }
+
+  /** Stops every thread after its current batch and waits for them. */
+  async stop(): Promise<void> {
+    if (this.workers.length === 0) return;
+    this.ctl.setState(STATE.stopping);
+    if (this.stoppedCount < this.workers.length) {
+      await new Promise<void>((resolve) => this.stoppedWaiters.push(resolve));
+    }
+    clearInterval(this.sampler);
+    this.sample();
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+    this.opts.log?.info("miner.stopped", { hashes: this.totalHashes() });
+  }
+
+  /** Hashes done so far by all threads (counted after each finished batch). */
+  totalHashes(): number {
+    let s = 0;
+    for (let t = 0; t < this.opts.threads; t++) s += this.ctl.hashes(t);
+    return s;
+  }
+
+  stats(): EngineStats {
+    return {
+      threads: this.opts.threads,
+      batch: this.opts.batch,
+      state: STATE_NAMES[this.ctl.state] ?? "idle",
+      hashes: this.totalHashes(),
+      hashrate: this.total.windows(),
+      perThread: this.meters.map((m, thread) => ({ thread, hashes: this.ctl.hashes(thread), hashrate: m.windows() })),
+      found: this.foundCount,
+      staleDropped: this.staleDropped,
+    };
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    let sum = 0;
+    for (let t = 0; t < this.opts.threads; t++) {
+      const h = this.ctl.hashes(t);
+      sum += h;
+      this.meters[t]!.sample(now, h);
+    }
+    this.total.sample(now, sum);
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m.type) {
+      case "found": {
+        if (m.seq !== this.seq || !this.job) {
+          this.staleDropped += m.nonces.length;
+          return;
+        }
+        for (const nonce of m.nonces) {
+          this.foundCount++;
+          this.opts.source.found({ jobId: this.job.id, nonce });
+        }
+        return;
+      }
+      case "exhausted": {
+        if (m.seq !== this.seq || !this.job) return;
+        const next = this.opts.source.nextJob(this.job);
+        if (next) this.setJob(next);
+        else if (this.ctl.state === STATE.running) this.ctl.setState(STATE.idle);
+        return;
+      }
+      case "error":
+        this.opts.log?.error("miner.thread_error", { thread: m.thread, error: m.message });
+        return;
+      case "stopped":
+        this.stoppedCount++;
+        if (this.stoppedCount >= this.workers.length) for (const r of this.stoppedWaiters.splice(0)) r();
+        return;
+      case "ready":
+        return;
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { MiningEngine, type EngineOptions, type EngineStats, type ThreadStats } from "./engine";
+export { HashrateMeter } from "./hashrate";
+export { defaultBatch } from "./batch";

@@ -1,0 +1,53 @@
+import { COMMIT, VERSION, type MetricFamily } from "../core";
+import type { KernelInfo } from "../kernel";
+
+const startedAt = Date.now();
+
+/** Build info: one gauge at 1 with the version, commit and kernel variant as labels. */
+export function buildCollector(role: string, kernel: KernelInfo): () => MetricFamily[] {
+  return () => [
+    {
+      name: "rignode_build_info",
+      help: "Build of this rignode; the value is always 1.",
+      type: "info",
+      samples: [{ labels: { version: VERSION, commit: COMMIT, role, kernel_variant: kernel.variant }, value: 1 }],
+    },
+  ];
+}
+
+/** The kernel variant in use, its lanes and the CPU features CPUID reported. */
+export function kernelCollector(kernel: KernelInfo): () => MetricFamily[] {
+  return () => [
+    {
+      name: "rignode_kernel_info",
+      help: "Hash kernel in use; the value is always 1.",
+      type: "info",
+      samples: [{ labels: { variant: kernel.variant, version: kernel.version, lanes: kernel.lanes, forced: String(kernel.forced) }, value: 1 }],
+    },
+    {
+      name: "rignode_kernel_variant_supported",
+      help: "1 when this CPU can run the kernel variant, else 0.",
+      type: "gauge",
+      samples: kernel.available.map((v) => ({ labels: { variant: v }, value: kernel.supported.includes(v) ? 1 : 0 })),
+    },
+  ];
+}
+
+/** Standard process metrics (names as Prometheus client libraries use them). */
+export function processCollector(): () => MetricFamily[] {
+  return () => {
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return [
+      { name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: "gauge", samples: [{ value: mem.rss }] },
+      { name: "process_cpu_seconds_total", help: "User and system CPU time spent in seconds.", type: "counter", samples: [{ value: (cpu.user + cpu.system) / 1e6 }] },
+      { name: "process_start_time_seconds", help: "Start time of the process since the Unix epoch in seconds.", type: "gauge", samples: [{ value: Math.floor(startedAt / 1000) }] },
+      { name: "rignode_uptime_seconds", help: "Seconds since this process started.", type: "gauge", samples: [{ value: (Date.now() - startedAt) / 1000 }] },
+    ];
+  };
+}
+
+/** Seconds since start, for /health and /info. */
+export function uptimeSeconds(): number {
+  return Math.round((Date.now() - startedAt) / 1000);
+}

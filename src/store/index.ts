@@ -1,0 +1,2 @@
+export { Store, DB_FILE } from "./sqlite";
+export { MIGRATIONS, type Migration } from "./migrations";

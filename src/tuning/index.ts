@@ -1,0 +1,1 @@
+export { cpuInfo, autoThreads, type CpuInfo } from "./hardware";
