@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { loadSupportedVariants, referenceBackend, type KernelLib } from "../../src/kernel";
+import { backendSuite, prng } from "./backend.case";
+import type { Algo } from "../../src/core";
+
+const libs: KernelLib[] = await loadSupportedVariants();
+
+backendSuite(referenceBackend);
+for (const lib of libs) backendSuite(lib);
+
+describe("property: scans never miss or invent a nonce (vs the TypeScript reference)", () => {
+  const cases: { algo: Algo; count: number; zeroBits: number; rounds: number }[] = [
+    { algo: "sha256d", count: 3000, zeroBits: 6, rounds: 6 },
+    { algo: "scrypt", count: 300, zeroBits: 4, rounds: 3 },
+  ];
+  for (const lib of libs) {
+    for (const c of cases) {
+      test(`${lib.name} ${c.algo}: random prefixes, easy targets, odd counts, starts near 2^32`, () => {
+        const seed = 0x5eed + c.count + lib.lanes;
+        const rnd = prng(seed);
+        for (let r = 0; r < c.rounds; r++) {
+          const header = new Uint8Array(80).map(() => Math.floor(rnd() * 256));
+          // Targets with a few leading zero bits and random low bits: some hits, a count that is not a lane multiple.
+          const target = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+          target[31] = 0xff >> c.zeroBits;
+          const count = c.count + Math.floor(rnd() * 17);
+          const start = r % 2 === 0 ? 2 ** 32 - count : Math.floor(rnd() * (2 ** 32 - count));
+          const want = referenceBackend.scan(c.algo, header, start, count, target);
+          const got = lib.scan(c.algo, header, start, count, target);
+          expect({ seed, round: r, got }).toEqual({ seed, round: r, got: want });
+          expect(want.length).toBeGreaterThan(0);
+        }
+      });
+    }
+  }
+});
+
+describe("kernel binding", () => {
+  test("each variant reports the build it is and its lane count", () => {
+    const lanes = { baseline: 4, v3: 8, v4: 16 } as const;
+    for (const lib of libs) expect(lib.lanes).toBe(lanes[lib.variant]);
+  });
+
+  test("a bad header length or nonce range is a typed error, not a crash", () => {
+    const lib = libs[0]!;
+    expect(() => lib.hash("sha256d", new Uint8Array(79))).toThrow("header must be 80 bytes");
+    expect(() => lib.scan("sha256d", new Uint8Array(80), 2 ** 32 - 1, 2, new Uint8Array(32))).toThrow("outside");
+    expect(() => lib.scan("sha256d", new Uint8Array(80), 0, 1, new Uint8Array(31))).toThrow("target must be 32 bytes");
+  });
+
+  test("a scan with more hits than the output buffer still returns every hit", () => {
+    const lib = libs[libs.length - 1]!;
+    const all = new Uint8Array(32).fill(0xff);
+    const got = lib.scan("sha256d", new Uint8Array(80), 10, 5000, all);
+    expect(got.length).toBe(5000);
+    expect(got[0]).toBe(10);
+    expect(got[4999]).toBe(5009);
+  });
+});

@@ -1,0 +1,15 @@
+// The Zig inline tests (standard vectors, scans, ABI error codes), compiled for each variant this CPU runs.
+import { expect, test } from "bun:test";
+import { cpuFeatures, supportedVariants } from "../../src/kernel";
+import { ROOT, run } from "../helpers";
+
+const variants = supportedVariants(await cpuFeatures());
+
+for (const v of variants) {
+  test(`zig test passes for the ${v} build`, () => {
+    const r = run([process.execPath, "run", "build.ts", "--zig-test", v], { cwd: ROOT, timeoutMs: 600_000 });
+    if (r.code !== 0) console.error(r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("All 8 tests passed");
+  }, 600_000);
+}
