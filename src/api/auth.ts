@@ -23,6 +23,11 @@ export function ensureApiToken(dataDir: string): { token: string; path: string; 
   return { token, path, created: true };
 }
 
+/** Whether write requests need the token: always in "token" mode, and in "auto" mode unless only loopback can connect. */
+export function tokenRequired(mode: "auto" | "token", loopbackOnly: boolean): boolean {
+  return mode === "token" || !loopbackOnly;
+}
+
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Requires `Authorization: Bearer <token>` on every write request when a token is set; reads stay open. */

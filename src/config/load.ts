@@ -9,6 +9,7 @@ const ALLOWED: Record<string, string> = {
   "log.json": "true or false",
   "log.level": "debug, info, warn or error",
   "api.listen": "HOST:PORT, e.g. 127.0.0.1:8420",
+  "api.auth": "auto or token",
   "kernel.variant": "auto, baseline, v3 or v4",
   "miner.algo": "sha256d or scrypt",
   "miner.threads": "auto or a whole number 1..1024",

@@ -16,6 +16,7 @@ export interface OptionSpec {
 export const OPTIONS: OptionSpec[] = [
   { flag: "data-dir", env: "RIGNODE_DATA_DIR", path: ["dataDir"], kind: "string", arg: "DIR", help: "state directory (default ./rignode-data)" },
   { flag: "api", env: "RIGNODE_API", path: ["api", "listen"], kind: "string", arg: "HOST:PORT", help: "HTTP API address (default 127.0.0.1:8420)" },
+  { flag: "api-auth", env: "RIGNODE_API_AUTH", path: ["api", "auth"], kind: "string", arg: "MODE", help: "auto: bearer token for writes unless the API is loopback-only; token: always" },
   { flag: "log-json", env: "RIGNODE_LOG_JSON", path: ["log", "json"], kind: "boolean", help: "log JSON lines instead of text" },
   { flag: "log-level", env: "RIGNODE_LOG_LEVEL", path: ["log", "level"], kind: "string", arg: "LEVEL", help: "debug, info, warn or error (default info)" },
   { flag: "kernel", env: "RIGNODE_KERNEL", path: ["kernel", "variant"], kind: "string", arg: "VARIANT", help: "auto, baseline, v3 or v4 (default auto: the fastest this CPU runs)" },

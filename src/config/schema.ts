@@ -17,7 +17,7 @@ export const configSchema = z
         level: z.enum(["debug", "info", "warn", "error"]),
       })
       .strict(),
-    api: z.object({ listen: listenAddress }).strict(),
+    api: z.object({ listen: listenAddress, auth: z.enum(["auto", "token"]) }).strict(),
     kernel: z.object({ variant: z.enum(["auto", ...KERNEL_VARIANTS]) }).strict(),
     miner: z
       .object({
@@ -35,7 +35,7 @@ export type Config = z.infer<typeof configSchema>;
 export const DEFAULTS: Config = {
   dataDir: "./rignode-data",
   log: { json: false, level: "info" },
-  api: { listen: "127.0.0.1:8420" },
+  api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
   miner: { algo: "sha256d", threads: "auto", batch: "auto" },
 };

@@ -26,8 +26,9 @@ export function chooseVariant(features: number, forced: KernelVariant | "auto"):
     throw new RignodeError("config", `kernel variant '${forced}' is unknown; allowed: auto, ${KERNEL_VARIANTS.join(", ")}`);
   }
   if (!ok.includes(forced)) {
+    // The operator asked for it, so it is a configuration error (exit 2), caught before any code of that build runs.
     throw new RignodeError(
-      "kernel",
+      "config",
       `kernel variant '${forced}' needs ${NEEDS[forced]}, which this CPU does not have; it supports: ${ok.join(", ")}`,
     );
   }

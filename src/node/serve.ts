@@ -2,7 +2,7 @@ import { COMMIT, MetricsRegistry, VERSION, type Logger } from "../core";
 import { isLoopbackHost, parseListen, type Config } from "../config";
 import { loadKernel } from "../kernel";
 import { Store } from "../store";
-import { createApp, ensureApiToken, serveApi } from "../api";
+import { createApp, ensureApiToken, serveApi, tokenRequired } from "../api";
 import { cpuInfo } from "../tuning";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
 
@@ -23,7 +23,7 @@ export async function startRole(role: string, config: Config, log: Logger): Prom
   const cpu = await cpuInfo();
   const listen = parseListen(config.api.listen);
   let token: string | null = null;
-  if (!isLoopbackHost(listen.host)) {
+  if (tokenRequired(config.api.auth, isLoopbackHost(listen.host))) {
     const t = ensureApiToken(config.dataDir);
     token = t.token;
     log.info("api.token", { path: t.path, created: t.created, note: "write requests need Authorization: Bearer <token>" });

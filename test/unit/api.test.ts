@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp, ensureApiToken } from "../../src/api";
+import { createApp, ensureApiToken, tokenRequired } from "../../src/api";
 import { MetricsRegistry, RignodeError } from "../../src/core";
 
 function app(token: string | null) {
@@ -69,6 +69,12 @@ describe("api", () => {
     expect(crash.status).toBe(500);
     expect(await crash.text()).not.toContain("secret");
     expect((await a.request("/nope")).status).toBe(404);
+  });
+
+  test("a token is required beyond loopback, or always when asked for", () => {
+    expect(tokenRequired("auto", true)).toBe(false);
+    expect(tokenRequired("auto", false)).toBe(true);
+    expect(tokenRequired("token", true)).toBe(true);
   });
 
   test("the token file is created once, mode 0600, and reused", () => {

@@ -5,7 +5,7 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "run the HTTP API (health, info, metrics) until stopped with Ctrl-C or SIGTERM",
   usage: "rignode serve [--api HOST:PORT] [--data-dir DIR]",
-  options: ["api", "data-dir", "kernel"],
+  options: ["api", "api-auth", "data-dir", "kernel"],
   flags: {},
   positionals: [],
   async run({ config, log }) {
