@@ -48,6 +48,48 @@ fn Salsa(comptime L: usize) type {
     };
 }
 
+/// Transposes an L x L matrix of u32 held as L vectors, in log2(L) stages of block swaps.
+inline fn transpose(comptime L: usize, r: *[L]@Vector(L, u32)) void {
+    comptime var h: usize = L / 2;
+    inline while (h >= 1) : (h /= 2) {
+        const masks = comptime blk: {
+            var ma: [L]i32 = undefined;
+            var mb: [L]i32 = undefined;
+            for (0..L) |k| {
+                if (k & h == 0) {
+                    ma[k] = @intCast(k);
+                    mb[k] = @intCast(k + h);
+                } else {
+                    ma[k] = ~@as(i32, @intCast(k - h));
+                    mb[k] = ~@as(i32, @intCast(k));
+                }
+            }
+            break :blk .{ ma, mb };
+        };
+        inline for (0..L) |i| {
+            if (i & h == 0) {
+                const a = r[i];
+                const b = r[i + h];
+                r[i] = @shuffle(u32, a, b, @as(@Vector(L, i32), masks[0]));
+                r[i + h] = @shuffle(u32, a, b, @as(@Vector(L, i32), masks[1]));
+            }
+        }
+    }
+}
+
+test "transpose" {
+    inline for (.{ 1, 4, 8, 16 }) |L| {
+        var r: [L]@Vector(L, u32) = undefined;
+        for (0..L) |i| {
+            var row: [L]u32 = undefined;
+            for (0..L) |k| row[k] = @intCast(i * 100 + k);
+            r[i] = row;
+        }
+        transpose(L, &r);
+        for (0..L) |i| for (0..L) |k| try std.testing.expectEqual(@as(u32, @intCast(k * 100 + i)), r[i][k]);
+    }
+}
+
 /// scrypt hashes of L headers: `words[l]` is header l as 20 big-endian words; digests written in SHA byte order.
 pub fn hashLanes(comptime L: usize, pw: *const [20]@Vector(L, u32), scratch: [*]@Vector(L, u32), out: *[8]@Vector(L, u32)) void {
     @setEvalBranchQuota(100000);
@@ -98,19 +140,26 @@ pub fn hashLanes(comptime L: usize, pw: *const [20]@Vector(L, u32), scratch: [*]
         inline for (0..8) |i| x[(idx - 1) * 8 + i] = @byteSwap(outer[i]);
     }
 
-    // ROMix.
+    // ROMix. The scratchpad keeps each lane's 128-byte blocks contiguous ([lane][i][32 words]), so the random
+    // reads of the second loop touch two cache lines per lane; X is transposed in blocks of L words to get there.
     const M = Salsa(L);
+    const blocks = 32 / L;
+    const lane_stride = N * blocks; // vectors per lane
     for (0..N) |i| {
-        inline for (0..32) |w| scratch[i * 32 + w] = x[w];
+        inline for (0..blocks) |b| {
+            var t: [L]V = x[b * L ..][0..L].*;
+            transpose(L, &t);
+            inline for (0..L) |l| scratch[l * lane_stride + i * blocks + b] = t[l];
+        }
         M.blockMix(&x);
     }
-    const flat: [*]const u32 = @ptrCast(scratch);
     for (0..N) |_| {
         const j: [L]u32 = x[16] & splat(N - 1);
-        inline for (0..32) |w| {
-            var g: [L]u32 = undefined;
-            inline for (0..L) |l| g[l] = flat[(j[l] * 32 + w) * L + l];
-            x[w] ^= @as(V, g);
+        inline for (0..blocks) |b| {
+            var t: [L]V = undefined;
+            inline for (0..L) |l| t[l] = scratch[l * lane_stride + j[l] * blocks + b];
+            transpose(L, &t);
+            inline for (0..L) |w| x[b * L + w] ^= t[w];
         }
         M.blockMix(&x);
     }
