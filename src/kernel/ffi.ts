@@ -2,7 +2,7 @@ import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { ALGO_ID, KERNEL_VARIANTS, RignodeError, type Algo, type HashBackend, type KernelVariant } from "../core";
 
 /** The ABI version this binding speaks; the library's rn_abi_version() must match. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 const SYMBOLS = {
   rn_abi_version: { args: [], returns: FFIType.u32 },
@@ -12,13 +12,23 @@ const SYMBOLS = {
   rn_features: { args: [], returns: FFIType.u32 },
   rn_scratch_size: { args: [FFIType.u32], returns: FFIType.i64_fast },
   rn_hash: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  rn_impls: { args: [FFIType.u32], returns: FFIType.u32 },
   rn_scan: {
-    args: [FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64],
+    args: [FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64],
     returns: FFIType.i64_fast,
   },
 } as const;
 
-const STATUS: Record<number, string> = { [-1]: "unknown algorithm", [-2]: "scratch too small", [-3]: "bad argument" };
+const STATUS: Record<number, string> = {
+  [-1]: "unknown algorithm",
+  [-2]: "scratch too small",
+  [-3]: "bad argument",
+  [-4]: "implementation not supported by this build or CPU",
+};
+
+/** Ways a scan can be computed: SIMD lanes (every algorithm) or the SHA extensions (sha256d). Values are the ABI's. */
+export const IMPLS = ["simd", "shani"] as const;
+export type Impl = (typeof IMPLS)[number];
 
 /** CPU feature bits reported by rn_features (CPUID + XGETBV). */
 export const FEATURE = { v2: 1 << 1, v3: 1 << 2, v4: 1 << 3, sha: 1 << 4 } as const;
@@ -69,26 +79,41 @@ export class KernelLib implements HashBackend {
     return this.digest.slice();
   }
 
+  /** The implementations that can scan `algo` in this build on this CPU. */
+  impls(algo: Algo): Impl[] {
+    const mask = this.lib.symbols.rn_impls(ALGO_ID[algo]);
+    return IMPLS.filter((_, i) => mask & (1 << i));
+  }
+
   /**
    * Scans [start, start+count) and writes up to out.length hits into `out`; returns how many hits there were.
    * The hot path of the miner: no allocation per call.
    */
-  scanInto(algo: Algo, header: Uint8Array, start: number, count: number, target: Uint8Array, out: Uint32Array): number {
+  scanInto(algo: Algo, header: Uint8Array, start: number, count: number, target: Uint8Array, out: Uint32Array, impl: Impl = "simd"): number {
     const scr = this.scratch[algo];
-    const n = this.lib.symbols.rn_scan(ALGO_ID[algo], header, start >>> 0, count >>> 0, target, out, out.length, scr, scr ? scr.length : 0) as number;
+    const n = this.lib.symbols.rn_scan(ALGO_ID[algo], IMPLS.indexOf(impl), header, start >>> 0, count >>> 0, target, out, out.length, scr, scr ? scr.length : 0) as number;
     if (n < 0) throw new RignodeError("kernel", `rn_scan: ${STATUS[n] ?? n}`);
     return n;
   }
 
-  scan(algo: Algo, header: Uint8Array, start: number, count: number, target: Uint8Array): number[] {
+  scan(algo: Algo, header: Uint8Array, start: number, count: number, target: Uint8Array, impl: Impl = "simd"): number[] {
     checkHeader(header);
     checkRange(start, count);
     if (target.length !== 32) throw new RignodeError("input", `target must be 32 bytes, got ${target.length}`);
-    let n = this.scanInto(algo, header, start, count, target, this.hits);
+    let n = this.scanInto(algo, header, start, count, target, this.hits, impl);
     if (n <= this.hits.length) return Array.from(this.hits.subarray(0, n));
     const big = new Uint32Array(n);
-    n = this.scanInto(algo, header, start, count, target, big);
+    n = this.scanInto(algo, header, start, count, target, big, impl);
     return Array.from(big);
+  }
+
+  /** This library as a HashBackend whose scans use `impl` (for the shared test suite and selftest). */
+  withImpl(impl: Impl): HashBackend {
+    return {
+      name: impl === "simd" ? this.name : `${this.name}/${impl}`,
+      hash: (algo, header) => this.hash(algo, header),
+      scan: (algo, header, start, count, target) => this.scan(algo, header, start, count, target, this.impls(algo).includes(impl) ? impl : "simd"),
+    };
   }
 
   close(): void {

@@ -1,4 +1,5 @@
-export { KernelLib, ABI_VERSION, FEATURE, checkHeader, checkRange } from "./ffi";
+export { KernelLib, ABI_VERSION, FEATURE, IMPLS, checkHeader, checkRange, type Impl } from "./ffi";
+export { chooseImpls, measureImpl, type ImplChoice } from "./impl";
 export { chooseVariant, supportedVariants, featureNames } from "./select";
 export { loadKernel, loadSupportedVariants, cpuFeatures, variantPath, type KernelInfo } from "./load";
 export { referenceBackend } from "./reference";

@@ -1,5 +1,5 @@
-import { RignodeError, type JobSource, type Logger, type MinerJob } from "../core";
-import { checkHeader } from "../kernel";
+import { RignodeError, type Algo, type JobSource, type Logger, type MinerJob } from "../core";
+import { checkHeader, chooseImpls, KernelLib, type ImplChoice } from "../kernel";
 import { Control, STATE } from "./control";
 import { HashrateMeter } from "./hashrate";
 import type { WorkerInit, WorkerMessage } from "./worker";
@@ -12,6 +12,8 @@ export interface EngineOptions {
   batch: number;
   source: JobSource;
   log?: Logger;
+  /** Implementation per algorithm; measured at start when not given. */
+  impls?: Record<Algo, ImplChoice>;
 }
 
 export interface ThreadStats {
@@ -24,6 +26,7 @@ export interface EngineStats {
   threads: number;
   batch: number;
   state: "idle" | "running" | "paused" | "stopping";
+  impls: Record<Algo, ImplChoice> | null;
   hashes: number;
   hashrate: { "10s": number; "60s": number; "15m": number };
   perThread: ThreadStats[];
@@ -55,6 +58,7 @@ export class MiningEngine {
   private stoppedCount = 0;
   private foundCount = 0;
   private staleDropped = 0;
+  private impls: Record<Algo, ImplChoice> | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RignodeError("config", `threads must be >= 1, got ${opts.threads}`);
@@ -66,6 +70,8 @@ export class MiningEngine {
 
   /** Spawns the workers; resolves when each has loaded the kernel. */
   async start(): Promise<void> {
+    this.impls = this.opts.impls ?? chooseImpls(new KernelLib(this.opts.kernelPath));
+    const impls = { sha256d: this.impls.sha256d.impl, scrypt: this.impls.scrypt.impl };
     const ready: Promise<void>[] = [];
     for (let t = 0; t < this.opts.threads; t++) {
       const w = new Worker(workerUrl());
@@ -80,13 +86,18 @@ export class MiningEngine {
           w.onerror = (ev) => reject(new RignodeError("internal", `mining thread ${t} failed: ${ev.message}`));
         }),
       );
-      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab } satisfies WorkerInit);
+      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab, impls } satisfies WorkerInit);
     }
     await Promise.all(ready);
     this.sampler = setInterval(() => this.sample(), 1000);
     this.sampler.unref?.();
     this.sample();
-    this.opts.log?.info("miner.started", { threads: this.opts.threads, batch: this.opts.batch });
+    this.opts.log?.info("miner.started", {
+      threads: this.opts.threads,
+      batch: this.opts.batch,
+      sha256d_impl: impls.sha256d,
+      impl_measured: this.impls.sha256d.measured.map((m) => `${m.impl}=${(m.hs / 1e6).toFixed(1)}MH/s`).join(",") || undefined,
+    });
   }
 
   /** Switches every thread to `job` at its next batch boundary; results of the old job are dropped from then on. */
@@ -148,6 +159,7 @@ export class MiningEngine {
       threads: this.opts.threads,
       batch: this.opts.batch,
       state: STATE_NAMES[this.ctl.state] ?? "idle",
+      impls: this.impls,
       hashes: this.totalHashes(),
       hashrate: this.total.windows(),
       perThread: this.meters.map((m, thread) => ({ thread, hashes: this.ctl.hashes(thread), hashrate: m.windows() })),

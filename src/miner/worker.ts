@@ -1,15 +1,17 @@
 // One mining thread: claims nonce batches from the shared control block and scans them with the kernel.
 // It needs no message to follow a job change: it checks the sequence number between batches.
 declare var self: Worker;
-import { KernelLib } from "../kernel";
+import { KernelLib, type Impl } from "../kernel";
 import { Control, STATE } from "./control";
-import { ALGOS } from "../core";
+import { ALGOS, type Algo } from "../core";
 
 export interface WorkerInit {
   type: "init";
   thread: number;
   kernelPath: string;
   sab: SharedArrayBuffer;
+  /** Implementation to scan each algorithm with (chosen by measurement). */
+  impls: Record<Algo, Impl>;
 }
 
 export type WorkerMessage =
@@ -59,11 +61,12 @@ function run(init: WorkerInit): void {
       // A claim made just after a job change belongs to the new job's range: give it up and re-read the job.
       if (ctl.seq !== job.seq) break;
       let out = hits;
-      let n = kernel.scanInto(algo, job.header, range.start, range.count, job.target, out);
+      const impl = init.impls[algo];
+      let n = kernel.scanInto(algo, job.header, range.start, range.count, job.target, out, impl);
       if (n > out.length) {
         // An easy target can hit more often than the buffer holds: scan that batch again into one that fits.
         out = new Uint32Array(n);
-        n = kernel.scanInto(algo, job.header, range.start, range.count, job.target, out);
+        n = kernel.scanInto(algo, job.header, range.start, range.count, job.target, out, impl);
       }
       ctl.addHashes(thread, range.count);
       // Results of a batch that ran across a job change are dropped: never a share for the old job.

@@ -23,6 +23,9 @@ export interface BenchResult {
   hashrate_hs: number;
   per_thread_hs: number[];
   kernel_variant: string;
+  /** How the scans were computed: "simd" lanes or "shani", chosen by measurement at start. */
+  impl: string;
+  impl_measured: { impl: string; hs: number }[];
   lanes: number;
 }
 
@@ -64,6 +67,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     hashrate_hs: round(stats.hashes / elapsed, 1),
     per_thread_hs: stats.perThread.map((t) => round(t.hashes / elapsed, 1)),
     kernel_variant: o.kernel.variant,
+    impl: stats.impls?.[o.algo].impl ?? "simd",
+    impl_measured: stats.impls?.[o.algo].measured ?? [],
     lanes: o.kernel.lanes,
   };
 }

@@ -6,7 +6,7 @@ import type { Algo } from "../../src/core";
 const libs: KernelLib[] = await loadSupportedVariants();
 
 backendSuite(referenceBackend);
-for (const lib of libs) backendSuite(lib);
+for (const lib of libs) for (const impl of lib.impls("sha256d")) backendSuite(lib.withImpl(impl));
 
 describe("property: scans never miss or invent a nonce (vs the TypeScript reference)", () => {
   const cases: { algo: Algo; count: number; zeroBits: number; rounds: number }[] = [
@@ -14,8 +14,8 @@ describe("property: scans never miss or invent a nonce (vs the TypeScript refere
     { algo: "scrypt", count: 300, zeroBits: 4, rounds: 3 },
   ];
   for (const lib of libs) {
-    for (const c of cases) {
-      test(`${lib.name} ${c.algo}: random prefixes, easy targets, odd counts, starts near 2^32`, () => {
+    for (const c of cases.flatMap((c) => lib.impls(c.algo).map((impl) => ({ ...c, impl })))) {
+      test(`${lib.name}/${c.impl} ${c.algo}: random prefixes, easy targets, odd counts, starts near 2^32`, () => {
         const seed = 0x5eed + c.count + lib.lanes;
         const rnd = prng(seed);
         for (let r = 0; r < c.rounds; r++) {
@@ -26,7 +26,7 @@ describe("property: scans never miss or invent a nonce (vs the TypeScript refere
           const count = c.count + Math.floor(rnd() * 17);
           const start = r % 2 === 0 ? 2 ** 32 - count : Math.floor(rnd() * (2 ** 32 - count));
           const want = referenceBackend.scan(c.algo, header, start, count, target);
-          const got = lib.scan(c.algo, header, start, count, target);
+          const got = lib.scan(c.algo, header, start, count, target, c.impl);
           expect({ seed, round: r, got }).toEqual({ seed, round: r, got: want });
           expect(want.length).toBeGreaterThan(0);
         }

@@ -5,9 +5,10 @@ const cpu = @import("cpu.zig");
 const sha = @import("sha256.zig");
 const sha256d = @import("sha256d.zig");
 const scrypt = @import("scrypt.zig");
+const shani = @import("shani.zig");
 
 /// Bumped whenever an exported signature or meaning changes; the TypeScript binding checks it.
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 pub const kernel_version = "0.1.0";
 
 pub const Algo = enum(u32) { sha256d = 0, scrypt = 1 };
@@ -17,10 +18,34 @@ pub const Status = enum(i32) {
     bad_algo = -1,
     scratch_too_small = -2,
     bad_argument = -3,
+    unsupported = -4,
 };
+
+/// How a scan is computed: SIMD lanes (every build, every algorithm) or the SHA extensions (sha256d only).
+pub const Impl = enum(u32) { simd = 0, shani = 1 };
 
 const has_avx512 = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
 const has_avx2 = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx2);
+/// The SHA-NI path is compiled in when the build targets it, and run only when CPUID says the CPU has it.
+const has_sha = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .sha);
+
+var features_cache = std.atomic.Value(u32).init(0);
+
+/// CPUID once: in a VM every CPUID instruction is a trap to the hypervisor.
+fn cpuFeatures() u32 {
+    const c = features_cache.load(.monotonic);
+    if (c != 0) return c;
+    const f = cpu.detect();
+    features_cache.store(f, .monotonic);
+    return f;
+}
+
+fn implRuns(algo: Algo, impl: Impl) bool {
+    return switch (impl) {
+        .simd => true,
+        .shani => algo == .sha256d and has_sha and cpuFeatures() & cpu.feature_sha != 0,
+    };
+}
 
 /// Which build this is: 0 = x86-64 baseline, 1 = x86-64-v3, 2 = x86-64-v4; taken from the compile target.
 pub const variant: u32 = if (has_avx512) 2 else if (has_avx2) 1 else 0;
@@ -66,7 +91,17 @@ pub export fn rn_lanes() u32 {
 }
 
 pub export fn rn_features() u32 {
-    return cpu.detect();
+    return cpuFeatures();
+}
+
+/// Bit i set when implementation i (see Impl) can scan `algo` in this build on this CPU; 0 for an unknown algo.
+pub export fn rn_impls(algo: u32) u32 {
+    const a = toAlgo(algo) orelse return 0;
+    var m: u32 = 0;
+    inline for (std.meta.fields(Impl)) |f| {
+        if (implRuns(a, @enumFromInt(f.value))) m |= @as(u32, 1) << f.value;
+    }
+    return m;
 }
 
 /// Bytes of caller-owned scratch memory that rn_hash and rn_scan need for `algo` (0 for none); -1 for an unknown algo.
@@ -96,15 +131,17 @@ pub export fn rn_hash(algo: u32, in80: [*]const u8, out32: [*]u8, scratch: ?[*]u
 
 /// Scans nonces [start, start+count) of the header (nonce = LE u32 at bytes 76..79); every nonce whose hash
 /// is <= target (both little-endian 256-bit numbers) is counted, the first out_cap written ascending to out.
-/// Returns the number of hits, or a negative Status.
-pub export fn rn_scan(algo: u32, header: [*]const u8, start: u32, count: u32, target: [*]const u8, out: ?[*]u32, out_cap: u32, scratch: ?[*]u8, scratch_len: usize) i64 {
+/// `impl` picks the implementation (see rn_impls). Returns the number of hits, or a negative Status.
+pub export fn rn_scan(algo: u32, impl: u32, header: [*]const u8, start: u32, count: u32, target: [*]const u8, out: ?[*]u32, out_cap: u32, scratch: ?[*]u8, scratch_len: usize) i64 {
     const a = toAlgo(algo) orelse return @intFromEnum(Status.bad_algo);
+    const im = std.meta.intToEnum(Impl, impl) catch return @intFromEnum(Status.unsupported);
+    if (!implRuns(a, im)) return @intFromEnum(Status.unsupported);
     if (out == null and out_cap != 0) return @intFromEnum(Status.bad_argument);
     const outs: []u32 = if (out) |o| o[0..out_cap] else &[_]u32{};
     const h: *const [80]u8 = header[0..80];
     const t: *const [32]u8 = target[0..32];
     return switch (a) {
-        .sha256d => sha256d.scan(lanes, h, start, count, t, outs),
+        .sha256d => if (has_sha and im == .shani) shani.scan(h, start, count, t, outs) else sha256d.scan(lanes, h, start, count, t, outs),
         .scrypt => blk: {
             const s = alignedScratch(ScryptV, scratch, scratch_len, scratchFor(a)) orelse return @intFromEnum(Status.scratch_too_small);
             break :blk scrypt.scan(lanes, h, start, count, t, outs, s);

@@ -43,17 +43,33 @@ pub fn Lanes(comptime L: usize) type {
 
         /// One SHA-256 compression of `block` into `state`, lane by lane.
         pub inline fn compress(state: *State, block: *const Block) void {
-            @setEvalBranchQuota(100000);
+            var v = state.*;
             var w: [16]V = block.*;
-            var a = state[0];
-            var b = state[1];
-            var c = state[2];
-            var d = state[3];
-            var e = state[4];
-            var f = state[5];
-            var g = state[6];
-            var h = state[7];
-            inline for (0..64) |i| {
+            rounds(&v, &w, 64);
+            inline for (0..8) |i| state[i] +%= v[i];
+        }
+
+        /// Only as many rounds as are needed to know the last state word, then that word of the finished
+        /// hash: the final h is the e of round 60, so rounds 61..63 are skipped. Used for early rejection.
+        pub inline fn compressLastWord(state: *const State, block: *const Block) V {
+            var v = state.*;
+            var w: [16]V = block.*;
+            rounds(&v, &w, 61);
+            return state[7] +% v[4];
+        }
+
+        /// Rounds 0..n-1 on working variables v (a..h), message schedule expanded in place.
+        inline fn rounds(v: *State, w: *[16]V, comptime n: usize) void {
+            @setEvalBranchQuota(100000);
+            var a = v[0];
+            var b = v[1];
+            var c = v[2];
+            var d = v[3];
+            var e = v[4];
+            var f = v[5];
+            var g = v[6];
+            var h = v[7];
+            inline for (0..n) |i| {
                 if (i >= 16) {
                     const w15 = w[(i - 15) & 15];
                     const w2 = w[(i - 2) & 15];
@@ -76,14 +92,7 @@ pub fn Lanes(comptime L: usize) type {
                 b = a;
                 a = t1 +% t2;
             }
-            state[0] +%= a;
-            state[1] +%= b;
-            state[2] +%= c;
-            state[3] +%= d;
-            state[4] +%= e;
-            state[5] +%= f;
-            state[6] +%= g;
-            state[7] +%= h;
+            v.* = .{ a, b, c, d, e, f, g, h };
         }
     };
 }

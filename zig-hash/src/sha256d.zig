@@ -31,6 +31,7 @@ pub fn scan(comptime L: usize, header: *const [80]u8, start: u32, count: u32, ta
     inline for (9..15) |i| blk2[i] = S.splat(0);
     blk2[15] = S.splat(256);
 
+    const iv = S.initState();
     const iota: V = std.simd.iota(u32, L);
     const limit = S.splat(target_mod.top32(target));
     const end: u64 = @as(u64, start) + count;
@@ -42,17 +43,17 @@ pub fn scan(comptime L: usize, header: *const [80]u8, start: u32, count: u32, ta
         var st = mid;
         S.compress(&st, &blk);
         inline for (0..8) |i| blk2[i] = st[i];
-        var st2 = S.initState();
-        S.compress(&st2, &blk2);
         // The top 32 bits of the hash as a number are the last digest word, byte-swapped.
-        const top = @byteSwap(st2[7]);
+        const top = @byteSwap(S.compressLastWord(&iv, &blk2));
         const maybe = top <= limit;
         if (@reduce(.Or, maybe)) {
             const remaining = end - base;
             inline for (0..L) |l| {
                 if (maybe[l] and l < remaining) {
-                    var digest: [32]u8 = undefined;
-                    inline for (0..8) |i| std.mem.writeInt(u32, digest[i * 4 ..][0..4], st2[i][l], .big);
+                    // Rare: finish this nonce's hash in full and compare all 256 bits.
+                    var hdr = header.*;
+                    std.mem.writeInt(u32, hdr[76..80], nonces[l], .little);
+                    const digest = sha.sha256d80(&hdr);
                     if (target_mod.meets(&digest, target)) {
                         if (hits < out.len) out[hits] = nonces[l];
                         hits += 1;

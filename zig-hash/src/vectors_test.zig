@@ -77,10 +77,13 @@ test "rn_scan reproduces every found list, including the scan ending at nonce 0x
         var header = [_]u8{0} ** 80;
         _ = try std.fmt.hexToBytes(header[0..76], v.prefix76);
         const target = try displayToLe(v.target);
-        var out: [128]u32 = undefined;
-        const n = api.rn_scan(@intFromEnum(v.algo), &header, v.start, v.count, &target, &out, out.len, scratch.ptr, scratch.len);
-        try std.testing.expectEqual(@as(i64, @intCast(v.found.len)), n);
-        try std.testing.expectEqualSlices(u32, v.found, out[0..v.found.len]);
+        for ([_]u32{ 0, 1 }) |impl| {
+            if (api.rn_impls(@intFromEnum(v.algo)) & (@as(u32, 1) << @intCast(impl)) == 0) continue;
+            var out: [128]u32 = undefined;
+            const n = api.rn_scan(@intFromEnum(v.algo), impl, &header, v.start, v.count, &target, &out, out.len, scratch.ptr, scratch.len);
+            try std.testing.expectEqual(@as(i64, @intCast(v.found.len)), n);
+            try std.testing.expectEqualSlices(u32, v.found, out[0..v.found.len]);
+        }
     }
 }
 
@@ -90,4 +93,8 @@ test "errors are codes, not crashes" {
     try std.testing.expectEqual(@as(i32, -1), api.rn_hash(7, &header, &out, null, 0));
     try std.testing.expectEqual(@as(i32, -2), api.rn_hash(1, &header, &out, null, 0));
     try std.testing.expectEqual(@as(i64, -1), api.rn_scratch_size(9));
+    const t = [_]u8{0} ** 32;
+    // SHA-NI does not compute scrypt, and an unknown implementation is refused.
+    try std.testing.expectEqual(@as(i64, -4), api.rn_scan(1, 1, &header, 0, 1, &t, null, 0, null, 0));
+    try std.testing.expectEqual(@as(i64, -4), api.rn_scan(0, 9, &header, 0, 1, &t, null, 0, null, 0));
 }

@@ -39,7 +39,7 @@ export const benchCommand: Command = {
     if (flags.json) {
       out(JSON.stringify({ ...result, cpu_model: cpu.model, version: VERSION, commit: COMMIT }));
     } else {
-      out(`${algo}: ${formatRate(result.hashrate_hs)} with ${threads} thread(s), kernel ${kernel.variant} (${kernel.lanes} lanes), batch ${batch}`);
+      out(`${algo}: ${formatRate(result.hashrate_hs)} with ${threads} thread(s), kernel ${kernel.variant} (${result.impl === "simd" ? `${kernel.lanes} lanes` : result.impl}), batch ${batch}`);
       out(`  ${result.hashes} hashes in ${result.seconds} s; per thread: ${result.per_thread_hs.map(formatRate).join(", ")}`);
     }
     return 0;

@@ -12,7 +12,8 @@ export const selftestCommand: Command = {
   async run({ flags, out }) {
     const features = await cpuFeatures();
     const supported = supportedVariants(features);
-    const results = (await loadSupportedVariants()).map((lib) => selftest(lib));
+    // Every variant, and in each every implementation it can run (SIMD lanes, SHA-NI where the CPU has it).
+    const results = (await loadSupportedVariants()).flatMap((lib) => lib.impls("sha256d").map((impl) => selftest(lib.withImpl(impl))));
     const skipped = KERNEL_VARIANTS.filter((v) => !supported.includes(v));
     const ok = results.every((r) => r.ok);
     if (flags.json) {
@@ -20,10 +21,10 @@ export const selftestCommand: Command = {
     } else {
       for (const r of results) {
         const failed = r.cases.filter((c) => !c.ok);
-        out(`${r.ok ? "PASS" : "FAIL"} ${r.backend.padEnd(13)} ${r.cases.length - failed.length}/${r.cases.length} vectors  ${r.ms.toFixed(0)} ms`);
+        out(`${r.ok ? "PASS" : "FAIL"} ${r.backend.padEnd(19)} ${r.cases.length - failed.length}/${r.cases.length} vectors  ${r.ms.toFixed(0)} ms`);
         for (const c of failed) out(`     ${c.name}: ${c.detail}`);
       }
-      for (const v of skipped) out(`SKIP zig-${v.padEnd(9)} not supported by this CPU`);
+      for (const v of skipped) out(`SKIP zig-${v.padEnd(15)} not supported by this CPU`);
       out(ok ? "selftest passed" : "selftest FAILED");
     }
     return ok ? 0 : 1;
