@@ -14,6 +14,7 @@ const ALLOWED: Record<string, string> = {
   "miner.algo": "sha256d or scrypt",
   "miner.threads": "auto or a whole number 1..1024",
   "miner.batch": "auto or a whole number 1..2147483648",
+  "miner.pin": "true or false",
 };
 
 export interface ConfigInput {

@@ -22,6 +22,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "kernel", env: "RIGNODE_KERNEL", path: ["kernel", "variant"], kind: "string", arg: "VARIANT", help: "auto, baseline, v3 or v4 (default auto: the fastest this CPU runs)" },
   { flag: "algo", env: "RIGNODE_ALGO", path: ["miner", "algo"], kind: "string", arg: "ALGO", help: "sha256d or scrypt" },
   { flag: "threads", env: "RIGNODE_THREADS", path: ["miner", "threads"], kind: "int-or-auto", arg: "N", help: "mining threads (default auto: one per CPU)" },
+  { flag: "pin", env: "RIGNODE_PIN", path: ["miner", "pin"], kind: "boolean", help: "pin each mining thread to one CPU (sched_setaffinity); --pin=false to not" },
   { flag: "batch", env: "RIGNODE_BATCH", path: ["miner", "batch"], kind: "int-or-auto", arg: "N", help: "nonces per kernel call (default auto)" },
 ];
 

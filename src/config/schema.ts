@@ -24,6 +24,7 @@ export const configSchema = z
         algo: z.enum(ALGOS),
         threads: z.union([z.literal("auto"), z.number().int().min(1).max(1024)]),
         batch: z.union([z.literal("auto"), z.number().int().min(1).max(2 ** 31)]),
+        pin: z.boolean(),
       })
       .strict(),
   })
@@ -37,7 +38,7 @@ export const DEFAULTS: Config = {
   log: { json: false, level: "info" },
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
-  miner: { algo: "sha256d", threads: "auto", batch: "auto" },
+  miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true },
 };
 
 

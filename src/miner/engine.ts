@@ -2,6 +2,7 @@ import { RignodeError, type Algo, type JobSource, type Logger, type MinerJob } f
 import { checkHeader, chooseImpls, KernelLib, type ImplChoice } from "../kernel";
 import { Control, STATE } from "./control";
 import { HashrateMeter } from "./hashrate";
+import { allowedCpus, placeThreads } from "./affinity";
 import type { WorkerInit, WorkerMessage } from "./worker";
 
 export interface EngineOptions {
@@ -12,12 +13,16 @@ export interface EngineOptions {
   batch: number;
   source: JobSource;
   log?: Logger;
+  /** Pin each thread to a CPU (sched_setaffinity on Linux); default true. */
+  pin?: boolean;
   /** Implementation per algorithm; measured at start when not given. */
   impls?: Record<Algo, ImplChoice>;
 }
 
 export interface ThreadStats {
   thread: number;
+  /** CPU the thread is pinned to, or null when it is not pinned. */
+  cpu: number | null;
   hashes: number;
   hashrate: { "10s": number; "60s": number; "15m": number };
 }
@@ -59,6 +64,7 @@ export class MiningEngine {
   private foundCount = 0;
   private staleDropped = 0;
   private impls: Record<Algo, ImplChoice> | null = null;
+  private pinned: (number | null)[] = [];
 
   constructor(private readonly opts: EngineOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RignodeError("config", `threads must be >= 1, got ${opts.threads}`);
@@ -72,6 +78,8 @@ export class MiningEngine {
   async start(): Promise<void> {
     this.impls = this.opts.impls ?? chooseImpls(new KernelLib(this.opts.kernelPath));
     const impls = { sha256d: this.impls.sha256d.impl, scrypt: this.impls.scrypt.impl };
+    const placement = placeThreads(this.opts.threads, this.opts.pin === false ? null : allowedCpus());
+    this.pinned = placement.map(() => null);
     const ready: Promise<void>[] = [];
     for (let t = 0; t < this.opts.threads; t++) {
       const w = new Worker(workerUrl());
@@ -79,14 +87,17 @@ export class MiningEngine {
       ready.push(
         new Promise<void>((resolve, reject) => {
           w.onmessage = (ev: MessageEvent<WorkerMessage>) => {
-            if (ev.data.type === "ready") resolve();
+            if (ev.data.type === "ready") {
+              this.pinned[t] = ev.data.pinned;
+              resolve();
+            }
             else if (ev.data.type === "error") reject(new RignodeError("kernel", `mining thread ${t}: ${ev.data.message}`));
             this.onMessage(ev.data);
           };
           w.onerror = (ev) => reject(new RignodeError("internal", `mining thread ${t} failed: ${ev.message}`));
         }),
       );
-      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab, impls } satisfies WorkerInit);
+      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab, impls, cpu: placement[t] ?? null } satisfies WorkerInit);
     }
     await Promise.all(ready);
     this.sampler = setInterval(() => this.sample(), 1000);
@@ -96,6 +107,7 @@ export class MiningEngine {
       threads: this.opts.threads,
       batch: this.opts.batch,
       sha256d_impl: impls.sha256d,
+      pinned: this.pinned.map((c) => (c === null ? "-" : c)).join(","),
       impl_measured: this.impls.sha256d.measured.map((m) => `${m.impl}=${(m.hs / 1e6).toFixed(1)}MH/s`).join(",") || undefined,
     });
   }
@@ -162,7 +174,7 @@ export class MiningEngine {
       impls: this.impls,
       hashes: this.totalHashes(),
       hashrate: this.total.windows(),
-      perThread: this.meters.map((m, thread) => ({ thread, hashes: this.ctl.hashes(thread), hashrate: m.windows() })),
+      perThread: this.meters.map((m, thread) => ({ thread, cpu: this.pinned[thread] ?? null, hashes: this.ctl.hashes(thread), hashrate: m.windows() })),
       found: this.foundCount,
       staleDropped: this.staleDropped,
     };

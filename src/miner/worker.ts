@@ -3,6 +3,7 @@
 declare var self: Worker;
 import { KernelLib, type Impl } from "../kernel";
 import { Control, STATE } from "./control";
+import { pinThisThread } from "./affinity";
 import { ALGOS, type Algo } from "../core";
 
 export interface WorkerInit {
@@ -12,10 +13,12 @@ export interface WorkerInit {
   sab: SharedArrayBuffer;
   /** Implementation to scan each algorithm with (chosen by measurement). */
   impls: Record<Algo, Impl>;
+  /** CPU to pin this thread to, or null. */
+  cpu: number | null;
 }
 
 export type WorkerMessage =
-  | { type: "ready"; thread: number; variant: string }
+  | { type: "ready"; thread: number; variant: string; pinned: number | null }
   | { type: "found"; thread: number; seq: number; nonces: number[] }
   | { type: "exhausted"; thread: number; seq: number }
   | { type: "error"; thread: number; message: string }
@@ -36,7 +39,8 @@ function run(init: WorkerInit): void {
   const ctl = new Control(init.sab);
   const kernel = new KernelLib(init.kernelPath);
   const hits = new Uint32Array(256);
-  self.postMessage({ type: "ready", thread, variant: kernel.variant } satisfies WorkerMessage);
+  const pinned = init.cpu !== null && pinThisThread(init.cpu) ? init.cpu : null;
+  self.postMessage({ type: "ready", thread, variant: kernel.variant, pinned } satisfies WorkerMessage);
 
   let reportedExhausted = -1;
   for (;;) {

@@ -9,6 +9,7 @@ export interface BenchOptions {
   threads: number;
   batch: number;
   seconds: number;
+  pin: boolean;
   log?: Logger;
   /** Called about once a second while the benchmark runs. */
   onProgress?: (stats: EngineStats, elapsedS: number) => void;
@@ -22,6 +23,8 @@ export interface BenchResult {
   hashes: number;
   hashrate_hs: number;
   per_thread_hs: number[];
+  /** CPU each thread was pinned to (null: not pinned). */
+  pinned_cpus: (number | null)[];
   kernel_variant: string;
   /** How the scans were computed: "simd" lanes or "shani", chosen by measurement at start. */
   impl: string;
@@ -45,7 +48,7 @@ class BenchSource implements JobSource {
 /** Measures hashrate through the mining engine (Workers calling the kernel), as mining runs. */
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const source = new BenchSource(o.algo);
-  const engine = new MiningEngine({ kernelPath: o.kernel.path, threads: o.threads, batch: o.batch, source, log: o.log });
+  const engine = new MiningEngine({ kernelPath: o.kernel.path, threads: o.threads, batch: o.batch, pin: o.pin, source, log: o.log });
   await engine.start();
   const t0 = performance.now();
   engine.setJob(source.job());
@@ -66,6 +69,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     hashes: stats.hashes,
     hashrate_hs: round(stats.hashes / elapsed, 1),
     per_thread_hs: stats.perThread.map((t) => round(t.hashes / elapsed, 1)),
+    pinned_cpus: stats.perThread.map((t) => t.cpu),
     kernel_variant: o.kernel.variant,
     impl: stats.impls?.[o.algo].impl ?? "simd",
     impl_measured: stats.impls?.[o.algo].measured ?? [],

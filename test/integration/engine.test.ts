@@ -1,7 +1,7 @@
 // The mining engine with real Workers and the real kernel, in this process.
 import { describe, expect, test } from "bun:test";
 import { loadKernel, referenceBackend } from "../../src/kernel";
-import { MiningEngine } from "../../src/miner";
+import { allowedCpus, MiningEngine } from "../../src/miner";
 import type { FoundNonce, JobSource, MinerJob } from "../../src/core";
 import { waitFor } from "../helpers";
 
@@ -110,6 +110,20 @@ describe("mining engine", () => {
     await waitFor(() => (src.exhausted > 0 ? true : undefined));
     await engine.stop();
     expect(src.found_.map((f) => f.nonce).sort((a, b) => a - b)).toEqual(referenceBackend.scan("scrypt", job.header, 0, 600, target));
+  });
+
+  test("threads are pinned to the CPUs this process may use, and report where", async () => {
+    const src = new Collect();
+    const engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 1000, source: src, pin: true });
+    await engine.start();
+    const cpus = engine.stats().perThread.map((t) => t.cpu);
+    await engine.stop();
+    const allowed = allowedCpus()!;
+    expect(cpus).toEqual([allowed[0]!, allowed[1 % allowed.length]!]);
+    const unpinned = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 1000, source: src, pin: false });
+    await unpinned.start();
+    expect(unpinned.stats().perThread[0]!.cpu).toBeNull();
+    await unpinned.stop();
   });
 
   test("bad engine settings are refused", () => {

@@ -8,8 +8,8 @@ import type { Command } from "../command";
 export const benchCommand: Command = {
   name: "bench",
   summary: "measure hashrate through the mining engine (worker threads calling the kernel)",
-  usage: "rignode bench --algo sha256d|scrypt [--threads N] [--seconds S] [--batch N] [--json]",
-  options: ["algo", "threads", "batch", "kernel"],
+  usage: "rignode bench --algo sha256d|scrypt [--threads N] [--seconds S] [--batch N] [--pin] [--json]",
+  options: ["algo", "threads", "batch", "pin", "kernel"],
   flags: {
     seconds: { kind: "number", arg: "S", help: "how long to measure (default 10)", min: 0.1, max: 86400 },
     json: { kind: "boolean", help: "print the result as one JSON object on the last line of stdout" },
@@ -29,6 +29,7 @@ export const benchCommand: Command = {
       threads,
       batch,
       seconds,
+      pin: config.miner.pin,
       log,
       onProgress: tty
         ? (s, t) => process.stderr.write(`\r${algo} ${threads}T ${kernel.variant}: ${formatRate(s.hashrate["10s"])}  ${t.toFixed(0)}/${seconds}s   `)
