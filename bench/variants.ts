@@ -15,13 +15,13 @@ const algos = opt("algo", "sha256d,scrypt").split(",");
 const batchesArg = opt("batches", "");
 const BIN = join(import.meta.dir, "..", "dist", "rignode");
 
-interface Row { algo: string; variant: string; threads: number; batch: number; hs: number[] }
+interface Row { algo: string; variant: string; impl: string; threads: number; batch: number; hs: number[] }
 
-function bench(algo: string, variant: string, threads: number, batch: number | "auto"): { hs: number; batch: number; variant: string } {
+function bench(algo: string, variant: string, threads: number, batch: number | "auto"): { hs: number; batch: number; variant: string; impl: string } {
   const p = Bun.spawnSync([BIN, "bench", "--algo", algo, "--threads", String(threads), "--batch", String(batch), "--seconds", String(seconds), "--json", "--kernel", variant]);
   if (p.exitCode !== 0) throw new Error(`bench failed: ${p.stderr.toString()}`);
   const j = JSON.parse(p.stdout.toString().trim().split("\n").pop()!);
-  return { hs: j.hashrate_hs, batch: j.batch, variant: j.kernel_variant };
+  return { hs: j.hashrate_hs, batch: j.batch, variant: j.kernel_variant, impl: j.impl };
 }
 
 const version = Bun.spawnSync([BIN, "--version"]).stdout.toString();
@@ -35,12 +35,14 @@ for (const algo of algos) {
       for (const b of batches) {
         const hs: number[] = [];
         let batch = 0;
+        let impl = "";
         for (let r = 0; r < runs; r++) {
           const res = bench(algo, variant, threads, b);
           hs.push(res.hs);
           batch = res.batch;
+          impl = res.impl;
         }
-        rows.push({ algo, variant, threads, batch, hs });
+        rows.push({ algo, variant, impl, threads, batch, hs });
         const m = median(hs);
         console.error(`${algo} ${variant} ${threads}T batch ${batch}: ${fmt(m)} (runs: ${hs.map(fmt).join(", ")})`);
       }
@@ -49,13 +51,13 @@ for (const algo of algos) {
 }
 
 console.log(`\n${version.trim().split("\n")[0]}; ${seconds} s per run, median of ${runs}\n`);
-console.log("| algo | kernel | threads | batch | hashrate (median) | per thread | scaling vs 1 thread |");
-console.log("|---|---|---|---|---|---|---|");
+console.log("| algo | kernel | impl | threads | batch | hashrate (median) | per thread | scaling vs 1 thread |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const one = rows.find((x) => x.algo === r.algo && x.variant === r.variant && x.batch === r.batch && x.threads === 1);
   const m = median(r.hs);
   const scale = one ? (m / median(one.hs)).toFixed(2) + "×" : "";
-  console.log(`| ${r.algo} | ${r.variant} | ${r.threads} | ${r.batch} | ${fmt(m)} | ${fmt(m / r.threads)} | ${scale} |`);
+  console.log(`| ${r.algo} | ${r.variant} | ${r.impl} | ${r.threads} | ${r.batch} | ${fmt(m)} | ${fmt(m / r.threads)} | ${scale} |`);
 }
 
 function median(xs: number[]): number {
