@@ -14,4 +14,35 @@ export const MIGRATIONS: Migration[] = [
             value TEXT NOT NULL
           ) STRICT;`,
   },
+  {
+    version: 2,
+    name: "chain",
+    // Amounts are TEXT (decimal) so that no balance ever passes through a float; work is 64 hex digits so
+    // that it sorts as a number.
+    sql: `CREATE TABLE blocks (
+            hash      BLOB PRIMARY KEY,
+            height    INTEGER NOT NULL,
+            prev      BLOB NOT NULL,
+            header    BLOB NOT NULL,
+            body      BLOB NOT NULL,
+            work      TEXT NOT NULL,
+            status    TEXT NOT NULL CHECK (status IN ('main', 'side', 'invalid')),
+            received  INTEGER NOT NULL
+          ) STRICT;
+          CREATE INDEX blocks_prev ON blocks (prev);
+          CREATE INDEX blocks_work ON blocks (work);
+          CREATE TABLE main_chain (height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE) STRICT;
+          CREATE TABLE accounts (address BLOB PRIMARY KEY, balance TEXT NOT NULL, nonce INTEGER NOT NULL) STRICT;
+          CREATE TABLE undo (hash BLOB PRIMARY KEY, data BLOB NOT NULL) STRICT;
+          CREATE TABLE txindex (txid BLOB PRIMARY KEY, block BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL) STRICT;
+          CREATE TABLE mempool (
+            txid   BLOB PRIMARY KEY,
+            raw    BLOB NOT NULL,
+            sender BLOB NOT NULL,
+            nonce  INTEGER NOT NULL,
+            fee    TEXT NOT NULL,
+            added  INTEGER NOT NULL
+          ) STRICT;
+          CREATE INDEX mempool_sender ON mempool (sender, nonce);`,
+  },
 ];

@@ -29,7 +29,7 @@ describe("rignode serve", () => {
       expect(((await health.json()) as { status: string }).status).toBe("ok");
 
       const info = (await (await fetch(`http://127.0.0.1:${port}/info`)).json()) as any;
-      expect(info).toMatchObject({ name: "rignode", role: "serve", store: { schema_version: 1 } });
+      expect(info).toMatchObject({ name: "rignode", role: "serve", store: { schema_version: 2 } });
       expect(["baseline", "v3", "v4"]).toContain(info.kernel.variant);
       expect(typeof info.cpu.model).toBe("string");
       expect(info.uptime_s).toBeGreaterThanOrEqual(0);

@@ -1,0 +1,65 @@
+import { RignodeError } from "../core";
+import { sha256d } from "./keys";
+
+// An address is the account's Ed25519 public key, written base58 with a network version byte and a 4-byte
+// checksum (sha256d), so that a mistyped or truncated address, or one of another network, is refused.
+const ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]));
+
+function base58(b: Uint8Array): string {
+  let x = 0n;
+  for (const byte of b) x = (x << 8n) | BigInt(byte);
+  let s = "";
+  while (x > 0n) {
+    s = ALPHABET[Number(x % 58n)] + s;
+    x /= 58n;
+  }
+  for (const byte of b) {
+    if (byte !== 0) break;
+    s = "1" + s;
+  }
+  return s;
+}
+
+function unbase58(s: string): Uint8Array | null {
+  let x = 0n;
+  for (const c of s) {
+    const v = INDEX.get(c);
+    if (v === undefined) return null;
+    x = x * 58n + BigInt(v);
+  }
+  const bytes: number[] = [];
+  while (x > 0n) {
+    bytes.unshift(Number(x & 0xffn));
+    x >>= 8n;
+  }
+  for (const c of s) {
+    if (c !== "1") break;
+    bytes.unshift(0);
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** The address string of a public key on a network. */
+export function encodeAddress(publicKey: Uint8Array, version: number): string {
+  if (publicKey.length !== 32) throw new RignodeError("input", `public key must be 32 bytes, got ${publicKey.length}`);
+  const body = new Uint8Array(33);
+  body[0] = version;
+  body.set(publicKey, 1);
+  const check = sha256d(body).subarray(0, 4);
+  const all = new Uint8Array(37);
+  all.set(body);
+  all.set(check, 33);
+  return base58(all);
+}
+
+/** The public key of an address; a typo, a bad checksum or another network's address is an "input" error. */
+export function decodeAddress(address: string, version: number): Uint8Array {
+  const raw = unbase58(address.trim());
+  if (!raw) throw new RignodeError("input", `address '${address}' has a character that is not base58`);
+  if (raw.length !== 37) throw new RignodeError("input", `address '${address}' has the wrong length`);
+  const check = sha256d(raw.subarray(0, 33)).subarray(0, 4);
+  if (!check.every((b, i) => b === raw[33 + i])) throw new RignodeError("input", `address '${address}' has a bad checksum (a typo?)`);
+  if (raw[0] !== version) throw new RignodeError("input", `address '${address}' belongs to another network`);
+  return raw.slice(1, 33);
+}

@@ -1,0 +1,14 @@
+export { encode, decode, type Value } from "./msgpack";
+export { encodeHeader, decodeHeader, bitsToTarget, targetToBits, workForTarget, type Header } from "./header";
+export { NETWORKS, loadNetwork, rewardAt, networkSchema, type NetworkParams } from "./params";
+export { nextTarget, nextBits, type DifficultyPoint } from "./difficulty";
+export { generateKeyPair, keyPairFromSeed, signMessage, verifySignature, sha256d, type KeyPair } from "./keys";
+export { encodeAddress, decodeAddress } from "./address";
+export {
+  encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, transferSigningBytes, EXTRANONCE_BYTES,
+  type Tx, type Coinbase, type Transfer, type CoinbaseOutput,
+} from "./tx";
+export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, rootFromBranch, blockTxIds, type Block } from "./block";
+export { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
+export { Chain, genesisBlock, type ChainOptions, type Tip, type AcceptResult } from "./chain";
+export type { Account } from "./state";

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ALGOS, RignodeError } from "../core";
+
+/** Everything that makes one chain different from another. */
+export const networkSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    /** Part of every signed transaction, so a transfer cannot be replayed on another network. */
+    chainId: z.string().min(1).max(64),
+    algo: z.enum(ALGOS),
+    consensus: z.enum(["pow"]),
+    /** Target seconds between blocks. */
+    blockTime: z.number().int().min(1).max(3600),
+    /** Easiest allowed target, as compact bits; also the genesis and starting difficulty. */
+    powLimitBits: z.number().int().min(1).max(0xffffffff),
+    /** Blocks in the LWMA difficulty window. */
+    lwmaWindow: z.number().int().min(3).max(1000),
+    /** Block reward in base units before any halving (decimal string: amounts are integers). */
+    initialReward: z.string().regex(/^\d+$/),
+    halvingInterval: z.number().int().min(1),
+    /** Smallest amount a coinbase output or transfer may carry. */
+    minOutput: z.string().regex(/^\d+$/),
+    /** Most outputs one coinbase may have. */
+    maxCoinbaseOutputs: z.number().int().min(1).max(10000),
+    maxBlockBytes: z.number().int().min(1000).max(32 * 1024 * 1024),
+    /** Seconds a block's time may be ahead of the node's clock. */
+    maxFutureSeconds: z.number().int().min(1),
+    /** Blocks in the median-time-past window. */
+    mtpWindow: z.number().int().min(1).max(101),
+    genesis: z
+      .object({ time: z.number().int().min(0), nonce: z.number().int().min(0).max(0xffffffff), memo: z.string().max(100) })
+      .strict(),
+    coinDecimals: z.number().int().min(0).max(18),
+    /** First byte of encoded addresses: addresses of another network do not parse here. */
+    addressVersion: z.number().int().min(0).max(255),
+  })
+  .strict();
+
+export type NetworkParams = z.infer<typeof networkSchema>;
+
+const DEVNET: NetworkParams = {
+  name: "devnet",
+  chainId: "rignode-devnet-1",
+  algo: "sha256d",
+  consensus: "pow",
+  blockTime: 10,
+  // Easy enough that one core finds a block in well under a second at start; LWMA raises it from there.
+  powLimitBits: 0x1f00ffff,
+  lwmaWindow: 45,
+  initialReward: "5000000000",
+  halvingInterval: 1_000_000,
+  minOutput: "1000",
+  maxCoinbaseOutputs: 1000,
+  maxBlockBytes: 1_000_000,
+  maxFutureSeconds: 120,
+  mtpWindow: 11,
+  genesis: { time: 1_763_769_600, nonce: 0, memo: "rignode devnet genesis" },
+  coinDecimals: 8,
+  addressVersion: 0x3c,
+};
+
+/** Built-in networks by name. */
+export const NETWORKS: Record<string, NetworkParams> = {
+  devnet: DEVNET,
+  "devnet-scrypt": {
+    ...DEVNET,
+    name: "devnet-scrypt",
+    chainId: "rignode-devnet-scrypt-1",
+    algo: "scrypt",
+    powLimitBits: 0x2000ffff,
+    genesis: { ...DEVNET.genesis, memo: "rignode devnet-scrypt genesis" },
+    addressVersion: 0x3d,
+  },
+};
+
+/** A built-in network by name, or a JSON file of the same shape (validated). */
+export function loadNetwork(nameOrFile: string): NetworkParams {
+  if (NETWORKS[nameOrFile]) return NETWORKS[nameOrFile]!;
+  if (!nameOrFile.endsWith(".json")) {
+    throw new RignodeError("config", `unknown network '${nameOrFile}'; built in: ${Object.keys(NETWORKS).join(", ")}, or a FILE.json`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(nameOrFile, "utf8"));
+  } catch (cause) {
+    throw new RignodeError("config", `network file ${nameOrFile}: ${(cause as Error).message}`, { cause });
+  }
+  const r = networkSchema.safeParse(data);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new RignodeError("config", `network file ${nameOrFile}: key ${i.path.join(".") || "(top)"}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** Block reward at a height: halves every halvingInterval blocks, 0 after 64 halvings. */
+export function rewardAt(p: NetworkParams, height: number): bigint {
+  const halvings = Math.floor(height / p.halvingInterval);
+  return halvings >= 64 ? 0n : BigInt(p.initialReward) >> BigInt(halvings);
+}
