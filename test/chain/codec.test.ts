@@ -62,7 +62,7 @@ describe("keys, addresses, transfers", () => {
     const cb: Coinbase = { type: "coinbase", height: 7, outputs: [{ to: kp.publicKey, amount: 123n }], extranonce: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), memo: "pool" };
     const { coinb1, coinb2 } = splitCoinbase(cb);
     const joined = new Uint8Array([...coinb1, 1, 2, 3, 4, 5, 6, 7, 8, ...coinb2]);
-    expect(joined).toEqual(encodeTx(cb));
+    expect(Array.from(joined)).toEqual(Array.from(encodeTx(cb)));
     expect(decodeTx(joined)).toEqual(cb);
   });
 });
