@@ -1,4 +1,6 @@
 export { createApp, type ApiDeps } from "./app";
 export { ensureApiToken, writeAuth, tokenRequired, TOKEN_FILE } from "./auth";
 export { serveApi } from "./serve";
+export { chainRoutes, txJson, type ChainRouteDeps } from "./chain";
+export { minerRoutes, type MinerView } from "./miner";
 export type { SystemDeps } from "./system";

@@ -133,6 +133,16 @@ export class Chain {
     return readAccount(this.db, address) ?? { balance: 0n, nonce: 0n };
   }
 
+  /** The nonce a sender's next transfer must carry, counting its transfers already in the mempool. */
+  nextNonce(address: Uint8Array): bigint {
+    return this.account(address).nonce + BigInt(this.pendingOf(address).length);
+  }
+
+  /** Number of transactions waiting in the mempool. */
+  mempoolSize(): number {
+    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM mempool").get()?.n ?? 0;
+  }
+
   /** Compact bits a child of `parent` must carry (LWMA over its own branch). */
   nextBitsAfter(parent: Uint8Array): number {
     const pts = this.ancestors(parent, this.params.lwmaWindow + 1).map((h) => ({ time: h.time, target: bitsToTarget(h.bits) }));

@@ -30,7 +30,7 @@ export interface Command {
   /** Config option flags (from config OPTIONS) that this command reads. */
   options: string[];
   flags: Record<string, CommandFlag>;
-  /** Exactly this many positional arguments. */
-  positionals: { name: string; help: string }[];
+  /** Positional arguments, the optional ones last. */
+  positionals: { name: string; help: string; optional?: boolean }[];
   run(ctx: CommandContext): Promise<number>;
 }

@@ -7,10 +7,11 @@ import type { Command, CommandFlag } from "./command";
 import { benchCommand } from "./commands/bench";
 import { hashCommand } from "./commands/hash";
 import { selftestCommand } from "./commands/selftest";
-import { serveCommand } from "./commands/serve";
+import { nodeCommand } from "./commands/node";
+import { walletCommand } from "./commands/wallet";
 
 /** The commands that exist; --help lists exactly these. */
-export const COMMANDS: Command[] = [serveCommand, benchCommand, selftestCommand, hashCommand];
+export const COMMANDS: Command[] = [nodeCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ["log-json", "log-level"];
@@ -89,8 +90,9 @@ async function runCommand(cmd: Command, given: Map<string, string | true>, posit
       throw new RignodeError("usage", `unknown option --${name} for '${cmd.name}'; it takes: ${allowed}`);
     }
   }
-  if (positionals.length !== cmd.positionals.length) {
-    const want = cmd.positionals.map((p) => p.name).join(" ") || "none";
+  const required = cmd.positionals.filter((p) => !p.optional).length;
+  if (positionals.length < required || positionals.length > cmd.positionals.length) {
+    const want = cmd.positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(" ") || "none";
     throw new RignodeError("usage", `'${cmd.name}' takes ${cmd.positionals.length} argument(s) (${want}), got ${positionals.length}; usage: ${cmd.usage}`);
   }
   const config = loadConfig({ file: configFile, env: io.env, flags: configFlags });

@@ -6,6 +6,9 @@ import { OPTIONS, OTHER_ENV, parseOptionText } from "./options";
 /** What each key accepts, in words, for error messages. */
 const ALLOWED: Record<string, string> = {
   dataDir: "a directory path",
+  network: "devnet, devnet-scrypt or a FILE.json",
+  "miner.mine": "true or false",
+  "miner.address": "an address",
   "log.json": "true or false",
   "log.level": "debug, info, warn or error",
   "api.listen": "HOST:PORT, e.g. 127.0.0.1:8420",

@@ -15,6 +15,9 @@ export interface OptionSpec {
 
 export const OPTIONS: OptionSpec[] = [
   { flag: "data-dir", env: "RIGNODE_DATA_DIR", path: ["dataDir"], kind: "string", arg: "DIR", help: "state directory (default ./rignode-data)" },
+  { flag: "network", env: "RIGNODE_NETWORK", path: ["network"], kind: "string", arg: "NAME|FILE", help: "devnet (default), devnet-scrypt, or a network JSON file" },
+  { flag: "mine", env: "RIGNODE_MINE", path: ["miner", "mine"], kind: "boolean", help: "mine blocks on this node's chain" },
+  { flag: "address", env: "RIGNODE_ADDRESS", path: ["miner", "address"], kind: "string", arg: "ADDR", help: "payout address for mining (default: this node's wallet)" },
   { flag: "api", env: "RIGNODE_API", path: ["api", "listen"], kind: "string", arg: "HOST:PORT", help: "HTTP API address (default 127.0.0.1:8420)" },
   { flag: "api-auth", env: "RIGNODE_API_AUTH", path: ["api", "auth"], kind: "string", arg: "MODE", help: "auto: bearer token for writes unless the API is loopback-only; token: always" },
   { flag: "log-json", env: "RIGNODE_LOG_JSON", path: ["log", "json"], kind: "boolean", help: "log JSON lines instead of text" },

@@ -11,6 +11,8 @@ export const listenAddress = z
 export const configSchema = z
   .object({
     dataDir: z.string().min(1),
+    /** A built-in network name or a network JSON file. */
+    network: z.string().min(1),
     log: z
       .object({
         json: z.boolean(),
@@ -25,6 +27,10 @@ export const configSchema = z
         threads: z.union([z.literal("auto"), z.number().int().min(1).max(1024)]),
         batch: z.union([z.literal("auto"), z.number().int().min(1).max(2 ** 31)]),
         pin: z.boolean(),
+        /** Mine on the node's own chain. */
+        mine: z.boolean(),
+        /** Payout address for solo mining; empty: the node's wallet address. */
+        address: z.string(),
       })
       .strict(),
   })
@@ -35,10 +41,11 @@ export type Config = z.infer<typeof configSchema>;
 /** Every key's default. */
 export const DEFAULTS: Config = {
   dataDir: "./rignode-data",
+  network: "devnet",
   log: { json: false, level: "info" },
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
-  miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true },
+  miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true, mine: false, address: "" },
 };
 
 

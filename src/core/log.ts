@@ -26,7 +26,8 @@ export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger 
   const min = RANK[opts.level];
   const emit = (level: LogLevel, event: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
-    const all = { ...base, ...fields };
+    const all: LogFields = {};
+    for (const [k, v] of Object.entries({ ...base, ...fields })) if (v !== undefined) all[k] = v;
     const ts = new Date().toISOString();
     if (opts.json) {
       write(JSON.stringify({ ts, level, event, ...all }, jsonSafe));

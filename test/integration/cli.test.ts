@@ -25,7 +25,7 @@ describe("compiled binary, alone in an empty directory", () => {
     const r = rn(["--help"]);
     expect(r.code).toBe(0);
     const cmds = [...r.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-    expect(cmds).toEqual(["serve", "bench", "selftest", "hash"]);
+    expect(cmds).toEqual(["node", "wallet", "bench", "selftest", "hash"]);
   });
 
   test("--version names the version, commit, kernel variants available and chosen", () => {
@@ -85,7 +85,7 @@ describe("bad input: a clear message and exit code 2", () => {
   const header = vectors.real_headers[0]!.header;
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     ["unknown flag", ["bench", "--thread", "2"], {}, /unknown option --thread for 'bench'; it takes: .*--threads/],
-    ["unknown command", ["mine"], {}, /unknown command 'mine'; commands: serve, bench, selftest, hash/],
+    ["unknown command", ["mine"], {}, /unknown command 'mine'; commands: node, wallet, bench, selftest, hash/],
     ["bad flag value", ["bench", "--threads", "many"], {}, /--threads: "many" is not allowed; expected auto or a whole number 1\.\.1024/],
     ["bad command flag value", ["bench", "--seconds", "-1"], {}, /--seconds: '-1' is not allowed; expected a number from 0\.1 to 86400/],
     ["bad algorithm", ["hash", "--algo", "md5", header], {}, /--algo: "md5" is not allowed; expected sha256d or scrypt/],
@@ -94,6 +94,10 @@ describe("bad input: a clear message and exit code 2", () => {
     ["short header", ["hash", "--algo", "sha256d", header.slice(0, 158)], {}, /HEADER_HEX: expected 80 bytes \(160 hex digits\), got 79 bytes/],
     ["missing argument", ["hash", "--algo", "sha256d"], {}, /'hash' takes 1 argument\(s\) \(HEADER_HEX\), got 0/],
     ["flag without its value", ["bench", "--threads"], {}, /--threads needs a value/],
+    ["mistyped address", ["wallet", "balance", "32W63SQaqt6eMsBnrCaREzn5D3d7CsJA8Pr6Sdz66EWuEA1jrh7"], {}, /bad checksum \(a typo\?\)/],
+    ["bad amount", ["wallet", "send", "--to", "x", "--amount", "1.2.3"], {}, /bad checksum|not base58|wrong length|amount/],
+    ["unknown network", ["node", "--network", "mainnet"], {}, /unknown network 'mainnet'; built in: devnet, devnet-scrypt, or a FILE\.json/],
+    ["unknown wallet action", ["wallet", "steal"], {}, /unknown wallet action 'steal'/],
     ["unsupported forced kernel", ["hash", "--algo", "sha256d", "--kernel", "v5", header], {}, /--kernel: "v5" is not allowed; expected auto, baseline, v3 or v4/],
   ];
   for (const [name, args, env, re] of cases) {
@@ -112,7 +116,7 @@ describe("bad input: a clear message and exit code 2", () => {
     expect(r.code).toBe(2);
     writeFileSync(f, '{"miner": {"thread": 2}}');
     const r2 = rn(["bench", "--config", f]);
-    expect(r2.stderr).toMatch(/unknown key 'miner\.thread'; allowed in 'miner': algo, threads, batch/);
+    expect(r2.stderr).toMatch(/unknown key 'miner\.thread'; allowed in 'miner': algo, threads, batch, pin, mine, address/);
     expect(r2.code).toBe(2);
   });
 });

@@ -1,15 +1,15 @@
 import { startRole } from "../../node";
 import type { Command } from "../command";
 
-export const serveCommand: Command = {
-  name: "serve",
-  summary: "run the HTTP API (health, info, metrics) until stopped with Ctrl-C or SIGTERM",
-  usage: "rignode serve [--api HOST:PORT] [--data-dir DIR]",
-  options: ["api", "api-auth", "data-dir", "kernel"],
+export const nodeCommand: Command = {
+  name: "node",
+  summary: "run a chain node with its HTTP API; --mine mines blocks on it",
+  usage: "rignode node [--mine] [--threads N] [--address ADDR] [--network NAME|FILE] [--data-dir DIR] [--api HOST:PORT]",
+  options: ["network", "data-dir", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin"],
   flags: {},
   positionals: [],
   async run({ config, log }) {
-    const role = await startRole("serve", config, log);
+    const role = await startRole("node", config, log);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log.info("signal", { signal: sig });

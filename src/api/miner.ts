@@ -1,0 +1,33 @@
+import type { Hono } from "hono";
+
+export interface MinerView {
+  threads: number;
+  batch: number;
+  state: string;
+  hashes: number;
+  hashrate: Record<string, number>;
+  perThread: { thread: number; cpu: number | null; hashes: number; hashrate: Record<string, number> }[];
+  kernelVariant: string;
+  impl: string;
+  blocksFound: number;
+}
+
+/** GET /api/miner: hashrate windows, threads, kernel variant, blocks found; 404 when this node does not mine. */
+export function minerRoutes(app: Hono, view: () => MinerView | null): void {
+  app.get("/api/miner", (c) => {
+    const v = view();
+    if (!v) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);
+    return c.json({
+      mining: v.state === "running",
+      state: v.state,
+      threads: v.threads,
+      batch: v.batch,
+      kernel_variant: v.kernelVariant,
+      impl: v.impl,
+      hashes: v.hashes,
+      hashrate_hs: v.hashrate,
+      per_thread: v.perThread.map((t) => ({ thread: t.thread, cpu: t.cpu, hashes: t.hashes, hashrate_hs: t.hashrate })),
+      blocks_found: v.blocksFound,
+    });
+  });
+}
