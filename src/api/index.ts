@@ -3,4 +3,5 @@ export { ensureApiToken, writeAuth, tokenRequired, TOKEN_FILE } from "./auth";
 export { serveApi } from "./serve";
 export { chainRoutes, txJson, type ChainRouteDeps } from "./chain";
 export { minerRoutes, type MinerView } from "./miner";
+export { peerRoutes } from "./peers";
 export type { SystemDeps } from "./system";

@@ -3,7 +3,7 @@ import { RignodeError } from "../core";
 export interface ParsedArgs {
   command: string | undefined;
   /** Flags by name (without dashes): a string, or true for a flag given without a value. */
-  flags: Map<string, string | true>;
+  flags: Map<string, string | true | string[]>;
   positionals: string[];
 }
 
@@ -11,8 +11,8 @@ export interface ParsedArgs {
  * Splits argv into command, flags and positionals. `--name value`, `--name=value`; flags named in `booleans`
  * take no value. A flag given twice is an error, so that a typo never silently wins over the intended value.
  */
-export function parseArgs(argv: string[], booleans: Set<string>): ParsedArgs {
-  const flags = new Map<string, string | true>();
+export function parseArgs(argv: string[], booleans: Set<string>, repeatable: Set<string> = new Set()): ParsedArgs {
+  const flags = new Map<string, string | true | string[]>();
   const positionals: string[] = [];
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -25,6 +25,12 @@ export function parseArgs(argv: string[], booleans: Set<string>): ParsedArgs {
       const eq = a.indexOf("=");
       const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
       if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new RignodeError("usage", `malformed option '${a}'`);
+      if (repeatable.has(name)) {
+        const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+        if (v === undefined) throw new RignodeError("usage", `--${name} needs a value`);
+        flags.set(name, [...((flags.get(name) as string[] | undefined) ?? []), v]);
+        continue;
+      }
       if (flags.has(name)) throw new RignodeError("usage", `option --${name} given twice`);
       if (eq >= 0) flags.set(name, a.slice(eq + 1));
       else if (booleans.has(name)) flags.set(name, true);

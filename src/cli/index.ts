@@ -13,6 +13,8 @@ import { walletCommand } from "./commands/wallet";
 /** The commands that exist; --help lists exactly these. */
 export const COMMANDS: Command[] = [nodeCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
 
+const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
+
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ["log-json", "log-level"];
 const CONFIG_FLAG: CommandFlag = { kind: "string", arg: "FILE", help: "JSON config file (also RIGNODE_CONFIG)" };
@@ -39,7 +41,7 @@ const defaultIo: CliIo = {
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 bad input). */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
   try {
-    const args = parseArgs(argv, BOOLEANS);
+    const args = parseArgs(argv, BOOLEANS, REPEATABLE);
     if (args.flags.get("version") === true && !args.command) {
       for (const line of await versionLines()) io.out(line);
       return 0;
@@ -70,20 +72,20 @@ function findCommand(name: string): Command {
   return cmd;
 }
 
-async function runCommand(cmd: Command, given: Map<string, string | true>, positionals: string[], io: CliIo): Promise<number> {
+async function runCommand(cmd: Command, given: Map<string, string | true | string[]>, positionals: string[], io: CliIo): Promise<number> {
   const optionFlags = new Set([...GLOBAL_OPTIONS, ...cmd.options]);
-  const configFlags: Record<string, string | boolean> = {};
+  const configFlags: Record<string, string | boolean | string[]> = {};
   const cmdFlags: Record<string, string | number | boolean | undefined> = {};
   let configFile: string | undefined;
   for (const [name, value] of given) {
     if (name === "config") {
-      if (value === true) throw new RignodeError("usage", `--config needs a value: --config FILE`);
+      if (value === true || Array.isArray(value)) throw new RignodeError("usage", `--config needs a value: --config FILE`);
       configFile = value;
     } else if (optionFlags.has(name)) {
       const spec = OPTIONS.find((o) => o.flag === name)!;
       if (value === true && spec.kind !== "boolean") throw new RignodeError("usage", `--${name} needs a value: --${name} ${spec.arg ?? "VALUE"}`);
       configFlags[name] = value;
-    } else if (cmd.flags[name]) {
+    } else if (cmd.flags[name] && !Array.isArray(value)) {
       cmdFlags[name] = parseCommandFlag(name, cmd.flags[name]!, value);
     } else {
       const allowed = [...optionFlags, "config", ...Object.keys(cmd.flags)].map((f) => `--${f}`).join(", ");

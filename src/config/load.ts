@@ -12,6 +12,8 @@ const ALLOWED: Record<string, string> = {
   "log.json": "true or false",
   "log.level": "debug, info, warn or error",
   "api.listen": "HOST:PORT, e.g. 127.0.0.1:8420",
+  "p2p.listen": "HOST:PORT or off",
+  "p2p.peers": "HOST:PORT addresses",
   "api.auth": "auto or token",
   "kernel.variant": "auto, baseline, v3 or v4",
   "miner.algo": "sha256d or scrypt",
@@ -25,7 +27,7 @@ export interface ConfigInput {
   file?: string;
   env: Record<string, string | undefined>;
   /** Flags that are config options, by flag name, as typed. */
-  flags: Record<string, string | boolean>;
+  flags: Record<string, string | boolean | string[]>;
 }
 
 type Doc = Record<string, unknown>;
@@ -51,7 +53,7 @@ export function loadConfig(input: ConfigInput): Config {
   for (const [flag, value] of Object.entries(input.flags)) {
     const spec = OPTIONS.find((o) => o.flag === flag);
     if (!spec) throw new RignodeError("usage", `unknown option --${flag}`);
-    const v = typeof value === "boolean" ? value : parseOptionText(spec.kind, value);
+    const v = typeof value === "boolean" ? value : Array.isArray(value) ? value.flatMap((x) => parseOptionText(spec.kind, x) as string[]) : parseOptionText(spec.kind, value);
     setPath(doc, spec.path, v);
     origin.set(spec.path.join("."), `--${flag}`);
   }
@@ -59,9 +61,9 @@ export function loadConfig(input: ConfigInput): Config {
   const parsed = configSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const key = issue.path.join(".");
+    const key = issue.path.slice(0, 2).join(".");
     const where = origin.get(key) ?? (file ? `config file ${file}, key ${key}` : `key ${key}`);
-    const value = getPath(doc, issue.path.map(String));
+    const value = getPath(doc, issue.path.slice(0, 2).map(String));
     throw new RignodeError("config", `${where}: ${JSON.stringify(value)} is not allowed; expected ${ALLOWED[key] ?? issue.message}`);
   }
   return parsed.data;

@@ -7,7 +7,7 @@ export interface OptionSpec {
   /** Path in the config document. */
   path: [string] | [string, string];
   /** How the text of a flag or variable becomes a value; the schema then checks it. */
-  kind: "string" | "boolean" | "int-or-auto";
+  kind: "string" | "boolean" | "int-or-auto" | "list";
   help: string;
   /** Value name for --help. */
   arg?: string;
@@ -18,6 +18,8 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "network", env: "RIGNODE_NETWORK", path: ["network"], kind: "string", arg: "NAME|FILE", help: "devnet (default), devnet-scrypt, or a network JSON file" },
   { flag: "mine", env: "RIGNODE_MINE", path: ["miner", "mine"], kind: "boolean", help: "mine blocks on this node's chain" },
   { flag: "address", env: "RIGNODE_ADDRESS", path: ["miner", "address"], kind: "string", arg: "ADDR", help: "payout address for mining (default: this node's wallet)" },
+  { flag: "p2p", env: "RIGNODE_P2P", path: ["p2p", "listen"], kind: "string", arg: "HOST:PORT|off", help: "P2P listen address (default 0.0.0.0:8421; off: outbound only)" },
+  { flag: "peer", env: "RIGNODE_PEERS", path: ["p2p", "peers"], kind: "list", arg: "HOST:PORT", help: "a peer to keep connected (repeatable; comma-separated in the environment)" },
   { flag: "api", env: "RIGNODE_API", path: ["api", "listen"], kind: "string", arg: "HOST:PORT", help: "HTTP API address (default 127.0.0.1:8420)" },
   { flag: "api-auth", env: "RIGNODE_API_AUTH", path: ["api", "auth"], kind: "string", arg: "MODE", help: "auto: bearer token for writes unless the API is loopback-only; token: always" },
   { flag: "log-json", env: "RIGNODE_LOG_JSON", path: ["log", "json"], kind: "boolean", help: "log JSON lines instead of text" },
@@ -41,6 +43,8 @@ export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown
       if (/^(1|true|yes|on)$/i.test(text)) return true;
       if (/^(0|false|no|off)$/i.test(text)) return false;
       return text; // the schema reports it
+    case "list":
+      return text.split(",").map((s) => s.trim()).filter(Boolean);
     case "int-or-auto":
       if (text === "auto") return text;
       return /^-?\d+$/.test(text) ? Number(text) : text;

@@ -19,6 +19,13 @@ export const configSchema = z
         level: z.enum(["debug", "info", "warn", "error"]),
       })
       .strict(),
+    p2p: z
+      .object({
+        /** HOST:PORT to listen on, or "off". */
+        listen: z.union([z.literal("off"), listenAddress]),
+        peers: z.array(listenAddress).max(64),
+      })
+      .strict(),
     api: z.object({ listen: listenAddress, auth: z.enum(["auto", "token"]) }).strict(),
     kernel: z.object({ variant: z.enum(["auto", ...KERNEL_VARIANTS]) }).strict(),
     miner: z
@@ -43,6 +50,7 @@ export const DEFAULTS: Config = {
   dataDir: "./rignode-data",
   network: "devnet",
   log: { json: false, level: "info" },
+  p2p: { listen: "0.0.0.0:8421", peers: [] },
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
   miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true, mine: false, address: "" },

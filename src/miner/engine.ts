@@ -194,13 +194,15 @@ export class MiningEngine {
   private onMessage(m: WorkerMessage): void {
     switch (m.type) {
       case "found": {
-        if (m.seq !== this.seq || !this.job) {
-          this.staleDropped += m.nonces.length;
-          return;
-        }
-        for (const nonce of m.nonces) {
+        const job = this.job;
+        for (let i = 0; i < m.nonces.length; i++) {
+          // The source may switch jobs inside found() (a solo block changes the tip): the rest are then stale.
+          if (m.seq !== this.seq || !job) {
+            this.staleDropped += m.nonces.length - i;
+            return;
+          }
           this.foundCount++;
-          this.opts.source.found({ jobId: this.job.id, nonce });
+          this.opts.source.found({ jobId: job.id, nonce: m.nonces[i]! });
         }
         return;
       }

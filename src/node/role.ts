@@ -5,14 +5,16 @@ import { MiningEngine, defaultBatch } from "../miner";
 import { isLoopbackHost, parseListen, type Config } from "../config";
 import { loadKernel } from "../kernel";
 import { Store } from "../store";
-import { chainRoutes, createApp, ensureApiToken, minerRoutes, serveApi, tokenRequired, type MinerView } from "../api";
+import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, serveApi, tokenRequired, type MinerView } from "../api";
 import { autoThreads, cpuInfo } from "../tuning";
 import { SoloJobSource } from "./solo";
-import { loadOrCreateWallet } from "./wallet";
+import { loadOrCreateNodeKey, loadOrCreateWallet } from "./wallet";
+import { P2PNode } from "../p2p";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
 
 export interface RunningRole {
   apiPort: number;
+  p2pPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -29,13 +31,25 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
   let chain: Chain | null = null;
   let engine: MiningEngine | null = null;
   let solo: SoloJobSource | null = null;
+  let p2p: P2PNode | null = null;
+  let p2pPort: number | null = null;
   {
     const params = loadNetwork(config.network);
     chain = new Chain({ store, params, powHash: (h) => lib.hash(params.algo, h), log: log.child({ component: "chain" }) });
     const tip = chain.tip();
     log.info("chain.opened", { network: params.name, algo: params.algo, height: tip.height });
     const c = chain;
-    groups.push((app) => chainRoutes(app, { chain: c }));
+    p2p = new P2PNode({
+      chain: c,
+      listen: config.p2p.listen === "off" ? null : parseListen(config.p2p.listen),
+      peers: config.p2p.peers.map(parseListen),
+      nodeKey: loadOrCreateNodeKey(config.dataDir, log),
+      log: log.child({ component: "p2p" }),
+    });
+    const net = p2p;
+    p2pPort = net.start();
+    groups.push((app) => chainRoutes(app, { chain: c, onTx: (id) => net.relayTx(id) }));
+    groups.push((app) => peerRoutes(app, () => ({ peers: net.peerInfo(), banned: net.banned() })));
     if (config.miner.mine) {
       const payTo = config.miner.address
         ? decodeAddress(config.miner.address, params.addressVersion)
@@ -99,8 +113,10 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
 
   return {
     apiPort: server.port,
+    p2pPort,
     async stop() {
       await engine?.stop();
+      await p2p?.stop();
       await server.stop();
       store.close();
       log.info("role.stopped", { role });

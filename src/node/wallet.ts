@@ -4,10 +4,16 @@ import { RignodeError, type Logger } from "../core";
 import { generateKeyPair, keyPairFromSeed, type KeyPair } from "../chain";
 
 export const WALLET_FILE = "wallet.key";
+/** The node's P2P identity (signs the handshake); a key of its own so that it never touches coins. */
+export const NODE_KEY_FILE = "node.key";
 
 /** The node's key pair from DATA_DIR/wallet.key (the 32-byte seed as hex, mode 0600). */
 export function loadWallet(dataDir: string): KeyPair {
-  const path = join(dataDir, WALLET_FILE);
+  return readKey(dataDir, WALLET_FILE);
+}
+
+function readKey(dataDir: string, file: string): KeyPair {
+  const path = join(dataDir, file);
   let text: string;
   try {
     text = readFileSync(path, "utf8").trim();
@@ -22,25 +28,38 @@ export function loadWallet(dataDir: string): KeyPair {
 
 /** Creates the wallet; refuses to replace an existing one (that would lose its coins). */
 export function createWallet(dataDir: string): KeyPair {
+  return createKey(dataDir, WALLET_FILE);
+}
+
+function createKey(dataDir: string, file: string): KeyPair {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const kp = generateKeyPair();
   try {
-    writeFileSync(join(dataDir, WALLET_FILE), Buffer.from(kp.seed).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+    writeFileSync(join(dataDir, file), Buffer.from(kp.seed).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RignodeError("usage", `${join(dataDir, WALLET_FILE)} exists already; it is never overwritten`);
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RignodeError("usage", `${join(dataDir, file)} exists already; it is never overwritten`);
     throw e;
   }
   return kp;
 }
 
-/** The wallet, created on first use (solo mining pays it). */
-export function loadOrCreateWallet(dataDir: string, log?: Logger): KeyPair {
+function loadOrCreate(dataDir: string, file: string, log?: Logger): KeyPair {
   try {
-    return loadWallet(dataDir);
+    return readKey(dataDir, file);
   } catch (e) {
     if (!(e instanceof RignodeError) || e.code !== "usage") throw e;
-    const kp = createWallet(dataDir);
-    log?.info("wallet.created", { path: join(dataDir, WALLET_FILE) });
+    const kp = createKey(dataDir, file);
+    log?.info("key.created", { path: join(dataDir, file) });
     return kp;
   }
+}
+
+/** The wallet, created on first use (solo mining pays it). */
+export function loadOrCreateWallet(dataDir: string, log?: Logger): KeyPair {
+  return loadOrCreate(dataDir, WALLET_FILE, log);
+}
+
+/** The node's P2P key, created on first start. */
+export function loadOrCreateNodeKey(dataDir: string, log?: Logger): KeyPair {
+  return loadOrCreate(dataDir, NODE_KEY_FILE, log);
 }

@@ -82,6 +82,36 @@ describe("mining engine", () => {
     await engine.stop();
   });
 
+  test("a source that switches jobs inside found() never gets a nonce of the old job under the new id", async () => {
+    const jobs = new Map<string, MinerJob>();
+    let n = 0;
+    const make = (): MinerJob => {
+      const target = new Uint8Array(32).fill(0xff);
+      target[31] = 0x03; // many hits per batch, so one message carries several nonces
+      const j: MinerJob = { id: `j${++n}`, algo: "sha256d", header: header(200 + n), target };
+      jobs.set(j.id, j);
+      return j;
+    };
+    const reported: FoundNonce[] = [];
+    let engine: MiningEngine;
+    const src: JobSource = {
+      nextJob: () => make(),
+      found: (f) => {
+        reported.push(f);
+        if (reported.length % 3 === 0) engine.setJob(make()); // like a solo node whose block changed the tip
+      },
+    };
+    engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 4096, source: src });
+    await engine.start();
+    engine.setJob(make());
+    await waitFor(() => (reported.length >= 60 ? true : undefined));
+    await engine.stop();
+    for (const f of reported) {
+      const j = jobs.get(f.jobId)!;
+      expect(referenceBackend.scan("sha256d", j.header, f.nonce, 1, j.target)).toEqual([f.nonce]);
+    }
+  });
+
   test("pause stops hashing without stopping the threads; resume continues", async () => {
     const src = new Collect();
     const engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 20_000, source: src });

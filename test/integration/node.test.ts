@@ -9,7 +9,9 @@ import { Store } from "../../src/store";
 import { loadKernel } from "../../src/kernel";
 
 function start(args: string[]) {
-  return Bun.spawn([bin(), "node", ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, RIGNODE_LOG_JSON: "true" } });
+  // P2P off unless a test gives --p2p: nothing listens beyond loopback.
+  const p2p = args.includes("--p2p") ? [] : ["--p2p", "off"];
+  return Bun.spawn([bin(), "node", ...p2p, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, RIGNODE_LOG_JSON: "true" } });
 }
 
 async function getJson(url: string, init?: RequestInit): Promise<any> {

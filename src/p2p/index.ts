@@ -1,0 +1,3 @@
+export { P2PNode, type P2POptions, type PeerInfo } from "./node";
+export { frame, FrameDecoder, FrameWriter } from "./framing";
+export { parseMessage, messageValue, PROTOCOL_VERSION, type Message } from "./messages";

@@ -1,0 +1,444 @@
+import type { Socket, TCPSocketListener } from "bun";
+import { randomBytes } from "node:crypto";
+import { leToDisplayHex, RignodeError, type Logger } from "../core";
+import {
+  blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeHeader, encodeTx, genesisBlock, signMessage, txId,
+  ValidationError, verifySignature, type Chain, type KeyPair,
+} from "../chain";
+import { frame, FrameDecoder, FrameWriter } from "./framing";
+import { MAX_BLOCKS_PER_MSG, MAX_HEADERS, messageValue, parseMessage, PROTOCOL_VERSION, type Message } from "./messages";
+
+export interface P2POptions {
+  chain: Chain;
+  /** Where to listen, or null for outbound only. */
+  listen: { host: string; port: number } | null;
+  /** HOST:PORT peers to keep connected (redialled with backoff). */
+  peers: { host: string; port: number }[];
+  nodeKey: KeyPair;
+  log: Logger;
+  maxPeers?: number;
+  maxFrameBytes?: number;
+  banSeconds?: number;
+  /** Messages a peer may send per second before it counts as flooding. */
+  maxMessagesPerSecond?: number;
+}
+
+export interface PeerInfo {
+  id: string | null;
+  address: string;
+  inbound: boolean;
+  ready: boolean;
+  height: number | null;
+  listen_port: number | null;
+}
+
+interface PeerState {
+  socket: Socket<PeerState>;
+  inbound: boolean;
+  address: string;
+  ip: string;
+  decoder: FrameDecoder;
+  writer: FrameWriter;
+  challenge: Uint8Array;
+  hello: Extract<Message, { t: "hello" }> | null;
+  authed: boolean;
+  ready: boolean;
+  /** Blocks asked of this peer and not yet received. */
+  inflight: Set<string>;
+  /** Headers from this peer whose blocks still have to be asked for, in order. */
+  wanted: Uint8Array[];
+  lastHeadersFull: boolean;
+  window: { start: number; count: number };
+  lastSeen: number;
+  dialed?: string;
+}
+
+const HANDSHAKE_TAG = "rignode-p2p-auth";
+const MAX_INFLIGHT = 64;
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/**
+ * The P2P side of a node: a listener, dialled peers, the hello handshake (chain, genesis, node key signing the
+ * peer's challenge), headers-first sync, block and transaction relay, address gossip, and bans for peers that
+ * send malformed frames, invalid blocks, another chain, or too many messages.
+ */
+export class P2PNode {
+  private listener: TCPSocketListener<PeerState> | null = null;
+  private readonly peers = new Set<PeerState>();
+  private readonly bans = new Map<string, number>();
+  private readonly known = new Map<string, { host: string; port: number }>();
+  private readonly dialing = new Set<string>();
+  private readonly backoff = new Map<string, number>();
+  private readonly genesis: Uint8Array;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private stopped = false;
+  private pingN = 0;
+
+  constructor(private readonly o: P2POptions) {
+    this.genesis = blockHash(genesisBlock(o.chain.params).header);
+    o.chain.onTip((tip) => this.broadcast({ t: "inv", kind: "block", ids: [tip.hash] }));
+  }
+
+  private get maxFrame(): number {
+    return this.o.maxFrameBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** Starts listening and dialling; resolves once the listener is up. Returns the port it listens on. */
+  start(): number | null {
+    if (this.o.listen) {
+      try {
+        this.listener = Bun.listen<PeerState>({
+          hostname: this.o.listen.host,
+          port: this.o.listen.port,
+          socket: this.handlers(true),
+        });
+      } catch (cause) {
+        throw new RignodeError("config", `P2P cannot listen on ${this.o.listen.host}:${this.o.listen.port}: ${(cause as Error).message}`, { cause });
+      }
+      this.o.log.info("p2p.listening", { address: `${this.o.listen.host}:${this.listener.port}` });
+    }
+    for (const p of this.o.peers) this.known.set(`${p.host}:${p.port}`, p);
+    this.timers.push(setInterval(() => this.maintain(), 1000));
+    this.maintain();
+    return this.listener?.port ?? null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.listener?.stop(true);
+    for (const p of this.peers) p.socket.end();
+    this.peers.clear();
+  }
+
+  /** Connected peers for GET /api/peers. */
+  peerInfo(): PeerInfo[] {
+    return [...this.peers].map((p) => ({
+      id: p.hello ? hex(p.hello.nodeId) : null,
+      address: p.address,
+      inbound: p.inbound,
+      ready: p.ready,
+      height: p.hello?.height ?? null,
+      listen_port: p.hello?.listenPort ?? null,
+    }));
+  }
+
+  /** Announces a transaction this node accepted (from its API) to every peer. */
+  relayTx(id: Uint8Array): void {
+    this.broadcast({ t: "inv", kind: "tx", ids: [id] });
+  }
+
+  /** Addresses banned now, with the second their ban ends. */
+  banned(): { ip: string; until: number }[] {
+    const now = Date.now();
+    return [...this.bans].filter(([, u]) => u > now).map(([ip, until]) => ({ ip, until: Math.floor(until / 1000) }));
+  }
+
+  private handlers(inbound: boolean) {
+    return {
+      open: (socket: Socket<PeerState>) => {
+        const ip = socket.remoteAddress;
+        const until = this.bans.get(ip);
+        if (until && until > Date.now()) {
+          this.o.log.info("p2p.refused", { peer: ip, reason: "banned" });
+          socket.end();
+          return;
+        }
+        if (inbound && this.peers.size >= (this.o.maxPeers ?? 32)) {
+          socket.end();
+          return;
+        }
+        const p: PeerState = {
+          socket, inbound, ip, address: `${ip}:${socket.remotePort}`,
+          decoder: new FrameDecoder(this.maxFrame),
+          writer: new FrameWriter(socket, 4 * this.maxFrame),
+          challenge: new Uint8Array(randomBytes(32)), hello: null, authed: false, ready: false,
+          inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
+          dialed: socket.data?.dialed,
+        };
+        socket.data = p;
+        this.peers.add(p);
+        const tip = this.o.chain.tip();
+        this.send(p, {
+          t: "hello", version: PROTOCOL_VERSION, chainId: this.o.chain.params.chainId, genesis: this.genesis, height: tip.height, tip: tip.hash,
+          nodeId: this.o.nodeKey.publicKey, listenPort: this.listener?.port ?? 0, challenge: p.challenge,
+        });
+      },
+      data: (socket: Socket<PeerState>, chunk: Buffer) => {
+        const p = socket.data;
+        if (!p || !this.peers.has(p)) return;
+        let values;
+        try {
+          values = p.decoder.push(new Uint8Array(chunk));
+        } catch (e) {
+          return this.misbehave(p, `bad frame: ${(e as Error).message}`);
+        }
+        for (const v of values) {
+          if (!this.peers.has(p)) return;
+          p.lastSeen = Date.now();
+          if (++p.window.count > (this.o.maxMessagesPerSecond ?? 500)) {
+            if (Date.now() - p.window.start < 1000) return this.misbehave(p, "flooding");
+            p.window = { start: Date.now(), count: 1 };
+          }
+          let m: Message;
+          try {
+            m = parseMessage(v);
+          } catch (e) {
+            return this.misbehave(p, (e as Error).message);
+          }
+          try {
+            this.handle(p, m);
+          } catch (e) {
+            // Malformed or invalid data is the sender's fault (a block whose parent we lack, or one we have, is not).
+            const benign = e instanceof ValidationError && ["orphan", "duplicate", "known-invalid"].includes(e.rule);
+            if (e instanceof RignodeError && e.code === "input" && !benign) return this.misbehave(p, `invalid data: ${e.message}`);
+            if (!(e instanceof RignodeError)) this.o.log.error("p2p.handler_error", { peer: p.address, error: e as Error });
+          }
+        }
+      },
+      drain: (socket: Socket<PeerState>) => socket.data?.writer.drain(),
+      close: (socket: Socket<PeerState>) => this.dropped(socket.data),
+      error: (socket: Socket<PeerState>) => this.dropped(socket.data),
+      connectError: (socket: Socket<PeerState>) => this.dropped(socket.data),
+    };
+  }
+
+  private dropped(p: PeerState | undefined): void {
+    if (!p || !this.peers.delete(p)) return;
+    this.o.log.info("p2p.disconnected", { peer: p.address, id: p.hello ? hex(p.hello.nodeId).slice(0, 16) : undefined });
+  }
+
+  private send(p: PeerState, m: Message): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = frame(messageValue(m), this.maxFrame);
+    } catch (e) {
+      this.o.log.warn("p2p.send_too_large", { peer: p.address, message: m.t, error: (e as Error).message });
+      return;
+    }
+    if (!p.writer.send(bytes)) {
+      this.o.log.warn("p2p.slow_peer", { peer: p.address, backlog: p.writer.backlog() });
+      p.socket.end();
+      this.dropped(p);
+    }
+  }
+
+  private broadcast(m: Message, except?: PeerState): void {
+    for (const p of this.peers) if (p.ready && p !== except) this.send(p, m);
+  }
+
+  /** Closes the link, bans the peer's address for a while, and says why. */
+  private misbehave(p: PeerState, reason: string): void {
+    const seconds = this.o.banSeconds ?? 3600;
+    this.bans.set(p.ip, Date.now() + seconds * 1000);
+    this.o.log.warn("p2p.banned", { peer: p.address, reason, seconds });
+    p.socket.end();
+    this.dropped(p);
+  }
+
+  private handle(p: PeerState, m: Message): void {
+    if (!p.ready && m.t !== "hello" && m.t !== "auth") return this.misbehave(p, `'${m.t}' before the handshake`);
+    switch (m.t) {
+      case "hello": {
+        if (p.hello) return this.misbehave(p, "second hello");
+        if (m.chainId !== this.o.chain.params.chainId || !Buffer.from(m.genesis).equals(this.genesis)) {
+          return this.misbehave(p, `wrong chain ${m.chainId} (genesis ${leToDisplayHex(m.genesis).slice(0, 16)}…)`);
+        }
+        if (Buffer.from(m.nodeId).equals(this.o.nodeKey.publicKey)) {
+          p.socket.end();
+          return this.dropped(p);
+        }
+        for (const q of this.peers) {
+          if (q !== p && q.hello && Buffer.from(q.hello.nodeId).equals(m.nodeId)) {
+            p.socket.end();
+            return this.dropped(p);
+          }
+        }
+        p.hello = m;
+        this.send(p, { t: "auth", sig: signMessage(this.o.nodeKey.seed, authBytes(this.o.chain.params.chainId, m.challenge)) });
+        return this.maybeReady(p);
+      }
+      case "auth": {
+        if (!p.hello || p.authed) return this.misbehave(p, "auth out of order");
+        if (!verifySignature(p.hello.nodeId, authBytes(this.o.chain.params.chainId, p.challenge), m.sig)) return this.misbehave(p, "bad handshake signature");
+        p.authed = true;
+        return this.maybeReady(p);
+      }
+      case "ping":
+        return this.send(p, { t: "pong", n: m.n });
+      case "pong":
+        return;
+      case "getheaders":
+        return this.send(p, { t: "headers", headers: this.headersAfter(m.locator) });
+      case "headers": {
+        for (const h of m.headers) {
+          const hash = blockHash(decodeHeader(h));
+          if (!this.o.chain.block(hash)) p.wanted.push(hash);
+        }
+        p.lastHeadersFull = m.headers.length === MAX_HEADERS;
+        return this.requestBlocks(p);
+      }
+      case "getblocks": {
+        const blocks: Uint8Array[] = [];
+        for (const h of m.hashes) {
+          const b = this.o.chain.block(h);
+          if (b && b.status !== "invalid") blocks.push(encodeBlock(b.block));
+        }
+        return this.send(p, { t: "blocks", blocks });
+      }
+      case "blocks": {
+        for (const raw of m.blocks) {
+          const b = decodeBlock(raw);
+          const hash = blockHash(b.header);
+          p.inflight.delete(hex(hash));
+          try {
+            this.o.chain.acceptBlock(b);
+          } catch (e) {
+            if (e instanceof ValidationError && e.rule === "orphan") {
+              // A block whose parent we lack: catch up from this peer first.
+              this.send(p, { t: "getheaders", locator: this.locator() });
+              continue;
+            }
+            throw e;
+          }
+        }
+        return this.requestBlocks(p);
+      }
+      case "inv": {
+        if (m.kind === "block") {
+          for (const id of m.ids) if (!this.o.chain.block(id) && !p.inflight.has(hex(id))) p.wanted.push(id);
+          return this.requestBlocks(p);
+        }
+        const missing = m.ids.filter((id) => !this.o.chain.txLocation(id) && !this.o.chain.mempool().some((t) => Buffer.from(txId(t)).equals(id)));
+        if (missing.length) this.send(p, { t: "gettx", ids: missing });
+        return;
+      }
+      case "gettx": {
+        const want = new Set(m.ids.map(hex));
+        const txs = this.o.chain.mempool().filter((t) => want.has(hex(txId(t)))).map((t) => encodeTx(t));
+        return this.send(p, { t: "txs", txs });
+      }
+      case "txs": {
+        for (const raw of m.txs) {
+          const t = decodeTx(raw);
+          if (t.type !== "transfer") return this.misbehave(p, "a coinbase relayed as a transaction");
+          try {
+            const id = this.o.chain.addToMempool(t);
+            this.broadcast({ t: "inv", kind: "tx", ids: [id] }, p);
+          } catch (e) {
+            if (e instanceof ValidationError && e.rule === "bad-signature") throw e;
+            // Stale nonce, duplicate, full mempool: normal when transactions race; not the sender's fault.
+          }
+        }
+        return;
+      }
+      case "getaddr":
+        return this.send(p, { t: "addr", addrs: this.addresses() });
+      case "addr":
+        for (const a of m.addrs) if (a.port > 0) this.known.set(`${a.host}:${a.port}`, a);
+        return;
+    }
+  }
+
+  private maybeReady(p: PeerState): void {
+    if (p.ready || !p.hello || !p.authed) return;
+    p.ready = true;
+    if (p.dialed) this.backoff.delete(p.dialed);
+    this.o.log.info("p2p.connected", { peer: p.address, id: hex(p.hello.nodeId).slice(0, 16), inbound: p.inbound, height: p.hello.height });
+    this.send(p, { t: "getaddr" });
+    const tip = this.o.chain.tip();
+    if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.send(p, { t: "getheaders", locator: this.locator() });
+  }
+
+  /** Our main chain's hashes at the tip, then back in doubling steps to genesis: where a peer finds the fork. */
+  private locator(): Uint8Array[] {
+    const tip = this.o.chain.tip();
+    const out: Uint8Array[] = [];
+    let step = 1;
+    for (let h = tip.height; h > 0 && out.length < 60; h -= step) {
+      out.push(this.o.chain.hashAt(h)!);
+      if (out.length >= 10) step *= 2;
+    }
+    out.push(this.genesis);
+    return out;
+  }
+
+  /** Up to MAX_HEADERS main-chain headers after the first locator hash on our main chain. */
+  private headersAfter(locator: Uint8Array[]): Uint8Array[] {
+    let start = 0;
+    for (const h of locator) {
+      const b = this.o.chain.block(h);
+      if (b && b.status === "main") {
+        start = b.height;
+        break;
+      }
+    }
+    const tip = this.o.chain.tip().height;
+    const out: Uint8Array[] = [];
+    for (let h = start + 1; h <= tip && out.length < MAX_HEADERS; h++) out.push(encodeHeader(this.o.chain.block(this.o.chain.hashAt(h)!)!.block.header));
+    return out;
+  }
+
+  /** Asks for wanted blocks in order, keeping at most MAX_INFLIGHT outstanding; then more headers if there are. */
+  private requestBlocks(p: PeerState): void {
+    while (p.wanted.length && p.inflight.size < MAX_INFLIGHT) {
+      const batch: Uint8Array[] = [];
+      while (p.wanted.length && batch.length < MAX_BLOCKS_PER_MSG && p.inflight.size + batch.length < MAX_INFLIGHT) {
+        const h = p.wanted.shift()!;
+        if (this.o.chain.block(h) || p.inflight.has(hex(h))) continue;
+        batch.push(h);
+      }
+      if (!batch.length) break;
+      for (const h of batch) p.inflight.add(hex(h));
+      this.send(p, { t: "getblocks", hashes: batch });
+    }
+    if (!p.wanted.length && !p.inflight.size && p.lastHeadersFull) {
+      p.lastHeadersFull = false;
+      this.send(p, { t: "getheaders", locator: this.locator() });
+    }
+  }
+
+  private addresses(): { host: string; port: number }[] {
+    const out = new Map<string, { host: string; port: number }>();
+    for (const p of this.peers) if (p.ready && p.hello!.listenPort) out.set(`${p.ip}:${p.hello!.listenPort}`, { host: p.ip, port: p.hello!.listenPort });
+    for (const [k, a] of this.known) out.set(k, a);
+    return [...out.values()].slice(0, 100);
+  }
+
+  /** Once a second: redial configured peers that dropped (with backoff), ping, and drop silent peers. */
+  private maintain(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const p of this.peers) {
+      if (now - p.lastSeen > 120_000) {
+        this.o.log.info("p2p.timeout", { peer: p.address });
+        p.socket.end();
+        this.dropped(p);
+      } else if (p.ready && now - p.lastSeen > 30_000) this.send(p, { t: "ping", n: ++this.pingN });
+    }
+    for (const target of this.o.peers) {
+      const key = `${target.host}:${target.port}`;
+      const connected = [...this.peers].some((p) => p.dialed === key);
+      if (connected || this.dialing.has(key)) continue;
+      const next = this.backoff.get(key) ?? 0;
+      if (next > now) continue;
+      this.dial(key, target);
+    }
+  }
+
+  private dial(key: string, target: { host: string; port: number }): void {
+    this.dialing.add(key);
+    const prev = this.backoff.get(`${key}#delay`) ?? 500;
+    const delay = Math.min(prev * 2, 30_000);
+    this.backoff.set(`${key}#delay`, delay);
+    this.backoff.set(key, Date.now() + delay);
+    Bun.connect<PeerState>({ hostname: target.host, port: target.port, data: { dialed: key } as PeerState, socket: this.handlers(false) })
+      .catch(() => {})
+      .finally(() => this.dialing.delete(key));
+  }
+}
+
+function authBytes(chainId: string, challenge: Uint8Array): Uint8Array {
+  return encode([HANDSHAKE_TAG, chainId, challenge]);
+}
+
