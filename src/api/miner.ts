@@ -12,8 +12,25 @@ export interface MinerView {
   blocksFound: number;
 }
 
-/** GET /api/miner: hashrate windows, threads, kernel variant, blocks found; 404 when this node does not mine. */
-export function minerRoutes(app: Hono, view: () => MinerView | null): void {
+export interface MinerControl {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * GET /api/miner: hashrate windows, threads, kernel variant, blocks found; POST /api/miner/pause and /resume
+ * (write requests: they need the token off loopback). 404 when this node does not mine.
+ */
+export function minerRoutes(app: Hono, view: () => MinerView | null, control?: () => MinerControl | null): void {
+  const act = (name: "pause" | "resume") =>
+    app.post(`/api/miner/${name}`, (c) => {
+      const m = control?.();
+      if (!m) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);
+      m[name]();
+      return c.json({ state: view()?.state });
+    });
+  act("pause");
+  act("resume");
   app.get("/api/miner", (c) => {
     const v = view();
     if (!v) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);

@@ -73,7 +73,7 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
       const s = engine.stats();
       const algo = chain!.params.algo;
       return { ...s, kernelVariant: kernel.variant, impl: s.impls?.[algo].impl ?? "simd", blocksFound: solo.blocksFound };
-    }),
+    }, () => engine),
   );
 
   const cpu = await cpuInfo();

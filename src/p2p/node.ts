@@ -429,7 +429,7 @@ export class P2PNode {
   private dial(key: string, target: { host: string; port: number }): void {
     this.dialing.add(key);
     const prev = this.backoff.get(`${key}#delay`) ?? 500;
-    const delay = Math.min(prev * 2, 30_000);
+    const delay = Math.min(prev * 2, 10_000);
     this.backoff.set(`${key}#delay`, delay);
     this.backoff.set(key, Date.now() + delay);
     Bun.connect<PeerState>({ hostname: target.host, port: target.port, data: { dialed: key } as PeerState, socket: this.handlers(false) })

@@ -1,0 +1,48 @@
+import { describe, expect, test } from "bun:test";
+import { frame, FrameDecoder, FrameWriter, parseMessage, messageValue } from "../../src/p2p";
+
+describe("frames", () => {
+  test("frames split into 1-byte chunks reassemble in order", () => {
+    const a = frame(["ping", 1], 1000);
+    const b = frame(["inv", "tx", [new Uint8Array(32).fill(3)]], 1000);
+    const d = new FrameDecoder(1000);
+    const out = [];
+    for (const byte of [...a, ...b]) out.push(...d.push(new Uint8Array([byte])));
+    expect(out).toEqual([["ping", 1], ["inv", "tx", [new Uint8Array(32).fill(3)]]]);
+    expect(d.pending()).toBe(0);
+  });
+  test("a length over the maximum is refused before its body arrives", () => {
+    const d = new FrameDecoder(100);
+    expect(() => d.push(new Uint8Array([0, 0, 1, 0]))).toThrow("exceeds the maximum 100");
+    expect(() => frame(["x", new Uint8Array(200)], 100)).toThrow("exceeds 100");
+  });
+  test("a body that is not canonical msgpack is refused", () => {
+    expect(() => new FrameDecoder(100).push(new Uint8Array([0, 0, 0, 2, 0xcc, 0x01]))).toThrow("shortest form");
+  });
+  test("partial socket writes are queued and flushed on drain, in order; a peer that never reads is cut off", () => {
+    const written: number[] = [];
+    let room = 3;
+    const sock = { write: (b: Uint8Array) => { const n = Math.min(room, b.length); written.push(...b.subarray(0, n)); room -= n; return n; }, end() {} };
+    const w = new FrameWriter(sock, 10);
+    expect(w.send(new Uint8Array([1, 2, 3, 4, 5]))).toBe(true);
+    expect(w.send(new Uint8Array([6, 7]))).toBe(true);
+    expect(w.backlog()).toBe(4);
+    room = 100;
+    w.drain();
+    expect(written).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    room = 0;
+    expect(w.send(new Uint8Array(8))).toBe(true);
+    expect(w.send(new Uint8Array(8))).toBe(false);
+  });
+});
+
+describe("messages", () => {
+  test("round trip and shape checks", () => {
+    const m = { t: "getblocks" as const, hashes: [new Uint8Array(32)] };
+    expect(parseMessage(messageValue(m))).toEqual(m);
+    expect(() => parseMessage(["getblocks", [new Uint8Array(31)]])).toThrow("hash must be 32 bytes");
+    expect(() => parseMessage(["nonsense"])).toThrow("unknown message");
+    expect(() => parseMessage(["getblocks", Array(17).fill(new Uint8Array(32))])).toThrow("at most 16");
+    expect(() => parseMessage(5)).toThrow("a message is [name");
+  });
+});
