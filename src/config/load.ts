@@ -14,6 +14,7 @@ const ALLOWED: Record<string, string> = {
   "api.listen": "HOST:PORT, e.g. 127.0.0.1:8420",
   "p2p.listen": "HOST:PORT or off",
   "p2p.peers": "HOST:PORT addresses",
+  "p2p.discover": "true or false",
   "api.auth": "auto or token",
   "kernel.variant": "auto, baseline, v3 or v4",
   "miner.algo": "sha256d or scrypt",

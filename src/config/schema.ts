@@ -24,6 +24,8 @@ export const configSchema = z
         /** HOST:PORT to listen on, or "off". */
         listen: z.union([z.literal("off"), listenAddress]),
         peers: z.array(listenAddress).max(64),
+        /** Dial addresses learnt from peers too (false: only --peer, like Bitcoin Core's -connect). */
+        discover: z.boolean(),
       })
       .strict(),
     api: z.object({ listen: listenAddress, auth: z.enum(["auto", "token"]) }).strict(),
@@ -50,7 +52,7 @@ export const DEFAULTS: Config = {
   dataDir: "./rignode-data",
   network: "devnet",
   log: { json: false, level: "info" },
-  p2p: { listen: "0.0.0.0:8421", peers: [] },
+  p2p: { listen: "0.0.0.0:8421", peers: [], discover: true },
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
   miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true, mine: false, address: "" },

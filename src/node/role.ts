@@ -43,6 +43,7 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
       chain: c,
       listen: config.p2p.listen === "off" ? null : parseListen(config.p2p.listen),
       peers: config.p2p.peers.map(parseListen),
+      discover: config.p2p.discover,
       nodeKey: loadOrCreateNodeKey(config.dataDir, log),
       log: log.child({ component: "p2p" }),
     });

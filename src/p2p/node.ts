@@ -16,6 +16,8 @@ export interface P2POptions {
   peers: { host: string; port: number }[];
   nodeKey: KeyPair;
   log: Logger;
+  /** Dial gossiped addresses as well as the configured peers (default true). */
+  discover?: boolean;
   maxPeers?: number;
   maxFrameBytes?: number;
   banSeconds?: number;
@@ -55,6 +57,8 @@ interface PeerState {
 
 const HANDSHAKE_TAG = "rignode-p2p-auth";
 const MAX_INFLIGHT = 64;
+/** Outbound links a node keeps, using gossiped addresses beyond the configured peers. */
+const TARGET_OUTBOUND = 8;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /**
@@ -416,14 +420,25 @@ export class P2PNode {
         this.dropped(p);
       } else if (p.ready && now - p.lastSeen > 30_000) this.send(p, { t: "ping", n: ++this.pingN });
     }
-    for (const target of this.o.peers) {
+    // Configured peers always; addresses learnt by gossip while there are fewer than TARGET_OUTBOUND links.
+    const outbound = [...this.peers].filter((p) => !p.inbound).length;
+    const gossip = [...this.known.values()].filter((a) => !this.o.peers.some((p) => p.host === a.host && p.port === a.port));
+    const extra = this.o.discover !== false && outbound < TARGET_OUTBOUND ? gossip.slice(0, TARGET_OUTBOUND - outbound) : [];
+    const targets = [...this.o.peers, ...extra];
+    for (const target of targets) {
       const key = `${target.host}:${target.port}`;
-      const connected = [...this.peers].some((p) => p.dialed === key);
-      if (connected || this.dialing.has(key)) continue;
+      const connected = [...this.peers].some((p) => p.dialed === key || (p.hello && `${p.ip}:${p.hello.listenPort}` === key));
+      if (connected || this.dialing.has(key) || this.isSelf(target)) continue;
       const next = this.backoff.get(key) ?? 0;
       if (next > now) continue;
+      const until = this.bans.get(target.host);
+      if (until && until > now) continue;
       this.dial(key, target);
     }
+  }
+
+  private isSelf(a: { host: string; port: number }): boolean {
+    return !!this.listener && a.port === this.listener.port && (a.host === this.o.listen?.host || a.host === "127.0.0.1" || a.host === "0.0.0.0");
   }
 
   private dial(key: string, target: { host: string; port: number }): void {

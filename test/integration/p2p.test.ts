@@ -100,11 +100,12 @@ describe("p2p", () => {
   }, 120_000);
 
   test("partition (one link cut), both sides mine, heal: all converge on the most-work chain; reorganised transfers are back in the mempool", async () => {
-    const a = startNode("pa", ["--mine", "--threads", "1"]);
-    const b = startNode("pb", ["--peer", `127.0.0.1:${a.p2p}`]);
+    // Only configured links (no gossip dialling), so that cutting the one link really partitions.
+    const a = startNode("pa", ["--mine", "--threads", "1", "--discover=false"]);
+    const b = startNode("pb", ["--peer", `127.0.0.1:${a.p2p}`, "--discover=false"]);
     const link = new Link(freePort(), b.p2p);
     link.up();
-    const c = startNode("pc", ["--mine", "--threads", "1", "--peer", `127.0.0.1:${link.port}`]);
+    const c = startNode("pc", ["--mine", "--threads", "1", "--peer", `127.0.0.1:${link.port}`, "--discover=false"]);
     await waitFor(async () => ((await get(c, "/api/miner"))?.state === "running" ? true : undefined));
     await post(c, "/api/miner/pause");
     await sameTip([a, b, c], 4);
@@ -229,4 +230,19 @@ describe("p2p", () => {
       expect((await get(victim, "/health")).status).toBe("ok");
     }, 30_000);
   });
+});
+
+describe("address gossip", () => {
+  test("a node that knows one peer learns and connects to that peer's other peers", async () => {
+    const a = startNode("ga", []);
+    const b = startNode("gb", ["--peer", `127.0.0.1:${a.p2p}`]);
+    await waitFor(async () => ((await get(a, "/api/peers"))?.peers?.some((p: any) => p.ready) ? true : undefined));
+    // C knows only A; A tells it about B (listening on 127.0.0.1:b.p2p), and C dials B.
+    const c = startNode("gc", ["--peer", `127.0.0.1:${a.p2p}`]);
+    const peersOfC = await waitFor(async () => {
+      const p = (await get(c, "/api/peers"))?.peers?.filter((x: any) => x.ready) ?? [];
+      return p.length >= 2 ? p : undefined;
+    }, 30_000);
+    expect(peersOfC.map((p: any) => p.listen_port).sort()).toEqual([a.p2p, b.p2p].sort());
+  }, 60_000);
 });

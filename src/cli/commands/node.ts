@@ -5,7 +5,7 @@ export const nodeCommand: Command = {
   name: "node",
   summary: "run a chain node with its HTTP API; --mine mines blocks on it",
   usage: "rignode node [--mine] [--threads N] [--address ADDR] [--network NAME|FILE] [--data-dir DIR] [--p2p HOST:PORT|off] [--peer HOST:PORT]... [--api HOST:PORT]",
-  options: ["network", "data-dir", "p2p", "peer", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin"],
+  options: ["network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin"],
   flags: {},
   positionals: [],
   async run({ config, log }) {
