@@ -122,6 +122,11 @@ export class Chain {
     return this.db.query<{ hash: Uint8Array }, [number]>("SELECT hash FROM main_chain WHERE height = ?").get(height)?.hash ?? null;
   }
 
+  /** The 80 header bytes of the main-chain block at a height (no body decoded: what sync serves). */
+  headerBytesAt(height: number): Uint8Array | null {
+    return this.db.query<{ header: Uint8Array }, [number]>("SELECT b.header FROM main_chain m JOIN blocks b ON b.hash = m.hash WHERE m.height = ?").get(height)?.header ?? null;
+  }
+
   /** Where a transaction was mined on the main chain. */
   txLocation(id: Uint8Array): { block: Uint8Array; height: number; index: number } | null {
     const r = this.db.query<{ block: Uint8Array; height: number; idx: number }, [Uint8Array]>("SELECT block, height, idx FROM txindex WHERE txid = ?").get(id);

@@ -2,11 +2,12 @@ import type { Socket, TCPSocketListener } from "bun";
 import { randomBytes } from "node:crypto";
 import { leToDisplayHex, RignodeError, type Logger } from "../core";
 import {
-  blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeHeader, encodeTx, genesisBlock, signMessage, txId,
+  blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeTx, genesisBlock, signMessage, txId,
   ValidationError, verifySignature, type Chain, type KeyPair,
 } from "../chain";
 import { frame, FrameDecoder, FrameWriter } from "./framing";
 import { MAX_BLOCKS_PER_MSG, MAX_HEADERS, messageValue, parseMessage, PROTOCOL_VERSION, type Message } from "./messages";
+import { headersAfter, locator } from "./sync";
 
 export interface P2POptions {
   chain: Chain;
@@ -273,7 +274,7 @@ export class P2PNode {
       case "pong":
         return;
       case "getheaders":
-        return this.send(p, { t: "headers", headers: this.headersAfter(m.locator) });
+        return this.send(p, { t: "headers", headers: headersAfter(this.o.chain, m.locator) });
       case "headers": {
         for (const h of m.headers) {
           const hash = blockHash(decodeHeader(h));
@@ -300,7 +301,7 @@ export class P2PNode {
           } catch (e) {
             if (e instanceof ValidationError && e.rule === "orphan") {
               // A block whose parent we lack: catch up from this peer first.
-              this.send(p, { t: "getheaders", locator: this.locator() });
+              this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
               continue;
             }
             throw e;
@@ -351,36 +352,7 @@ export class P2PNode {
     this.o.log.info("p2p.connected", { peer: p.address, id: hex(p.hello.nodeId).slice(0, 16), inbound: p.inbound, height: p.hello.height });
     this.send(p, { t: "getaddr" });
     const tip = this.o.chain.tip();
-    if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.send(p, { t: "getheaders", locator: this.locator() });
-  }
-
-  /** Our main chain's hashes at the tip, then back in doubling steps to genesis: where a peer finds the fork. */
-  private locator(): Uint8Array[] {
-    const tip = this.o.chain.tip();
-    const out: Uint8Array[] = [];
-    let step = 1;
-    for (let h = tip.height; h > 0 && out.length < 60; h -= step) {
-      out.push(this.o.chain.hashAt(h)!);
-      if (out.length >= 10) step *= 2;
-    }
-    out.push(this.genesis);
-    return out;
-  }
-
-  /** Up to MAX_HEADERS main-chain headers after the first locator hash on our main chain. */
-  private headersAfter(locator: Uint8Array[]): Uint8Array[] {
-    let start = 0;
-    for (const h of locator) {
-      const b = this.o.chain.block(h);
-      if (b && b.status === "main") {
-        start = b.height;
-        break;
-      }
-    }
-    const tip = this.o.chain.tip().height;
-    const out: Uint8Array[] = [];
-    for (let h = start + 1; h <= tip && out.length < MAX_HEADERS; h++) out.push(encodeHeader(this.o.chain.block(this.o.chain.hashAt(h)!)!.block.header));
-    return out;
+    if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
   }
 
   /** Asks for wanted blocks in order, keeping at most MAX_INFLIGHT outstanding; then more headers if there are. */
@@ -398,7 +370,7 @@ export class P2PNode {
     }
     if (!p.wanted.length && !p.inflight.size && p.lastHeadersFull) {
       p.lastHeadersFull = false;
-      this.send(p, { t: "getheaders", locator: this.locator() });
+      this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
     }
   }
 
