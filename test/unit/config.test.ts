@@ -36,7 +36,7 @@ describe("config", () => {
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ["unknown top-level key in a file", () => loadConfig({ file: file(`{"minr":{}}`), env: {}, flags: {} }), /unknown key 'minr'; allowed: dataDir, network, log, api, kernel, miner/],
+    ["unknown top-level key in a file", () => loadConfig({ file: file(`{"minr":{}}`), env: {}, flags: {} }), /unknown key 'minr'; allowed: dataDir, network, log, p2p, api, kernel, miner/],
     ["unknown nested key in a file", () => loadConfig({ file: file(`{"miner":{"thredas":2}}`), env: {}, flags: {} }), /unknown key 'miner.thredas'; allowed in 'miner': algo, threads, batch, pin, mine, address/],
     ["bad value in a file names the file, key, value and what is allowed", () => loadConfig({ file: file(`{"miner":{"threads":0}}`), env: {}, flags: {} }), /config file .*c\.json, key miner\.threads: 0 is not allowed; expected auto or a whole number 1\.\.1024/],
     ["malformed JSON", () => loadConfig({ file: file(`{"miner": {`), env: {}, flags: {} }), /not valid JSON/],
