@@ -46,6 +46,8 @@ interface PeerState {
   hello: Extract<Message, { t: "hello" }> | null;
   authed: boolean;
   ready: boolean;
+  /** Block hashes this peer has shown it has (sent or announced): no need to announce them to it. */
+  knows: Set<string>;
   /** Blocks asked of this peer and not yet received. */
   inflight: Set<string>;
   /** Headers from this peer whose blocks still have to be asked for, in order. */
@@ -78,10 +80,11 @@ export class P2PNode {
   private timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private pingN = 0;
+  private announceTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: P2POptions) {
     this.genesis = blockHash(genesisBlock(o.chain.params).header);
-    o.chain.onTip((tip) => this.broadcast({ t: "inv", kind: "block", ids: [tip.hash] }));
+    o.chain.onTip(() => this.scheduleTipAnnounce());
   }
 
   private get maxFrame(): number {
@@ -111,9 +114,24 @@ export class P2PNode {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.announceTimer) clearTimeout(this.announceTimer);
     this.listener?.stop(true);
     for (const p of this.peers) p.socket.end();
     this.peers.clear();
+  }
+
+  /**
+   * Announces the tip at most every 50 ms: while syncing, hundreds of blocks connect per second and one inv
+   * per block would look like flooding to the peers (and tell them nothing the last one does not).
+   */
+  private scheduleTipAnnounce(): void {
+    if (this.announceTimer || this.stopped) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = null;
+      const tip = this.o.chain.tip().hash;
+      const key = hex(tip);
+      for (const p of this.peers) if (p.ready && !p.knows.has(key)) this.send(p, { t: "inv", kind: "block", ids: [tip] });
+    }, 50);
   }
 
   /** Connected peers for GET /api/peers. */
@@ -158,7 +176,7 @@ export class P2PNode {
           decoder: new FrameDecoder(this.maxFrame),
           writer: new FrameWriter(socket, 4 * this.maxFrame),
           challenge: new Uint8Array(randomBytes(32)), hello: null, authed: false, ready: false,
-          inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
+          knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
           dialed: socket.data?.dialed,
         };
         socket.data = p;
@@ -296,6 +314,7 @@ export class P2PNode {
           const b = decodeBlock(raw);
           const hash = blockHash(b.header);
           p.inflight.delete(hex(hash));
+          this.remember(p, hash);
           try {
             this.o.chain.acceptBlock(b);
           } catch (e) {
@@ -311,6 +330,7 @@ export class P2PNode {
       }
       case "inv": {
         if (m.kind === "block") {
+          for (const id of m.ids) this.remember(p, id);
           for (const id of m.ids) if (!this.o.chain.block(id) && !p.inflight.has(hex(id))) p.wanted.push(id);
           return this.requestBlocks(p);
         }
@@ -343,6 +363,11 @@ export class P2PNode {
         for (const a of m.addrs) if (a.port > 0) this.known.set(`${a.host}:${a.port}`, a);
         return;
     }
+  }
+
+  private remember(p: PeerState, hash: Uint8Array): void {
+    if (p.knows.size > 4096) p.knows.clear();
+    p.knows.add(hex(hash));
   }
 
   private maybeReady(p: PeerState): void {

@@ -246,3 +246,38 @@ describe("address gossip", () => {
     expect(peersOfC.map((p: any) => p.listen_port).sort()).toEqual([a.p2p, b.p2p].sort());
   }, 60_000);
 });
+
+describe("long sync", () => {
+  test("a node syncs 700 blocks (more than one flood window of messages) without tripping its peer's flood ban", async () => {
+    const { Chain, bitsToTarget, encodeHeader, generateKeyPair } = await import("../../src/chain");
+    const { Store } = await import("../../src/store");
+    const { loadKernel } = await import("../../src/kernel");
+    const { bigIntToLe } = await import("../../src/core");
+    const { writeFileSync } = await import("node:fs");
+    const params = { ...NETWORKS.devnet!, name: "long-sync", chainId: "long-sync-1", powLimitBits: 0x207fffff, blockTime: 600, maxFutureSeconds: 10_000_000 };
+    const dir = mkdtempSync(join(tmpdir(), "rignode-long-"));
+    writeFileSync(join(dir, "net.json"), JSON.stringify(params));
+    const { lib } = await loadKernel("auto");
+    const store = Store.open(join(dir, "src"));
+    const chain = new Chain({ store, params, powHash: (h) => lib.hash(params.algo, h) });
+    const kp = generateKeyPair();
+    for (let i = 0; i < 700; i++) {
+      const en = new Uint8Array(8);
+      new DataView(en.buffer).setUint32(4, i);
+      const t = chain.template((total) => [{ to: kp.publicKey, amount: total }], en);
+      const header = { ...t.header, time: params.genesis.time + (i + 1) * params.blockTime };
+      const target = bigIntToLe(bitsToTarget(header.bits));
+      let nonce = -1;
+      for (let s = 0; nonce < 0; s += 64) nonce = lib.scan(params.algo, encodeHeader(header), s, 64, target)[0] ?? -1;
+      chain.acceptBlock({ ...t, header: { ...header, nonce } });
+    }
+    store.close();
+    const net = join(dir, "net.json");
+    const src = startNode("long-src", ["--network", net], join(dir, "src"));
+    await waitFor(() => get(src, "/health"));
+    const dst = startNode("long-dst", ["--network", net, "--peer", `127.0.0.1:${src.p2p}`]);
+    const t = await sameTip([src, dst], 700, 60_000);
+    expect(t!.height).toBe(700);
+    expect((await get(src, "/api/peers")).banned).toEqual([]);
+  }, 120_000);
+});
