@@ -1,5 +1,7 @@
 import { COMMIT, VERSION, type MetricFamily } from "../core";
 import type { KernelInfo } from "../kernel";
+import type { Chain } from "../chain";
+import type { MinerView } from "../api";
 
 const startedAt = Date.now();
 
@@ -50,4 +52,26 @@ export function processCollector(): () => MetricFamily[] {
 /** Seconds since start, for /health and /info. */
 export function uptimeSeconds(): number {
   return Math.round((Date.now() - startedAt) / 1000);
+}
+
+/** Chain, P2P and miner series, read at scrape time. */
+export function nodeCollector(chain: Chain, readyPeers: () => number, miner: () => MinerView | null): () => MetricFamily[] {
+  return () => {
+    const tip = chain.tip();
+    const out: MetricFamily[] = [
+      { name: "rignode_chain_height", help: "Height of the main chain's tip.", type: "gauge", samples: [{ value: tip.height }] },
+      { name: "rignode_chain_work", help: "Cumulative work of the main chain (expected hashes).", type: "gauge", samples: [{ value: Number(tip.work) }] },
+      { name: "rignode_mempool_transactions", help: "Transfers waiting in the mempool.", type: "gauge", samples: [{ value: chain.mempoolSize() }] },
+      { name: "rignode_p2p_peers", help: "Peers that completed the handshake.", type: "gauge", samples: [{ value: readyPeers() }] },
+    ];
+    const m = miner();
+    if (m) {
+      out.push(
+        { name: "rignode_miner_hashes_total", help: "Hashes computed by the miner.", type: "counter", samples: [{ value: m.hashes }] },
+        { name: "rignode_miner_hashrate_hashes_per_second", help: "Miner hashrate over a window.", type: "gauge", samples: Object.entries(m.hashrate).map(([w, v]) => ({ labels: { window: w }, value: v })) },
+        { name: "rignode_miner_blocks_found_total", help: "Blocks this node's miner found that joined the chain.", type: "counter", samples: [{ value: m.blocksFound }] },
+      );
+    }
+    return out;
+  };
 }

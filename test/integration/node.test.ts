@@ -38,6 +38,9 @@ describe("rignode node", () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toMatch(/^rignode_build_info\{version="[^"]+",commit="[^"]+",role="node",kernel_variant="(baseline|v3|v4)"\} 1$/m);
       expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
+      expect(metrics).toMatch(/^rignode_chain_height 0$/m);
+      expect(metrics).toMatch(/^rignode_p2p_peers 0$/m);
+      expect(metrics).not.toContain("rignode_miner_hashes_total"); // not mining
       const tip = (await getJson(`${base}/api/chain/tip`)).body;
       expect(tip).toMatchObject({ height: 0, network: "devnet" });
       const genesis = (await getJson(`${base}/api/chain/block/0`)).body;
@@ -92,6 +95,9 @@ describe("rignode node", () => {
       expect(miner.mining).toBe(true);
       expect(miner.blocks_found).toBeGreaterThanOrEqual(2);
       expect(miner.hashrate_hs["10s"]).toBeGreaterThan(0);
+      const metrics = await (await fetch(`http://${api}/metrics`)).text();
+      expect(metrics).toMatch(/^rignode_miner_hashes_total \d+$/m);
+      expect(metrics).toMatch(/^rignode_miner_hashrate_hashes_per_second\{window="10s"\} [\d.e+]+$/m);
       const to = run([bin(), "wallet", "new", "--data-dir", other]).stdout.trim();
       const sent = run([bin(), "wallet", "send", "--to", to, "--amount", "1.25", "--data-dir", data, "--api", api]);
       expect(sent.stderr).toBe("");
