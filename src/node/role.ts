@@ -4,7 +4,7 @@ import { Chain, decodeAddress, encodeAddress, loadNetwork } from "../chain";
 import { MiningEngine, defaultBatch } from "../miner";
 import { isLoopbackHost, parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
-import { Store } from "../store";
+import { lockDataDir, Store } from "../store";
 import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, serveApi, tokenRequired, type MinerView } from "../api";
 import { autoThreads, cpuInfo } from "../tuning";
 import { SoloJobSource } from "./solo";
@@ -23,6 +23,7 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced, cpu_features: kernel.featureNames.join(",") });
 
+  const lock = lockDataDir(config.dataDir);
   const store = Store.open(config.dataDir);
   store.setMeta("last_start", new Date().toISOString());
   log.info("store.opened", { path: store.path, schema_version: store.schemaVersion(), journal: store.journalMode() });
@@ -91,6 +92,7 @@ export async function startRole(role: "node", config: Config, log: Logger): Prom
       await p2p.stop();
       await server.stop();
       store.close();
+      lock.release();
       log.info("role.stopped", { role });
     },
   };

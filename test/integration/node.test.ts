@@ -51,6 +51,11 @@ describe("rignode node", () => {
       expect(bad.status).toBe(400);
       expect((await getJson(`${base}/api/balance/not-an-address`)).status).toBe(400);
       expect(existsSync(join(data, "api-token"))).toBe(false);
+      // A second process on the same data dir is refused, and the first keeps running.
+      const second = run([bin(), "node", "--p2p", "off", "--api", `127.0.0.1:${freePort()}`, "--data-dir", data]);
+      expect(second.stderr).toContain(`is in use by process ${proc.pid}`);
+      expect(second.code).toBe(2);
+      expect((await getJson(`${base}/health`)).status).toBe(200);
     } finally {
       proc.kill("SIGTERM");
     }
@@ -58,6 +63,7 @@ describe("rignode node", () => {
     const events = (await new Response(proc.stderr).text()).trim().split("\n").map((l) => JSON.parse(l).event);
     expect(events).toContain("api.listening");
     expect(events).toContain("role.stopped");
+    expect(existsSync(join(data, "LOCK"))).toBe(false); // released on a clean stop
   }, 30_000);
 
   test("--api-auth token: writes need the bearer token from the data dir (0600)", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DB_FILE, MIGRATIONS, Store } from "../../src/store";
+import { DB_FILE, lockDataDir, MIGRATIONS, Store } from "../../src/store";
 
 const dir = () => mkdtempSync(join(tmpdir(), "rignode-store-"));
 
@@ -52,5 +52,18 @@ describe("store", () => {
     expect(s.schemaVersion()).toBe(latest);
     expect(s.db.query("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeNull();
     s.close();
+  });
+});
+
+describe("data dir lock", () => {
+  test("one process per data dir; a lock left by a dead process is taken over", () => {
+    const d = dir();
+    const a = lockDataDir(d);
+    writeFileSync(join(d, "LOCK"), "1\n"); // pid 1 is alive (init): somebody else holds it
+    expect(() => lockDataDir(d)).toThrow("is in use by process 1");
+    writeFileSync(join(d, "LOCK"), "999999999\n"); // no such process: stale
+    const b = lockDataDir(d);
+    b.release();
+    a.release();
   });
 });
