@@ -1,0 +1,100 @@
+import { RignodeError, toHex, fromHex, type Algo } from "../core";
+import { coinbaseBranch, encodeHeader, rootFromBranch, sha256d, splitCoinbase, txId, type Block, type Header } from "../chain";
+
+/** What mining.notify carries, in Stratum V1's byte orders. */
+export interface NotifyParams {
+  jobId: string;
+  /** Previous block hash: internal bytes with every 4-byte word byte-swapped (what miners expect). */
+  prevHash: string;
+  coinb1: string;
+  coinb2: string;
+  /** Sibling hashes from the coinbase up, internal byte order. */
+  merkleBranch: string[];
+  /** version, nbits, ntime: big-endian hex of the u32. */
+  version: string;
+  nbits: string;
+  ntime: string;
+  cleanJobs: boolean;
+}
+
+/** A job as the pool keeps it: the template and what it sent. */
+export interface PoolJob {
+  id: string;
+  algo: Algo;
+  template: Block;
+  coinb1: Uint8Array;
+  coinb2: Uint8Array;
+  branch: Uint8Array[];
+  /** Lowest ntime a share may carry (median time past + 1). */
+  minTime: number;
+  notify: NotifyParams;
+}
+
+const u32be = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+
+/** Every 4-byte word of 32 bytes byte-swapped: internal order <-> Stratum's prevhash order (its own inverse). */
+export function swapWords(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i += 4) for (let j = 0; j < 4; j++) out[i + j] = b[i + 3 - j]!;
+  return out;
+}
+
+/** Builds the job for a template whose coinbase leaves room for en1 (4 bytes) + en2 (4 bytes). */
+export function makeJob(id: string, algo: Algo, template: Block, minTime: number, cleanJobs: boolean): PoolJob {
+  const cb = template.txs[0];
+  if (!cb || cb.type !== "coinbase") throw new RignodeError("internal", "template has no coinbase");
+  const { coinb1, coinb2 } = splitCoinbase(cb);
+  const branch = coinbaseBranch(template.txs.map((t) => txId(t)));
+  const h = template.header;
+  return {
+    id, algo, template, coinb1, coinb2, branch, minTime,
+    notify: {
+      jobId: id,
+      prevHash: toHex(swapWords(h.prevHash)),
+      coinb1: toHex(coinb1),
+      coinb2: toHex(coinb2),
+      merkleBranch: branch.map(toHex),
+      version: u32be(h.version),
+      nbits: u32be(h.bits),
+      ntime: u32be(h.time),
+      cleanJobs,
+    },
+  };
+}
+
+/** A share's submitted fields, as hex strings from the wire. */
+export interface Submission {
+  extranonce2: string;
+  ntime: string;
+  nonce: string;
+  versionBits?: string;
+}
+
+/**
+ * The 80-byte header a share describes: coinbase = coinb1 ‖ en1 ‖ en2 ‖ coinb2, its id up the branch to the root,
+ * version rolled within the mask, ntime and nonce from their big-endian hex.
+ */
+export function shareHeader(job: PoolJob, en1: Uint8Array, s: Submission, versionMask: number): { header: Header; bytes: Uint8Array; coinbase: Uint8Array } {
+  const en2 = fromHex(s.extranonce2, 4, "extranonce2");
+  const coinbase = new Uint8Array(job.coinb1.length + 8 + job.coinb2.length);
+  coinbase.set(job.coinb1);
+  coinbase.set(en1, job.coinb1.length);
+  coinbase.set(en2, job.coinb1.length + 4);
+  coinbase.set(job.coinb2, job.coinb1.length + 8);
+  const root = rootFromBranch(sha256d(coinbase), job.branch);
+  const t = job.template.header;
+  let version = t.version;
+  if (s.versionBits !== undefined) {
+    const bits = parseU32(s.versionBits, "version bits");
+    if ((bits & ~versionMask) >>> 0 !== 0) throw new RignodeError("input", "version bits outside the negotiated mask");
+    version = ((t.version & ~versionMask) | (bits & versionMask)) >>> 0;
+  }
+  const header: Header = { version, prevHash: t.prevHash, merkleRoot: root, time: parseU32(s.ntime, "ntime"), bits: t.bits, nonce: parseU32(s.nonce, "nonce") };
+  return { header, bytes: encodeHeader(header), coinbase };
+}
+
+/** A u32 from exactly 8 hex digits, big-endian (Stratum's form for ntime, nonce, version). */
+export function parseU32(hex: string, what: string): number {
+  if (!/^[0-9a-fA-F]{8}$/.test(hex)) throw new RignodeError("input", `${what} must be 8 hex digits, got '${hex.slice(0, 16)}'`);
+  return parseInt(hex, 16) >>> 0;
+}
