@@ -1,0 +1,1 @@
+export { StratumSession, StratumError, STRATUM_ERROR, type SessionHandler, type SubmitParams, type Outgoing } from "./session";
