@@ -2,3 +2,4 @@ export { planPayout, FOUNDATION_PERCENT, MAX_POOL_FEE_BPS, type PayoutInput, typ
 export { DIFF1, difficultyToTarget, hashDifficulty } from "./target";
 export { makeJob, shareHeader, swapWords, parseU32, type PoolJob, type NotifyParams, type Submission } from "./job";
 export { ShareChecker, type ShareOutcome } from "./shares";
+export { Ledger, shareWeight, type ShareRecord } from "./ledger";

@@ -45,4 +45,26 @@ export const MIGRATIONS: Migration[] = [
           ) STRICT;
           CREATE INDEX mempool_sender ON mempool (sender, nonce);`,
   },
+  {
+    version: 3,
+    name: "pool ledger",
+    // weight = difficulty x 2^32 as a decimal integer, so fractional difficulties add up exactly.
+    sql: `CREATE TABLE shares (
+            id         INTEGER PRIMARY KEY,
+            time       INTEGER NOT NULL,
+            worker     TEXT NOT NULL,
+            address    BLOB NOT NULL,
+            job        TEXT NOT NULL,
+            difficulty REAL NOT NULL,
+            weight     TEXT NOT NULL,
+            hash       TEXT NOT NULL UNIQUE
+          ) STRICT;
+          CREATE TABLE pool_blocks (
+            hash    BLOB PRIMARY KEY,
+            height  INTEGER NOT NULL,
+            time    INTEGER NOT NULL,
+            plan    TEXT NOT NULL
+          ) STRICT;
+          CREATE TABLE pool_carry (address BLOB PRIMARY KEY, amount TEXT NOT NULL) STRICT;`,
+  },
 ];

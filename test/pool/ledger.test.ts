@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ledger, shareWeight } from "../../src/pool";
+import { Store } from "../../src/store";
+
+const addr = (b: number) => new Uint8Array(32).fill(b);
+
+describe("pool ledger", () => {
+  test("shares handed in together are committed in one transaction before any promise resolves", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rignode-ledger-"));
+    const ledger = new Ledger(Store.open(dir));
+    const done: number[] = [];
+    const all = Array.from({ length: 500 }, (_, i) =>
+      ledger.record({ worker: `w${i % 3}`, address: addr(i % 3), job: "1", difficulty: 1, hash: `h${i}` }).then(() => done.push(i)),
+    );
+    expect(done.length).toBe(0); // nothing acknowledged before the commit
+    await Promise.all(all);
+    expect(ledger.commits).toBe(1);
+    // Durable: a second connection to the file sees every share.
+    const other = Store.open(dir);
+    expect(other.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n).toBe(500);
+  });
+
+  test("a duplicate hash is refused without losing the rest of its batch", async () => {
+    const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-ledger-"))));
+    const r = await Promise.allSettled([
+      ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: "same" }),
+      ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: "same" }),
+      ledger.record({ worker: "b", address: addr(2), job: "1", difficulty: 1, hash: "other" }),
+    ]);
+    expect(r.map((x) => x.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(ledger.count()).toBe(2);
+  });
+
+  test("PPLNS weights over the last N difficulty units, fractional difficulties exact", async () => {
+    const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-ledger-"))));
+    await ledger.record({ worker: "old", address: addr(9), job: "1", difficulty: 100, hash: "x0" });
+    for (let i = 0; i < 8; i++) await ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 0.25, hash: `a${i}` });
+    await ledger.record({ worker: "b", address: addr(2), job: "1", difficulty: 2, hash: "b0" });
+    const w = ledger.pplnsWeights(shareWeight(5)); // b's 2, then a's 8 x 0.25 = 2, then 1 unit of old's 100
+    expect(w.get(Buffer.from(addr(2)).toString("hex"))).toBe(shareWeight(2));
+    expect(w.get(Buffer.from(addr(1)).toString("hex"))).toBe(shareWeight(2));
+    expect(w.get(Buffer.from(addr(9)).toString("hex"))).toBe(shareWeight(1));
+  });
+});
