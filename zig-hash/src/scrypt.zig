@@ -130,12 +130,7 @@ pub fn hashLanes(comptime L: usize, pw: *const [20]@Vector(L, u32), scratch: [*]
         inline for (6..15) |i| blk[i] = splat(0);
         blk[15] = splat((64 + 84) * 8);
         S.compress(&inner, &blk);
-        var outer = ostate;
-        inline for (0..8) |i| blk[i] = inner[i];
-        blk[8] = splat(0x80000000);
-        inline for (9..15) |i| blk[i] = splat(0);
-        blk[15] = splat((64 + 32) * 8);
-        S.compress(&outer, &blk);
+        const outer = hmacOuter(L, ostate, inner);
         // scrypt reads B as little-endian words.
         inline for (0..8) |i| x[(idx - 1) * 8 + i] = @byteSwap(outer[i]);
     }
@@ -175,13 +170,20 @@ pub fn hashLanes(comptime L: usize, pw: *const [20]@Vector(L, u32), scratch: [*]
     inline for (2..15) |i| blk[i] = splat(0);
     blk[15] = splat((64 + 128 + 4) * 8);
     S.compress(&inner, &blk);
-    var outer = ostate;
+    out.* = hmacOuter(L, ostate, inner);
+}
+
+/// HMAC's outer hash: the 32-byte inner digest as one padded block after the opad state.
+inline fn hmacOuter(comptime L: usize, ostate: sha.Lanes(L).State, inner: sha.Lanes(L).State) sha.Lanes(L).State {
+    const S = sha.Lanes(L);
+    var blk: S.Block = undefined;
     inline for (0..8) |i| blk[i] = inner[i];
-    blk[8] = splat(0x80000000);
-    inline for (9..15) |i| blk[i] = splat(0);
-    blk[15] = splat((64 + 32) * 8);
+    blk[8] = S.splat(0x80000000);
+    inline for (9..15) |i| blk[i] = S.splat(0);
+    blk[15] = S.splat((64 + 32) * 8);
+    var outer = ostate;
     S.compress(&outer, &blk);
-    out.* = outer;
+    return outer;
 }
 
 /// Scans nonces [start, start+count) like sha256d.scan, L nonces per step.
