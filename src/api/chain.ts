@@ -57,7 +57,7 @@ export function chainRoutes(app: Hono, deps: ChainRouteDeps): void {
       const t = chain.block(loc.block)!.block.txs[loc.index]!;
       return c.json({ ...txJson(t, version), block: leToDisplayHex(loc.block), height: loc.height, confirmations: chain.tip().height - loc.height + 1 });
     }
-    const pending = chain.mempool().find((t) => Buffer.from(txId(t)).equals(id));
+    const pending = chain.mempoolTx(id);
     if (pending) return c.json({ ...txJson(pending, version), block: null, confirmations: 0 });
     return c.json({ error: "not_found", message: `no transaction ${c.req.param("id")}` }, 404);
   });

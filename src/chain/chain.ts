@@ -344,6 +344,12 @@ export class Chain {
     }
   }
 
+  /** A pending transfer by id, without decoding the rest of the mempool. */
+  mempoolTx(id: Uint8Array): Transfer | null {
+    const r = this.db.query<{ raw: Uint8Array }, [Uint8Array]>("SELECT raw FROM mempool WHERE txid = ?").get(id);
+    return r ? (decodeTx(r.raw) as Transfer) : null;
+  }
+
   /** Pending transfers, oldest first. */
   mempool(): Transfer[] {
     return this.db.query<{ raw: Uint8Array }, []>("SELECT raw FROM mempool ORDER BY added, nonce").all().map((r) => decodeTx(r.raw) as Transfer);

@@ -2,7 +2,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { randomBytes } from "node:crypto";
 import { leToDisplayHex, RignodeError, type Logger } from "../core";
 import {
-  blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeTx, genesisBlock, signMessage, txId,
+  blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeTx, genesisBlock, signMessage,
   ValidationError, verifySignature, type Chain, type KeyPair,
 } from "../chain";
 import { frame, FrameDecoder, FrameWriter } from "./framing";
@@ -334,13 +334,12 @@ export class P2PNode {
           for (const id of m.ids) if (!this.o.chain.block(id) && !p.inflight.has(hex(id))) p.wanted.push(id);
           return this.requestBlocks(p);
         }
-        const missing = m.ids.filter((id) => !this.o.chain.txLocation(id) && !this.o.chain.mempool().some((t) => Buffer.from(txId(t)).equals(id)));
+        const missing = m.ids.filter((id) => !this.o.chain.txLocation(id) && !this.o.chain.mempoolTx(id));
         if (missing.length) this.send(p, { t: "gettx", ids: missing });
         return;
       }
       case "gettx": {
-        const want = new Set(m.ids.map(hex));
-        const txs = this.o.chain.mempool().filter((t) => want.has(hex(txId(t)))).map((t) => encodeTx(t));
+        const txs = m.ids.map((id) => this.o.chain.mempoolTx(id)).filter((t) => t !== null).map((t) => encodeTx(t));
         return this.send(p, { t: "txs", txs });
       }
       case "txs": {
