@@ -363,6 +363,7 @@ export class Chain {
     const tip = this.tip();
     const height = tip.height + 1;
     const chosen: Transfer[] = [];
+    const taken = new Set<Transfer>();
     const sim = new Map<string, Account>();
     const acct = (a: Uint8Array) => sim.get(hex(a)) ?? this.account(a);
     let size = 200 + memo.length + this.params.maxCoinbaseOutputs * 50;
@@ -379,11 +380,12 @@ export class Chain {
         const to = acct(t.to);
         sim.set(hex(t.to), { balance: to.balance + t.amount, nonce: to.nonce });
         chosen.push(t);
+        taken.add(t);
         fees += t.fee;
         size += bytes;
         progress = true;
       }
-      pool = pool.filter((t) => !chosen.includes(t));
+      pool = pool.filter((t) => !taken.has(t)); // a Set: a full mempool must not cost O(n^2) per template
     }
     const coinbase = { type: "coinbase" as const, height, outputs: payout(rewardAt(this.params, height) + fees), extranonce, memo };
     const txs = [coinbase, ...chosen];
