@@ -5,3 +5,4 @@ export { chainRoutes, txJson, type ChainRouteDeps } from "./chain";
 export { minerRoutes, type MinerView, type MinerControl } from "./miner";
 export { peerRoutes } from "./peers";
 export type { SystemDeps } from "./system";
+export { poolRoutes, type PoolRouteDeps, type PoolMode } from "./pool";

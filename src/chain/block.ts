@@ -1,5 +1,5 @@
 import { RignodeError } from "../core";
-import { decode, encode } from "./msgpack";
+import { decode, encode } from "../core";
 import { decodeHeader, encodeHeader, type Header } from "./header";
 import { sha256d } from "./keys";
 import { decodeTx, encodeTx, txId, type Tx } from "./tx";

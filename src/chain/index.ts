@@ -1,4 +1,4 @@
-export { encode, decode, type Value } from "./msgpack";
+export { encode, decode, type Value } from "../core";
 export { encodeHeader, decodeHeader, bitsToTarget, targetToBits, workForTarget, type Header } from "./header";
 export { NETWORKS, loadNetwork, rewardAt, networkSchema, type NetworkParams } from "./params";
 export { nextTarget, nextBits, type DifficultyPoint } from "./difficulty";

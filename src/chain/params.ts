@@ -34,6 +34,8 @@ export const networkSchema = z
     coinDecimals: z.number().int().min(0).max(18),
     /** First byte of encoded addresses: addresses of another network do not parse here. */
     addressVersion: z.number().int().min(0).max(255),
+    /** Public key (hex) the fixed 1% foundation fee of pool blocks is paid to. */
+    foundation: z.string().regex(/^[0-9a-f]{64}$/, "expected a 32-byte public key in hex"),
   })
   .strict();
 
@@ -58,6 +60,8 @@ const DEVNET: NetworkParams = {
   genesis: { time: 1_763_769_600, nonce: 0, memo: "rignode devnet genesis" },
   coinDecimals: 8,
   addressVersion: 0x3c,
+  // Ed25519 key from the seed sha256("rignode devnet foundation"): a test network's foundation that anyone can spend.
+  foundation: "933cf60ebef7cfed0ef5241214f348a2d9539029ebda5f8baf6d4827ee1ba6b5",
 };
 
 /** Built-in networks by name. */

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { decode, encode, type Value } from "./msgpack";
+import { decode, encode, type Value } from "../core";
 
 /** An account's balance (base units) and the nonce its next transfer must carry. */
 export interface Account {

@@ -1,5 +1,5 @@
 import { RignodeError } from "../core";
-import { decode, encode, type Value } from "./msgpack";
+import { decode, encode, type Value } from "../core";
 import { sha256d, signMessage, verifySignature } from "./keys";
 
 /** Size of the extranonce field of every coinbase: extranonce1 (4, from the pool) + extranonce2 (4, from the miner). */

@@ -9,9 +9,11 @@ import { hashCommand } from "./commands/hash";
 import { selftestCommand } from "./commands/selftest";
 import { nodeCommand } from "./commands/node";
 import { walletCommand } from "./commands/wallet";
+import { poolCommand } from "./commands/pool";
+import { workerCommand } from "./commands/worker";
 
 /** The commands that exist; --help lists exactly these. */
-export const COMMANDS: Command[] = [nodeCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
+export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
 
 const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
 

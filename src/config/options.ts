@@ -7,7 +7,7 @@ export interface OptionSpec {
   /** Path in the config document. */
   path: [string] | [string, string];
   /** How the text of a flag or variable becomes a value; the schema then checks it. */
-  kind: "string" | "boolean" | "int-or-auto" | "list";
+  kind: "string" | "boolean" | "int-or-auto" | "number" | "number-or-auto" | "list";
   help: string;
   /** Value name for --help. */
   arg?: string;
@@ -30,6 +30,21 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "threads", env: "RIGNODE_THREADS", path: ["miner", "threads"], kind: "int-or-auto", arg: "N", help: "mining threads (default auto: one per CPU)" },
   { flag: "pin", env: "RIGNODE_PIN", path: ["miner", "pin"], kind: "boolean", help: "pin each mining thread to one CPU (sched_setaffinity); --pin=false to not" },
   { flag: "batch", env: "RIGNODE_BATCH", path: ["miner", "batch"], kind: "int-or-auto", arg: "N", help: "nonces per kernel call (default auto)" },
+  { flag: "stratum", env: "RIGNODE_STRATUM", path: ["pool", "stratum"], kind: "string", arg: "HOST:PORT|off", help: "pool: native (msgpack frames) Stratum port (default 0.0.0.0:3334)" },
+  { flag: "stratum-json", env: "RIGNODE_STRATUM_JSON", path: ["pool", "stratumJson"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON port (default 0.0.0.0:3333)" },
+  { flag: "pool-fee", env: "RIGNODE_POOL_FEE", path: ["pool", "feePercent"], kind: "number", arg: "PERCENT", help: "pool: fee in percent, 0-10 (default 1; the 1% foundation fee is separate)" },
+  { flag: "pool-address", env: "RIGNODE_POOL_ADDRESS", path: ["pool", "address"], kind: "string", arg: "ADDR", help: "pool: address the pool fee goes to (default: this node's wallet)" },
+  { flag: "payout-scheme", env: "RIGNODE_PAYOUT_SCHEME", path: ["pool", "scheme"], kind: "string", arg: "pplns|prop", help: "pool: PPLNS (default) or PROP by round" },
+  { flag: "pplns-window", env: "RIGNODE_PPLNS_WINDOW", path: ["pool", "window"], kind: "number-or-auto", arg: "UNITS", help: "pool: PPLNS window in difficulty units (default auto: 2x network difficulty)" },
+  { flag: "share-interval", env: "RIGNODE_SHARE_INTERVAL", path: ["pool", "shareInterval"], kind: "number", arg: "SECONDS", help: "pool: vardiff aims at one share per SECONDS per connection (default 10)" },
+  { flag: "start-difficulty", env: "RIGNODE_START_DIFFICULTY", path: ["pool", "startDifficulty"], kind: "number", arg: "D", help: "pool: difficulty of a new connection (default 1)" },
+  { flag: "max-conns-per-ip", env: "RIGNODE_MAX_CONNS_PER_IP", path: ["pool", "maxConnsPerIp"], kind: "int-or-auto", arg: "N", help: "pool: connections per IP, 0 = no cap (default 256)" },
+  { flag: "shares-per-second", env: "RIGNODE_SHARES_PER_SECOND", path: ["pool", "sharesPerSecond"], kind: "int-or-auto", arg: "N", help: "pool: shares per second per connection, 0 = no cap (default 100)" },
+  { flag: "ban-seconds", env: "RIGNODE_BAN_SECONDS", path: ["pool", "banSeconds"], kind: "int-or-auto", arg: "N", help: "pool: ban after >10% invalid of >=100 shares, for N s, 0 = never (default 3600)" },
+  { flag: "pool-instance", env: "RIGNODE_POOL_INSTANCE", path: ["pool", "instance"], kind: "int-or-auto", arg: "0-255", help: "pool: first extranonce1 byte, distinct per instance (default 0)" },
+  { flag: "pool", env: "RIGNODE_POOLS", path: ["worker", "pools"], kind: "list", arg: "HOST:PORT", help: "worker: pool(s) in failover order; stratum+tcp://HOST:PORT for JSON (repeatable or comma-separated)" },
+  { flag: "user", env: "RIGNODE_USER", path: ["worker", "user"], kind: "string", arg: "ADDR[.NAME]", help: "worker: payout address, optionally .WORKERNAME" },
+  { flag: "password", env: "RIGNODE_PASSWORD", path: ["worker", "password"], kind: "string", arg: "TEXT", help: "worker: password sent to the pool (d=DIFF asks for a fixed difficulty)" },
 ];
 
 /** Environment variables that are not config keys but are still ours. */
@@ -49,5 +64,9 @@ export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown
     case "int-or-auto":
       if (text === "auto") return text;
       return /^-?\d+$/.test(text) ? Number(text) : text;
+    case "number":
+    case "number-or-auto":
+      if (kind === "number-or-auto" && text === "auto") return text;
+      return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim()) ? Number(text) : text;
   }
 }

@@ -42,6 +42,38 @@ export const configSchema = z
         address: z.string(),
       })
       .strict(),
+    pool: z
+      .object({
+        /** Native msgpack-frame Stratum port, or "off". */
+        stratum: z.union([z.literal("off"), listenAddress]),
+        /** Stratum V1 JSON-line port, or "off". */
+        stratumJson: z.union([z.literal("off"), listenAddress]),
+        /** Pool fee in percent of each block, 0..10 (basis-point precision). */
+        feePercent: z.number().min(0).max(10).refine((x) => Number.isInteger(Math.round(x * 100)) && Math.abs(x * 100 - Math.round(x * 100)) < 1e-9, "at most two decimals"),
+        /** Address the pool fee is paid to; empty: the node's wallet. */
+        address: z.string(),
+        scheme: z.enum(["pplns", "prop"]),
+        /** PPLNS window in difficulty units, or auto (twice the network difficulty). */
+        window: z.union([z.literal("auto"), z.number().positive()]),
+        /** Vardiff aims at one share per this many seconds per connection. */
+        shareInterval: z.number().min(0.1).max(3600),
+        startDifficulty: z.number().positive(),
+        maxConnsPerIp: z.number().int().min(0),
+        sharesPerSecond: z.number().int().min(0),
+        banSeconds: z.number().int().min(0),
+        /** First byte of every extranonce1, distinct per pool instance behind one address. */
+        instance: z.number().int().min(0).max(255),
+      })
+      .strict(),
+    worker: z
+      .object({
+        /** Pools in failover order: HOST:PORT (native) or stratum+tcp://HOST:PORT (JSON). */
+        pools: z.array(z.string().regex(/^((stratum\+tcp|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT or stratum+tcp://HOST:PORT")).max(16),
+        /** Payout address, optionally .WORKERNAME. */
+        user: z.string().max(200),
+        password: z.string().max(200),
+      })
+      .strict(),
   })
   .strict();
 
@@ -56,6 +88,21 @@ export const DEFAULTS: Config = {
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
   miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true, mine: false, address: "" },
+  pool: {
+    stratum: "0.0.0.0:3334",
+    stratumJson: "0.0.0.0:3333",
+    feePercent: 1,
+    address: "",
+    scheme: "pplns",
+    window: "auto",
+    shareInterval: 10,
+    startDifficulty: 1,
+    maxConnsPerIp: 256,
+    sharesPerSecond: 100,
+    banSeconds: 3600,
+    instance: 0,
+  },
+  worker: { pools: [], user: "", password: "x" },
 };
 
 

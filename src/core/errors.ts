@@ -5,6 +5,8 @@ export type ErrorCode =
   | "input" // malformed data (hex, header length, frame)
   | "kernel" // the hash kernel cannot be loaded or does not fit this CPU
   | "store" // the database cannot be opened or migrated
+  | "not_found" // a named thing (session, block) does not exist
+  | "unavailable" // not ready yet (no job), or switched off
   | "internal";
 
 /** The one error class of rignode: a code, a message for people, and an optional cause. */
@@ -27,6 +29,8 @@ export function exitCodeFor(err: unknown): number {
 export function httpStatusFor(err: unknown): number {
   if (err instanceof RignodeError) {
     if (err.code === "usage" || err.code === "input" || err.code === "config") return 400;
+    if (err.code === "not_found") return 404;
+    if (err.code === "unavailable") return 503;
   }
   return 500;
 }

@@ -4,3 +4,4 @@ export * from "./types";
 export * from "./log";
 export * from "./metrics";
 export * from "./build-info";
+export { encode, decode, encodeLoose, decodeLoose, type Value, type LooseValue } from "./msgpack";

@@ -1,3 +1,3 @@
-export { startRole, type RunningRole } from "./role";
+export { startRole, startWorkerRole, type RunningRole } from "./role";
 export { createWallet, loadOrCreateWallet, loadOrCreateNodeKey, loadWallet, WALLET_FILE, NODE_KEY_FILE } from "./wallet";
 export { runBench, type BenchOptions, type BenchResult } from "./bench";

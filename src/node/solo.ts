@@ -15,9 +15,13 @@ export class SoloJobSource implements JobSource {
 
   constructor(
     private readonly chain: Chain,
-    private readonly payTo: Uint8Array,
+    readonly payTo: Uint8Array,
     private readonly log?: Logger,
   ) {}
+
+  get params() {
+    return this.chain.params;
+  }
 
   /** A fresh job on the current tip (at start and on every new tip). */
   job(): MinerJob {

@@ -1,3 +1,3 @@
 export { P2PNode, type P2POptions, type PeerInfo } from "./node";
-export { frame, FrameDecoder, FrameWriter } from "./framing";
+export { frame, FrameDecoder, FrameWriter } from "../stratum";
 export { parseMessage, messageValue, PROTOCOL_VERSION, type Message } from "./messages";

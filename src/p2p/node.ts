@@ -5,7 +5,7 @@ import {
   blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeTx, genesisBlock, signMessage,
   ValidationError, verifySignature, type Chain, type KeyPair,
 } from "../chain";
-import { frame, FrameDecoder, FrameWriter } from "./framing";
+import { frame, FrameDecoder, FrameWriter } from "../stratum";
 import { MAX_BLOCKS_PER_MSG, MAX_HEADERS, messageValue, parseMessage, PROTOCOL_VERSION, type Message } from "./messages";
 import { headersAfter, locator } from "./sync";
 

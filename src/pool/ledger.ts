@@ -1,6 +1,19 @@
 import type { Database } from "bun:sqlite";
 import type { Store } from "../store";
 
+/** A found block's payout as stored (amounts as decimal strings, addresses as public-key hex). */
+export interface StoredPlan {
+  scheme: "pplns" | "prop";
+  total: string;
+  foundation: string;
+  poolFee: string;
+  poolFeeBps: number;
+  outputs: { to: string; amount: string }[];
+  weights: Record<string, string>;
+  carried: Record<string, string>;
+  lastShare: number;
+}
+
 export interface ShareRecord {
   worker: string;
   /** Payout public key (32 bytes). */
@@ -74,14 +87,64 @@ export class Ledger {
     return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n;
   }
 
+  /** The highest share id so far (0 without shares). */
+  lastShareId(): number {
+    return this.db.query<{ n: number | null }, []>("SELECT max(id) AS n FROM shares").get()?.n ?? 0;
+  }
+
+  /**
+   * The weights a payout plan uses, with the last share they count: PPLNS over `window` difficulty units
+   * (x 2^32), or, with window null, PROP: every share since the last block the pool found.
+   */
+  weights(window: bigint | null): { weights: Map<string, bigint>; lastShare: number } {
+    const lastShare = this.lastShareId();
+    if (window !== null) return { weights: this.pplnsWeights(window, lastShare), lastShare };
+    const from = this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks").get()?.n ?? 0;
+    const out = new Map<string, bigint>();
+    const rows = this.db.query<{ address: Uint8Array; w: string }, [number, number]>(
+      "SELECT address, weight AS w FROM shares WHERE id > ? AND id <= ?",
+    ).iterate(from, lastShare);
+    for (const r of rows) {
+      const k = Buffer.from(r.address).toString("hex");
+      out.set(k, (out.get(k) ?? 0n) + BigInt(r.w));
+    }
+    return { weights: out, lastShare };
+  }
+
+  /** What each address is owed from earlier blocks (amounts that were too small for an output). */
+  carried(): Map<string, bigint> {
+    const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
+    return new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
+  }
+
+  /** Records a block the pool found with its plan, and the carry the plan leaves: one transaction. */
+  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void {
+    this.db.transaction(() => {
+      this.db.query("INSERT OR IGNORE INTO pool_blocks (hash, height, time, plan, last_share) VALUES (?, ?, ?, ?, ?)").run(
+        b.hash, b.height, Date.now(), JSON.stringify(b.plan), b.plan.lastShare,
+      );
+      this.db.query("DELETE FROM pool_carry").run();
+      const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
+      for (const [a, v] of Object.entries(b.plan.carried)) put.run(Buffer.from(a, "hex"), v);
+    })();
+  }
+
+  /** The blocks the pool found, newest first, with their plans. */
+  blocks(limit = 100): { hash: string; height: number; time: number; plan: StoredPlan }[] {
+    return this.db
+      .query<{ hash: Uint8Array; height: number; time: number; plan: string }, [number]>("SELECT hash, height, time, plan FROM pool_blocks ORDER BY time DESC, height DESC LIMIT ?")
+      .all(limit)
+      .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, plan: JSON.parse(r.plan) as StoredPlan }));
+  }
+
   /**
    * PPLNS: the weight per payout address over the most recent shares whose weights add up to `window`
    * (difficulty units x 2^32); the share that crosses the edge counts only for the part inside.
    */
-  pplnsWeights(window: bigint): Map<string, bigint> {
+  pplnsWeights(window: bigint, upTo = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
     const out = new Map<string, bigint>();
     let left = window;
-    const rows = this.db.query<{ address: Uint8Array; weight: string }, []>("SELECT address, weight FROM shares ORDER BY id DESC").iterate();
+    const rows = this.db.query<{ address: Uint8Array; weight: string }, [number]>("SELECT address, weight FROM shares WHERE id <= ? ORDER BY id DESC").iterate(upTo);
     for (const r of rows) {
       if (left <= 0n) break;
       const w = BigInt(r.weight);

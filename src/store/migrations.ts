@@ -67,4 +67,10 @@ export const MIGRATIONS: Migration[] = [
           ) STRICT;
           CREATE TABLE pool_carry (address BLOB PRIMARY KEY, amount TEXT NOT NULL) STRICT;`,
   },
+  {
+    version: 4,
+    name: "pool block rounds",
+    // The last share id a block's plan counted: PROP rounds start after it; the plan JSON keeps the weights.
+    sql: `ALTER TABLE pool_blocks ADD COLUMN last_share INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

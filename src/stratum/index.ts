@@ -1,2 +1,5 @@
 export { StratumSession, StratumError, STRATUM_ERROR, type SessionHandler, type SubmitParams, type Outgoing } from "./session";
 export { LineDecoder, encodeLine } from "./jsonline";
+export { frame, FrameDecoder, FrameWriter, type FrameCodec, type WritableSocket } from "./framing";
+export { encodeStratum, stratumDecoder, LOOSE_CODEC, type StratumCodec } from "./codec";
+export { StratumClient, parsePoolUrl, type PoolEndpoint, type PoolWork, type SubmitResult, type ClientOptions } from "./client";

@@ -82,7 +82,9 @@ export class StratumSession {
         }
         case "mining.authorize": {
           if (typeof p[0] !== "string" || p[0].length > 200) return fail(STRATUM_ERROR.other, "authorize needs [user, password]");
-          const ok = await this.handler.authorize(this, p[0], typeof p[1] === "string" ? p[1] : "");
+          const r = this.handler.authorize(this, p[0], typeof p[1] === "string" ? p[1] : "");
+          // Synchronous when it can be: a submit right behind the authorize in the same read must see it.
+          const ok = typeof r === "boolean" ? r : await r;
           if (ok) this.workers.add(p[0]);
           return ok ? reply(true) : fail(STRATUM_ERROR.unauthorized, "Unauthorized worker");
         }

@@ -1,5 +1,6 @@
 import { startRole } from "../../node";
 import type { Command } from "../command";
+import { untilSignal } from "./serve";
 
 export const nodeCommand: Command = {
   name: "node",
@@ -10,15 +11,6 @@ export const nodeCommand: Command = {
   positionals: [],
   async run({ config, log }) {
     const role = await startRole("node", config, log);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log.info("signal", { signal: sig });
-        resolve();
-      };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
-    });
-    await role.stop();
-    return 0;
+    return untilSignal(log, () => role.stop());
   },
 };

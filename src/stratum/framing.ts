@@ -1,11 +1,19 @@
-import { RignodeError } from "../core";
-import { decode, encode, type Value } from "../chain";
+import { RignodeError, decode, encode, type Value } from "../core";
 
-// Every TCP link of rignode's own: a 4-byte big-endian length, then one canonical msgpack value.
+// Every TCP link of rignode's own (P2P and the native Stratum port): a 4-byte big-endian length, then one msgpack
+// value: canonical for P2P (the default codec), the loose profile for Stratum's JSON-RPC objects.
+
+/** How a frame body is written and read. */
+export interface FrameCodec<T> {
+  encode(v: T): Uint8Array;
+  decode(b: Uint8Array): T;
+}
+
+const CANONICAL: FrameCodec<Value> = { encode, decode: (b) => decode(b) };
 
 /** One frame's bytes for a value; refuses a value larger than `max`. */
-export function frame(v: Value, max: number): Uint8Array {
-  const body = encode(v);
+export function frame<T = Value>(v: T, max: number, codec: FrameCodec<T> = CANONICAL as unknown as FrameCodec<T>): Uint8Array {
+  const body = codec.encode(v);
   if (body.length > max) throw new RignodeError("input", `frame of ${body.length} bytes exceeds ${max}`);
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
@@ -17,23 +25,26 @@ export function frame(v: Value, max: number): Uint8Array {
  * Reassembles frames from a byte stream that arrives in arbitrary chunks. A length over `max` or a body that is
  * not canonical msgpack throws (the caller closes the connection and says why).
  */
-export class FrameDecoder {
+export class FrameDecoder<T = Value> {
   private buf = new Uint8Array(0);
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly codec: FrameCodec<T> = CANONICAL as unknown as FrameCodec<T>,
+  ) {}
 
   /** Feeds a chunk; returns every complete value it finished. */
-  push(chunk: Uint8Array): Value[] {
+  push(chunk: Uint8Array): T[] {
     const joined = new Uint8Array(this.buf.length + chunk.length);
     joined.set(this.buf);
     joined.set(chunk, this.buf.length);
-    const out: Value[] = [];
+    const out: T[] = [];
     let at = 0;
     while (joined.length - at >= 4) {
       const len = new DataView(joined.buffer, joined.byteOffset + at, 4).getUint32(0);
       if (len > this.max) throw new RignodeError("input", `frame length ${len} exceeds the maximum ${this.max}`);
       if (joined.length - at - 4 < len) break;
-      out.push(decode(joined.subarray(at + 4, at + 4 + len)));
+      out.push(this.codec.decode(joined.subarray(at + 4, at + 4 + len)));
       at += 4 + len;
     }
     this.buf = joined.slice(at);

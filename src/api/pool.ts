@@ -1,0 +1,108 @@
+import type { Hono, Context } from "hono";
+import { z } from "zod";
+import { RignodeError, type MetricFamily, MetricsRegistry } from "../core";
+import type { HttpWorkers, PoolServer } from "../pool";
+
+export type PoolMode = "host" | "solo" | "join";
+
+/** What the pool routes drive; the composition root implements mode switching. */
+export interface PoolRouteDeps {
+  server: PoolServer;
+  http: HttpWorkers;
+  mode(): { mode: PoolMode; pool?: string; user?: string };
+  setMode(req: { mode: PoolMode; pool?: string; user?: string }): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+const hex8 = z.string().regex(/^[0-9a-fA-F]{8}$/, "8 hex digits");
+const registerBody = z.object({ user: z.string().min(1).max(200), password: z.string().max(200).optional() }).strict();
+const shareBody = z
+  .object({
+    session: z.string().regex(/^[0-9a-f]{32}$/),
+    job_id: z.string().min(1).max(64),
+    extranonce2: hex8,
+    ntime: hex8,
+    nonce: hex8,
+    version_bits: hex8.optional(),
+    worker: z.string().max(200).optional(),
+  })
+  .strict();
+const configureBody = z
+  .object({
+    pool_fee_percent: z.number().min(0).max(10).optional(),
+    share_interval_s: z.number().min(0.1).max(3600).optional(),
+    shares_per_second: z.number().int().min(0).optional(),
+    max_conns_per_ip: z.number().int().min(0).optional(),
+    ban_seconds: z.number().int().min(0).optional(),
+  })
+  .strict();
+const modeBody = z.object({ mode: z.enum(["host", "solo", "join"]), pool: z.string().max(300).optional(), user: z.string().max(200).optional() }).strict();
+
+async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new RignodeError("input", "the body must be JSON");
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new RignodeError("input", r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  return r.data;
+}
+
+/**
+ * The pool's HTTP surface (seed 004): stats, blocks with their payout plans, metrics, mode, start/stop/configure
+ * (writes: bearer token off loopback), and an HTTP worker path (register, job, share) through the same checks.
+ */
+export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
+  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(), http_sessions: d.http.count() }));
+  app.get("/pool/blocks", (c) => {
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
+    return c.json({ blocks: d.server.blocks(limit) });
+  });
+  app.get("/pool/metrics", (c) => {
+    const r = new MetricsRegistry();
+    r.register((): MetricFamily[] => d.server.metrics());
+    return c.text(r.render(), 200, { "content-type": "text/plain; version=0.0.4" });
+  });
+  app.get("/pool/mode", (c) => c.json(d.mode()));
+  app.post("/pool/mode", async (c) => {
+    await d.setMode(await body(c, modeBody));
+    return c.json(d.mode());
+  });
+  app.post("/pool/start", (c) => {
+    d.start();
+    return c.json(d.mode());
+  });
+  app.post("/pool/stop", (c) => {
+    d.stop();
+    return c.json(d.mode());
+  });
+  app.post("/pool/configure", async (c) => {
+    const b = await body(c, configureBody);
+    d.server.configure({
+      poolFeeBps: b.pool_fee_percent === undefined ? undefined : Math.round(b.pool_fee_percent * 100),
+      shareInterval: b.share_interval_s,
+      sharesPerSecond: b.shares_per_second,
+      maxPerIp: b.max_conns_per_ip,
+      banSeconds: b.ban_seconds,
+    });
+    return c.json(d.server.settings());
+  });
+  app.post("/pool/register", async (c) => {
+    if (!d.server.isRunning()) throw new RignodeError("unavailable", "the pool is stopped (mode solo or join)");
+    const b = await body(c, registerBody);
+    const ip = (c.env as { ip?: string } | undefined)?.ip ?? "http";
+    return c.json(await d.http.register(b.user, b.password ?? "", ip));
+  });
+  app.get("/pool/job", (c) => {
+    const session = c.req.query("session") ?? "";
+    return c.json(d.http.job(session));
+  });
+  app.post("/pool/share", async (c) => {
+    const b = await body(c, shareBody);
+    const r = await d.http.share(b.session, b);
+    return c.json(r, r.accepted ? 200 : 400);
+  });
+}

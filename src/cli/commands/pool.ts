@@ -1,0 +1,20 @@
+import { startRole } from "../../node";
+import type { Command } from "../command";
+import { untilSignal } from "./serve";
+
+export const poolCommand: Command = {
+  name: "pool",
+  summary: "run a chain node with a mining pool: Stratum (native and V1 JSON), shares, coinbase payouts",
+  usage: "rignode pool [--stratum HOST:PORT] [--stratum-json HOST:PORT] [--pool-fee PERCENT] [--pool-address ADDR] [--payout-scheme pplns|prop] [--mine] [node options]",
+  options: [
+    "network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin",
+    "stratum", "stratum-json", "pool-fee", "pool-address", "payout-scheme", "pplns-window", "share-interval", "start-difficulty",
+    "max-conns-per-ip", "shares-per-second", "ban-seconds", "pool-instance",
+  ],
+  flags: {},
+  positionals: [],
+  async run({ config, log }) {
+    const role = await startRole("pool", config, log);
+    return untilSignal(log, () => role.stop());
+  },
+};

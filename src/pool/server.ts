@@ -1,0 +1,702 @@
+import { bigIntToLe, leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
+import { bitsToTarget, blockHash, decodeAddress, encodeAddress, EXTRANONCE_BYTES, type Block, type Chain, type Tip } from "../chain";
+import { StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
+import { makeJob, type PoolJob } from "./job";
+import { Ledger, shareWeight, type StoredPlan } from "./ledger";
+import { planPayout } from "./payout";
+import { ShareChecker } from "./shares";
+import { difficultyToTarget, hashDifficulty } from "./target";
+import { Vardiff, roundDifficulty, type VardiffOptions } from "./vardiff";
+import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
+
+/** Anti-abuse limits; 0 turns a limit off where that makes sense. */
+export interface PoolLimits {
+  /** Shares per second per connection; more are refused. */
+  sharesPerSecond: number;
+  /** Ban an IP whose connection has more than this fraction of invalid shares... */
+  banInvalidRatio: number;
+  /** ...once it has submitted at least this many. */
+  banMinShares: number;
+  banSeconds: number;
+  /** Seconds a connection may stay without an authorized worker. */
+  authorizeSeconds: number;
+  /** Seconds without any message after which an authorized connection is closed (a stale worker). */
+  idleSeconds: number;
+  /** Connections per IP (0: no cap). */
+  maxPerIp: number;
+  /** Line (JSON) and frame (native) size caps in bytes. */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_LIMITS: PoolLimits = {
+  sharesPerSecond: 100,
+  banInvalidRatio: 0.1,
+  banMinShares: 100,
+  banSeconds: 3600,
+  authorizeSeconds: 30,
+  idleSeconds: 900,
+  maxPerIp: 256,
+  maxMessageBytes: 16 * 1024,
+};
+
+export interface PoolServerOptions {
+  chain: Chain;
+  /** The proof-of-work hash of an 80-byte header (the kernel). */
+  powHash: (header: Uint8Array) => Uint8Array;
+  ledger: Ledger;
+  log: Logger;
+  /** Public key the pool fee is paid to. */
+  poolAddress: Uint8Array;
+  poolFeeBps: number;
+  scheme: "pplns" | "prop";
+  /** PPLNS window in difficulty units; "auto": twice the network difficulty at the time. */
+  pplnsWindow: number | "auto";
+  vardiff: VardiffOptions;
+  startDifficulty: number;
+  limits: PoolLimits;
+  /** Seconds between job refreshes when the tip does not change (new transactions, new payout plan). */
+  jobRefreshSeconds: number;
+  /** First byte of every extranonce1: keeps them unique across pool instances. */
+  instanceId: number;
+  /** BIP310 bits miners may roll. */
+  versionMask?: number;
+  now?: () => number;
+}
+
+/** Where a connection's messages go: a socket with its codec, or an HTTP worker. */
+export interface Link {
+  readonly ip: string;
+  /** Messages are encoded once per codec for a broadcast. */
+  readonly codec: string;
+  encode(m: Outgoing): Uint8Array;
+  write(bytes: Uint8Array): void;
+  close(reason: string): void;
+}
+
+/** One connection's state: its session, extranonce1, difficulty history and counters. */
+export class PoolConn implements SessionHandler {
+  readonly session: StratumSession;
+  en1 = new Uint8Array(4);
+  en1Key = -1;
+  difficulty: number;
+  /** Difficulty changes: [first job sequence it applies to, difficulty], oldest first (a few kept). */
+  private diffs: [number, number][] = [];
+  vardiff: Vardiff | null = null;
+  fixedDifficulty = false;
+  readonly users = new Map<string, Uint8Array>();
+  readonly connectedAt: number;
+  lastMessage: number;
+  valid = 0;
+  invalid = 0;
+  private rateSecond = 0;
+  private rateCount = 0;
+  workSent = false;
+  closed = false;
+
+  constructor(
+    readonly server: PoolServer,
+    readonly link: Link,
+    now: number,
+  ) {
+    this.session = new StratumSession((m) => link.write(link.encode(m)), this);
+    this.difficulty = server.startDifficulty;
+    this.connectedAt = now;
+    this.lastMessage = now;
+  }
+
+  get versionMask(): number {
+    return this.server.versionMask;
+  }
+
+  subscribe(): { extranonce1: string; extranonce2Size: number } {
+    return this.server.subscribe(this);
+  }
+
+  authorize(_s: StratumSession, user: string, password: string): boolean {
+    return this.server.authorize(this, user, password);
+  }
+
+  submit(_s: StratumSession, p: SubmitParams): Promise<void> {
+    return this.server.submit(this, p);
+  }
+
+  suggestDifficulty(_s: StratumSession, d: number): void {
+    this.server.suggestDifficulty(this, d);
+  }
+
+  /** Feeds one decoded message. */
+  handle(msg: unknown, now: number): Promise<void> {
+    this.lastMessage = now;
+    return this.session.handle(msg);
+  }
+
+  /** Records that jobs from sequence `seq` on are sent at difficulty `d`. */
+  noteDifficulty(seq: number, d: number): void {
+    const last = this.diffs[this.diffs.length - 1];
+    if (last && last[1] === d) return;
+    if (last && last[0] === seq) last[1] = d;
+    else this.diffs.push([seq, d]);
+    if (this.diffs.length > 4) this.diffs.shift();
+  }
+
+  /**
+   * The difficulty a share on job `seq` is checked and credited at: the one in force when the job was sent, or the
+   * current one when that is lower (a miner that applies a lower set_difficulty at once is not penalised).
+   */
+  difficultyForJob(seq: number): number {
+    let d = this.difficulty;
+    for (const [from, v] of this.diffs) if (from <= seq) d = v;
+    return Math.min(d, this.difficulty);
+  }
+
+  /** True when the share is over this second's allowance. */
+  overRate(nowMs: number, limit: number): boolean {
+    if (limit <= 0) return false;
+    const s = Math.floor(nowMs / 1000);
+    if (s !== this.rateSecond) {
+      this.rateSecond = s;
+      this.rateCount = 0;
+    }
+    return ++this.rateCount > limit;
+  }
+}
+
+/** Rejection reasons as counted in stats and metrics. */
+type Reason = "stale" | "duplicate" | "low_difficulty" | "job_not_found" | "invalid" | "rate_limited" | "unauthorized";
+
+interface JobRecord {
+  job: PoolJob;
+  seq: number;
+  plan: StoredPlan;
+}
+
+/**
+ * The pool: jobs from the chain tip with the payout plan in the coinbase, one Stratum session per connection
+ * behind any codec, share checks through the kernel, the ledger's group commit before every acknowledgement,
+ * vardiff, anti-abuse, and the statistics the API and /metrics show.
+ */
+export class PoolServer {
+  readonly conns = new Set<PoolConn>();
+  private readonly perIp = new Map<string, number>();
+  private readonly bans = new Map<string, number>();
+  private readonly en1InUse = new Set<number>();
+  private en1Counter = 0;
+  private readonly checker: ShareChecker;
+  private readonly jobs = new Map<string, JobRecord>();
+  private current: JobRecord | null = null;
+  private seq = 0;
+  readonly workers = new Map<string, WorkerStats>();
+  private readonly latency = new LatencyRing();
+  private readonly poolRate = new RateWindow();
+  private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, bans: 0, notifies: 0, jobs: 0 } as Record<string, number>;
+  private readonly rejected: Record<string, number> = {};
+  private lastBroadcastMs = 0;
+  private refreshTimer: ReturnType<typeof setInterval> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly startedAt: number;
+  readonly versionMask: number;
+  readonly startDifficulty: number;
+  private readonly now: () => number;
+  private running = false;
+  private refreshQueued = false;
+
+  constructor(private readonly o: PoolServerOptions) {
+    o.limits = { ...o.limits };
+    this.now = o.now ?? Date.now;
+    this.versionMask = o.versionMask ?? 0x1fffe000;
+    this.startDifficulty = roundDifficulty(Math.min(o.vardiff.maxDifficulty, Math.max(o.vardiff.minDifficulty, o.startDifficulty)));
+    this.checker = new ShareChecker(o.chain.params.algo, o.powHash);
+    this.startedAt = this.now();
+    if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
+    o.chain.onTip((tip) => this.onTip(tip));
+  }
+
+  get algo() {
+    return this.o.chain.params.algo;
+  }
+
+  /** Builds the first job and starts the refresh and sweep timers. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.refresh(true);
+    this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+  }
+
+  /** Stops the timers and closes every connection. */
+  stop(): void {
+    this.running = false;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.refreshTimer = this.sweepTimer = null;
+    for (const c of [...this.conns]) c.link.close("pool stopping");
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Changes settings at runtime; the fee applies from the next job, the share interval to the next retarget. */
+  configure(p: { poolFeeBps?: number; shareInterval?: number; sharesPerSecond?: number; maxPerIp?: number; banSeconds?: number }): void {
+    if (p.poolFeeBps !== undefined) {
+      if (!Number.isInteger(p.poolFeeBps) || p.poolFeeBps < 0 || p.poolFeeBps > 1000) throw new RignodeError("input", "pool fee must be 0-10%");
+      this.o.poolFeeBps = p.poolFeeBps;
+    }
+    if (p.shareInterval !== undefined) {
+      this.o.vardiff = { ...this.o.vardiff, targetSeconds: p.shareInterval, retargetSeconds: Math.max(3 * p.shareInterval, 1) };
+      for (const c of this.conns) if (c.vardiff) c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
+    }
+    const l = this.o.limits;
+    if (p.sharesPerSecond !== undefined) l.sharesPerSecond = p.sharesPerSecond;
+    if (p.maxPerIp !== undefined) l.maxPerIp = p.maxPerIp;
+    if (p.banSeconds !== undefined) l.banSeconds = p.banSeconds;
+    this.o.log.info("pool.configured", { ...p });
+  }
+
+  settings() {
+    const l = this.o.limits;
+    return {
+      pool_fee_percent: this.o.poolFeeBps / 100,
+      foundation_percent: 1,
+      scheme: this.o.scheme,
+      pplns_window: this.o.pplnsWindow,
+      share_interval_s: this.o.vardiff.targetSeconds,
+      shares_per_second: l.sharesPerSecond,
+      max_conns_per_ip: l.maxPerIp,
+      ban_seconds: l.banSeconds,
+      ban_invalid_ratio: l.banInvalidRatio,
+      ban_min_shares: l.banMinShares,
+    };
+  }
+
+  // ---- connections ----
+
+  /** A new connection; null (and a reason) when its IP is banned or over the cap. */
+  open(link: Link): PoolConn | string {
+    const now = this.now();
+    const until = this.bans.get(link.ip);
+    if (until !== undefined && until > now) return "banned";
+    if (until !== undefined) this.bans.delete(link.ip);
+    const n = this.perIp.get(link.ip) ?? 0;
+    if (this.o.limits.maxPerIp > 0 && n >= this.o.limits.maxPerIp) return `more than ${this.o.limits.maxPerIp} connections from ${link.ip}`;
+    this.perIp.set(link.ip, n + 1);
+    const c = new PoolConn(this, link, now);
+    this.conns.add(c);
+    return c;
+  }
+
+  /** A connection went away (closed by either side). */
+  closed(c: PoolConn): void {
+    if (c.closed) return;
+    c.closed = true;
+    this.conns.delete(c);
+    const n = (this.perIp.get(c.link.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(c.link.ip);
+    else this.perIp.set(c.link.ip, n);
+    if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
+    const now = this.now();
+    for (const user of c.users.keys()) {
+      const w = this.workers.get(user);
+      if (!w) continue;
+      const i = w.openSince.indexOf(c.connectedAt);
+      if (i >= 0) {
+        w.connectedMs += now - w.openSince[i]!;
+        w.openSince.splice(i, 1);
+      }
+    }
+  }
+
+  subscribe(c: PoolConn): { extranonce1: string; extranonce2Size: number } {
+    if (c.en1Key < 0) {
+      // instance id in the first byte, a counter in the other three; never two live connections with one value.
+      let key: number;
+      do key = ((this.o.instanceId << 24) | (this.en1Counter++ & 0xffffff)) >>> 0;
+      while (this.en1InUse.has(key));
+      this.en1InUse.add(key);
+      c.en1Key = key;
+      new DataView(c.en1.buffer).setUint32(0, key);
+    }
+    if (c.users.size) setImmediate(() => this.sendWork(c));
+    return { extranonce1: toHex(c.en1), extranonce2Size: EXTRANONCE_BYTES - 4 };
+  }
+
+  authorize(c: PoolConn, user: string, password: string): boolean {
+    const address = this.parseUser(user);
+    if (!address) return false;
+    const m = /(?:^|,)\s*d=([0-9.eE+-]+)/.exec(password);
+    if (m) {
+      const d = Number(m[1]);
+      if (Number.isFinite(d) && d > 0) {
+        c.fixedDifficulty = true;
+        c.difficulty = this.clampDifficulty(d);
+      }
+    }
+    if (!c.users.has(user)) {
+      c.users.set(user, address);
+      const now = this.now();
+      let w = this.workers.get(user);
+      if (!w) this.workers.set(user, (w = newWorkerStats(user, encodeAddress(address, this.o.chain.params.addressVersion), now)));
+      w.openSince.push(c.connectedAt);
+    }
+    if (!c.fixedDifficulty && !c.vardiff) c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
+    if (c.session.subscribed) setImmediate(() => this.sendWork(c));
+    return true;
+  }
+
+  /** A payout user: base58 address of this network, optionally ".worker" (1-64 of [A-Za-z0-9_-]). */
+  parseUser(user: string): Uint8Array | null {
+    const dot = user.indexOf(".");
+    const addr = dot < 0 ? user : user.slice(0, dot);
+    if (dot >= 0 && !/^[A-Za-z0-9_-]{1,64}$/.test(user.slice(dot + 1))) return null;
+    try {
+      return decodeAddress(addr, this.o.chain.params.addressVersion);
+    } catch {
+      return null;
+    }
+  }
+
+  suggestDifficulty(c: PoolConn, d: number): void {
+    if (c.fixedDifficulty) return;
+    c.difficulty = this.clampDifficulty(d);
+    c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
+    if (c.workSent) c.session.setDifficulty(c.difficulty);
+  }
+
+  private clampDifficulty(d: number): number {
+    return roundDifficulty(Math.min(this.o.vardiff.maxDifficulty, Math.max(this.o.vardiff.minDifficulty, d)));
+  }
+
+  /** The first work of a connection once it is subscribed and authorized: its difficulty, then the current job. */
+  private sendWork(c: PoolConn): void {
+    if (c.closed || !this.current || !c.session.subscribed || !c.users.size) return;
+    if (c.workSent) return;
+    c.workSent = true;
+    c.session.setDifficulty(c.difficulty);
+    c.noteDifficulty(this.current.seq, c.difficulty);
+    c.link.write(c.link.encode(this.notifyMessage(this.current, true)));
+  }
+
+  // ---- jobs ----
+
+  private onTip(_tip: Tip): void {
+    // After the current call stack: a block this pool found is recorded (its round closed) before the next job's
+    // plan is made. Several tips in one stack (a reorg, a sync burst) make one job.
+    if (!this.running || this.refreshQueued) return;
+    this.refreshQueued = true;
+    queueMicrotask(() => {
+      this.refreshQueued = false;
+      if (this.running) this.refresh(true);
+    });
+  }
+
+  private notifyMessage(r: JobRecord, clean: boolean): Outgoing {
+    return { id: null, method: "mining.notify", params: notifyParams(r, clean) };
+  }
+
+  /** The PPLNS window in weight units (difficulty x 2^32), or null for PROP. */
+  private windowWeight(bits: number): bigint | null {
+    if (this.o.scheme === "prop") return null;
+    if (this.o.pplnsWindow !== "auto") return shareWeight(this.o.pplnsWindow);
+    const netDiff = hashDifficulty(bitsToTarget(bits), this.algo);
+    return shareWeight(Math.max(2 * netDiff, 1));
+  }
+
+  /** A new job on the tip with the current payout plan; with clean, earlier jobs are void. Written to every miner. */
+  refresh(clean: boolean): void {
+    const t0 = performance.now();
+    const chain = this.o.chain;
+    const params = chain.params;
+    let stored: StoredPlan | null = null;
+    const tipBits = chain.nextBitsAfter(chain.tip().hash);
+    const block = chain.template(
+      (total) => {
+        const { weights, lastShare } = this.o.ledger.weights(this.windowWeight(tipBits));
+        const plan = planPayout({
+          total,
+          foundation: params.foundation,
+          pool: toHex(this.o.poolAddress),
+          poolFeeBps: this.o.poolFeeBps,
+          weights,
+          carried: this.o.ledger.carried(),
+          minOutput: BigInt(params.minOutput),
+          maxOutputs: params.maxCoinbaseOutputs,
+        });
+        stored = {
+          scheme: this.o.scheme,
+          total: total.toString(),
+          foundation: plan.foundation.toString(),
+          poolFee: plan.poolFee.toString(),
+          poolFeeBps: this.o.poolFeeBps,
+          outputs: plan.outputs.map((x) => ({ to: x.to, amount: x.amount.toString() })),
+          weights: Object.fromEntries([...weights].map(([k, v]) => [k, v.toString()])),
+          carried: Object.fromEntries([...plan.carried].map(([k, v]) => [k, v.toString()])),
+          lastShare,
+        };
+        return plan.outputs.map((x) => ({ to: Buffer.from(x.to, "hex"), amount: x.amount }));
+      },
+      new Uint8Array(EXTRANONCE_BYTES),
+      "rignode pool",
+    );
+    const seq = ++this.seq;
+    const id = seq.toString(16);
+    const job = makeJob(id, this.algo, block, chain.medianTimePast(chain.tip().hash) + 1, clean);
+    const rec: JobRecord = { job, seq, plan: stored! };
+    this.checker.addJob(job, clean);
+    this.jobs.set(id, rec);
+    while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
+    this.current = rec;
+    this.counters.jobs!++;
+    this.broadcast(rec, clean);
+    this.lastBroadcastMs = performance.now() - t0;
+  }
+
+  /**
+   * Writes the job to every connection that has work: a changed difficulty first (set_difficulty applies to the
+   * next notify), then the notify, encoded once per codec.
+   */
+  private broadcast(r: JobRecord, clean: boolean): void {
+    const msg = this.notifyMessage(r, clean);
+    const cache = new Map<string, Uint8Array>();
+    for (const c of this.conns) {
+      if (!c.workSent) continue;
+      c.noteDifficulty(r.seq, c.difficulty);
+      let b = cache.get(c.link.codec);
+      if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
+      c.link.write(b);
+      this.counters.notifies!++;
+    }
+  }
+
+  /** The job now being mined, as notify fields (for HTTP workers and the API). */
+  currentJob(): { seq: number; params: unknown[] } | null {
+    return this.current ? { seq: this.current.seq, params: notifyParams(this.current, false) } : null;
+  }
+
+  // ---- shares ----
+
+  async submit(c: PoolConn, p: SubmitParams): Promise<void> {
+    const t0 = performance.now();
+    const now = this.now();
+    const w = this.workers.get(p.worker);
+    const address = c.users.get(p.worker);
+    if (!w || !address) throw new StratumError(STRATUM_ERROR.unauthorized, "Unauthorized worker");
+    if (c.overRate(now, this.o.limits.sharesPerSecond)) {
+      this.reject(c, w, "rate_limited");
+      throw new StratumError(STRATUM_ERROR.other, `More than ${this.o.limits.sharesPerSecond} shares per second`);
+    }
+    const rec = this.jobs.get(p.jobId);
+    const difficulty = c.difficultyForJob(rec?.seq ?? this.seq);
+    let outcome;
+    try {
+      outcome = this.checker.check(p, c.en1, c.session.versionMask, difficulty);
+    } catch (e) {
+      if (e instanceof StratumError) this.reject(c, w, reasonOf(e));
+      throw e;
+    }
+    if (outcome.block) this.foundBlock(outcome.block, rec, p.worker);
+    if (outcome.stale) {
+      this.reject(c, w, "stale");
+      throw new StratumError(STRATUM_ERROR.jobNotFound, "Stale share");
+    }
+    try {
+      await this.o.ledger.record({ worker: p.worker, address, job: p.jobId, difficulty: outcome.credit, hash: outcome.headerHash });
+    } catch (e) {
+      // The UNIQUE hash: the same share again after a restart.
+      this.reject(c, w, "duplicate");
+      throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
+    }
+    const done = this.now();
+    const ms = performance.now() - t0;
+    c.valid++;
+    w.accepted++;
+    w.acceptedDifficulty += outcome.credit;
+    w.lastShare = done;
+    w.latencySumMs += ms;
+    w.latencyCount++;
+    w.rate.add(done, outcome.credit);
+    w.difficulty = c.difficulty;
+    this.poolRate.add(done, outcome.credit);
+    this.latency.add(ms);
+    this.counters.accepted!++;
+    this.counters.acceptedDifficulty! += outcome.credit;
+    if (c.vardiff) {
+      const next = c.vardiff.onShare(done / 1000);
+      if (next !== null) {
+        c.difficulty = next;
+        // After the acknowledgement: the miner hears the new difficulty, which applies from the next notify.
+        setImmediate(() => !c.closed && c.session.setDifficulty(next));
+      }
+    }
+  }
+
+  private reject(c: PoolConn, w: WorkerStats, reason: Reason): void {
+    w.rejected[reason] = (w.rejected[reason] ?? 0) + 1;
+    if (reason === "stale") w.stale++;
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+    if (reason === "stale") return; // a new tip makes them; not the miner's fault
+    c.invalid++;
+    const l = this.o.limits;
+    const total = c.valid + c.invalid;
+    if (l.banSeconds > 0 && total >= l.banMinShares && c.invalid / total > l.banInvalidRatio) this.ban(c.link.ip, `${c.invalid} of ${total} shares invalid`);
+  }
+
+  /** Bans an IP for the configured time and closes its connections. */
+  ban(ip: string, why: string): void {
+    this.bans.set(ip, this.now() + this.o.limits.banSeconds * 1000);
+    this.counters.bans!++;
+    this.o.log.warn("pool.ban", { ip, reason: why, seconds: this.o.limits.banSeconds });
+    for (const c of [...this.conns]) if (c.link.ip === ip) c.link.close(`banned: ${why}`);
+  }
+
+  private foundBlock(block: Block, rec: JobRecord | undefined, worker: string): void {
+    const hash = blockHash(block.header);
+    try {
+      const r = this.o.chain.acceptBlock(block);
+      if (r.status !== "connected" && r.status !== "reorg") {
+        this.o.log.info("pool.block_not_main", { hash: leToDisplayHex(hash), status: r.status });
+        return;
+      }
+      if (rec) this.o.ledger.recordBlock({ hash, height: r.height, plan: rec.plan });
+      this.counters.blocks!++;
+      this.o.log.info("pool.block_found", { height: r.height, hash: leToDisplayHex(hash), worker, outputs: block.txs[0]?.type === "coinbase" ? block.txs[0].outputs.length : 0 });
+    } catch (e) {
+      this.o.log.warn("pool.block_rejected", { hash: leToDisplayHex(hash), error: (e as Error).message });
+    }
+  }
+
+  /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
+  private sweep(): void {
+    const now = this.now();
+    const l = this.o.limits;
+    for (const c of [...this.conns]) {
+      if (!c.users.size && now - c.connectedAt > l.authorizeSeconds * 1000) c.link.close("not authorized in time");
+      else if (l.idleSeconds > 0 && now - c.lastMessage > l.idleSeconds * 1000) c.link.close("idle");
+      else if (c.vardiff && !c.fixedDifficulty) {
+        const next = c.vardiff.tick(now / 1000);
+        if (next !== null) {
+          c.difficulty = next;
+          c.session.setDifficulty(next);
+        }
+      }
+    }
+    for (const [user, w] of this.workers) {
+      if (!w.openSince.length && now - (w.lastShare ?? w.firstSeen) > 24 * 3600 * 1000) this.workers.delete(user);
+    }
+    for (const [ip, until] of this.bans) if (until <= now) this.bans.delete(ip);
+  }
+
+  // ---- views ----
+
+  bannedIps(): { ip: string; until: number }[] {
+    return [...this.bans].map(([ip, until]) => ({ ip, until }));
+  }
+
+  /** Pool statistics: hashrate from shares, per-worker figures and scores, blocks, payouts, latency. */
+  stats() {
+    const now = this.now();
+    const maxAccepted = Math.max(0, ...[...this.workers.values()].map((w) => w.accepted));
+    const blocks = this.o.ledger.blocks(1000);
+    const paid = new Map<string, bigint>();
+    for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
+    const av = this.o.chain.params.addressVersion;
+    return {
+      running: this.running,
+      algo: this.algo,
+      connections: this.conns.size,
+      workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
+      hashrate_hs: this.poolRate.hashrate(now, this.algo, this.startedAt),
+      shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected } },
+      latency_ms: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
+      blocks_found: blocks.length,
+      fee: { pool_bps: this.o.poolFeeBps, foundation_percent: 1 },
+      scheme: this.o.scheme,
+      job: this.current ? { id: this.current.job.id, height: this.o.chain.tip().height + 1, age_ms: 0 } : null,
+      last_broadcast_ms: this.lastBroadcastMs,
+      payouts: [...paid].map(([k, v]) => ({ address: encodeAddress(Buffer.from(k, "hex"), av), amount: v.toString() })),
+      workers: [...this.workers.values()].map((w) => ({
+        user: w.user,
+        address: w.address,
+        connected: w.openSince.length > 0,
+        hashrate_hs: w.rate.hashrate(now, this.algo, w.firstSeen),
+        difficulty: w.difficulty,
+        accepted: w.accepted,
+        accepted_difficulty: w.acceptedDifficulty,
+        stale: w.stale,
+        rejected: { ...w.rejected },
+        last_share: w.lastShare,
+        ...workerScore(w, now, maxAccepted),
+      })),
+    };
+  }
+
+  /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
+  blocks(limit = 100) {
+    const av = this.o.chain.params.addressVersion;
+    const addr = (k: string) => encodeAddress(Buffer.from(k, "hex"), av);
+    return this.o.ledger.blocks(limit).map((b) => ({
+      hash: leToDisplayHex(Buffer.from(b.hash, "hex")),
+      height: b.height,
+      time: b.time,
+      scheme: b.plan.scheme,
+      total: b.plan.total,
+      foundation: b.plan.foundation,
+      pool_fee: b.plan.poolFee,
+      outputs: b.plan.outputs.map((o) => ({ address: addr(o.to), amount: o.amount })),
+      weights: Object.fromEntries(Object.entries(b.plan.weights).map(([k, v]) => [addr(k), v])),
+      carried: Object.fromEntries(Object.entries(b.plan.carried).map(([k, v]) => [addr(k), v])),
+      last_share: b.plan.lastShare,
+    }));
+  }
+
+  /** Prometheus series of the pool. */
+  metrics(): MetricFamily[] {
+    const reasons = Object.entries(this.rejected).map(([reason, v]) => ({ labels: { result: reason }, value: v }));
+    return [
+      { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: this.conns.size }] },
+      { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: [...this.workers.values()].filter((w) => w.openSince.length).length }] },
+      { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted! }, ...reasons] },
+      { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty! }] },
+      { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: this.poolRate.hashrate(this.now(), this.algo, this.startedAt) }] },
+      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks! }] },
+      { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs! }] },
+      { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies! }] },
+      { name: "rignode_pool_bans_total", help: "IP bans for invalid shares.", type: "counter", samples: [{ value: this.counters.bans! }] },
+      {
+        name: "rignode_pool_share_latency_seconds",
+        help: "Share response latency (receipt to acknowledgement, ledger commit included), recent shares.",
+        type: "gauge",
+        samples: [0.5, 0.99].flatMap((q) => {
+          const v = this.latency.quantile(q);
+          return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
+        }),
+      },
+      { name: "rignode_pool_last_job_broadcast_seconds", help: "Time to build the last job and write it to every connection.", type: "gauge", samples: [{ value: this.lastBroadcastMs / 1000 }] },
+    ];
+  }
+
+  /** A share target for a difficulty (for HTTP workers that want the number). */
+  shareTarget(d: number): Uint8Array {
+    return bigIntToLe(difficultyToTarget(d, this.algo));
+  }
+}
+
+function notifyParams(r: JobRecord, clean: boolean): unknown[] {
+  const n = r.job.notify;
+  return [n.jobId, n.prevHash, n.coinb1, n.coinb2, n.merkleBranch, n.version, n.nbits, n.ntime, clean];
+}
+
+function reasonOf(e: StratumError): Reason {
+  switch (e.code) {
+    case STRATUM_ERROR.duplicate:
+      return "duplicate";
+    case STRATUM_ERROR.lowDifficulty:
+      return "low_difficulty";
+    case STRATUM_ERROR.jobNotFound:
+      return /stale/i.test(e.message) ? "stale" : "job_not_found";
+    case STRATUM_ERROR.unauthorized:
+      return "unauthorized";
+    default:
+      return "invalid";
+  }
+}

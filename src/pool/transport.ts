@@ -1,0 +1,87 @@
+import type { Socket, TCPSocketListener } from "bun";
+import { RignodeError, type Logger } from "../core";
+import { encodeStratum, FrameWriter, stratumDecoder, type StratumCodec } from "../stratum";
+import type { Link, PoolConn, PoolServer } from "./server";
+
+interface ConnState {
+  conn: PoolConn | null;
+  decoder: { push(chunk: Uint8Array): unknown[] };
+  writer: FrameWriter;
+}
+
+/** Most bytes queued for a miner that does not read before it is dropped. */
+const MAX_BACKLOG = 1 << 20;
+
+/** A TCP listener that hands each connection to the pool's session machine through one codec. */
+export function listenStratum(server: PoolServer, o: { host: string; port: number; codec: StratumCodec; maxBytes: number; log: Logger }): { port: number; stop(): void } {
+  const { codec, maxBytes, log } = o;
+  let listener: TCPSocketListener<ConnState>;
+  try {
+    listener = Bun.listen<ConnState>({
+      hostname: o.host,
+      port: o.port,
+      socket: {
+        open(socket: Socket<ConnState>) {
+          const writer = new FrameWriter(socket, MAX_BACKLOG);
+          const link: Link = {
+            ip: socket.remoteAddress,
+            codec,
+            encode: (m) => encodeStratum(codec, m, maxBytes),
+            write: (b) => {
+              if (!writer.send(b)) link.close("not reading (backlog full)");
+            },
+            close: (reason) => {
+              log.debug("stratum.close", { ip: socket.remoteAddress, reason });
+              socket.end();
+              if (state.conn) server.closed(state.conn);
+            },
+          };
+          const state: ConnState = { conn: null, decoder: stratumDecoder(codec, maxBytes), writer };
+          socket.data = state;
+          const c = server.open(link);
+          if (typeof c === "string") {
+            log.info("stratum.refused", { ip: socket.remoteAddress, reason: c });
+            socket.end();
+            return;
+          }
+          state.conn = c;
+        },
+        data(socket: Socket<ConnState>, chunk: Buffer) {
+          const st = socket.data;
+          const c = st?.conn;
+          if (!c || c.closed) return;
+          let msgs: unknown[];
+          try {
+            msgs = st.decoder.push(chunk);
+          } catch (e) {
+            // A malformed or oversized message: say why in the log and close; nothing else is lost.
+            log.info("stratum.bad_message", { ip: c.link.ip, error: (e as RignodeError).message });
+            c.link.close((e as Error).message);
+            return;
+          }
+          const now = Date.now();
+          for (const m of msgs) {
+            if (c.closed) return;
+            c.handle(m, now).catch((e) => log.error("stratum.handler_error", { ip: c.link.ip, error: e as Error }));
+          }
+        },
+        drain(socket: Socket<ConnState>) {
+          socket.data?.writer.drain();
+        },
+        close(socket: Socket<ConnState>) {
+          if (socket.data?.conn) server.closed(socket.data.conn);
+        },
+        error(socket: Socket<ConnState>) {
+          if (socket.data?.conn) server.closed(socket.data.conn);
+        },
+      },
+    });
+  } catch (cause) {
+    throw new RignodeError("config", `stratum (${codec}) cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
+  }
+  log.info("stratum.listening", { codec, address: `${o.host}:${listener.port}` });
+  return {
+    port: listener.port,
+    stop: () => listener.stop(true),
+  };
+}

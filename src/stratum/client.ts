@@ -1,0 +1,338 @@
+import type { Socket } from "bun";
+import { RignodeError, type Logger } from "../core";
+import { encodeStratum, stratumDecoder, type StratumCodec } from "./codec";
+import { FrameWriter } from "./framing";
+
+/** A pool to connect to: HOST:PORT is the native msgpack port, stratum+tcp://HOST:PORT the JSON one. */
+export interface PoolEndpoint {
+  host: string;
+  port: number;
+  codec: StratumCodec;
+}
+
+/** Parses one pool address: `HOST:PORT` (native frames) or `stratum+tcp://HOST:PORT` (Stratum V1 JSON). */
+export function parsePoolUrl(s: string): PoolEndpoint {
+  const m = /^(?:(stratum\+tcp|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim());
+  if (!m || Number(m[3]) > 65535 || Number(m[3]) === 0) {
+    throw new RignodeError("config", `pool address '${s}' is not HOST:PORT or stratum+tcp://HOST:PORT`);
+  }
+  return { host: m[2]!.replace(/^\[|\]$/g, ""), port: Number(m[3]), codec: m[1] === "stratum+tcp" ? "json" : "native" };
+}
+
+/** Work from the pool, ready to be turned into headers. */
+export interface PoolWork {
+  jobId: string;
+  prevHash: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: string[];
+  version: string;
+  nbits: string;
+  ntime: string;
+  clean: boolean;
+  /** Difficulty in force for this job (the last set_difficulty before its notify). */
+  difficulty: number;
+  extranonce1: string;
+  extranonce2Size: number;
+}
+
+export type SubmitResult = { status: "accepted" } | { status: "rejected" | "stale"; code: number; message: string } | { status: "lost"; message: string };
+
+export interface ClientOptions {
+  pools: PoolEndpoint[];
+  user: string;
+  password: string;
+  log: Logger;
+  onWork(w: PoolWork): void;
+  /** Called when the connection is lost (work should stop until new work comes). */
+  onDisconnect?(): void;
+  userAgent?: string;
+  maxBytes?: number;
+  /** Reconnect delay: starts at min, doubles per failed attempt up to max (ms). */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  /** While on a backup pool, how often the first pool is tried again (ms). */
+  primaryRetryMs?: number;
+  /** No answer to subscribe/authorize within this: the pool is treated as down (ms). */
+  handshakeTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(r: { result: unknown; error: unknown }): void;
+}
+
+/**
+ * A Stratum V1 client over either codec: subscribe, authorize, notify/set_difficulty/set_extranonce/
+ * client.reconnect, submit with the answer per share. On a lost connection it reconnects with backoff and
+ * fails over down the list; from a backup it returns to the first pool as soon as that one answers again.
+ */
+export class StratumClient {
+  private socket: Socket<unknown> | null = null;
+  private writer: FrameWriter | null = null;
+  private index = 0;
+  private attempt = 0;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private stopped = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private difficulty = 1;
+  private extranonce1 = "";
+  private extranonce2Size = 4;
+  private authorized = false;
+  private lastNotify: unknown[] | null = null;
+  /** Connections made (the first included) and the pool now in use. */
+  connects = 0;
+  current: PoolEndpoint | null = null;
+
+  constructor(private readonly o: ClientOptions) {
+    if (!o.pools.length) throw new RignodeError("config", "at least one pool is needed");
+  }
+
+  start(): void {
+    this.connect(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of [this.reconnectTimer, this.handshakeTimer]) if (t) clearTimeout(t);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.socket?.end();
+    this.socket = null;
+    this.failPending("client stopped");
+  }
+
+  isConnected(): boolean {
+    return this.socket !== null && this.authorized;
+  }
+
+  /** Submits a share; resolves with the pool's answer (or "lost" when the connection goes first). */
+  submit(jobId: string, extranonce2: string, ntime: string, nonce: string): Promise<SubmitResult> {
+    if (!this.socket || !this.authorized) return Promise.resolve({ status: "lost", message: "not connected" });
+    return this.request("mining.submit", [this.o.user, jobId, extranonce2, ntime, nonce]).then(({ result, error }) => {
+      if (result === true && !error) return { status: "accepted" } as const;
+      const [code, message] = Array.isArray(error) ? [Number(error[0]), String(error[1])] : [20, String(error ?? "rejected")];
+      return { status: code === 21 && /stale/i.test(message) ? "stale" : "rejected", code, message } as const;
+    });
+  }
+
+  private request(method: string, params: unknown[]): Promise<{ result: unknown; error: unknown }> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, { resolve });
+      this.send({ id, method, params });
+    });
+  }
+
+  private send(m: unknown): void {
+    if (!this.socket || !this.writer || !this.current) return;
+    if (!this.writer.send(encodeStratum(this.current.codec, m, this.o.maxBytes ?? 64 * 1024))) this.socket.end();
+  }
+
+  private failPending(message: string): void {
+    const p = this.pending;
+    this.pending = new Map();
+    for (const x of p.values()) x.resolve({ result: null, error: [-1, message, null] });
+  }
+
+  private connect(index: number): void {
+    if (this.stopped) return;
+    this.index = index;
+    const ep = this.o.pools[index]!;
+    const decoder = stratumDecoder(ep.codec, this.o.maxBytes ?? 64 * 1024);
+    let opened = false;
+    Bun.connect({
+      hostname: ep.host,
+      port: ep.port,
+      socket: {
+        open: (socket) => {
+          opened = true;
+          if (this.stopped) return void socket.end();
+          this.socket = socket as Socket<unknown>;
+          this.writer = new FrameWriter(socket, 4 << 20);
+          this.current = ep;
+          this.connects++;
+          this.authorized = false;
+          this.o.log.info("worker.connected", { pool: `${ep.host}:${ep.port}`, protocol: ep.codec });
+          this.handshake();
+        },
+        data: (socket, chunk) => {
+          if (socket !== this.socket) return;
+          let msgs: unknown[];
+          try {
+            msgs = decoder.push(chunk);
+          } catch (e) {
+            this.o.log.warn("worker.bad_message", { error: (e as Error).message });
+            socket.end();
+            return;
+          }
+          for (const m of msgs) this.onMessage(m);
+        },
+        drain: (socket) => {
+          if (socket === this.socket) this.writer?.drain();
+        },
+        close: (socket) => this.lost(socket as Socket<unknown>, "closed"),
+        error: (socket, e) => this.lost(socket as Socket<unknown>, e.message),
+        connectError: (_s, e) => {
+          if (!opened) this.retry(`cannot connect to ${ep.host}:${ep.port}: ${e.message}`);
+        },
+      },
+    }).catch((e: Error) => {
+      if (!opened) this.retry(`cannot connect to ${ep.host}:${ep.port}: ${e.message}`);
+    });
+  }
+
+  private async handshake(): Promise<void> {
+    const sock = this.socket;
+    this.handshakeTimer = setTimeout(() => {
+      if (this.socket === sock && !this.authorized) {
+        this.o.log.warn("worker.handshake_timeout", { pool: this.describe() });
+        sock?.end();
+      }
+    }, this.o.handshakeTimeoutMs ?? 10_000);
+    const sub = await this.request("mining.subscribe", [this.o.userAgent ?? "rignode"]);
+    if (this.socket !== sock) return;
+    const r = sub.result;
+    if (!Array.isArray(r) || typeof r[1] !== "string" || typeof r[2] !== "number") {
+      this.o.log.warn("worker.subscribe_failed", { pool: this.describe(), error: JSON.stringify(sub.error) });
+      return void sock?.end();
+    }
+    this.extranonce1 = r[1];
+    this.extranonce2Size = r[2];
+    const auth = await this.request("mining.authorize", [this.o.user, this.o.password]);
+    if (this.socket !== sock) return;
+    if (auth.result !== true) {
+      this.o.log.error("worker.unauthorized", { pool: this.describe(), user: this.o.user, error: JSON.stringify(auth.error) });
+      return void sock?.end();
+    }
+    this.authorized = true;
+    this.attempt = 0;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.index !== 0 && !this.probeTimer) this.probeTimer = setInterval(() => this.probePrimary(), this.o.primaryRetryMs ?? 30_000);
+    // Work that came before the authorize answer is used now.
+    if (this.lastNotify) this.onNotify(this.lastNotify);
+  }
+
+  private describe(): string {
+    return this.current ? `${this.current.host}:${this.current.port}` : "none";
+  }
+
+  private onMessage(m: unknown): void {
+    if (typeof m !== "object" || m === null) return;
+    const { id, method, params, result, error } = m as Record<string, unknown>;
+    if (typeof method === "string") {
+      const p = Array.isArray(params) ? params : [];
+      switch (method) {
+        case "mining.set_difficulty":
+          if (typeof p[0] === "number" && p[0] > 0) this.difficulty = p[0];
+          return;
+        case "mining.notify":
+          this.lastNotify = p;
+          if (this.authorized) this.onNotify(p);
+          return;
+        case "mining.set_extranonce":
+          if (typeof p[0] === "string") this.extranonce1 = p[0];
+          if (typeof p[1] === "number") this.extranonce2Size = p[1];
+          return;
+        case "client.reconnect":
+          return this.onReconnect(p);
+        default:
+          // A request we do not serve: answer it with an error rather than ignore it (ids echoed).
+          if (id !== undefined && id !== null) this.send({ id, result: null, error: [20, `unsupported method ${method.slice(0, 64)}`, null] });
+          return;
+      }
+    }
+    if (typeof id === "number") {
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        p.resolve({ result, error });
+      }
+    }
+  }
+
+  private onNotify(p: unknown[]): void {
+    const [jobId, prevHash, coinb1, coinb2, branch, version, nbits, ntime, clean] = p;
+    if (![jobId, prevHash, coinb1, coinb2, version, nbits, ntime].every((x) => typeof x === "string") || !Array.isArray(branch)) {
+      this.o.log.warn("worker.bad_notify", { pool: this.describe() });
+      return;
+    }
+    this.o.onWork({
+      jobId: jobId as string, prevHash: prevHash as string, coinb1: coinb1 as string, coinb2: coinb2 as string,
+      merkleBranch: (branch as unknown[]).map(String), version: version as string, nbits: nbits as string, ntime: ntime as string,
+      clean: clean === true, difficulty: this.difficulty, extranonce1: this.extranonce1, extranonce2Size: this.extranonce2Size,
+    });
+  }
+
+  private onReconnect(p: unknown[]): void {
+    const host = typeof p[0] === "string" && p[0] ? p[0] : this.current?.host;
+    const port = typeof p[1] === "number" ? p[1] : typeof p[1] === "string" ? Number(p[1]) : this.current?.port;
+    const wait = typeof p[2] === "number" ? Math.min(p[2], 3600) : 0;
+    // Only to the same host (a pool may move us to another port): a reconnect to anywhere else is an attack vector.
+    if (!host || !port || host !== this.current?.host || !this.current) return;
+    this.o.log.info("worker.reconnect_requested", { pool: `${host}:${port}`, wait_s: wait });
+    const codec = this.current.codec;
+    this.o.pools[this.index] = { host, port, codec };
+    const sock = this.socket;
+    this.socket = null;
+    sock?.end();
+    this.failPending("pool asked to reconnect");
+    this.o.onDisconnect?.();
+    this.reconnectTimer = setTimeout(() => this.connect(this.index), wait * 1000);
+  }
+
+  private lost(socket: Socket<unknown>, why: string): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.writer = null;
+    this.authorized = false;
+    this.lastNotify = null;
+    this.failPending(`connection lost: ${why}`);
+    this.o.onDisconnect?.();
+    this.retry(`connection to ${this.describe()} lost: ${why}`);
+  }
+
+  private retry(why: string): void {
+    if (this.stopped) return;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const min = this.o.backoffMinMs ?? 1000;
+    const max = this.o.backoffMaxMs ?? 30_000;
+    // One pass down the list without waiting long; the backoff grows with each full pass that fails.
+    const next = (this.index + 1) % this.o.pools.length;
+    const delay = next === 0 || this.o.pools.length === 1 ? Math.min(max, min * 2 ** Math.min(this.attempt++, 16)) : min;
+    this.o.log.warn("worker.pool_down", { reason: why, next: `${this.o.pools[next]!.host}:${this.o.pools[next]!.port}`, retry_ms: delay });
+    this.reconnectTimer = setTimeout(() => this.connect(next), delay);
+  }
+
+  /** From a backup: if the first pool accepts a TCP connection again, move back to it. */
+  private probePrimary(): void {
+    if (this.index === 0 || this.stopped) {
+      if (this.probeTimer) clearInterval(this.probeTimer);
+      this.probeTimer = null;
+      return;
+    }
+    const ep = this.o.pools[0]!;
+    Bun.connect({
+      hostname: ep.host,
+      port: ep.port,
+      socket: {
+        open: (s) => {
+          s.end();
+          if (this.index === 0 || this.stopped) return;
+          this.o.log.info("worker.primary_back", { pool: `${ep.host}:${ep.port}` });
+          if (this.probeTimer) clearInterval(this.probeTimer);
+          this.probeTimer = null;
+          const sock = this.socket;
+          this.socket = null;
+          sock?.end();
+          this.failPending("moving back to the first pool");
+          this.o.onDisconnect?.();
+          this.connect(0);
+        },
+        data: () => {},
+        connectError: () => {},
+      },
+    }).catch(() => {});
+  }
+}
