@@ -1,0 +1,260 @@
+// The pool server over real TCP on loopback (in process): a scripted Stratum V1 client replays a whole session on
+// the JSON port, the native port speaks the same session in msgpack frames, and the anti-abuse limits hold.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bitsToTarget, Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
+import { createLogger, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
+import { createApp, poolRoutes } from "../../src/api";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
+import { Store } from "../../src/store";
+import { kernel, mineOn } from "../chain/helpers";
+
+const params = NETWORKS.devnet!; // block target about 2^240
+const DIFF = 0.000001; // share target about 2^244: 1 share in 16 is also a block
+const log = createLogger({ json: true, level: "error" });
+const payee = generateKeyPair();
+const userA = encodeAddress(payee.publicKey, params.addressVersion);
+const stops: (() => void)[] = [];
+afterAll(() => stops.forEach((s) => s()));
+
+function startPool(limits: Partial<typeof DEFAULT_LIMITS> = {}) {
+  const store = Store.open(mkdtempSync(join(tmpdir(), "rignode-pool-srv-")));
+  const chain = new Chain({ store, params, powHash: (h) => kernel.hash(params.algo, h) });
+  const server = new PoolServer({
+    chain, powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 100,
+    scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, ...limits }, jobRefreshSeconds: 30, instanceId: 7,
+  });
+  server.start();
+  const json = listenStratum(server, { host: "127.0.0.1", port: 0, codec: "json", maxBytes: 16 * 1024, log });
+  const native = listenStratum(server, { host: "127.0.0.1", port: 0, codec: "native", maxBytes: 16 * 1024, log });
+  stops.push(() => (json.stop(), native.stop(), server.stop()));
+  return { server, chain, store, json: json.port, native: native.port };
+}
+
+/** A raw client: JSON lines or msgpack frames; collects every message; `closed` resolves when the pool hangs up. */
+async function client(port: number, codec: "json" | "native" = "json") {
+  const got: any[] = [];
+  let buf = new Uint8Array(0);
+  let text = "";
+  let onClose!: () => void;
+  const closed = new Promise<void>((r) => (onClose = r));
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_s, chunk) {
+        if (codec === "json") {
+          text += chunk.toString();
+          const lines = text.split("\n");
+          text = lines.pop()!;
+          for (const l of lines) if (l.trim()) got.push(JSON.parse(l));
+        } else {
+          const j = new Uint8Array(buf.length + chunk.length);
+          j.set(buf);
+          j.set(chunk, buf.length);
+          let at = 0;
+          while (j.length - at >= 4) {
+            const len = new DataView(j.buffer, at, 4).getUint32(0);
+            if (j.length - at - 4 < len) break;
+            got.push(decodeLoose(j.subarray(at + 4, at + 4 + len)));
+            at += 4 + len;
+          }
+          buf = j.slice(at);
+        }
+      },
+      close: () => onClose(),
+      error: () => onClose(),
+    },
+  });
+  const sendRaw = (b: Uint8Array | string) => socket.write(b);
+  const send = (m: unknown) => {
+    if (codec === "json") return sendRaw(JSON.stringify(m) + "\n");
+    const body = encodeLoose(m as any);
+    const f = new Uint8Array(4 + body.length);
+    new DataView(f.buffer).setUint32(0, body.length);
+    f.set(body, 4);
+    return sendRaw(f);
+  };
+  const wait = async (pred: (m: any) => boolean, ms = 10_000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = got.find(pred);
+      if (m) return m;
+      if (Date.now() > end) throw new Error(`no matching message; got ${JSON.stringify(got).slice(0, 500)}`);
+      await Bun.sleep(5);
+    }
+  };
+  let nextId = 100;
+  const ask = async (method: string, params: unknown[], id: unknown = nextId++) => {
+    const before = got.length;
+    send({ id, method, params });
+    return wait((m) => got.indexOf(m) >= before && "result" in m && JSON.stringify(m.id) === JSON.stringify(id));
+  };
+  return { socket, got, send, sendRaw, wait, ask, closed };
+}
+
+/** The job a notify describes, enough to build share headers the way a miner does. */
+function jobFromNotify(p: any[]): PoolJob {
+  return {
+    id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)),
+    template: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } },
+    notify: { ntime: p[7] },
+  } as unknown as PoolJob;
+}
+
+const hex = (n: number) => n.toString(16).padStart(8, "0");
+
+/** The first nonce from `from` whose share hash falls in (lo, hi]. */
+function findNonce(job: PoolJob, en1: string, lo: bigint, hi: bigint, vbits: string | undefined, mask: number, from = 0): number {
+  for (let n = from; ; n++) {
+    const h = leToBigInt(kernel.hash("sha256d", shareHeader(job, fromHex(en1), { extranonce2: "00000001", ntime: job.notify.ntime, nonce: hex(n), versionBits: vbits }, mask).bytes));
+    if (h > lo && h <= hi) return n;
+  }
+}
+
+describe("pool server over TCP", () => {
+  test("a scripted Stratum V1 session: configure, subscribe, authorize, rolled shares, stale, duplicate, low difficulty, unauthorized, unsubscribed: 21-25", async () => {
+    const { server, chain, store, json } = startPool();
+    const c = await client(json);
+    // A submit before subscribe: 25; unknown methods answered, never a disconnect; ids echoed verbatim.
+    expect((await c.ask("mining.submit", [userA, "1", "00000001", "00000000", "00000000"])).error[0]).toBe(25);
+    expect((await c.ask("mining.nonsense", [], { odd: [1] })).error[0]).toBe(20);
+    const conf = await c.ask("mining.configure", [["version-rolling"], { "version-rolling.mask": "ffffffff", "version-rolling.min-bit-count": 2 }]);
+    expect(conf.result).toEqual({ "version-rolling": true, "version-rolling.mask": "1fffe000" });
+    const sub = await c.ask("mining.subscribe", ["scripted/1.0"]);
+    const en1 = sub.result[1] as string;
+    expect(en1).toMatch(/^07[0-9a-f]{6}$/); // the instance id leads
+    expect(sub.result[2]).toBe(4);
+    expect((await c.ask("mining.authorize", ["not-an-address", "x"])).error[0]).toBe(24);
+    expect((await c.ask("mining.authorize", [`${userA}.rig`, `d=${DIFF}`])).result).toBe(true);
+    const diff = await c.wait((m) => m.method === "mining.set_difficulty");
+    expect(diff.params[0]).toBe(DIFF);
+    const notify = await c.wait((m) => m.method === "mining.notify");
+    const job = jobFromNotify(notify.params);
+    const share = difficultyToTarget(DIFF, "sha256d");
+    const net = bitsToTarget(parseInt(notify.params[6], 16));
+    const submit = (nonce: number, worker = `${userA}.rig`, jobId = job.id, vbits = "00004000") =>
+      c.ask("mining.submit", [worker, jobId, "00000001", job.notify.ntime, hex(nonce), vbits]);
+
+    const n1 = findNonce(job, en1, net, share, "00004000", 0x1fffe000);
+    expect((await submit(n1)).result).toBe(true);
+    expect((await submit(n1)).error[0]).toBe(22);
+    const low = findNonce(job, en1, share, (1n << 256n) - 1n, "00004000", 0x1fffe000);
+    expect((await submit(low)).error).toEqual([23, "Low difficulty share", null]);
+    expect((await submit(n1 + 1, `${userA}.other`)).error[0]).toBe(24);
+    expect((await submit(n1, undefined, undefined, "00000001")).error[0]).toBe(20); // outside the mask
+    const bad = await c.ask("mining.submit", [`${userA}.rig`, job.id, "0001", job.notify.ntime, hex(n1), "00004000"]);
+    expect(bad.error[0]).toBe(20); // extranonce2 of the wrong size
+
+    // A new tip: clean_jobs = true, and a share on the old job is stale (21), an unknown job too.
+    const before = c.got.length;
+    mineOn(chain, generateKeyPair());
+    const fresh = await c.wait((m) => c.got.indexOf(m) >= before && m.method === "mining.notify");
+    expect(fresh.params[8]).toBe(true);
+    expect(fresh.params[0]).not.toBe(job.id);
+    const n3 = findNonce(job, en1, net, share, "00004000", 0x1fffe000, n1 + 1);
+    expect((await submit(n3)).error).toEqual([21, "Stale share", null]);
+    expect((await submit(n1, undefined, "ffff")).error).toEqual([21, "Job not found", null]);
+
+    // The accepted share is in the ledger; the stats count every outcome.
+    expect(store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n).toBe(1);
+    const st = server.stats();
+    expect(st.shares.accepted).toBe(1);
+    expect(st.shares.rejected).toMatchObject({ duplicate: 1, low_difficulty: 1, stale: 1, job_not_found: 1 });
+    c.socket.end();
+  }, 60_000);
+
+  test("the native port serves the same session in msgpack frames, with its own unique extranonce1", async () => {
+    const { json, native } = startPool();
+    const a = await client(native, "native");
+    const b = await client(json);
+    const sa = await a.ask("mining.subscribe", ["native/1"]);
+    const sb = await b.ask("mining.subscribe", ["json/1"]);
+    expect(sa.result[1]).not.toBe(sb.result[1]);
+    expect((await a.ask("mining.authorize", [userA, "d=0.5"])).result).toBe(true);
+    expect((await a.wait((m) => m.method === "mining.set_difficulty")).params[0]).toBe(0.5); // a float survives msgpack
+    const n = await a.wait((m) => m.method === "mining.notify");
+    expect(n.params).toHaveLength(9);
+    expect((await a.ask("mining.bogus", [])).error[0]).toBe(20);
+    a.socket.end();
+    b.socket.end();
+  }, 30_000);
+
+  test("bad input closes only that connection: a non-JSON line, an overlong line, a bad frame", async () => {
+    const { server, json, native } = startPool();
+    const good = await client(json);
+    await good.ask("mining.subscribe", []);
+    const x = await client(json);
+    x.sendRaw("this is not json\n");
+    await x.closed;
+    const y = await client(json);
+    y.sendRaw("{" + "a".repeat(20_000));
+    await y.closed;
+    const z = await client(native, "native");
+    z.sendRaw(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await z.closed;
+    expect((await good.ask("mining.extranonce.subscribe", [])).result).toBe(true);
+    expect(server.conns.size).toBe(1);
+    good.socket.end();
+  }, 30_000);
+
+  test("limits: connections per IP, shares per second, an IP ban after more than 10% invalid shares past the minimum count", async () => {
+    const { server, json } = startPool({ maxPerIp: 3, sharesPerSecond: 20, banMinShares: 30, banSeconds: 60 });
+    const cs = [await client(json), await client(json), await client(json)];
+    await cs[0]!.ask("mining.subscribe", []);
+    const fourth = await client(json);
+    await fourth.closed; // over the cap: refused at once
+    const c = cs[0]!;
+    await c.ask("mining.authorize", [userA, "x"]);
+    const n = await c.wait((m) => m.method === "mining.notify");
+    // 25 bad submits in one burst: the first 20 are checked (unknown job), the rest are over the rate.
+    for (let i = 0; i < 25; i++) c.send({ id: 1000 + i, method: "mining.submit", params: [userA, "nope", "00000001", n.params[7], hex(i)] });
+    await c.wait((m) => m.id === 1024);
+    const codes = c.got.filter((m) => typeof m.id === "number" && m.id >= 1000).map((m) => m.error?.[1]);
+    expect(codes.filter((s) => s === "Job not found")).toHaveLength(20);
+    expect(codes.filter((s) => /per second/.test(s))).toHaveLength(5);
+    // More invalid ones past banMinShares: banned, every connection from the IP closed, new ones refused.
+    await Bun.sleep(1100);
+    for (let i = 0; i < 10; i++) c.send({ id: 2000 + i, method: "mining.submit", params: [userA, "nope", "00000001", n.params[7], hex(i)] });
+    await Promise.all(cs.map((x) => x.closed));
+    expect(server.bannedIps().map((b) => b.ip)).toContain("127.0.0.1");
+    const again = await client(json);
+    await again.closed;
+  }, 30_000);
+
+  test("HTTP workers: register, job, share go through the same checks; writes need the token", async () => {
+    const { server } = startPool();
+    const http = new HttpWorkers(server);
+    let mode: "host" | "solo" | "join" = "host";
+    const app = createApp({
+      token: "t".repeat(64),
+      health: () => ({ ok: true }),
+      info: () => ({}),
+      groups: [(a) => poolRoutes(a, { server, http, mode: () => ({ mode }), setMode: async (r) => void (mode = r.mode), start: () => {}, stop: () => {} })],
+    });
+    const auth = { authorization: `Bearer ${"t".repeat(64)}`, "content-type": "application/json" };
+    const post = (path: string, body: unknown, headers: Record<string, string> = auth) => app.request(path, { method: "POST", headers, body: JSON.stringify(body) });
+    expect((await post("/pool/register", { user: userA }, { "content-type": "application/json" })).status).toBe(401);
+    expect((await post("/pool/register", { user: "nobody" })).status).toBe(400);
+    const reg = await (await post("/pool/register", { user: `${userA}.web`, password: `d=${DIFF}` })).json();
+    expect(reg).toMatchObject({ extranonce2_size: 4, difficulty: DIFF });
+    const j = await (await app.request(`/pool/job?session=${reg.session}`)).json();
+    const job = jobFromNotify(j.params);
+    const net = bitsToTarget(job.template.header.bits);
+    const n = findNonce(job, reg.extranonce1, net, difficultyToTarget(DIFF, "sha256d"), undefined, 0);
+    const share = { session: reg.session, job_id: j.job_id, extranonce2: "00000001", ntime: job.notify.ntime, nonce: hex(n) };
+    expect(await (await post("/pool/share", share)).json()).toEqual({ accepted: true, error: null });
+    const dup = await post("/pool/share", share);
+    expect(dup.status).toBe(400);
+    expect((await dup.json()).error.code).toBe(22);
+    expect((await app.request("/pool/job?session=" + "0".repeat(32))).status).toBe(404);
+    const stats = await (await app.request("/pool/stats")).json();
+    expect(stats.workers.find((w: any) => w.user === `${userA}.web`).accepted).toBe(1);
+    expect(await (await post("/pool/configure", { pool_fee_percent: 2.5 })).json()).toMatchObject({ pool_fee_percent: 2.5 });
+    expect((await post("/pool/configure", { pool_fee_percent: 11 })).status).toBe(400);
+    expect(await (await post("/pool/mode", { mode: "solo" })).json()).toEqual({ mode: "solo" });
+    expect(await (await app.request("/pool/metrics")).text()).toMatch(/^rignode_pool_shares_total\{result="accepted"\} 1$/m);
+  }, 30_000);
+});
