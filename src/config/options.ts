@@ -38,6 +38,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "pplns-window", env: "RIGNODE_PPLNS_WINDOW", path: ["pool", "window"], kind: "number-or-auto", arg: "UNITS", help: "pool: PPLNS window in difficulty units (default auto: 2x network difficulty)" },
   { flag: "share-interval", env: "RIGNODE_SHARE_INTERVAL", path: ["pool", "shareInterval"], kind: "number", arg: "SECONDS", help: "pool: vardiff aims at one share per SECONDS per connection (default 10)" },
   { flag: "start-difficulty", env: "RIGNODE_START_DIFFICULTY", path: ["pool", "startDifficulty"], kind: "number", arg: "D", help: "pool: difficulty of a new connection (default 1)" },
+  { flag: "min-difficulty", env: "RIGNODE_MIN_DIFFICULTY", path: ["pool", "minDifficulty"], kind: "number", arg: "D", help: "pool: lowest share difficulty allowed (default 0.000001)" },
   { flag: "max-conns-per-ip", env: "RIGNODE_MAX_CONNS_PER_IP", path: ["pool", "maxConnsPerIp"], kind: "int-or-auto", arg: "N", help: "pool: connections per IP, 0 = no cap (default 256)" },
   { flag: "shares-per-second", env: "RIGNODE_SHARES_PER_SECOND", path: ["pool", "sharesPerSecond"], kind: "int-or-auto", arg: "N", help: "pool: shares per second per connection, 0 = no cap (default 100)" },
   { flag: "ban-seconds", env: "RIGNODE_BAN_SECONDS", path: ["pool", "banSeconds"], kind: "int-or-auto", arg: "N", help: "pool: ban after >10% invalid of >=100 shares, for N s, 0 = never (default 3600)" },

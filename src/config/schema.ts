@@ -58,6 +58,8 @@ export const configSchema = z
         /** Vardiff aims at one share per this many seconds per connection. */
         shareInterval: z.number().min(0.1).max(3600),
         startDifficulty: z.number().positive(),
+        /** Lowest difficulty vardiff, suggest_difficulty or d= may set. */
+        minDifficulty: z.number().positive(),
         maxConnsPerIp: z.number().int().min(0),
         sharesPerSecond: z.number().int().min(0),
         banSeconds: z.number().int().min(0),
@@ -97,6 +99,7 @@ export const DEFAULTS: Config = {
     window: "auto",
     shareInterval: 10,
     startDifficulty: 1,
+    minDifficulty: 0.000001,
     maxConnsPerIp: 256,
     sharesPerSecond: 100,
     banSeconds: 3600,

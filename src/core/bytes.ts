@@ -27,9 +27,24 @@ export function reversed(bytes: Uint8Array): Uint8Array {
 
 /** A hash or target (32 bytes, little-endian number) as a bigint. */
 export function leToBigInt(bytes: Uint8Array): bigint {
+  if (bytes.length === 32) {
+    // Four 64-bit reads instead of 32 BigInt steps: share checks call this for every hash.
+    const v = new DataView(bytes.buffer, bytes.byteOffset, 32);
+    return (v.getBigUint64(24, true) << 192n) | (v.getBigUint64(16, true) << 128n) | (v.getBigUint64(8, true) << 64n) | v.getBigUint64(0, true);
+  }
   let x = 0n;
   for (let i = bytes.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[i]!);
   return x;
+}
+
+/** a <= b for two little-endian numbers of 32 bytes (a hash against a target), without BigInt. */
+export function leLessOrEqual(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y) return x < y;
+  }
+  return true;
 }
 
 /** A bigint as `length` little-endian bytes. */

@@ -2,7 +2,7 @@ import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { ALGO_ID, KERNEL_VARIANTS, RignodeError, type Algo, type HashBackend, type KernelVariant } from "../core";
 
 /** The ABI version this binding speaks; the library's rn_abi_version() must match. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 const SYMBOLS = {
   rn_abi_version: { args: [], returns: FFIType.u32 },
@@ -12,6 +12,7 @@ const SYMBOLS = {
   rn_features: { args: [], returns: FFIType.u32 },
   rn_scratch_size: { args: [FFIType.u32], returns: FFIType.i64_fast },
   rn_hash: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  rn_hash_many: { args: [FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   rn_impls: { args: [FFIType.u32], returns: FFIType.u32 },
   rn_scan: {
     args: [FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64],
@@ -77,6 +78,20 @@ export class KernelLib implements HashBackend {
     const rc = this.lib.symbols.rn_hash(ALGO_ID[algo], header, this.digest, scr, scr ? scr.length : 0);
     if (rc !== 0) throw new RignodeError("kernel", `rn_hash: ${STATUS[rc] ?? rc}`);
     return this.digest.slice();
+  }
+
+  /**
+   * Hashes n distinct 80-byte headers laid end to end; returns n digests of 32 bytes end to end. scrypt goes
+   * through the SIMD lanes, which is how a pool validates a burst of shares at the kernel's full throughput.
+   */
+  hashMany(algo: Algo, headers: Uint8Array, n: number): Uint8Array {
+    if (!Number.isInteger(n) || n < 0 || headers.length !== n * 80) throw new RignodeError("input", `hashMany needs ${n} x 80 bytes, got ${headers.length}`);
+    const out = new Uint8Array(n * 32);
+    if (n === 0) return out;
+    const scr = this.scratch[algo];
+    const rc = this.lib.symbols.rn_hash_many(ALGO_ID[algo], headers, n, out, scr, scr ? scr.length : 0);
+    if (rc !== 0) throw new RignodeError("kernel", `rn_hash_many: ${STATUS[rc] ?? rc}`);
+    return out;
   }
 
   /** The implementations that can scan `algo` in this build on this CPU. */

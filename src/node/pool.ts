@@ -16,7 +16,13 @@ export interface RunningPool {
 }
 
 /** The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config. */
-export function createPool(config: Config, chain: Chain, store: Store, powHash: (h: Uint8Array) => Uint8Array, log: Logger): RunningPool {
+export function createPool(
+  config: Config,
+  chain: Chain,
+  store: Store,
+  hash: { powHash: (h: Uint8Array) => Uint8Array; powHashMany: (hs: Uint8Array, n: number) => Uint8Array },
+  log: Logger,
+): RunningPool {
   const pc = config.pool;
   const params = chain.params;
   const poolAddress = pc.address ? decodeAddress(pc.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey;
@@ -24,14 +30,14 @@ export function createPool(config: Config, chain: Chain, store: Store, powHash: 
   const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
   const server = new PoolServer({
     chain,
-    powHash,
+    ...hash,
     ledger: new Ledger(store),
     log: plog,
     poolAddress,
     poolFeeBps: Math.round(pc.feePercent * 100),
     scheme: pc.scheme,
     pplnsWindow: pc.window,
-    vardiff: { ...DEFAULT_VARDIFF, targetSeconds: pc.shareInterval, retargetSeconds: Math.max(3 * pc.shareInterval, 1) },
+    vardiff: { ...DEFAULT_VARDIFF, targetSeconds: pc.shareInterval, retargetSeconds: Math.max(3 * pc.shareInterval, 1), minDifficulty: pc.minDifficulty },
     startDifficulty: pc.startDifficulty,
     limits,
     jobRefreshSeconds: 30,

@@ -46,7 +46,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   });
   const p2pPort = p2p.start();
   const miner = config.miner.mine ? await startMiner(config, chain, kernel, log) : null;
-  const pool = role === "pool" ? createPool(config, chain, store, (h) => lib.hash(params.algo, h), log) : null;
+  const pool = role === "pool" ? createPool(config, chain, store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, log) : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
 

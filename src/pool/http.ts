@@ -30,6 +30,7 @@ export class HttpWorkers {
         const m = JSON.parse(new TextDecoder().decode(b)) as Outgoing;
         if ("result" in m) replies.set(m.id, m);
       },
+      flush: () => {},
       close: () => {
         this.byToken.delete(token);
         this.server.closed(conn);

@@ -24,6 +24,12 @@ export interface ShareRecord {
   hash: string;
 }
 
+const ROWS_PER_INSERT = 100;
+
+function row(now: number, s: ShareRecord): (string | number | Uint8Array)[] {
+  return [now, s.worker, s.address, s.job, s.difficulty, shareWeight(s.difficulty).toString(), s.hash];
+}
+
 /** Difficulty as an exact integer weight: difficulty x 2^32, rounded (fractional difficulties add up exactly). */
 export function shareWeight(difficulty: number): bigint {
   const scaled = difficulty * 2 ** 32;
@@ -62,10 +68,13 @@ export class Ledger {
     this.queue = [];
     if (!batch.length) return;
     const now = Date.now();
-    const insert = this.db.query("INSERT INTO shares (time, worker, address, job, difficulty, weight, hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
     try {
       this.db.transaction(() => {
-        for (const { s } of batch) insert.run(now, s.worker, s.address, s.job, s.difficulty, shareWeight(s.difficulty).toString(), s.hash);
+        // Rows go in by the hundred: one statement per row costs more than checking the share did.
+        for (let at = 0; at < batch.length; at += ROWS_PER_INSERT) {
+          const part = batch.slice(at, at + ROWS_PER_INSERT);
+          this.insertRows(part.length).run(...part.flatMap(({ s }) => row(now, s)));
+        }
       })();
       this.commits++;
       for (const b of batch) b.resolve();
@@ -73,13 +82,27 @@ export class Ledger {
       // One bad row (a duplicate hash) must not lose the others: retry them one by one.
       for (const b of batch) {
         try {
-          insert.run(now, b.s.worker, b.s.address, b.s.job, b.s.difficulty, shareWeight(b.s.difficulty).toString(), b.s.hash);
+          this.insertRows(1).run(...row(now, b.s));
           b.resolve();
         } catch (err) {
           b.reject(err);
         }
       }
     }
+  }
+
+  private readonly statements = new Map<number, ReturnType<Database["query"]>>();
+
+  /** INSERT of n rows, prepared once per n. */
+  private insertRows(n: number) {
+    let q = this.statements.get(n);
+    if (!q) {
+      const values = Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, ?)").join(", ");
+      q = this.db.query(`INSERT INTO shares (time, worker, address, job, difficulty, weight, hash) VALUES ${values}`);
+      if (this.statements.size > 256) this.statements.clear();
+      this.statements.set(n, q);
+    }
+    return q;
   }
 
   /** Shares recorded so far. */

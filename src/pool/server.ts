@@ -5,6 +5,7 @@ import { makeJob, type PoolJob } from "./job";
 import { Ledger, shareWeight, type StoredPlan } from "./ledger";
 import { planPayout } from "./payout";
 import { ShareChecker } from "./shares";
+import { HashQueue } from "./hashq";
 import { difficultyToTarget, hashDifficulty } from "./target";
 import { Vardiff, roundDifficulty, type VardiffOptions } from "./vardiff";
 import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
@@ -43,6 +44,8 @@ export interface PoolServerOptions {
   chain: Chain;
   /** The proof-of-work hash of an 80-byte header (the kernel). */
   powHash: (header: Uint8Array) => Uint8Array;
+  /** The same for n headers end to end (the kernel's batch call); without it, one powHash per share. */
+  powHashMany?: (headers: Uint8Array, n: number) => Uint8Array;
   ledger: Ledger;
   log: Logger;
   /** Public key the pool fee is paid to. */
@@ -69,7 +72,10 @@ export interface Link {
   /** Messages are encoded once per codec for a broadcast. */
   readonly codec: string;
   encode(m: Outgoing): Uint8Array;
+  /** Queues bytes; they leave at the end of the current pass of the event loop, or at flush(). */
   write(bytes: Uint8Array): void;
+  /** Sends what write() queued now. */
+  flush(): void;
   close(reason: string): void;
 }
 
@@ -182,6 +188,7 @@ export class PoolServer {
   private readonly en1InUse = new Set<number>();
   private en1Counter = 0;
   private readonly checker: ShareChecker;
+  private readonly hasher: HashQueue;
   private readonly jobs = new Map<string, JobRecord>();
   private current: JobRecord | null = null;
   private seq = 0;
@@ -199,6 +206,9 @@ export class PoolServer {
   private readonly now: () => number;
   private running = false;
   private refreshQueued = false;
+  /** When the tip being answered changed (performance.now()), and how long from then to the last notify written. */
+  private tipAt: number | null = null;
+  private readonly tipToNotify = new LatencyRing(1024);
 
   constructor(private readonly o: PoolServerOptions) {
     o.limits = { ...o.limits };
@@ -206,6 +216,14 @@ export class PoolServer {
     this.versionMask = o.versionMask ?? 0x1fffe000;
     this.startDifficulty = roundDifficulty(Math.min(o.vardiff.maxDifficulty, Math.max(o.vardiff.minDifficulty, o.startDifficulty)));
     this.checker = new ShareChecker(o.chain.params.algo, o.powHash);
+    this.hasher = new HashQueue(
+      o.powHashMany ??
+        ((hs, n) => {
+          const out = new Uint8Array(n * 32);
+          for (let i = 0; i < n; i++) out.set(o.powHash(hs.subarray(i * 80, i * 80 + 80)), i * 32);
+          return out;
+        }),
+    );
     this.startedAt = this.now();
     if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
     o.chain.onTip((tip) => this.onTip(tip));
@@ -384,6 +402,7 @@ export class PoolServer {
     // plan is made. Several tips in one stack (a reorg, a sync burst) make one job.
     if (!this.running || this.refreshQueued) return;
     this.refreshQueued = true;
+    this.tipAt = performance.now();
     queueMicrotask(() => {
       this.refreshQueued = false;
       if (this.running) this.refresh(true);
@@ -448,7 +467,10 @@ export class PoolServer {
     this.current = rec;
     this.counters.jobs!++;
     this.broadcast(rec, clean);
-    this.lastBroadcastMs = performance.now() - t0;
+    const end = performance.now();
+    this.lastBroadcastMs = end - t0;
+    if (clean && this.tipAt !== null) this.tipToNotify.add(end - this.tipAt);
+    this.tipAt = null;
   }
 
   /**
@@ -464,6 +486,7 @@ export class PoolServer {
       let b = cache.get(c.link.codec);
       if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
       c.link.write(b);
+      c.link.flush(); // "written" means handed to the kernel when the loop ends
       this.counters.notifies!++;
     }
   }
@@ -489,7 +512,9 @@ export class PoolServer {
     const difficulty = c.difficultyForJob(rec?.seq ?? this.seq);
     let outcome;
     try {
-      outcome = this.checker.check(p, c.en1, c.session.versionMask, difficulty);
+      const prep = this.checker.prepare(p, c.en1, c.session.versionMask);
+      const digest = await this.hasher.hash(prep.bytes);
+      outcome = this.checker.finish(prep, digest, difficulty);
     } catch (e) {
       if (e instanceof StratumError) this.reject(c, w, reasonOf(e));
       throw e;
@@ -608,6 +633,7 @@ export class PoolServer {
       hashrate_hs: this.poolRate.hashrate(now, this.algo, this.startedAt),
       shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected } },
       latency_ms: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
+      tip_to_notify_ms: { p50: this.tipToNotify.quantile(0.5), p99: this.tipToNotify.quantile(0.99), samples: this.tipToNotify.size() },
       blocks_found: blocks.length,
       fee: { pool_bps: this.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.o.scheme,
@@ -668,6 +694,15 @@ export class PoolServer {
         type: "gauge",
         samples: [0.5, 0.99].flatMap((q) => {
           const v = this.latency.quantile(q);
+          return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
+        }),
+      },
+      {
+        name: "rignode_pool_tip_to_notify_seconds",
+        help: "From a new tip to the last mining.notify written for it (recent tips).",
+        type: "gauge",
+        samples: [0.5, 0.99].flatMap((q) => {
+          const v = this.tipToNotify.quantile(q);
           return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
         }),
       },

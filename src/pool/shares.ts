@@ -1,14 +1,12 @@
-import { leToBigInt, toHex, type Algo } from "../core";
-import { bitsToTarget, decodeTx, type Block } from "../chain";
+import { bigIntToLe, leLessOrEqual, toHex, type Algo } from "../core";
+import { bitsToTarget, decodeTx, type Block, type Header } from "../chain";
 import { StratumError, STRATUM_ERROR, type SubmitParams } from "../stratum";
 import { shareHeader, parseU32, type PoolJob } from "./job";
-import { difficultyToTarget, hashDifficulty } from "./target";
+import { difficultyToTarget } from "./target";
 
 export interface ShareOutcome {
   /** Difficulty credited (the one in force for this job on this connection). */
   credit: number;
-  /** Difficulty the hash itself reached. */
-  hashDifficulty: number;
   headerHash: string;
   /** Set when the share also meets the network target: the block to connect and relay at once. */
   block?: Block;
@@ -19,8 +17,16 @@ export interface ShareOutcome {
 interface JobEntry {
   job: PoolJob;
   current: boolean;
-  /** Header hashes already submitted on this job: duplicates are found in O(1). */
+  /** Header hashes already submitted on this job (their first 12 bytes): duplicates are found in O(1). */
   seen: Set<string>;
+}
+
+/** A submission that passed the checks that need no hashing: its header, ready for the kernel. */
+export interface PreparedShare {
+  entry: JobEntry;
+  header: Header;
+  bytes: Uint8Array;
+  coinbase: Uint8Array;
 }
 
 /** Most jobs kept for late shares (stale ones are still checked for a block). */
@@ -54,6 +60,12 @@ export class ShareChecker {
 
   /** Checks one submission for a connection with extranonce1 `en1`; throws StratumError with the standard code. */
   check(p: SubmitParams, en1: Uint8Array, versionMask: number, difficulty: number): ShareOutcome {
+    const prep = this.prepare(p, en1, versionMask);
+    return this.finish(prep, this.powHash(prep.bytes), difficulty);
+  }
+
+  /** The checks before hashing: known job, ntime window, sizes, version mask; builds the header. */
+  prepare(p: SubmitParams, en1: Uint8Array, versionMask: number): PreparedShare {
     const entry = this.jobs.get(p.jobId);
     if (!entry) throw new StratumError(STRATUM_ERROR.jobNotFound, "Job not found");
     const { job } = entry;
@@ -66,25 +78,50 @@ export class ShareChecker {
       throw new StratumError(STRATUM_ERROR.other, (e as Error).message);
     }
     if (ntime < job.minTime || ntime > this.now() + MAX_NTIME_AHEAD) throw new StratumError(STRATUM_ERROR.other, "ntime out of range");
-    let built;
     try {
-      built = shareHeader(job, en1, p, versionMask);
+      const built = shareHeader(job, en1, p, versionMask);
+      return { entry, header: built.header, bytes: built.bytes, coinbase: built.coinbase };
     } catch (e) {
       throw new StratumError(STRATUM_ERROR.other, (e as Error).message);
     }
-    const digest = this.powHash(built.bytes);
-    const key = toHex(digest);
-    if (entry.seen.has(key)) throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
-    entry.seen.add(key);
-    const h = leToBigInt(digest);
-    const outcome: ShareOutcome = { credit: difficulty, hashDifficulty: hashDifficulty(h, this.algo), headerHash: key, stale: !entry.current };
-    if (h <= bitsToTarget(job.template.header.bits)) {
+  }
+
+  /** The checks on the hash: duplicate, block (even for a stale job), stale, share difficulty. */
+  finish(prep: PreparedShare, digest: Uint8Array, difficulty: number): ShareOutcome {
+    const { entry } = prep;
+    const { job } = entry;
+    // 12 bytes of a hash are as unique as all 32 for any number of shares a job can see, and a third the memory.
+    const short = String.fromCharCode(...digest.subarray(0, 12));
+    if (entry.seen.has(short)) throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
+    entry.seen.add(short);
+    const outcome: ShareOutcome = { credit: difficulty, headerHash: toHex(digest), stale: !entry.current };
+    if (leLessOrEqual(digest, this.networkTarget(job))) {
       // A block is a block, stale job or not, whatever the share difficulty.
-      outcome.block = { header: built.header, txs: [decodeTx(built.coinbase), ...job.template.txs.slice(1)] };
+      outcome.block = { header: prep.header, txs: [decodeTx(prep.coinbase), ...job.template.txs.slice(1)] };
       return outcome;
     }
     if (outcome.stale) throw new StratumError(STRATUM_ERROR.jobNotFound, "Stale share");
-    if (h > difficultyToTarget(difficulty, this.algo)) throw new StratumError(STRATUM_ERROR.lowDifficulty, "Low difficulty share");
+    if (!leLessOrEqual(digest, this.shareTarget(difficulty))) throw new StratumError(STRATUM_ERROR.lowDifficulty, "Low difficulty share");
     return outcome;
+  }
+
+  private readonly targets = new Map<number, Uint8Array>();
+  private netTarget: { bits: number; target: Uint8Array } | null = null;
+
+  /** The job's network target as 32 little-endian bytes (compared byte-wise with a hash). */
+  private networkTarget(job: PoolJob): Uint8Array {
+    const bits = job.template.header.bits;
+    if (this.netTarget?.bits !== bits) this.netTarget = { bits, target: bigIntToLe(bitsToTarget(bits)) };
+    return this.netTarget.target;
+  }
+
+  /** Share targets by difficulty, cached (a pool sees few distinct difficulties). */
+  private shareTarget(d: number): Uint8Array {
+    let t = this.targets.get(d);
+    if (t === undefined) {
+      if (this.targets.size > 4096) this.targets.clear();
+      this.targets.set(d, (t = bigIntToLe(difficultyToTarget(d, this.algo))));
+    }
+    return t;
   }
 }

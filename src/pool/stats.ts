@@ -17,6 +17,10 @@ export class LatencyRing {
     if (this.n < this.buf.length) this.n++;
   }
 
+  size(): number {
+    return this.n;
+  }
+
   /** The q-quantile (0..1) of the samples, or null without any. */
   quantile(q: number): number | null {
     if (this.n === 0) return null;

@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bitsToTarget, Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
-import { createLogger, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
+import { createLogger, MetricsRegistry, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
 import { createApp, poolRoutes } from "../../src/api";
 import { DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { Store } from "../../src/store";
@@ -230,6 +230,7 @@ describe("pool server over TCP", () => {
     let mode: "host" | "solo" | "join" = "host";
     const app = createApp({
       token: "t".repeat(64),
+      metrics: new MetricsRegistry(),
       health: () => ({ ok: true }),
       info: () => ({}),
       groups: [(a) => poolRoutes(a, { server, http, mode: () => ({ mode }), setMode: async (r) => void (mode = r.mode), start: () => {}, stop: () => {} })],
@@ -238,9 +239,9 @@ describe("pool server over TCP", () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = auth) => app.request(path, { method: "POST", headers, body: JSON.stringify(body) });
     expect((await post("/pool/register", { user: userA }, { "content-type": "application/json" })).status).toBe(401);
     expect((await post("/pool/register", { user: "nobody" })).status).toBe(400);
-    const reg = await (await post("/pool/register", { user: `${userA}.web`, password: `d=${DIFF}` })).json();
+    const reg: any = await (await post("/pool/register", { user: `${userA}.web`, password: `d=${DIFF}` })).json();
     expect(reg).toMatchObject({ extranonce2_size: 4, difficulty: DIFF });
-    const j = await (await app.request(`/pool/job?session=${reg.session}`)).json();
+    const j: any = await (await app.request(`/pool/job?session=${reg.session}`)).json();
     const job = jobFromNotify(j.params);
     const net = bitsToTarget(job.template.header.bits);
     const n = findNonce(job, reg.extranonce1, net, difficultyToTarget(DIFF, "sha256d"), undefined, 0);
@@ -248,9 +249,9 @@ describe("pool server over TCP", () => {
     expect(await (await post("/pool/share", share)).json()).toEqual({ accepted: true, error: null });
     const dup = await post("/pool/share", share);
     expect(dup.status).toBe(400);
-    expect((await dup.json()).error.code).toBe(22);
+    expect(((await dup.json()) as any).error.code).toBe(22);
     expect((await app.request("/pool/job?session=" + "0".repeat(32))).status).toBe(404);
-    const stats = await (await app.request("/pool/stats")).json();
+    const stats: any = await (await app.request("/pool/stats")).json();
     expect(stats.workers.find((w: any) => w.user === `${userA}.web`).accepted).toBe(1);
     expect(await (await post("/pool/configure", { pool_fee_percent: 2.5 })).json()).toMatchObject({ pool_fee_percent: 2.5 });
     expect((await post("/pool/configure", { pool_fee_percent: 11 })).status).toBe(400);

@@ -8,7 +8,7 @@ const scrypt = @import("scrypt.zig");
 const shani = @import("shani.zig");
 
 /// Bumped whenever an exported signature or meaning changes; the TypeScript binding checks it.
-pub const abi_version: u32 = 2;
+pub const abi_version: u32 = 3;
 pub const kernel_version = "0.1.0";
 
 pub const Algo = enum(u32) { sha256d = 0, scrypt = 1 };
@@ -117,13 +117,41 @@ pub export fn rn_hash(algo: u32, in80: [*]const u8, out32: [*]u8, scratch: ?[*]u
     switch (a) {
         .sha256d => out32[0..32].* = sha.sha256d80(header),
         .scrypt => {
+            // One header: the 1-lane path (the same scratch holds it), not L copies of the same work.
             const s = alignedScratch(ScryptV, scratch, scratch_len, scratchFor(a)) orelse return @intFromEnum(Status.scratch_too_small);
-            var pw: [20]ScryptV = undefined;
-            const w = sha.wordsBE(20, header);
-            inline for (0..20) |i| pw[i] = @splat(w[i]);
-            var d: [8]ScryptV = undefined;
-            scrypt.hashLanes(lanes, &pw, s, &d);
-            inline for (0..8) |i| std.mem.writeInt(u32, out32[i * 4 ..][0..4], d[i][0], .big);
+            out32[0..32].* = scrypt.hash1(header, @ptrCast(s));
+        },
+    }
+    return @intFromEnum(Status.ok);
+}
+
+/// Hashes `n` distinct 80-byte headers laid end to end at `in`; digest i goes to out[32*i..]. scrypt runs them through
+/// the SIMD lanes (a pool validating shares gets the lanes' throughput); sha256d one after the other.
+pub export fn rn_hash_many(algo: u32, in: [*]const u8, n: u32, out: [*]u8, scratch: ?[*]u8, scratch_len: usize) i32 {
+    const a = toAlgo(algo) orelse return @intFromEnum(Status.bad_algo);
+    switch (a) {
+        .sha256d => {
+            for (0..n) |i| out[i * 32 ..][0..32].* = sha.sha256d80(in[i * 80 ..][0..80]);
+        },
+        .scrypt => {
+            const s = alignedScratch(ScryptV, scratch, scratch_len, scratchFor(a)) orelse return @intFromEnum(Status.scratch_too_small);
+            var base: usize = 0;
+            while (base < n) : (base += lanes) {
+                // Lanes past the last header repeat it; their digests are not written.
+                var pw: [20]ScryptV = undefined;
+                inline for (0..lanes) |l| {
+                    const idx = @min(base + l, n - 1);
+                    const w = sha.wordsBE(20, in[idx * 80 ..][0..80]);
+                    inline for (0..20) |i| pw[i][l] = w[i];
+                }
+                var d: [8]ScryptV = undefined;
+                scrypt.hashLanes(lanes, &pw, s, &d);
+                inline for (0..lanes) |l| {
+                    if (base + l < n) {
+                        inline for (0..8) |i| std.mem.writeInt(u32, out[(base + l) * 32 + i * 4 ..][0..4], d[i][l], .big);
+                    }
+                }
+            }
         },
     }
     return @intFromEnum(Status.ok);

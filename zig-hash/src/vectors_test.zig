@@ -70,6 +70,27 @@ test "rn_hash reproduces every header's sha256d and scrypt" {
     }
 }
 
+test "rn_hash_many gives every header's digest, for counts below, at and above the lane count" {
+    const scratch = try std.testing.allocator.alloc(u8, @intCast(api.rn_scratch_size(1)));
+    defer std.testing.allocator.free(scratch);
+    const max = hash_vectors.len;
+    var headers: [max * 80]u8 = undefined;
+    for (hash_vectors, 0..) |v, i| _ = try std.fmt.hexToBytes(headers[i * 80 ..][0..80], v.header);
+    var out: [max * 32]u8 = undefined;
+    for ([_]usize{ 0, 1, 3, max }) |n| {
+        for (0..2) |algo| {
+            @memset(&out, 0xAA);
+            try std.testing.expectEqual(@as(i32, 0), api.rn_hash_many(@intCast(algo), &headers, @intCast(n), &out, scratch.ptr, scratch.len));
+            for (0..n) |i| {
+                const v = hash_vectors[i];
+                try std.testing.expectEqual(try displayToLe(if (algo == 0) v.sha256d else v.scrypt), out[i * 32 ..][0..32].*);
+            }
+            // Nothing written past the n-th digest.
+            for (n * 32..out.len) |k| try std.testing.expectEqual(@as(u8, 0xAA), out[k]);
+        }
+    }
+}
+
 test "rn_scan reproduces every found list, including the scan ending at nonce 0xFFFFFFFF" {
     const scratch = try std.testing.allocator.alloc(u8, @intCast(api.rn_scratch_size(1)));
     defer std.testing.allocator.free(scratch);

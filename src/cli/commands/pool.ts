@@ -8,7 +8,7 @@ export const poolCommand: Command = {
   usage: "rignode pool [--stratum HOST:PORT] [--stratum-json HOST:PORT] [--pool-fee PERCENT] [--pool-address ADDR] [--payout-scheme pplns|prop] [--mine] [node options]",
   options: [
     "network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin",
-    "stratum", "stratum-json", "pool-fee", "pool-address", "payout-scheme", "pplns-window", "share-interval", "start-difficulty",
+    "stratum", "stratum-json", "pool-fee", "pool-address", "payout-scheme", "pplns-window", "share-interval", "start-difficulty", "min-difficulty",
     "max-conns-per-ip", "shares-per-second", "ban-seconds", "pool-instance",
   ],
   flags: {},
