@@ -21,6 +21,22 @@ const ALLOWED: Record<string, string> = {
   "miner.threads": "auto or a whole number 1..1024",
   "miner.batch": "auto or a whole number 1..2147483648",
   "miner.pin": "true or false",
+  "pool.stratum": "HOST:PORT or off",
+  "pool.stratumJson": "HOST:PORT or off",
+  "pool.feePercent": "a percentage from 0 to 10 (at most two decimals)",
+  "pool.address": "an address",
+  "pool.scheme": "pplns or prop",
+  "pool.window": "auto or a positive number of difficulty units",
+  "pool.shareInterval": "seconds from 0.1 to 3600",
+  "pool.startDifficulty": "a positive number",
+  "pool.minDifficulty": "a positive number",
+  "pool.maxConnsPerIp": "a whole number, 0 for no cap",
+  "pool.sharesPerSecond": "a whole number, 0 for no cap",
+  "pool.banSeconds": "a whole number of seconds, 0 to never ban",
+  "pool.instance": "a whole number 0..255",
+  "worker.pools": "HOST:PORT or stratum+tcp://HOST:PORT addresses",
+  "worker.user": "a payout address, optionally .NAME",
+  "worker.password": "text of at most 200 characters",
 };
 
 export interface ConfigInput {

@@ -164,4 +164,35 @@ describe("rignode pool with rignode workers", () => {
       for (const p of procs) p.kill("SIGKILL");
     }
   }, 150_000);
+
+  test("modes at runtime: host with a local miner mining into its own pool, solo, join another pool, host again", async () => {
+    const a = startPool(mkdtempSync(join(tmpdir(), "rignode-pool-")), ["--start-difficulty", "0.001"]);
+    const b = startPool(mkdtempSync(join(tmpdir(), "rignode-pool-")), ["--mine", "--threads", "1", "--start-difficulty", "0.001"]);
+    const procs = [a.proc, b.proc];
+    const post = (base: string, path: string, body: unknown) => json(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    try {
+      await waitFor(() => json(`${a.api}/health`));
+      await waitFor(() => json(`${b.api}/health`));
+      expect(await json(`${b.api}/pool/mode`)).toMatchObject({ mode: "host", mining: true });
+      // Host: B's own miner is a worker of B's pool.
+      const own = await waitFor(async () => ((await json(`${b.api}/pool/stats`))?.workers?.[0]?.accepted > 0 ? (await json(`${b.api}/pool/stats`)).workers[0] : undefined), 30_000);
+      expect(own.connected).toBe(true);
+      // Solo: the Stratum ports close, the miner mines blocks for itself.
+      expect(await post(b.api, "/pool/mode", { mode: "solo" })).toMatchObject({ mode: "solo" });
+      const refused = await Bun.connect({ hostname: "127.0.0.1", port: b.native, socket: { data() {} } }).then((s) => (s.end(), false), () => true);
+      expect(refused).toBe(true);
+      const h0 = (await json(`${b.api}/api/chain/tip`)).height;
+      await waitFor(async () => ((await json(`${b.api}/api/chain/tip`))?.height > h0 ? true : undefined), 30_000);
+      // Join: B's miner works for pool A; A sees it as a worker and credits its shares.
+      const joined = await post(b.api, "/pool/mode", { mode: "join", pool: `stratum+tcp://127.0.0.1:${a.jsonPort}` });
+      expect(joined).toMatchObject({ mode: "join", pool: `stratum+tcp://127.0.0.1:${a.jsonPort}` });
+      await waitFor(async () => ((await json(`${a.api}/pool/stats`))?.workers?.find((w: any) => w.user === joined.user)?.accepted > 0 ? true : undefined), 30_000);
+      expect((await post(b.api, "/pool/mode", { mode: "join" })) === undefined).toBe(true); // no pool given: 400
+      // Host again: the ports open and the miner comes back to its own pool.
+      expect(await post(b.api, "/pool/mode", { mode: "host" })).toMatchObject({ mode: "host" });
+      await waitFor(async () => ((await json(`${b.api}/pool/stats`))?.connections > 0 ? true : undefined), 30_000);
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+    }
+  }, 150_000);
 });
