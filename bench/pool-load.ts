@@ -219,13 +219,19 @@ if (!flag("skip-shares")) {
         }
         s.socket.write(out);
       };
+      // Answers that arrive together are replaced together (one write, as a proxy or a large miner sends).
+      let owed = 0;
       s.onAnswer = (aid, good, at) => {
         const t = sentAt.get(aid);
         sentAt.delete(aid);
         if (t !== undefined) lat.push(at - t);
         if (good) ok++;
         else bad++;
-        if (running) pump(1);
+        if (running && owed++ === 0) queueMicrotask(() => {
+          const k = owed;
+          owed = 0;
+          pump(k);
+        });
       };
       pump(WINDOW);
     }

@@ -26,8 +26,20 @@ export interface ShareRecord {
 
 const ROWS_PER_INSERT = 100;
 
+const weightText = new Map<number, string>();
+
+/** shareWeight as decimal text, cached per difficulty (a pool sees few distinct ones). */
+function weightOf(d: number): string {
+  let w = weightText.get(d);
+  if (w === undefined) {
+    if (weightText.size > 4096) weightText.clear();
+    weightText.set(d, (w = shareWeight(d).toString()));
+  }
+  return w;
+}
+
 function row(now: number, s: ShareRecord): (string | number | Uint8Array)[] {
-  return [now, s.worker, s.address, s.job, s.difficulty, shareWeight(s.difficulty).toString(), s.hash];
+  return [now, s.worker, s.address, s.job, s.difficulty, weightOf(s.difficulty), s.hash];
 }
 
 /** Difficulty as an exact integer weight: difficulty x 2^32, rounded (fractional difficulties add up exactly). */

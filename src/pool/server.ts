@@ -174,6 +174,7 @@ interface JobRecord {
   job: PoolJob;
   seq: number;
   plan: StoredPlan;
+  createdAt: number;
 }
 
 /**
@@ -460,7 +461,7 @@ export class PoolServer {
     const seq = ++this.seq;
     const id = seq.toString(16);
     const job = makeJob(id, this.algo, block, chain.medianTimePast(chain.tip().hash) + 1, clean);
-    const rec: JobRecord = { job, seq, plan: stored! };
+    const rec: JobRecord = { job, seq, plan: stored!, createdAt: this.now() };
     this.checker.addJob(job, clean);
     this.jobs.set(id, rec);
     while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
@@ -637,7 +638,7 @@ export class PoolServer {
       blocks_found: blocks.length,
       fee: { pool_bps: this.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.o.scheme,
-      job: this.current ? { id: this.current.job.id, height: this.o.chain.tip().height + 1, age_ms: 0 } : null,
+      job: this.current ? { id: this.current.job.id, height: this.o.chain.tip().height + 1, age_ms: now - this.current.createdAt, outputs: this.current.plan.outputs.length } : null,
       last_broadcast_ms: this.lastBroadcastMs,
       payouts: [...paid].map(([k, v]) => ({ address: encodeAddress(Buffer.from(k, "hex"), av), amount: v.toString() })),
       workers: [...this.workers.values()].map((w) => ({

@@ -17,8 +17,8 @@ export interface ShareOutcome {
 interface JobEntry {
   job: PoolJob;
   current: boolean;
-  /** Header hashes already submitted on this job (their first 12 bytes): duplicates are found in O(1). */
-  seen: Set<string>;
+  /** Header hashes already submitted on this job: duplicates are found in O(1). */
+  seen: HashSet96;
 }
 
 /** A submission that passed the checks that need no hashing: its header, ready for the kernel. */
@@ -27,6 +27,37 @@ export interface PreparedShare {
   header: Header;
   bytes: Uint8Array;
   coinbase: Uint8Array;
+}
+
+/**
+ * A set of hashes by their first 96 bits (as unique as all 256 for any number of shares a job sees), kept as two
+ * 48-bit numbers: no string per share, and integer keys hash fast however large the set grows.
+ */
+export class HashSet96 {
+  private readonly m = new Map<number, number | number[]>();
+
+  /** Adds the hash; false if it was there already. */
+  add(h: Uint8Array): boolean {
+    const a = (h[0]! | (h[1]! << 8) | (h[2]! << 16)) + (h[3]! | (h[4]! << 8) | (h[5]! << 16)) * 0x1000000;
+    const b = (h[6]! | (h[7]! << 8) | (h[8]! << 16)) + (h[9]! | (h[10]! << 8) | (h[11]! << 16)) * 0x1000000;
+    const v = this.m.get(a);
+    if (v === undefined) {
+      this.m.set(a, b);
+      return true;
+    }
+    if (typeof v === "number") {
+      if (v === b) return false;
+      this.m.set(a, [v, b]);
+      return true;
+    }
+    if (v.includes(b)) return false;
+    v.push(b);
+    return true;
+  }
+
+  get size(): number {
+    return this.m.size;
+  }
 }
 
 /** Most jobs kept for late shares (stale ones are still checked for a block). */
@@ -50,7 +81,7 @@ export class ShareChecker {
   /** Registers a job; with clean = true (a new tip) every earlier job becomes stale. */
   addJob(job: PoolJob, clean: boolean): void {
     if (clean) for (const e of this.jobs.values()) e.current = false;
-    this.jobs.set(job.id, { job, current: true, seen: new Set() });
+    this.jobs.set(job.id, { job, current: true, seen: new HashSet96() });
     while (this.jobs.size > KEEP_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
   }
 
@@ -90,10 +121,7 @@ export class ShareChecker {
   finish(prep: PreparedShare, digest: Uint8Array, difficulty: number): ShareOutcome {
     const { entry } = prep;
     const { job } = entry;
-    // 12 bytes of a hash are as unique as all 32 for any number of shares a job can see, and a third the memory.
-    const short = String.fromCharCode(...digest.subarray(0, 12));
-    if (entry.seen.has(short)) throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
-    entry.seen.add(short);
+    if (!entry.seen.add(digest)) throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
     const outcome: ShareOutcome = { credit: difficulty, headerHash: toHex(digest), stale: !entry.current };
     if (leLessOrEqual(digest, this.networkTarget(job))) {
       // A block is a block, stale job or not, whatever the share difficulty.

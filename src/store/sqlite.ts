@@ -29,6 +29,9 @@ export class Store {
       db.exec("PRAGMA synchronous = FULL");
       db.exec("PRAGMA foreign_keys = ON");
       db.exec("PRAGMA busy_timeout = 5000");
+      // 64 MiB of page cache (the default is 2 MiB): the share ledger's unique index and the chain's tables stay
+      // in memory on a busy pool instead of being read back for every commit.
+      db.exec("PRAGMA cache_size = -65536");
     } catch (cause) {
       throw new RignodeError("store", `database ${path} cannot be opened: ${(cause as Error).message}`, { cause });
     }

@@ -56,4 +56,19 @@ describe("kernel binding", () => {
     expect(got[0]).toBe(10);
     expect(got[4999]).toBe(5009);
   });
+
+  test("hashMany gives each header's digest, in every variant, for counts around the lane width", () => {
+    const headers = new Uint8Array(37 * 80);
+    for (let i = 0; i < headers.length; i++) headers[i] = (i * 131 + 7) & 0xff;
+    for (const lib of libs) {
+      for (const algo of ["sha256d", "scrypt"] as const) {
+        for (const n of [0, 1, lib.lanes - 1, lib.lanes, lib.lanes + 1, 37]) {
+          const out = lib.hashMany(algo, headers.subarray(0, n * 80), n);
+          expect(out.length).toBe(n * 32);
+          for (let i = 0; i < n; i++) expect(out.subarray(i * 32, i * 32 + 32)).toEqual(lib.hash(algo, headers.subarray(i * 80, i * 80 + 80)));
+        }
+      }
+      expect(() => lib.hashMany("sha256d", new Uint8Array(81), 1)).toThrow("hashMany needs 1 x 80 bytes");
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { difficultyToTarget, DIFF1, hashDifficulty, makeJob, shareHeader, swapWo
 import { decodeTx, encodeHeader, generateKeyPair, sha256d, type Block } from "../../src/chain";
 import { fromHex, leToBigInt, reversed, toHex } from "../../src/core";
 import { kernel, mineOn, openChain } from "../chain/helpers";
+import { HashSet96 } from "../../src/pool/shares";
 
 describe("stratum difficulty", () => {
   test("difficulty 1 is 0xFFFF·2^208 for sha256d and 65536 times that for scrypt", () => {
@@ -65,5 +66,25 @@ describe("notify byte orders", () => {
     expect(() => shareHeader(job, new Uint8Array(4), { ...sub, versionBits: "00000001" }, 0x1fffe000)).toThrow("outside the negotiated mask");
     expect(() => shareHeader(job, new Uint8Array(4), { ...sub, nonce: "xyz" }, 0)).toThrow("8 hex digits");
     expect(() => shareHeader(job, new Uint8Array(4), { ...sub, extranonce2: "00" }, 0)).toThrow("extranonce2");
+  });
+});
+
+describe("duplicate set", () => {
+  test("a hash is seen once; hashes that share their first 48 bits are still told apart", () => {
+    const s = new HashSet96();
+    const h = (first: number, second: number) => {
+      const b = new Uint8Array(32);
+      b[0] = first;
+      b[6] = second;
+      return b;
+    };
+    expect(s.add(h(1, 1))).toBe(true);
+    expect(s.add(h(1, 1))).toBe(false);
+    expect(s.add(h(1, 2))).toBe(true); // same first 48 bits, different next 48
+    expect(s.add(h(1, 3))).toBe(true);
+    expect(s.add(h(1, 2))).toBe(false);
+    expect(s.add(h(1, 3))).toBe(false);
+    expect(s.add(h(2, 1))).toBe(true);
+    expect(s.size).toBe(2);
   });
 });
