@@ -212,7 +212,8 @@ export function simulate(o: SimOptions = DEFAULT_SIM): SimResult {
       return;
     }
     n.known.set(b.hash, b);
-    if (compareBranches(b, n.tip, () => firstAfterFork(b, n.tip)) < 0) setTip(n, b);
+    const info = (x: Block) => ({ hash: x.hashBytes, height: x.height, slot: x.slot });
+    if (compareBranches(info(b), info(n.tip), () => firstAfterFork(b, n.tip).map(info) as [ReturnType<typeof info>, ReturnType<typeof info>]) < 0) setTip(n, b);
     const waiting = n.orphans.get(b.hash);
     if (waiting) {
       n.orphans.delete(b.hash);
