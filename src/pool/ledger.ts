@@ -134,7 +134,7 @@ export class Ledger {
   weights(window: bigint | null): { weights: Map<string, bigint>; lastShare: number } {
     const lastShare = this.lastShareId();
     if (window !== null) return { weights: this.pplnsWeights(window, lastShare), lastShare };
-    const from = this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks").get()?.n ?? 0;
+    const from = this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks WHERE status = 'main'").get()?.n ?? 0;
     const out = new Map<string, bigint>();
     const rows = this.db.query<{ address: Uint8Array; w: string }, [number, number]>(
       "SELECT address, weight AS w FROM shares WHERE id > ? AND id <= ?",
@@ -164,12 +164,36 @@ export class Ledger {
     })();
   }
 
-  /** The blocks the pool found, newest first, with their plans. */
-  blocks(limit = 100): { hash: string; height: number; time: number; plan: StoredPlan }[] {
+  /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
+  blocks(limit = 100): { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan }[] {
     return this.db
-      .query<{ hash: Uint8Array; height: number; time: number; plan: string }, [number]>("SELECT hash, height, time, plan FROM pool_blocks ORDER BY time DESC, height DESC LIMIT ?")
+      .query<{ hash: Uint8Array; height: number; time: number; status: "main" | "orphaned"; plan: string }, [number]>(
+        "SELECT hash, height, time, status, plan FROM pool_blocks ORDER BY time DESC, height DESC LIMIT ?",
+      )
       .all(limit)
-      .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, plan: JSON.parse(r.plan) as StoredPlan }));
+      .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan }));
+  }
+
+  /**
+   * After a reorganisation: pool blocks that left the main chain are marked orphaned (and ones that came back,
+   * main again), and the carry is rebuilt from the newest pool block still on the main chain, so amounts owed
+   * are never lost with an orphaned coinbase nor paid twice. Returns how many blocks changed status.
+   */
+  reconcile(onMain: (hash: Uint8Array, height: number) => boolean, recent = 1000): number {
+    const rows = this.db
+      .query<{ hash: Uint8Array; height: number; status: string }, [number]>("SELECT hash, height, status FROM pool_blocks ORDER BY height DESC LIMIT ?")
+      .all(recent);
+    const changes = rows.filter((r) => (r.status === "main") !== onMain(r.hash, r.height));
+    if (!changes.length) return 0;
+    this.db.transaction(() => {
+      const set = this.db.query("UPDATE pool_blocks SET status = ? WHERE hash = ?");
+      for (const r of changes) set.run(r.status === "main" ? "orphaned" : "main", r.hash);
+      const newest = this.db.query<{ plan: string }, []>("SELECT plan FROM pool_blocks WHERE status = 'main' ORDER BY height DESC, time DESC LIMIT 1").get();
+      this.db.query("DELETE FROM pool_carry").run();
+      const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
+      if (newest) for (const [a, v] of Object.entries((JSON.parse(newest.plan) as StoredPlan).carried)) put.run(Buffer.from(a, "hex"), v);
+    })();
+    return changes.length;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { bigIntToLe, leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
-import { bitsToTarget, blockHash, decodeAddress, encodeAddress, EXTRANONCE_BYTES, type Block, type Chain, type Tip } from "../chain";
+import { bitsToTarget, blockHash, decodeAddress, encodeAddress, EXTRANONCE_BYTES, type AcceptResult, type Block, type Chain, type Tip } from "../chain";
 import { StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
 import { makeJob, type PoolJob } from "./job";
 import { Ledger, shareWeight, type StoredPlan } from "./ledger";
@@ -227,7 +227,7 @@ export class PoolServer {
     );
     this.startedAt = this.now();
     if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
-    o.chain.onTip((tip) => this.onTip(tip));
+    o.chain.onTip((tip, result) => this.onTip(tip, result));
   }
 
   get algo() {
@@ -398,7 +398,15 @@ export class PoolServer {
 
   // ---- jobs ----
 
-  private onTip(_tip: Tip): void {
+  private onTip(_tip: Tip, result: AcceptResult): void {
+    if (result.status === "reorg") {
+      const chain = this.o.chain;
+      const n = this.o.ledger.reconcile((hash, height) => {
+        const h = chain.hashAt(height);
+        return h !== null && Buffer.compare(h, hash) === 0;
+      });
+      if (n) this.o.log.warn("pool.blocks_reorganised", { changed: n, depth: result.disconnected });
+    }
     // After the current call stack: a block this pool found is recorded (its round closed) before the next job's
     // plan is made. Several tips in one stack (a reorg, a sync burst) make one job.
     if (!this.running || this.refreshQueued) return;
@@ -622,7 +630,7 @@ export class PoolServer {
   stats() {
     const now = this.now();
     const maxAccepted = Math.max(0, ...[...this.workers.values()].map((w) => w.accepted));
-    const blocks = this.o.ledger.blocks(1000);
+    const blocks = this.o.ledger.blocks(1000).filter((b) => b.status === "main");
     const paid = new Map<string, bigint>();
     for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
     const av = this.o.chain.params.addressVersion;
@@ -665,6 +673,7 @@ export class PoolServer {
       hash: leToDisplayHex(Buffer.from(b.hash, "hex")),
       height: b.height,
       time: b.time,
+      status: b.status,
       scheme: b.plan.scheme,
       total: b.plan.total,
       foundation: b.plan.foundation,

@@ -73,4 +73,10 @@ export const MIGRATIONS: Migration[] = [
     // The last share id a block's plan counted: PROP rounds start after it; the plan JSON keeps the weights.
     sql: `ALTER TABLE pool_blocks ADD COLUMN last_share INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 5,
+    name: "pool block status",
+    // 'orphaned' when a reorganisation takes a pool block off the main chain (its plan no longer pays anyone).
+    sql: `ALTER TABLE pool_blocks ADD COLUMN status TEXT NOT NULL DEFAULT 'main' CHECK (status IN ('main', 'orphaned'));`,
+  },
 ];

@@ -44,4 +44,27 @@ describe("pool ledger", () => {
     expect(w.get(Buffer.from(addr(1)).toString("hex"))).toBe(shareWeight(2));
     expect(w.get(Buffer.from(addr(9)).toString("hex"))).toBe(shareWeight(1));
   });
+
+  test("a reorganised pool block is orphaned and the carry goes back to the newest block still on the main chain", async () => {
+    const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-ledger-"))));
+    const plan = (carried: Record<string, string>, lastShare: number) => ({
+      scheme: "prop" as const, total: "100", foundation: "1", poolFee: "0", poolFeeBps: 0, outputs: [], weights: {}, carried, lastShare,
+    });
+    const k = Buffer.from(addr(5)).toString("hex");
+    for (let i = 0; i < 3; i++) await ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: `s${i}` });
+    ledger.recordBlock({ hash: addr(0xa), height: 10, plan: plan({ [k]: "5" }, 2) });
+    ledger.recordBlock({ hash: addr(0xb), height: 11, plan: plan({ [k]: "7" }, 3) });
+    expect(ledger.carried().get(k)).toBe(7n);
+    expect(ledger.weights(null).weights.size).toBe(0); // the round closed at share 3
+    // Block B leaves the main chain: orphaned, the carry and the PROP round are A's again.
+    const isB = (h: Uint8Array) => h[0] === 0xb;
+    expect(ledger.reconcile((h) => !isB(h))).toBe(1);
+    expect(ledger.blocks().map((b) => b.status)).toEqual(["orphaned", "main"]);
+    expect(ledger.carried().get(k)).toBe(5n);
+    expect(ledger.weights(null).weights.get(Buffer.from(addr(1)).toString("hex"))).toBe(shareWeight(1));
+    expect(ledger.reconcile((h) => !isB(h))).toBe(0); // nothing more to do
+    // And back: B is main again, its carry with it.
+    expect(ledger.reconcile(() => true)).toBe(1);
+    expect(ledger.carried().get(k)).toBe(7n);
+  });
 });
