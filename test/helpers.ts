@@ -48,3 +48,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
   }
   throw new Error(`timed out after ${ms} ms${lastErr ? `: ${(lastErr as Error).message}` : ""}`);
 }
+
+/** Deterministic PRNG (mulberry32) so that a failing property case can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

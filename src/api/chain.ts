@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { z } from "zod";
+import { jsonBody } from "./body";
 import { fromHex, leToDisplayHex, displayHexToLe, RignodeError, toHex } from "../core";
 import { decodeAddress, decodeTx, encodeAddress, txId, type Block, type Chain, type Tx } from "../chain";
 
@@ -67,14 +68,7 @@ export function chainRoutes(app: Hono, deps: ChainRouteDeps): void {
     return c.json({ address: c.req.param("address"), balance: a.balance.toString(), nonce: a.nonce.toString(), next_nonce: chain.nextNonce(key).toString(), decimals: chain.params.coinDecimals });
   });
   app.post("/api/tx", async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new RignodeError("input", "body must be JSON: {\"raw\": \"<transaction hex>\"}");
-    }
-    const p = postTx.safeParse(body);
-    if (!p.success) throw new RignodeError("input", `body must be {"raw": "<transaction hex>"}: ${p.error.issues[0]!.message}`);
+    const p = { data: await jsonBody(c, postTx, '{"raw": "<transaction hex>"}') };
     const tx = decodeTx(fromHex(p.data.raw));
     if (tx.type !== "transfer") throw new RignodeError("input", "only transfers can be submitted");
     const id = chain.addToMempool(tx);

@@ -1,4 +1,5 @@
-import type { Hono, Context } from "hono";
+import type { Hono } from "hono";
+import { jsonBody } from "./body";
 import { z } from "zod";
 import { RignodeError, type MetricFamily, MetricsRegistry } from "../core";
 import type { HttpWorkers, PoolServer } from "../pool";
@@ -39,18 +40,6 @@ const configureBody = z
   .strict();
 const modeBody = z.object({ mode: z.enum(["host", "solo", "join"]), pool: z.string().max(300).optional(), user: z.string().max(200).optional() }).strict();
 
-async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new RignodeError("input", "the body must be JSON");
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new RignodeError("input", r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-  return r.data;
-}
-
 /**
  * The pool's HTTP surface (seed 004): stats, blocks with their payout plans, metrics, mode, start/stop/configure
  * (writes: bearer token off loopback), and an HTTP worker path (register, job, share) through the same checks.
@@ -68,7 +57,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   });
   app.get("/pool/mode", (c) => c.json(d.mode()));
   app.post("/pool/mode", async (c) => {
-    await d.setMode(await body(c, modeBody));
+    await d.setMode(await jsonBody(c, modeBody, '{"mode": "host"|"solo"|"join", "pool"?, "user"?}'));
     return c.json(d.mode());
   });
   app.post("/pool/start", (c) => {
@@ -80,7 +69,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     return c.json(d.mode());
   });
   app.post("/pool/configure", async (c) => {
-    const b = await body(c, configureBody);
+    const b = await jsonBody(c, configureBody, "{pool_fee_percent?, share_interval_s?, shares_per_second?, max_conns_per_ip?, ban_seconds?}");
     d.server.configure({
       poolFeeBps: b.pool_fee_percent === undefined ? undefined : Math.round(b.pool_fee_percent * 100),
       shareInterval: b.share_interval_s,
@@ -92,7 +81,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   });
   app.post("/pool/register", async (c) => {
     if (!d.server.isRunning()) throw new RignodeError("unavailable", "the pool is stopped (mode solo or join)");
-    const b = await body(c, registerBody);
+    const b = await jsonBody(c, registerBody, '{"user": "ADDRESS[.NAME]", "password"?}');
     const ip = (c.env as { ip?: string } | undefined)?.ip ?? "http";
     return c.json(await d.http.register(b.user, b.password ?? "", ip));
   });
@@ -101,7 +90,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     return c.json(d.http.job(session));
   });
   app.post("/pool/share", async (c) => {
-    const b = await body(c, shareBody);
+    const b = await jsonBody(c, shareBody, "{session, job_id, extranonce2, ntime, nonce, version_bits?}");
     const r = await d.http.share(b.session, b);
     return c.json(r, r.accepted ? 200 : 400);
   });

@@ -1,19 +1,9 @@
 import { RignodeError, toHex, fromHex, type Algo } from "../core";
+import type { NotifyFields } from "../stratum";
 import { coinbaseBranch, encodeHeader, rootFromBranch, sha256d, splitCoinbase, txId, type Block, type Header } from "../chain";
 
-/** What mining.notify carries, in Stratum V1's byte orders. */
-export interface NotifyParams {
-  jobId: string;
-  /** Previous block hash: internal bytes with every 4-byte word byte-swapped (what miners expect). */
-  prevHash: string;
-  coinb1: string;
-  coinb2: string;
-  /** Sibling hashes from the coinbase up, internal byte order. */
-  merkleBranch: string[];
-  /** version, nbits, ntime: big-endian hex of the u32. */
-  version: string;
-  nbits: string;
-  ntime: string;
+/** The notify fields of a job and whether it voids the jobs before it. */
+export interface NotifyParams extends NotifyFields {
   cleanJobs: boolean;
 }
 

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { Store } from "../store";
+import { TurnBatch } from "./batch";
 
 /** A found block's payout as stored (amounts as decimal strings, addresses as public-key hex). */
 export interface StoredPlan {
@@ -55,51 +56,43 @@ export function shareWeight(difficulty: number): bigint {
  */
 export class Ledger {
   private readonly db: Database;
-  private queue: { s: ShareRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private scheduled = false;
-  commits = 0;
+  private readonly batch = new TurnBatch<ShareRecord, void>((shares) => this.commit(shares));
 
   constructor(store: Store) {
     this.db = store.db;
   }
 
-  /** Resolves once the share is committed. */
-  record(s: ShareRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ s, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  /** Commits so far (one per turn that had shares). */
+  get commits(): number {
+    return this.batch.batches;
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (!batch.length) return;
+  /** Resolves once the share is committed. */
+  record(s: ShareRecord): Promise<void> {
+    return this.batch.push(s);
+  }
+
+  private commit(shares: ShareRecord[]): (void | Error)[] {
     const now = Date.now();
     try {
       this.db.transaction(() => {
         // Rows go in by the hundred: one statement per row costs more than checking the share did.
-        for (let at = 0; at < batch.length; at += ROWS_PER_INSERT) {
-          const part = batch.slice(at, at + ROWS_PER_INSERT);
-          this.insertRows(part.length).run(...part.flatMap(({ s }) => row(now, s)));
+        for (let at = 0; at < shares.length; at += ROWS_PER_INSERT) {
+          const part = shares.slice(at, at + ROWS_PER_INSERT);
+          this.insertRows(part.length).run(...part.flatMap((s) => row(now, s)));
         }
       })();
-      this.commits++;
-      for (const b of batch) b.resolve();
+      return shares.map(() => undefined);
     } catch {
       // One bad row (a duplicate hash) must not lose the others: retry them one by one.
-      for (const b of batch) {
+      return shares.map((s) => {
         try {
-          this.insertRows(1).run(...row(now, b.s));
-          b.resolve();
+          this.insertRows(1).run(...row(now, s));
+          return undefined;
         } catch (err) {
-          b.reject(err);
+          return err as Error;
         }
-      }
+      });
     }
   }
 

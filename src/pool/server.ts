@@ -5,7 +5,7 @@ import { makeJob, type PoolJob } from "./job";
 import { Ledger, shareWeight, type StoredPlan } from "./ledger";
 import { planPayout } from "./payout";
 import { ShareChecker } from "./shares";
-import { HashQueue } from "./hashq";
+import { hashQueue, type TurnBatch } from "./batch";
 import { difficultyToTarget, hashDifficulty } from "./target";
 import { Vardiff, roundDifficulty, type VardiffOptions } from "./vardiff";
 import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
@@ -189,7 +189,7 @@ export class PoolServer {
   private readonly en1InUse = new Set<number>();
   private en1Counter = 0;
   private readonly checker: ShareChecker;
-  private readonly hasher: HashQueue;
+  private readonly hasher: TurnBatch<Uint8Array, Uint8Array>;
   private readonly jobs = new Map<string, JobRecord>();
   private current: JobRecord | null = null;
   private seq = 0;
@@ -217,7 +217,7 @@ export class PoolServer {
     this.versionMask = o.versionMask ?? 0x1fffe000;
     this.startDifficulty = roundDifficulty(Math.min(o.vardiff.maxDifficulty, Math.max(o.vardiff.minDifficulty, o.startDifficulty)));
     this.checker = new ShareChecker(o.chain.params.algo, o.powHash);
-    this.hasher = new HashQueue(
+    this.hasher = hashQueue(
       o.powHashMany ??
         ((hs, n) => {
           const out = new Uint8Array(n * 32);
@@ -522,7 +522,7 @@ export class PoolServer {
     let outcome;
     try {
       const prep = this.checker.prepare(p, c.en1, c.session.versionMask);
-      const digest = await this.hasher.hash(prep.bytes);
+      const digest = await this.hasher.push(prep.bytes);
       outcome = this.checker.finish(prep, digest, difficulty);
     } catch (e) {
       if (e instanceof StratumError) this.reject(c, w, reasonOf(e));

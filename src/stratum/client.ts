@@ -19,16 +19,23 @@ export function parsePoolUrl(s: string): PoolEndpoint {
   return { host: m[2]!.replace(/^\[|\]$/g, ""), port: Number(m[3]), codec: m[1] === "stratum+tcp" ? "json" : "native" };
 }
 
-/** Work from the pool, ready to be turned into headers. */
-export interface PoolWork {
+/** What mining.notify carries, in Stratum V1's byte orders (the pool builds it, the client reads it). */
+export interface NotifyFields {
   jobId: string;
+  /** Previous block hash: internal bytes with every 4-byte word byte-swapped (what miners expect). */
   prevHash: string;
   coinb1: string;
   coinb2: string;
+  /** Sibling hashes from the coinbase up, internal byte order. */
   merkleBranch: string[];
+  /** version, nbits, ntime: big-endian hex of the u32. */
   version: string;
   nbits: string;
   ntime: string;
+}
+
+/** Work from the pool, ready to be turned into headers. */
+export interface PoolWork extends NotifyFields {
   clean: boolean;
   /** Difficulty in force for this job (the last set_difficulty before its notify). */
   difficulty: number;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { bitsToTarget, nextTarget, workForTarget, type DifficultyPoint } from "../../src/chain";
-import { prng } from "../kernel/backend.case";
+import { prng } from "../helpers";
 
 // Simulated mining: each block's solve time is exponential with mean work(target) / hashrate.
 function simulate(blocks: number, hashrateAt: (i: number) => number, seed: number) {

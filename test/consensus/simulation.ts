@@ -1,6 +1,7 @@
 // A deterministic discrete-event simulation of proof-of-sync (no sockets): N nodes with the real producer rules
 // of src/consensus (seed, winners, jitter, eligibility, timestamp rule, fork choice), random message delays,
 // crashes and restarts. Used by the test and by `bun run bench/sync-sim.ts`.
+import { prng } from "../helpers";
 import { checkClaim, compareBranches, Eligibility, epochSalt, jitterMs, producerPool, slotOpensAt, slotSeed, SYNC, winners } from "../../src/consensus";
 
 export interface SimOptions {
@@ -58,18 +59,6 @@ export interface SimResult {
   forksSeen: number;
   crashes: number;
   simulatedSeconds: number;
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A binary heap of events by time, ties in insertion order. */

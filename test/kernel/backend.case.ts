@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { displayHexToLe, fromHex, leToDisplayHex, type Algo, type HashBackend } from "../../src/core";
 import vectors from "../fixtures/pow-vectors.json";
+import { prng } from "../helpers";
+export { prng };
 
 const ALGOS: Algo[] = ["sha256d", "scrypt"];
 
@@ -32,14 +34,3 @@ export function backendSuite(backend: HashBackend): void {
   });
 }
 
-/** Deterministic PRNG (mulberry32) so that a failing property case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

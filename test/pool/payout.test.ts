@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { planPayout, type PayoutInput } from "../../src/pool";
-import { prng } from "../kernel/backend.case";
+import { prng } from "../helpers";
 
 const base = (o: Partial<PayoutInput>): PayoutInput => ({
   total: 5_000_000_000n,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_VARDIFF, roundDifficulty, Vardiff } from "../../src/pool";
-import { prng } from "../kernel/backend.case";
+import { prng } from "../helpers";
 
 /** A simulated miner of `hs` hashes/s: shares arrive as a Poisson process of rate hs / (D * 2^32). */
 function run(hs: number, startDiff: number, seconds: number, seed: number) {
