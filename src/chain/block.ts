@@ -4,24 +4,33 @@ import { decodeHeader, encodeHeader, type Header } from "./header";
 import { sha256d } from "./keys";
 import { decodeTx, encodeTx, txId, type Tx } from "./tx";
 
-/** A block: header and transactions, the coinbase first. */
+/** A block: header and transactions, the coinbase first; on a proof-of-sync network, the producer's signature. */
 export interface Block {
   header: Header;
   txs: Tx[];
+  /** proof-of-sync: Ed25519 signature of the producer over sealBytes(chain id, block hash). */
+  sig?: Uint8Array;
 }
 
-/** Canonical block bytes: [header (80 bytes), [tx bytes...]]. */
+/** Canonical block bytes: [header (80 bytes), [tx bytes...]] or, sealed, [header, [txs], signature (64 bytes)]. */
 export function encodeBlock(b: Block): Uint8Array {
-  return encode([encodeHeader(b.header), b.txs.map(encodeTx)]);
+  return encode(b.sig ? [encodeHeader(b.header), b.txs.map(encodeTx), b.sig] : [encodeHeader(b.header), b.txs.map(encodeTx)]);
+}
+
+/** What a proof-of-sync producer signs: the block id, for one chain. */
+export function sealBytes(chainId: string, hash: Uint8Array): Uint8Array {
+  return encode(["rignode-seal-v1", chainId, hash]);
 }
 
 /** Parses canonical block bytes. */
 export function decodeBlock(bytes: Uint8Array): Block {
   const v = decode(bytes, 4);
-  if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Uint8Array) || !Array.isArray(v[1])) {
-    throw new RignodeError("input", "block must be [header, [txs]]");
+  if (!Array.isArray(v) || (v.length !== 2 && v.length !== 3) || !(v[0] instanceof Uint8Array) || !Array.isArray(v[1])) {
+    throw new RignodeError("input", "block must be [header, [txs]] or [header, [txs], signature]");
   }
+  if (v.length === 3 && !(v[2] instanceof Uint8Array && v[2].length === 64)) throw new RignodeError("input", "a block signature must be 64 bytes");
   return {
+    ...(v.length === 3 ? { sig: v[2] as Uint8Array } : {}),
     header: decodeHeader(v[0]),
     txs: v[1].map((t) => {
       if (!(t instanceof Uint8Array)) throw new RignodeError("input", "each transaction must be a byte string");

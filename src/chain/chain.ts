@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { leToBigInt, leToDisplayHex, RignodeError, type Logger } from "../core";
+import { leToBigInt, leToDisplayHex, RignodeError, type Logger, type ProducerRules } from "../core";
 import type { Store } from "../store";
 import { blockHash, decodeBlock, encodeBlock, merkleRoot, type Block } from "./block";
 import { nextBits } from "./difficulty";
@@ -8,6 +8,8 @@ import { rewardAt, type NetworkParams } from "./params";
 import { applyUndo, readAccount, StateWriter, type Account } from "./state";
 import { decodeTx, encodeTx, EXTRANONCE_BYTES, txId, type CoinbaseOutput, type Transfer } from "./tx";
 import { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
+import { sealBytes } from "./block";
+import { verifySignature } from "./keys";
 
 export interface ChainOptions {
   store: Store;
@@ -19,7 +21,26 @@ export interface ChainOptions {
   now?: () => number;
   /** Most transactions the mempool holds. */
   mempoolLimit?: number;
+  /** proof-of-sync networks: who may produce each height (from src/consensus, passed in by the node). */
+  producers?: ProducerRules;
 }
+
+/** What a proof-of-sync block claims, parsed from its coinbase memo and header. */
+export interface SyncClaim {
+  producer: string;
+  slot: number;
+  timeMs: number;
+}
+
+const SYNC_MEMO = /^sync1:([0-9a-f]{64}):(\d{1,15})$/;
+
+/** The coinbase memo of a proof-of-sync block: the producer and the block's time in ms (committed by the merkle root). */
+export function syncMemo(producer: string, timeMs: number): string {
+  return `sync1:${producer}:${timeMs}`;
+}
+
+/** Work of one proof-of-sync block: most blocks first, then fewer backup slots (slots are 0..6). */
+const SYNC_BLOCK_WORK = 1n << 20n;
 
 export interface Tip {
   height: number;
@@ -150,6 +171,7 @@ export class Chain {
 
   /** Compact bits a child of `parent` must carry (LWMA over its own branch). */
   nextBitsAfter(parent: Uint8Array): number {
+    if (this.params.consensus === "sync") return this.params.powLimitBits; // no proof of work to retarget
     const pts = this.ancestors(parent, this.params.lwmaWindow + 1).map((h) => ({ time: h.time, target: bitsToTarget(h.bits) }));
     return nextBits(pts, this.params.blockTime, this.params.lwmaWindow, this.params.powLimitBits);
   }
@@ -196,20 +218,29 @@ export class Chain {
     if (cb.type === "coinbase" && cb.height !== height) throw new ValidationError("coinbase-height", `coinbase says ${cb.height}, block is at ${height}`);
     const bits = this.nextBitsAfter(parent.hash);
     if (b.header.bits !== bits) throw new ValidationError("bad-bits", `bits 0x${b.header.bits.toString(16)}, expected 0x${bits.toString(16)}`);
-    const mtp = this.medianTimePast(parent.hash);
-    if (b.header.time <= mtp) throw new ValidationError("time-too-old", `time ${b.header.time} <= median time past ${mtp}`);
-    if (b.header.time > this.now() + this.params.maxFutureSeconds) throw new ValidationError("time-too-new", `time ${b.header.time} is more than ${this.params.maxFutureSeconds} s ahead`);
-    const target = bitsToTarget(bits);
-    const pow = leToBigInt(this.opts.powHash(encodeHeader(b.header)));
-    if (pow > target) throw new ValidationError("high-hash", "proof of work does not meet the target");
+    let work: bigint;
+    if (this.params.consensus === "sync") {
+      const claim = this.checkSyncClaim(b, hash, height, parent.hash);
+      work = BigInt("0x" + parent.work) + SYNC_BLOCK_WORK - BigInt(claim.slot);
+    } else {
+      if (b.sig) throw new ValidationError("unexpected-signature", "a proof-of-work block carries no producer signature");
+      const mtp = this.medianTimePast(parent.hash);
+      if (b.header.time <= mtp) throw new ValidationError("time-too-old", `time ${b.header.time} <= median time past ${mtp}`);
+      if (b.header.time > this.now() + this.params.maxFutureSeconds) throw new ValidationError("time-too-new", `time ${b.header.time} is more than ${this.params.maxFutureSeconds} s ahead`);
+      const target = bitsToTarget(bits);
+      const pow = leToBigInt(this.opts.powHash(encodeHeader(b.header)));
+      if (pow > target) throw new ValidationError("high-hash", "proof of work does not meet the target");
+      work = BigInt("0x" + parent.work) + workForTarget(target);
+    }
 
-    const work = BigInt("0x" + parent.work) + workForTarget(target);
     const tip = this.tip();
+    // Equal work: proof-of-sync prefers the lower block hash (every node picks the same); proof of work keeps the first seen.
+    const loses = work < tip.work || (work === tip.work && !(this.params.consensus === "sync" && Buffer.compare(hash, tip.hash) < 0));
     let result: AcceptResult;
     try {
       result = this.db.transaction((): AcceptResult => {
         this.insertBlock(hash, height, b, work, "side");
-        if (work <= tip.work) return { status: "side", hash, height, disconnected: 0 };
+        if (loses) return { status: "side", hash, height, disconnected: 0 };
         const disconnected = this.switchTo(hash);
         return { status: disconnected > 0 ? "reorg" : "connected", hash, height, disconnected };
       })();
@@ -353,6 +384,89 @@ export class Chain {
   /** Pending transfers, oldest first. */
   mempool(): Transfer[] {
     return this.db.query<{ raw: Uint8Array }, []>("SELECT raw FROM mempool ORDER BY added, nonce").all().map((r) => decodeTx(r.raw) as Transfer);
+  }
+
+  /**
+   * The proof-of-sync rules for a block on `parent`: its claim (coinbase memo, header nonce = slot, header time =
+   * the ms time in seconds), the producer holding that slot for this branch, the slot's time come, not from the
+   * future, and the producer's signature.
+   */
+  private checkSyncClaim(b: Block, hash: Uint8Array, height: number, parent: Uint8Array): SyncClaim {
+    const rules = this.opts.producers;
+    if (!rules) throw new RignodeError("config", "a proof-of-sync network needs its producer rules");
+    const claim = this.claimOf(b);
+    if (!claim) throw new ValidationError("bad-claim", "a proof-of-sync block names its producer and time in the coinbase memo (sync1:PRODUCER:MS)");
+    if (b.header.time !== Math.floor(claim.timeMs / 1000)) throw new ValidationError("bad-claim", `header time ${b.header.time} is not the claim's ${claim.timeMs} ms`);
+    const p = this.syncInfo(parent);
+    const w = rules.winners(parent, height, this.recentSync(parent, rules.memory));
+    if (claim.slot >= w.length) throw new ValidationError("bad-slot", `slot ${claim.slot} does not exist (${w.length} slots)`);
+    if (w[claim.slot] !== claim.producer) throw new ValidationError("wrong-producer", `slot ${claim.slot} of height ${height} is not ${claim.producer.slice(0, 16)}'s`);
+    const opens = p.timeMs + claim.slot * rules.slotMs;
+    if (claim.timeMs < opens) throw new ValidationError("slot-not-open", `slot ${claim.slot} opens at ${opens} ms, block stamped ${claim.timeMs}`);
+    if (claim.timeMs > (this.now() + 2) * 1000) throw new ValidationError("time-too-new", `block stamped ${claim.timeMs} ms, ahead of this node's clock`);
+    if (!b.sig || !verifySignature(Buffer.from(claim.producer, "hex"), sealBytes(this.params.chainId, hash), b.sig)) {
+      throw new ValidationError("bad-signature", "the block is not signed by its producer");
+    }
+    this.syncCache.set(hex(hash), { prev: hex(parent), primary: w[0]!, slot: claim.slot, timeMs: claim.timeMs });
+    return claim;
+  }
+
+  /** A block's proof-of-sync claim, or null when its coinbase memo holds none. */
+  claimOf(b: Block): SyncClaim | null {
+    const cb = b.txs[0];
+    const m = cb?.type === "coinbase" ? SYNC_MEMO.exec(cb.memo) : null;
+    return m ? { producer: m[1]!, slot: b.header.nonce, timeMs: Number(m[2]) } : null;
+  }
+
+  private readonly syncCache = new Map<string, { prev: string; primary: string; slot: number; timeMs: number }>();
+
+  /** Primary, slot and ms time of a stored block (genesis: no primary, its time in ms), computed once per block. */
+  private syncInfo(hash: Uint8Array): { prev: string; primary: string; slot: number; timeMs: number } {
+    const key = hex(hash);
+    const hit = this.syncCache.get(key);
+    if (hit) return hit;
+    // Walk back to a known block, then fill forward: each primary needs the branch before it.
+    const todo: { hash: Uint8Array; block: Block; height: number }[] = [];
+    let cur: Uint8Array = hash;
+    for (;;) {
+      const r = this.db.query<{ body: Uint8Array; height: number }, [Uint8Array]>("SELECT body, height FROM blocks WHERE hash = ?").get(cur);
+      if (!r) throw new RignodeError("internal", `block ${leToDisplayHex(cur)} is not stored`);
+      const block = decodeBlock(r.body);
+      if (r.height === 0) {
+        this.syncCache.set(hex(cur), { prev: "", primary: "", slot: 0, timeMs: block.header.time * 1000 });
+        break;
+      }
+      todo.push({ hash: cur, block, height: r.height });
+      if (this.syncCache.has(hex(block.header.prevHash))) break;
+      cur = block.header.prevHash;
+    }
+    const rules = this.opts.producers!;
+    for (let i = todo.length - 1; i >= 0; i--) {
+      const t = todo[i]!;
+      const claim = this.claimOf(t.block)!;
+      const w = rules.winners(t.block.header.prevHash, t.height, this.recentSync(t.block.header.prevHash, rules.memory));
+      this.syncCache.set(hex(t.hash), { prev: hex(t.block.header.prevHash), primary: w[0] ?? "", slot: claim.slot, timeMs: claim.timeMs });
+    }
+    return this.syncCache.get(key)!;
+  }
+
+  /** The last `n` blocks of the branch ending at `hash` (genesis excluded), oldest first: primary and slot. */
+  recentSync(hash: Uint8Array, n: number): { primary: string; slot: number }[] {
+    const out: { primary: string; slot: number }[] = [];
+    let info = this.syncInfo(hash);
+    while (info.prev && out.length < n) {
+      out.push({ primary: info.primary, slot: info.slot });
+      info = this.syncCache.get(info.prev) ?? this.syncInfo(Buffer.from(info.prev, "hex"));
+    }
+    return out.reverse();
+  }
+
+  /** proof-of-sync: the producers of the height after `parent` (slot 0 first) and the parent's ms time. */
+  syncWinners(parent: Uint8Array): { winners: string[]; parentTimeMs: number; height: number } {
+    const rules = this.opts.producers;
+    if (!rules) throw new RignodeError("config", "not a proof-of-sync chain");
+    const height = this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(parent)!.height + 1;
+    return { winners: rules.winners(parent, height, this.recentSync(parent, rules.memory)), parentTimeMs: this.syncInfo(parent).timeMs, height };
   }
 
   /**

@@ -8,7 +8,7 @@ export {
   encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, transferSigningBytes, EXTRANONCE_BYTES,
   type Tx, type Coinbase, type Transfer, type CoinbaseOutput,
 } from "./tx";
-export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, rootFromBranch, blockTxIds, type Block } from "./block";
+export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, rootFromBranch, blockTxIds, sealBytes, type Block } from "./block";
 export { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
-export { Chain, genesisBlock, type ChainOptions, type Tip, type AcceptResult } from "./chain";
+export { Chain, genesisBlock, syncMemo, type ChainOptions, type Tip, type AcceptResult, type SyncClaim } from "./chain";
 export type { Account } from "./state";

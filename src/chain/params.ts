@@ -9,7 +9,8 @@ export const networkSchema = z
     /** Part of every signed transaction, so a transfer cannot be replayed on another network. */
     chainId: z.string().min(1).max(64),
     algo: z.enum(ALGOS),
-    consensus: z.enum(["pow"]),
+    /** pow: proof of work; sync: proof-of-sync, blocks by the producers' rotation (src/consensus). */
+    consensus: z.enum(["pow", "sync"]),
     /** Target seconds between blocks. */
     blockTime: z.number().int().min(1).max(3600),
     /** Easiest allowed target, as compact bits; also the genesis and starting difficulty. */
@@ -36,6 +37,8 @@ export const networkSchema = z
     addressVersion: z.number().int().min(0).max(255),
     /** Public key (hex) the fixed 1% foundation fee of pool blocks is paid to. */
     foundation: z.string().regex(/^[0-9a-f]{64}$/, "expected a 32-byte public key in hex"),
+    /** proof-of-sync: the registered producers (node keys, hex); every synced node draws from the same list. */
+    producers: z.array(z.string().regex(/^[0-9a-f]{64}$/, "expected a 32-byte public key in hex")).max(10_000),
   })
   .strict();
 
@@ -62,11 +65,29 @@ const DEVNET: NetworkParams = {
   addressVersion: 0x3c,
   // Ed25519 key from the seed sha256("rignode devnet foundation"): a test network's foundation that anyone can spend.
   foundation: "933cf60ebef7cfed0ef5241214f348a2d9539029ebda5f8baf6d4827ee1ba6b5",
+  producers: [],
 };
 
 /** Built-in networks by name. */
 export const NETWORKS: Record<string, NetworkParams> = {
   devnet: DEVNET,
+  // Proof-of-sync: three producers whose node keys come from the seeds sha256("rignode devnet-sync producer N"),
+  // N = 0..2 (write that seed's hex to DATA_DIR/node.key to run one); blocks need no proof of work.
+  "devnet-sync": {
+    ...DEVNET,
+    name: "devnet-sync",
+    chainId: "rignode-devnet-sync-1",
+    consensus: "sync",
+    powLimitBits: 0x207fffff,
+    blockTime: 1,
+    genesis: { ...DEVNET.genesis, memo: "rignode devnet-sync genesis" },
+    addressVersion: 0x3e,
+    producers: [
+      "25ec78af19762609eadb3c01a4ebc8303725f68e136a9d8913f37ddb426396cf",
+      "1802e7ffe391276d24c9fefbc44139b7c5dea57a57a6789b3194feb97adb675f",
+      "c3d83729930cb14c8ac8532eac78582d9955a698ba25aee275169a190ce270ec",
+    ],
+  },
   "devnet-scrypt": {
     ...DEVNET,
     name: "devnet-scrypt",

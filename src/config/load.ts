@@ -6,7 +6,7 @@ import { OPTIONS, OTHER_ENV, parseOptionText } from "./options";
 /** What each key accepts, in words, for error messages. */
 const ALLOWED: Record<string, string> = {
   dataDir: "a directory path",
-  network: "devnet, devnet-scrypt or a FILE.json",
+  network: "devnet, devnet-scrypt, devnet-sync or a FILE.json",
   "miner.mine": "true or false",
   "miner.address": "an address",
   "log.json": "true or false",

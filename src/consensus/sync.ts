@@ -20,6 +20,8 @@ export const SYNC = {
   maxFutureMs: 2000,
 } as const;
 
+import type { ProducerRules } from "../core";
+
 const enc = new TextEncoder();
 
 function sha256(...parts: Uint8Array[]): Uint8Array {
@@ -105,23 +107,23 @@ export class Eligibility {
   }
 }
 
-/** What fork choice needs of a branch's blocks. */
+/** What fork choice needs of a branch's tip. */
 export interface SyncBlockInfo {
   hash: Uint8Array;
   height: number;
-  slot: number;
+  /** Sum of the slots of every block from genesis to this one. */
+  slotSum: number;
 }
 
 /**
- * Fork choice between two tips: most blocks; at equal height, the branch whose first block after the common
- * ancestor has the lower slot, then the lower hash. `firstAfterFork` gives those two blocks. Negative: a wins.
+ * Fork choice between two tips: most blocks; at equal height, fewer backup slots since the fork (the branches share
+ * what is before it, so the sums from genesis compare the same), then the lower hash. Negative: a wins. The chain
+ * implements the same order as work: 2^20 - slot per block, equal work going to the lower hash.
  */
-export function compareBranches(a: SyncBlockInfo, b: SyncBlockInfo, firstAfterFork: () => [SyncBlockInfo, SyncBlockInfo]): number {
+export function compareBranches(a: SyncBlockInfo, b: SyncBlockInfo): number {
   if (a.height !== b.height) return b.height - a.height;
-  if (compareBytes(a.hash, b.hash) === 0) return 0;
-  const [fa, fb] = firstAfterFork();
-  if (fa.slot !== fb.slot) return fa.slot - fb.slot;
-  return compareBytes(fa.hash, fb.hash);
+  if (a.slotSum !== b.slotSum) return a.slotSum - b.slotSum;
+  return compareBytes(a.hash, b.hash);
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -161,4 +163,15 @@ export function producerPool(registered: readonly string[], recent: readonly { p
   for (const b of recent.slice(-SYNC.missedPrimaryPause)) if (b.slot > 0) paused.add(b.primary);
   const pool = registered.filter((p) => !paused.has(p));
   return (pool.length ? pool : [...registered]).sort();
+}
+
+/** The chain's view of these rules for one network: its chain id (the salt) and its registered producers. */
+export function producerRules(chainId: string, registered: readonly string[]): ProducerRules {
+  const salt = epochSalt(chainId);
+  const reg = [...registered].sort();
+  return {
+    slotMs: SYNC.slotMs,
+    memory: SYNC.missedPrimaryPause,
+    winners: (parentHash, height, recent) => winners(slotSeed(parentHash, height, salt), producerPool(reg, recent)),
+  };
 }

@@ -42,3 +42,19 @@ export interface HashBackend {
   /** Every nonce in [start, start+count) whose hash is <= target, ascending. */
   scan(algo: Algo, header: Uint8Array, start: number, count: number, target: Uint8Array): number[];
 }
+
+/**
+ * Proof-of-sync producer selection as the chain needs it (consensus implements it; the composition root passes it
+ * in, so the chain does not import the layer above it). Producer ids are public keys in hex.
+ */
+export interface ProducerRules {
+  /** Slot length in ms: a block of slot s is stamped no earlier than its parent's time + s x slotMs. */
+  readonly slotMs: number;
+  /**
+   * The producers of the height after `parentHash`, slot 0 first, for a branch whose last blocks (oldest first, at
+   * most the rules' memory) had these primaries and slots.
+   */
+  winners(parentHash: Uint8Array, height: number, recent: readonly { primary: string; slot: number }[]): string[];
+  /** How many of the branch's last blocks `winners` looks at. */
+  readonly memory: number;
+}

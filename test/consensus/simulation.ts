@@ -32,6 +32,7 @@ interface Block {
   producer: string;
   primary: string;
   timeMs: number;
+  slotSum: number;
 }
 
 interface Node {
@@ -111,7 +112,7 @@ export function simulate(o: SimOptions = DEFAULT_SIM): SimResult {
   const between = (r: [number, number]) => r[0] + rnd() * (r[1] - r[0]);
   const salt = epochSalt("rignode-sim");
   const genesisBytes = sha("genesis");
-  const genesis: Block = { hash: hex(genesisBytes), hashBytes: genesisBytes, parent: null, height: 0, slot: 0, producer: "", primary: "", timeMs: 0 };
+  const genesis: Block = { hash: hex(genesisBytes), hashBytes: genesisBytes, parent: null, height: 0, slot: 0, producer: "", primary: "", timeMs: 0, slotSum: 0 };
   const nodes: Node[] = Array.from({ length: o.nodes }, (_, i) => {
     const idBytes = sha(`node ${i}`);
     return {
@@ -146,14 +147,6 @@ export function simulate(o: SimOptions = DEFAULT_SIM): SimResult {
     let w = winnersCache.get(parent.hash);
     if (!w) winnersCache.set(parent.hash, (w = winners(slotSeed(parent.hashBytes, parent.height + 1, salt), poolAfter(parent))));
     return w;
-  };
-
-  const firstAfterFork = (a: Block, b: Block): [Block, Block] => {
-    while (a.parent !== b.parent) {
-      a = a.parent!;
-      b = b.parent!;
-    }
-    return [a, b];
   };
 
   const setTip = (n: Node, b: Block) => {
@@ -201,8 +194,7 @@ export function simulate(o: SimOptions = DEFAULT_SIM): SimResult {
       return;
     }
     n.known.set(b.hash, b);
-    const info = (x: Block) => ({ hash: x.hashBytes, height: x.height, slot: x.slot });
-    if (compareBranches(info(b), info(n.tip), () => firstAfterFork(b, n.tip).map(info) as [ReturnType<typeof info>, ReturnType<typeof info>]) < 0) setTip(n, b);
+    if (compareBranches({ hash: b.hashBytes, height: b.height, slotSum: b.slotSum }, { hash: n.tip.hashBytes, height: n.tip.height, slotSum: n.tip.slotSum }) < 0) setTip(n, b);
     const waiting = n.orphans.get(b.hash);
     if (waiting) {
       n.orphans.delete(b.hash);
@@ -220,7 +212,7 @@ export function simulate(o: SimOptions = DEFAULT_SIM): SimResult {
     const w = winnersAfter(parent);
     const timeMs = Math.max(now, slotOpensAt(parent.timeMs, slot));
     const hashBytes = sha(`block ${++blockSeq} ${n.id} ${parent.hash}`);
-    const b: Block = { hash: hex(hashBytes), hashBytes, parent, height: parent.height + 1, slot, producer: n.id, primary: w[0]!, timeMs };
+    const b: Block = { hash: hex(hashBytes), hashBytes, parent, height: parent.height + 1, slot, producer: n.id, primary: w[0]!, timeMs, slotSum: parent.slotSum + slot };
     n.produced++;
     byHeight.set(b.hash, b);
     accept(n, b);

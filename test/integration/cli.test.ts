@@ -100,7 +100,7 @@ describe("bad input: a clear message and exit code 2", () => {
     ["flag without its value", ["bench", "--threads"], {}, /--threads needs a value/],
     ["mistyped address", ["wallet", "balance", "32W63SQaqt6eMsBnrCaREzn5D3d7CsJA8Pr6Sdz66EWuEA1jrh7"], {}, /bad checksum \(a typo\?\)/],
     ["bad amount", ["wallet", "send", "--to", "x", "--amount", "1.2.3"], {}, /bad checksum|not base58|wrong length|amount/],
-    ["unknown network", ["node", "--network", "mainnet"], {}, /unknown network 'mainnet'; built in: devnet, devnet-scrypt, or a FILE\.json/],
+    ["unknown network", ["node", "--network", "mainnet"], {}, /unknown network 'mainnet'; built in: devnet, devnet-sync, devnet-scrypt, or a FILE\.json/],
     ["unknown wallet action", ["wallet", "steal"], {}, /unknown wallet action 'steal'/],
     ["unsupported forced kernel", ["hash", "--algo", "sha256d", "--kernel", "v5", header], {}, /--kernel: "v5" is not allowed; expected auto, baseline, v3 or v4/],
   ];
