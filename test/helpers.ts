@@ -1,6 +1,7 @@
 // Small helpers shared by tests: the built binary, running it, free loopback ports.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 export const ROOT = join(import.meta.dir, "..");
 export const BIN = join(ROOT, "dist", "rignode");
@@ -59,4 +60,26 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A TCP relay the test can cut and restore: the one link of a partition. */
+export class Link {
+  private server: Server | null = null;
+  private sockets = new Set<Socket>();
+  constructor(readonly port: number, private readonly to: number) {}
+  up(): void {
+    this.server = createServer((c) => {
+      const u = connect(this.to, "127.0.0.1");
+      this.sockets.add(c).add(u);
+      c.pipe(u).pipe(c);
+      const close = () => { c.destroy(); u.destroy(); };
+      c.on("error", close).on("close", close);
+      u.on("error", close).on("close", close);
+    }).listen(this.port, "127.0.0.1");
+  }
+  down(): void {
+    this.server?.close();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
 }

@@ -132,6 +132,11 @@ export class Chain {
     this.listeners.push(fn);
   }
 
+  /** The height of a stored block of any branch, or null. */
+  heightOf(hash: Uint8Array): number | null {
+    return this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(hash)?.height ?? null;
+  }
+
   /** A block of any branch by hash, with its height and whether it is on the main chain. */
   block(hash: Uint8Array): { block: Block; height: number; status: string; work: bigint } | null {
     const r = this.db.query<BlockRow & { body: Uint8Array }, [Uint8Array]>("SELECT * FROM blocks WHERE hash = ?").get(hash);

@@ -9,6 +9,8 @@ import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, poolRo
 import { HttpWorkers } from "../pool";
 import { parsePoolUrl } from "../stratum";
 import { createPool, type RunningPool } from "./pool";
+import { Producer } from "./producer";
+import { producerRules } from "../consensus";
 import { joinPool, SwitchSource, type PoolLink } from "./worker";
 import { autoThreads, cpuInfo } from "../tuning";
 import { SoloJobSource } from "./solo";
@@ -34,17 +36,27 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   log.info("store.opened", { path: store.path, schema_version: store.schemaVersion(), journal: store.journalMode() });
 
   const params = loadNetwork(config.network);
-  const chain = new Chain({ store, params, powHash: (h) => lib.hash(params.algo, h), log: log.child({ component: "chain" }) });
+  if (params.consensus === "sync" && (config.miner.mine || role === "pool")) {
+    throw new RignodeError("usage", `${params.name} is a proof-of-sync network: blocks come from its registered producers, not from mining (no --mine, no pool)`);
+  }
+  const producers = params.consensus === "sync" ? producerRules(params.chainId, params.producers) : undefined;
+  const chain = new Chain({ store, params, powHash: (h) => lib.hash(params.algo, h), log: log.child({ component: "chain" }), producers });
   log.info("chain.opened", { network: params.name, algo: params.algo, height: chain.tip().height });
+  const nodeKey = loadOrCreateNodeKey(config.dataDir, log);
   const p2p = new P2PNode({
     chain,
     listen: config.p2p.listen === "off" ? null : parseListen(config.p2p.listen),
     peers: config.p2p.peers.map(parseListen),
     discover: config.p2p.discover,
-    nodeKey: loadOrCreateNodeKey(config.dataDir, log),
+    nodeKey,
     log: log.child({ component: "p2p" }),
   });
   const p2pPort = p2p.start();
+  const producer =
+    params.consensus === "sync"
+      ? new Producer({ chain, peers: () => p2p.peerInfo(), nodeKey, payTo: loadOrCreateWallet(config.dataDir, log).publicKey, log: log.child({ component: "sync" }) })
+      : null;
+  producer?.start();
   const miner = config.miner.mine ? await startMiner(config, chain, kernel, log) : null;
   const pool = role === "pool" ? createPool(config, chain, store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, log) : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
@@ -55,6 +67,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), banned: p2p.banned() })),
     (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null),
   ];
+  if (producer) groups.push((app) => app.get("/api/mining/status", (c) => c.json(producer.status())));
   if (pool && modes) {
     const http = new HttpWorkers(pool.server);
     groups.push((app) =>
@@ -84,6 +97,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   metrics.register(kernelCollector(kernel));
   metrics.register(nodeCollector(chain, () => p2p.peerInfo().filter((p) => p.ready).length, () => (miner ? minerView(miner, kernel, params.algo) : null)));
   if (pool) metrics.register(() => pool.server.metrics());
+  if (producer) metrics.register(() => producer.metrics());
 
   const app = createApp({
     token,
@@ -113,6 +127,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     async stop() {
       modes?.close();
       pool?.stop();
+      producer?.stop();
       await miner?.engine.stop();
       await p2p.stop();
       await server.stop();

@@ -44,6 +44,8 @@ interface PeerState {
   writer: FrameWriter;
   challenge: Uint8Array;
   hello: Extract<Message, { t: "hello" }> | null;
+  /** The best height this peer has shown: its hello, then blocks it sent or announced that we know. */
+  height: number;
   authed: boolean;
   ready: boolean;
   /** Block hashes this peer has shown it has (sent or announced): no need to announce them to it. */
@@ -141,7 +143,7 @@ export class P2PNode {
       address: p.address,
       inbound: p.inbound,
       ready: p.ready,
-      height: p.hello?.height ?? null,
+      height: p.hello ? p.height : null,
       listen_port: p.hello?.listenPort ?? null,
     }));
   }
@@ -175,7 +177,7 @@ export class P2PNode {
           socket, inbound, ip, address: `${ip}:${socket.remotePort}`,
           decoder: new FrameDecoder(this.maxFrame),
           writer: new FrameWriter(socket, 4 * this.maxFrame),
-          challenge: new Uint8Array(randomBytes(32)), hello: null, authed: false, ready: false,
+          challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, authed: false, ready: false,
           knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
           dialed: socket.data?.dialed,
         };
@@ -278,6 +280,7 @@ export class P2PNode {
           }
         }
         p.hello = m;
+        p.height = m.height;
         this.send(p, { t: "auth", sig: signMessage(this.o.nodeKey.seed, authBytes(this.o.chain.params.chainId, m.challenge)) });
         return this.maybeReady(p);
       }
@@ -316,7 +319,7 @@ export class P2PNode {
           p.inflight.delete(hex(hash));
           this.remember(p, hash);
           try {
-            this.o.chain.acceptBlock(b);
+            p.height = Math.max(p.height, this.o.chain.acceptBlock(b).height);
           } catch (e) {
             if (e instanceof ValidationError && e.rule === "orphan") {
               // A block whose parent we lack: catch up from this peer first.
@@ -330,7 +333,11 @@ export class P2PNode {
       }
       case "inv": {
         if (m.kind === "block") {
-          for (const id of m.ids) this.remember(p, id);
+          for (const id of m.ids) {
+            this.remember(p, id);
+            const h = this.o.chain.heightOf(id);
+            if (h !== null && h > p.height) p.height = h;
+          }
           for (const id of m.ids) if (!this.o.chain.block(id) && !p.inflight.has(hex(id))) p.wanted.push(id);
           return this.requestBlocks(p);
         }

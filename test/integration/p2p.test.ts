@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, freePort, run, waitFor } from "../helpers";
+import { bin, freePort, Link, run, waitFor } from "../helpers";
 import { frame } from "../../src/p2p";
 import { decode, encodeBlock, genesisBlock, generateKeyPair, NETWORKS, blockHash, encode, signMessage, type Block, type Value } from "../../src/chain";
 
@@ -58,28 +58,6 @@ afterAll(async () => {
   for (const n of nodes) n.proc.kill("SIGTERM");
   await Promise.all(nodes.map((n) => n.proc.exited));
 });
-
-/** A TCP relay the test can cut and restore: the one link of a partition. */
-class Link {
-  private server: Server | null = null;
-  private sockets = new Set<Socket>();
-  constructor(readonly port: number, private readonly to: number) {}
-  up(): void {
-    this.server = createServer((c) => {
-      const u = connect(this.to, "127.0.0.1");
-      this.sockets.add(c).add(u);
-      c.pipe(u).pipe(c);
-      const close = () => { c.destroy(); u.destroy(); };
-      c.on("error", close).on("close", close);
-      u.on("error", close).on("close", close);
-    }).listen(this.port, "127.0.0.1");
-  }
-  down(): void {
-    this.server?.close();
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-}
 
 describe("p2p", () => {
   test("3 nodes (one mining) reach the same tip; a 4th started later syncs from genesis", async () => {
