@@ -467,11 +467,12 @@ export class Chain {
   }
 
   /** proof-of-sync: the producers of the height after `parent` (slot 0 first) and the parent's ms time. */
-  syncWinners(parent: Uint8Array): { winners: string[]; parentTimeMs: number; height: number } {
+  syncWinners(parent: Uint8Array): { winners: string[]; pool: string[]; parentTimeMs: number; height: number } {
     const rules = this.opts.producers;
     if (!rules) throw new RignodeError("config", "not a proof-of-sync chain");
     const height = this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(parent)!.height + 1;
-    return { winners: rules.winners(parent, height, this.recentSync(parent, rules.memory)), parentTimeMs: this.syncInfo(parent).timeMs, height };
+    const recent = this.recentSync(parent, rules.memory);
+    return { winners: rules.winners(parent, height, recent), pool: rules.pool(recent), parentTimeMs: this.syncInfo(parent).timeMs, height };
   }
 
   /**

@@ -173,5 +173,6 @@ export function producerRules(chainId: string, registered: readonly string[]): P
     slotMs: SYNC.slotMs,
     memory: SYNC.missedPrimaryPause,
     winners: (parentHash, height, recent) => winners(slotSeed(parentHash, height, salt), producerPool(reg, recent)),
+    pool: (recent) => producerPool(reg, recent),
   };
 }

@@ -55,6 +55,8 @@ export interface ProducerRules {
    * most the rules' memory) had these primaries and slots.
    */
   winners(parentHash: Uint8Array, height: number, recent: readonly { primary: string; slot: number }[]): string[];
+  /** The producer pool those winners are drawn from (sorted), for the same branch. */
+  pool(recent: readonly { primary: string; slot: number }[]): string[];
   /** How many of the branch's last blocks `winners` looks at. */
   readonly memory: number;
 }

@@ -121,7 +121,7 @@ export class Producer {
     const tip = this.o.chain.tip();
     const w = this.o.chain.syncWinners(tip.hash);
     const slot = w.winners.indexOf(this.myId);
-    const eligiblePool = this.o.chain.params.producers.length;
+    const eligiblePool = w.pool.length;
     return {
       next_height: tip.height + 1,
       current_winner: w.winners[0] ?? null,
