@@ -15,7 +15,7 @@ export interface OptionSpec {
 
 export const OPTIONS: OptionSpec[] = [
   { flag: "data-dir", env: "RIGNODE_DATA_DIR", path: ["dataDir"], kind: "string", arg: "DIR", help: "state directory (default ./rignode-data)" },
-  { flag: "network", env: "RIGNODE_NETWORK", path: ["network"], kind: "string", arg: "NAME|FILE", help: "devnet (default), devnet-scrypt, or a network JSON file" },
+  { flag: "network", env: "RIGNODE_NETWORK", path: ["network"], kind: "string", arg: "NAME|FILE", help: "devnet (default), devnet-scrypt, devnet-sync (proof-of-sync), or a network JSON file" },
   { flag: "mine", env: "RIGNODE_MINE", path: ["miner", "mine"], kind: "boolean", help: "mine blocks on this node's chain" },
   { flag: "address", env: "RIGNODE_ADDRESS", path: ["miner", "address"], kind: "string", arg: "ADDR", help: "payout address for mining (default: this node's wallet)" },
   { flag: "p2p", env: "RIGNODE_P2P", path: ["p2p", "listen"], kind: "string", arg: "HOST:PORT|off", help: "P2P listen address (default 0.0.0.0:8421; off: outbound only)" },
