@@ -70,7 +70,8 @@ describe("p2p", () => {
     const t2 = await sameTip([a, d], t!.height);
     expect(t2!.height).toBeGreaterThanOrEqual(t!.height);
     const peers = await get(b, "/api/peers");
-    expect(peers.peers.filter((p: any) => p.ready).length).toBe(2);
+    // a and c at least; d may have dialled b too after address gossip.
+    expect(peers.peers.filter((p: any) => p.ready).length).toBeGreaterThanOrEqual(2);
     for (const n of [a, b, c, d]) {
       n.proc.kill("SIGTERM");
       expect(await n.proc.exited).toBe(0);
