@@ -1,6 +1,6 @@
 import { bigIntToLe, fromHex, toHex, type Algo, type FoundNonce, type JobSource, type Logger, type MinerJob } from "../core";
 import { encodeHeader, rootFromBranch, sha256d } from "../chain";
-import { difficultyToTarget, swapWords } from "../pool";
+import { difficultyToTarget, hashesPerShare, swapWords } from "../pool";
 import { StratumClient, type PoolEndpoint, type PoolWork, type SubmitResult } from "../stratum";
 import type { MiningEngine } from "../miner";
 
@@ -143,5 +143,19 @@ export function joinPool(
     },
   });
   client.start();
-  return { client, source, stop: () => client.stop() };
+  // Once the engine has hashed for a few seconds, suggest the difficulty that gives about one share per 10 s.
+  const h0 = o.engine.totalHashes();
+  const t0 = Date.now();
+  const suggest = setTimeout(() => {
+    const rate = (o.engine.totalHashes() - h0) / ((Date.now() - t0) / 1000);
+    if (rate > 0) client.suggestDifficulty(Number(((rate * 10) / hashesPerShare(1, o.algo)).toPrecision(3)));
+  }, 5000);
+  return {
+    client,
+    source,
+    stop: () => {
+      clearTimeout(suggest);
+      client.stop();
+    },
+  };
 }

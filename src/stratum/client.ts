@@ -114,6 +114,18 @@ export class StratumClient {
     return this.socket !== null && this.authorized;
   }
 
+  private suggested: number | null = null;
+
+  /**
+   * Asks the pool for a share difficulty (mining.suggest_difficulty), now and after every reconnect: a worker that
+   * knows its hashrate need not wait for vardiff to find it.
+   */
+  suggestDifficulty(d: number): void {
+    if (!Number.isFinite(d) || d <= 0) return;
+    this.suggested = d;
+    if (this.socket && this.authorized) void this.request("mining.suggest_difficulty", [d]);
+  }
+
   /** Submits a share; resolves with the pool's answer (or "lost" when the connection goes first). */
   submit(jobId: string, extranonce2: string, ntime: string, nonce: string): Promise<SubmitResult> {
     if (!this.socket || !this.authorized) return Promise.resolve({ status: "lost", message: "not connected" });
@@ -215,6 +227,7 @@ export class StratumClient {
     }
     this.authorized = true;
     this.attempt = 0;
+    if (this.suggested !== null) void this.request("mining.suggest_difficulty", [this.suggested]);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.index !== 0 && !this.probeTimer) this.probeTimer = setInterval(() => this.probePrimary(), this.o.primaryRetryMs ?? 30_000);
     // Work that came before the authorize answer is used now.

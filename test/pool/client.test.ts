@@ -87,4 +87,17 @@ describe("stratum client", () => {
     a.stop();
     await waitFor(() => (c.isConnected() && c.current?.port === second ? true : undefined));
   }, 30_000);
+
+  test("a suggested difficulty reaches the pool, and is sent again after a reconnect", async () => {
+    const port = freePort();
+    const p = pool(port, "native");
+    const c = new StratumClient({ pools: [parsePoolUrl(`127.0.0.1:${port}`)], user, password: "x", log, onWork: () => {}, backoffMinMs: 50 });
+    c.start();
+    stops.push(() => c.stop());
+    await waitFor(() => (c.isConnected() ? true : undefined));
+    c.suggestDifficulty(0.25);
+    await waitFor(() => ([...p.server.conns][0]?.difficulty === 0.25 ? true : undefined));
+    for (const conn of [...p.server.conns]) conn.link.close("test");
+    await waitFor(() => (c.connects === 2 && c.isConnected() && [...p.server.conns][0]?.difficulty === 0.25 ? true : undefined));
+  }, 30_000);
 });
