@@ -1,3 +1,4 @@
-export { startRole, startWorkerRole, type RunningRole } from "./role";
+export { startRole, type RunningRole } from "./role";
+export { startWorkerRole } from "./worker-role";
 export { createWallet, loadOrCreateWallet, loadOrCreateNodeKey, loadWallet, WALLET_FILE, NODE_KEY_FILE } from "./wallet";
 export { runBench, type BenchOptions, type BenchResult } from "./bench";

@@ -5,13 +5,13 @@ import { MiningEngine, defaultBatch } from "../miner";
 import { isLoopbackHost, parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, poolRoutes, serveApi, tokenRequired, type MinerView, type PoolMode } from "../api";
+import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, poolRoutes, serveApi, tokenRequired, type MinerView } from "../api";
 import { HttpWorkers } from "../pool";
-import { parsePoolUrl } from "../stratum";
-import { createPool, type RunningPool } from "./pool";
+import { createPool } from "./pool";
+import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
 import { producerRules } from "../consensus";
-import { joinPool, SwitchSource, type PoolLink } from "./worker";
+import { SwitchSource } from "./worker";
 import { autoThreads, cpuInfo } from "../tuning";
 import { SoloJobSource } from "./solo";
 import { loadOrCreateNodeKey, loadOrCreateWallet } from "./wallet";
@@ -138,77 +138,6 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   };
 }
 
-interface RunningMiner {
-  engine: MiningEngine;
-  source: SoloJobSource;
-  switch: SwitchSource;
-}
-
-/**
- * The pool role's modes (seed 004), switchable at runtime: host (Stratum listeners open; a local miner mines into
- * this pool through its own port), solo (listeners closed; a local miner mines blocks for itself) and join (listeners
- * closed; a local miner works for another pool).
- */
-class Modes {
-  private mode: PoolMode = "solo";
-  private link: PoolLink | null = null;
-  private joined: { pool: string; user: string } | null = null;
-
-  constructor(
-    private readonly pool: RunningPool,
-    private readonly miner: RunningMiner | null,
-    private readonly config: Config,
-    private readonly log: Logger,
-  ) {}
-
-  view(): { mode: PoolMode; pool?: string; user?: string; mining: boolean } {
-    return { mode: this.mode, ...(this.joined ?? {}), mining: this.miner !== null };
-  }
-
-  async set(r: { mode: PoolMode; pool?: string; user?: string }): Promise<void> {
-    const m = this.miner;
-    const chain = m?.source;
-    if (r.mode === "join") {
-      if (!m) throw new RignodeError("input", "join mode needs a local miner: start the pool with --mine");
-      if (!r.pool) throw new RignodeError("input", "join mode needs {\"pool\": \"HOST:PORT\" or \"stratum+tcp://HOST:PORT\"}");
-    }
-    const endpoint = r.mode === "join" ? parsePoolUrl(r.pool!) : null;
-    this.link?.stop();
-    this.link = null;
-    this.joined = null;
-    if (r.mode === "host") this.pool.start();
-    else this.pool.stop();
-    if (m && chain) {
-      const user = r.user ?? (this.config.miner.address || encodeAddress(m.source.payTo, chainParams(m).addressVersion));
-      if (r.mode === "solo") {
-        m.switch.inner = m.source;
-        m.engine.setJob(m.source.job());
-        m.engine.resume();
-      } else {
-        const target = endpoint ?? { host: "127.0.0.1", port: this.pool.ports.stratum ?? this.pool.ports.stratumJson!, codec: this.pool.ports.stratum ? ("native" as const) : ("json" as const) };
-        if (r.mode === "host" && this.pool.ports.stratum === null && this.pool.ports.stratumJson === null) {
-          throw new RignodeError("config", "host mode with a local miner needs a Stratum port (--stratum or --stratum-json)");
-        }
-        this.link = joinPool(
-          { engine: m.engine, algo: chainParams(m).algo, pools: [target], user, password: "x", log: this.log.child({ component: "miner" }) },
-          (src) => (m.switch.inner = src),
-        );
-        if (r.mode === "join") this.joined = { pool: r.pool!, user };
-      }
-    }
-    if (this.mode !== r.mode) this.log.info("pool.mode", { mode: r.mode, ...(this.joined ?? {}) });
-    this.mode = r.mode;
-  }
-
-  close(): void {
-    this.link?.stop();
-  }
-}
-
-function chainParams(m: RunningMiner) {
-  return m.source.params;
-}
-
 /** The solo miner: the engine fed from the chain's tip, switched to a new job whenever the tip changes. */
 async function startMiner(config: Config, chain: Chain, kernel: KernelInfo, log: Logger): Promise<RunningMiner> {
   const params = chain.params;
@@ -230,76 +159,4 @@ async function startMiner(config: Config, chain: Chain, kernel: KernelInfo, log:
 function minerView(m: RunningMiner, kernel: KernelInfo, algo: Algo): MinerView {
   const s = m.engine.stats();
   return { ...s, kernelVariant: kernel.variant, impl: s.impls?.[algo].impl ?? "simd", blocksFound: m.source.blocksFound };
-}
-
-/** `rignode worker`: the engine mining for a pool (failover list), with the API; no chain, no store. */
-export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
-  if (!config.worker.pools.length) throw new RignodeError("usage", "worker needs --pool HOST:PORT (or stratum+tcp://HOST:PORT for JSON)");
-  if (!config.worker.user) throw new RignodeError("usage", "worker needs --user ADDRESS[.NAME] (the payout address)");
-  const pools = config.worker.pools.map(parsePoolUrl);
-  const { info: kernel } = await loadKernel(config.kernel.variant);
-  log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
-  const algo = config.miner.algo;
-  const threads = config.miner.threads === "auto" ? autoThreads() : config.miner.threads;
-  const batch = config.miner.batch === "auto" ? defaultBatch(algo) : config.miner.batch;
-  const mlog = log.child({ component: "worker" });
-  const sw = new SwitchSource({ nextJob: () => null, found: () => {} });
-  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
-  await engine.start();
-  const link = joinPool(
-    { engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}` },
-    (src) => (sw.inner = src),
-  );
-  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch });
-
-  const view = (): MinerView => {
-    const s = engine.stats();
-    return { ...s, kernelVariant: kernel.variant, impl: s.impls?.[algo].impl ?? "simd", blocksFound: 0 };
-  };
-  const workerView = () => ({
-    connected: link.client.isConnected(),
-    pool: link.client.current ? `${link.client.current.host}:${link.client.current.port}` : null,
-    protocol: link.client.current?.codec ?? null,
-    connects: link.client.connects,
-    user: config.worker.user,
-    shares: { ...link.source.counts },
-  });
-  const metrics = new MetricsRegistry();
-  metrics.register(buildCollector("worker", kernel));
-  metrics.register(processCollector());
-  metrics.register(kernelCollector(kernel));
-  metrics.register(() => {
-    const w = workerView();
-    return [
-      { name: "rignode_worker_shares_total", help: "Shares submitted by result.", type: "counter", samples: (["accepted", "rejected", "stale", "lost"] as const).map((r) => ({ labels: { result: r }, value: w.shares[r] })) },
-      { name: "rignode_worker_connected", help: "1 when connected and authorized to a pool.", type: "gauge", samples: [{ value: w.connected ? 1 : 0 }] },
-      { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
-    ];
-  });
-  const listen = parseListen(config.api.listen);
-  const token = tokenRequired(config.api.auth, isLoopbackHost(listen.host)) ? ensureApiToken(config.dataDir).token : null;
-  const app = createApp({
-    token,
-    log,
-    metrics,
-    groups: [
-      (app) => minerRoutes(app, view, () => engine),
-      (app) => app.get("/api/worker", (c) => c.json(workerView())),
-    ],
-    health: () => ({ ok: true, uptime_s: uptimeSeconds(), pool_connected: link.client.isConnected() }),
-    info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "worker", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
-  });
-  const server = serveApi(app, listen.host, listen.port);
-  log.info("api.listening", { address: `${listen.host}:${server.port}` });
-  return {
-    apiPort: server.port,
-    p2pPort: null,
-    async stop() {
-      link.stop();
-      await engine.stop();
-      await server.stop();
-      const c = link.source.counts;
-      log.info("worker.stopped", { accepted: c.accepted, rejected: c.rejected, stale: c.stale, lost: c.lost });
-    },
-  };
 }

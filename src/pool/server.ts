@@ -1,4 +1,4 @@
-import { bigIntToLe, leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
+import { leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
 import { bitsToTarget, blockHash, decodeAddress, encodeAddress, EXTRANONCE_BYTES, type AcceptResult, type Block, type Chain, type Tip } from "../chain";
 import { StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
 import { makeJob, type PoolJob } from "./job";
@@ -6,7 +6,7 @@ import { Ledger, shareWeight, type StoredPlan } from "./ledger";
 import { planPayout } from "./payout";
 import { ShareChecker } from "./shares";
 import { hashQueue, type TurnBatch } from "./batch";
-import { difficultyToTarget, hashDifficulty } from "./target";
+import { hashDifficulty } from "./target";
 import { Vardiff, roundDifficulty, type VardiffOptions } from "./vardiff";
 import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
 
@@ -196,7 +196,7 @@ export class PoolServer {
   readonly workers = new Map<string, WorkerStats>();
   private readonly latency = new LatencyRing();
   private readonly poolRate = new RateWindow();
-  private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, bans: 0, notifies: 0, jobs: 0 } as Record<string, number>;
+  private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, bans: 0, notifies: 0, jobs: 0 };
   private readonly rejected: Record<string, number> = {};
   private lastBroadcastMs = 0;
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
@@ -474,7 +474,7 @@ export class PoolServer {
     this.jobs.set(id, rec);
     while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
     this.current = rec;
-    this.counters.jobs!++;
+    this.counters.jobs++;
     this.broadcast(rec, clean);
     const end = performance.now();
     this.lastBroadcastMs = end - t0;
@@ -496,7 +496,7 @@ export class PoolServer {
       if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
       c.link.write(b);
       c.link.flush(); // "written" means handed to the kernel when the loop ends
-      this.counters.notifies!++;
+      this.counters.notifies++;
     }
   }
 
@@ -552,8 +552,8 @@ export class PoolServer {
     w.difficulty = c.difficulty;
     this.poolRate.add(done, outcome.credit);
     this.latency.add(ms);
-    this.counters.accepted!++;
-    this.counters.acceptedDifficulty! += outcome.credit;
+    this.counters.accepted++;
+    this.counters.acceptedDifficulty += outcome.credit;
     if (c.vardiff) {
       const next = c.vardiff.onShare(done / 1000);
       if (next !== null) {
@@ -578,7 +578,7 @@ export class PoolServer {
   /** Bans an IP for the configured time and closes its connections. */
   ban(ip: string, why: string): void {
     this.bans.set(ip, this.now() + this.o.limits.banSeconds * 1000);
-    this.counters.bans!++;
+    this.counters.bans++;
     this.o.log.warn("pool.ban", { ip, reason: why, seconds: this.o.limits.banSeconds });
     for (const c of [...this.conns]) if (c.link.ip === ip) c.link.close(`banned: ${why}`);
   }
@@ -592,7 +592,7 @@ export class PoolServer {
         return;
       }
       if (rec) this.o.ledger.recordBlock({ hash, height: r.height, plan: rec.plan });
-      this.counters.blocks!++;
+      this.counters.blocks++;
       this.o.log.info("pool.block_found", { height: r.height, hash: leToDisplayHex(hash), worker, outputs: block.txs[0]?.type === "coinbase" ? block.txs[0].outputs.length : 0 });
     } catch (e) {
       this.o.log.warn("pool.block_rejected", { hash: leToDisplayHex(hash), error: (e as Error).message });
@@ -691,38 +691,27 @@ export class PoolServer {
     return [
       { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: this.conns.size }] },
       { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: [...this.workers.values()].filter((w) => w.openSince.length).length }] },
-      { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted! }, ...reasons] },
-      { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty! }] },
+      { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted }, ...reasons] },
+      { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty }] },
       { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: this.poolRate.hashrate(this.now(), this.algo, this.startedAt) }] },
-      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks! }] },
-      { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs! }] },
-      { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies! }] },
-      { name: "rignode_pool_bans_total", help: "IP bans for invalid shares.", type: "counter", samples: [{ value: this.counters.bans! }] },
+      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
+      { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
+      { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies }] },
+      { name: "rignode_pool_bans_total", help: "IP bans for invalid shares.", type: "counter", samples: [{ value: this.counters.bans }] },
       {
         name: "rignode_pool_share_latency_seconds",
         help: "Share response latency (receipt to acknowledgement, ledger commit included), recent shares.",
         type: "gauge",
-        samples: [0.5, 0.99].flatMap((q) => {
-          const v = this.latency.quantile(q);
-          return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
-        }),
+        samples: this.latency.secondsSamples(),
       },
       {
         name: "rignode_pool_tip_to_notify_seconds",
         help: "From a new tip to the last mining.notify written for it (recent tips).",
         type: "gauge",
-        samples: [0.5, 0.99].flatMap((q) => {
-          const v = this.tipToNotify.quantile(q);
-          return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
-        }),
+        samples: this.tipToNotify.secondsSamples(),
       },
       { name: "rignode_pool_last_job_broadcast_seconds", help: "Time to build the last job and write it to every connection.", type: "gauge", samples: [{ value: this.lastBroadcastMs / 1000 }] },
     ];
-  }
-
-  /** A share target for a difficulty (for HTTP workers that want the number). */
-  shareTarget(d: number): Uint8Array {
-    return bigIntToLe(difficultyToTarget(d, this.algo));
   }
 }
 

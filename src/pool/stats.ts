@@ -21,6 +21,14 @@ export class LatencyRing {
     return this.n;
   }
 
+  /** p50 and p99 as Prometheus samples in seconds (none before the first sample). */
+  secondsSamples(): { labels: { quantile: number }; value: number }[] {
+    return [0.5, 0.99].flatMap((q) => {
+      const v = this.quantile(q);
+      return v === null ? [] : [{ labels: { quantile: q }, value: v / 1000 }];
+    });
+  }
+
   /** The q-quantile (0..1) of the samples, or null without any. */
   quantile(q: number): number | null {
     if (this.n === 0) return null;

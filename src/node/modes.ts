@@ -1,0 +1,81 @@
+import { RignodeError, type Logger } from "../core";
+import { encodeAddress } from "../chain";
+import type { MiningEngine } from "../miner";
+import type { Config } from "../config";
+import type { PoolMode } from "../api";
+import { parsePoolUrl } from "../stratum";
+import type { RunningPool } from "./pool";
+import type { SoloJobSource } from "./solo";
+import { joinPool, type PoolLink, type SwitchSource } from "./worker";
+
+/** The local miner of a node or pool role: the engine, its solo source, and the switch in front of it. */
+export interface RunningMiner {
+  engine: MiningEngine;
+  source: SoloJobSource;
+  switch: SwitchSource;
+}
+
+/**
+ * The pool role's modes (seed 004), switchable at runtime: host (Stratum listeners open; a local miner mines into
+ * this pool through its own port), solo (listeners closed; a local miner mines blocks for itself) and join (listeners
+ * closed; a local miner works for another pool).
+ */
+export class Modes {
+  private mode: PoolMode = "solo";
+  private link: PoolLink | null = null;
+  private joined: { pool: string; user: string } | null = null;
+
+  constructor(
+    private readonly pool: RunningPool,
+    private readonly miner: RunningMiner | null,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  view(): { mode: PoolMode; pool?: string; user?: string; mining: boolean } {
+    return { mode: this.mode, ...(this.joined ?? {}), mining: this.miner !== null };
+  }
+
+  async set(r: { mode: PoolMode; pool?: string; user?: string }): Promise<void> {
+    const m = this.miner;
+    const chain = m?.source;
+    if (r.mode === "join") {
+      if (!m) throw new RignodeError("input", "join mode needs a local miner: start the pool with --mine");
+      if (!r.pool) throw new RignodeError("input", "join mode needs {\"pool\": \"HOST:PORT\" or \"stratum+tcp://HOST:PORT\"}");
+    }
+    const endpoint = r.mode === "join" ? parsePoolUrl(r.pool!) : null;
+    this.link?.stop();
+    this.link = null;
+    this.joined = null;
+    if (r.mode === "host") this.pool.start();
+    else this.pool.stop();
+    if (m && chain) {
+      const user = r.user ?? (this.config.miner.address || encodeAddress(m.source.payTo, chainParams(m).addressVersion));
+      if (r.mode === "solo") {
+        m.switch.inner = m.source;
+        m.engine.setJob(m.source.job());
+        m.engine.resume();
+      } else {
+        const target = endpoint ?? { host: "127.0.0.1", port: this.pool.ports.stratum ?? this.pool.ports.stratumJson!, codec: this.pool.ports.stratum ? ("native" as const) : ("json" as const) };
+        if (r.mode === "host" && this.pool.ports.stratum === null && this.pool.ports.stratumJson === null) {
+          throw new RignodeError("config", "host mode with a local miner needs a Stratum port (--stratum or --stratum-json)");
+        }
+        this.link = joinPool(
+          { engine: m.engine, algo: chainParams(m).algo, pools: [target], user, password: "x", log: this.log.child({ component: "miner" }) },
+          (src) => (m.switch.inner = src),
+        );
+        if (r.mode === "join") this.joined = { pool: r.pool!, user };
+      }
+    }
+    if (this.mode !== r.mode) this.log.info("pool.mode", { mode: r.mode, ...(this.joined ?? {}) });
+    this.mode = r.mode;
+  }
+
+  close(): void {
+    this.link?.stop();
+  }
+}
+
+function chainParams(m: RunningMiner) {
+  return m.source.params;
+}

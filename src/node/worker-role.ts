@@ -1,0 +1,82 @@
+import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
+import { MiningEngine, defaultBatch } from "../miner";
+import { isLoopbackHost, parseListen, type Config } from "../config";
+import { loadKernel } from "../kernel";
+import { createApp, ensureApiToken, minerRoutes, serveApi, tokenRequired, type MinerView } from "../api";
+import { parsePoolUrl } from "../stratum";
+import { autoThreads } from "../tuning";
+import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
+import type { RunningRole } from "./role";
+import { joinPool, SwitchSource } from "./worker";
+
+/** `rignode worker`: the engine mining for a pool (failover list), with the API; no chain, no store. */
+export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
+  if (!config.worker.pools.length) throw new RignodeError("usage", "worker needs --pool HOST:PORT (or stratum+tcp://HOST:PORT for JSON)");
+  if (!config.worker.user) throw new RignodeError("usage", "worker needs --user ADDRESS[.NAME] (the payout address)");
+  const pools = config.worker.pools.map(parsePoolUrl);
+  const { info: kernel } = await loadKernel(config.kernel.variant);
+  log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
+  const algo = config.miner.algo;
+  const threads = config.miner.threads === "auto" ? autoThreads() : config.miner.threads;
+  const batch = config.miner.batch === "auto" ? defaultBatch(algo) : config.miner.batch;
+  const mlog = log.child({ component: "worker" });
+  const sw = new SwitchSource({ nextJob: () => null, found: () => {} });
+  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
+  await engine.start();
+  const link = joinPool(
+    { engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}` },
+    (src) => (sw.inner = src),
+  );
+  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch });
+
+  const view = (): MinerView => {
+    const s = engine.stats();
+    return { ...s, kernelVariant: kernel.variant, impl: s.impls?.[algo].impl ?? "simd", blocksFound: 0 };
+  };
+  const workerView = () => ({
+    connected: link.client.isConnected(),
+    pool: link.client.current ? `${link.client.current.host}:${link.client.current.port}` : null,
+    protocol: link.client.current?.codec ?? null,
+    connects: link.client.connects,
+    user: config.worker.user,
+    shares: { ...link.source.counts },
+  });
+  const metrics = new MetricsRegistry();
+  metrics.register(buildCollector("worker", kernel));
+  metrics.register(processCollector());
+  metrics.register(kernelCollector(kernel));
+  metrics.register(() => {
+    const w = workerView();
+    return [
+      { name: "rignode_worker_shares_total", help: "Shares submitted by result.", type: "counter", samples: (["accepted", "rejected", "stale", "lost"] as const).map((r) => ({ labels: { result: r }, value: w.shares[r] })) },
+      { name: "rignode_worker_connected", help: "1 when connected and authorized to a pool.", type: "gauge", samples: [{ value: w.connected ? 1 : 0 }] },
+      { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
+    ];
+  });
+  const listen = parseListen(config.api.listen);
+  const token = tokenRequired(config.api.auth, isLoopbackHost(listen.host)) ? ensureApiToken(config.dataDir).token : null;
+  const app = createApp({
+    token,
+    log,
+    metrics,
+    groups: [
+      (app) => minerRoutes(app, view, () => engine),
+      (app) => app.get("/api/worker", (c) => c.json(workerView())),
+    ],
+    health: () => ({ ok: true, uptime_s: uptimeSeconds(), pool_connected: link.client.isConnected() }),
+    info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "worker", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
+  });
+  const server = serveApi(app, listen.host, listen.port);
+  log.info("api.listening", { address: `${listen.host}:${server.port}` });
+  return {
+    apiPort: server.port,
+    p2pPort: null,
+    async stop() {
+      link.stop();
+      await engine.stop();
+      await server.stop();
+      const c = link.source.counts;
+      log.info("worker.stopped", { accepted: c.accepted, rejected: c.rejected, stale: c.stale, lost: c.lost });
+    },
+  };
+}
