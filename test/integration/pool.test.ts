@@ -78,7 +78,8 @@ describe("rignode pool with rignode workers", () => {
       // Each block's coinbase on the chain equals its stored plan, and the plan follows the ledger exactly.
       const db = new Database(join(data, "rignode.sqlite"), { readonly: true });
       const shares = db.query<{ id: number; address: Uint8Array; weight: string }, []>("SELECT id, address, weight FROM shares ORDER BY id").all();
-      const byRound = [...blocks].sort((x: any, y: any) => x.last_share - y.last_share);
+      // Rounds follow the chain: by height (two blocks can close rounds at the same share count).
+      const byRound = [...blocks].sort((x: any, y: any) => x.height - y.height);
       let prev = 0;
       let checked = 0;
       for (const blk of byRound) {
