@@ -71,3 +71,16 @@ export function leToDisplayHex(bytes: Uint8Array): string {
 function abbreviate(s: string): string {
   return s.length > 24 ? `${s.slice(0, 20)}…(${s.length} chars)` : s;
 }
+
+/** The parts end to end in one new array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { type Logger } from "../core";
 import { decodeAddress, type Chain } from "../chain";
 import { parseListen, type Config } from "../config";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer, type StratumCodec } from "../pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer, type StratumCodec } from "../pool";
 import type { Store } from "../store";
 import { loadOrCreateWallet } from "./wallet";
 
@@ -29,7 +29,7 @@ export function createPool(
   const plog = log.child({ component: "pool" });
   const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
   const server = new PoolServer({
-    chain,
+    source: new ChainSource(chain),
     ...hash,
     ledger: new Ledger(store),
     log: plog,

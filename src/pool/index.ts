@@ -9,3 +9,4 @@ export { listenStratum } from "./transport";
 export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";
+export { ChainSource, chainWork, type WorkSource, type Work, type WorkEvent, type SubmitResult, type PayoutOutput } from "./source";

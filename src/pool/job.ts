@@ -1,21 +1,22 @@
 import { RignodeError, toHex, fromHex, type Algo } from "../core";
 import type { NotifyFields } from "../stratum";
-import { coinbaseBranch, encodeHeader, rootFromBranch, sha256d, splitCoinbase, txId, type Block, type Header } from "../chain";
+import { encodeHeader, rootFromBranch, sha256d, type Header } from "../chain";
+import type { Work } from "./source";
 
 /** The notify fields of a job and whether it voids the jobs before it. */
 export interface NotifyParams extends NotifyFields {
   cleanJobs: boolean;
 }
 
-/** A job as the pool keeps it: the template and what it sent. */
+/** A job as the pool keeps it: the work and what it sent. */
 export interface PoolJob {
   id: string;
   algo: Algo;
-  template: Block;
+  work: Work;
   coinb1: Uint8Array;
   coinb2: Uint8Array;
   branch: Uint8Array[];
-  /** Lowest ntime a share may carry (median time past + 1). */
+  /** Lowest ntime a share may carry (median time past + 1, or the template's mintime). */
   minTime: number;
   notify: NotifyParams;
 }
@@ -29,15 +30,12 @@ export function swapWords(b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Builds the job for a template whose coinbase leaves room for en1 (4 bytes) + en2 (4 bytes). */
-export function makeJob(id: string, algo: Algo, template: Block, minTime: number, cleanJobs: boolean): PoolJob {
-  const cb = template.txs[0];
-  if (!cb || cb.type !== "coinbase") throw new RignodeError("internal", "template has no coinbase");
-  const { coinb1, coinb2 } = splitCoinbase(cb);
-  const branch = coinbaseBranch(template.txs.map((t) => txId(t)));
-  const h = template.header;
+/** The job for work whose coinbase leaves room for en1 (4 bytes) + en2 (4 bytes): notify fields in Stratum's byte orders. */
+export function makeJob(id: string, algo: Algo, work: Work, cleanJobs: boolean): PoolJob {
+  const { coinb1, coinb2, branch, minTime } = work;
+  const h = work.header;
   return {
-    id, algo, template, coinb1, coinb2, branch, minTime,
+    id, algo, work, coinb1, coinb2, branch, minTime,
     notify: {
       jobId: id,
       prevHash: toHex(swapWords(h.prevHash)),
@@ -72,7 +70,7 @@ export function shareHeader(job: PoolJob, en1: Uint8Array, s: Submission, versio
   coinbase.set(en2, job.coinb1.length + 4);
   coinbase.set(job.coinb2, job.coinb1.length + 8);
   const root = rootFromBranch(sha256d(coinbase), job.branch);
-  const t = job.template.header;
+  const t = job.work.header;
   let version = t.version;
   if (s.versionBits !== undefined) {
     const bits = parseU32(s.versionBits, "version bits");

@@ -1,7 +1,8 @@
 import { leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
-import { bitsToTarget, blockHash, decodeAddress, encodeAddress, EXTRANONCE_BYTES, type AcceptResult, type Block, type Chain, type Tip } from "../chain";
+import { bitsToTarget, EXTRANONCE_BYTES, type Header } from "../chain";
 import { StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
 import { makeJob, type PoolJob } from "./job";
+import type { SubmitResult, WorkEvent, WorkSource } from "./source";
 import { Ledger, shareWeight, type StoredPlan } from "./ledger";
 import { planPayout } from "./payout";
 import { ShareChecker } from "./shares";
@@ -41,7 +42,8 @@ export const DEFAULT_LIMITS: PoolLimits = {
 };
 
 export interface PoolServerOptions {
-  chain: Chain;
+  /** Where jobs come from and blocks go: the node's chain or an upstream daemon. */
+  source: WorkSource;
   /** The proof-of-work hash of an 80-byte header (the kernel). */
   powHash: (header: Uint8Array) => Uint8Array;
   /** The same for n headers end to end (the kernel's batch call); without it, one powHash per share. */
@@ -175,6 +177,8 @@ interface JobRecord {
   seq: number;
   plan: StoredPlan;
   createdAt: number;
+  /** The network's difficulty for this job: share difficulties are never set above it (no withheld blocks). */
+  networkDifficulty: number;
 }
 
 /**
@@ -210,13 +214,22 @@ export class PoolServer {
   /** When the tip being answered changed (performance.now()), and how long from then to the last notify written. */
   private tipAt: number | null = null;
   private readonly tipToNotify = new LatencyRing(1024);
+  /** A job being built (the source may check it asynchronously); a refresh asked for meanwhile runs after it. */
+  private building = false;
+  private again: boolean | null = null;
+  /** A clean job could not be published (the source refused it): the next one published is clean. */
+  private cleanOwed = false;
+  /** Why the last job could not be built or was refused, until one is published again. */
+  private jobProblem: string | null = null;
+  /** Blocks handed to an asynchronous source, not answered yet: the next job's plan waits for them. */
+  private readonly pendingBlocks = new Set<Promise<void>>();
 
   constructor(private readonly o: PoolServerOptions) {
     o.limits = { ...o.limits };
     this.now = o.now ?? Date.now;
     this.versionMask = o.versionMask ?? 0x1fffe000;
     this.startDifficulty = roundDifficulty(Math.min(o.vardiff.maxDifficulty, Math.max(o.vardiff.minDifficulty, o.startDifficulty)));
-    this.checker = new ShareChecker(o.chain.params.algo, o.powHash);
+    this.checker = new ShareChecker(o.source.algo, o.powHash);
     this.hasher = hashQueue(
       o.powHashMany ??
         ((hs, n) => {
@@ -227,11 +240,15 @@ export class PoolServer {
     );
     this.startedAt = this.now();
     if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
-    o.chain.onTip((tip, result) => this.onTip(tip, result));
+    o.source.onWork((e) => this.onWork(e));
   }
 
   get algo() {
-    return this.o.chain.params.algo;
+    return this.o.source.algo;
+  }
+
+  get source(): WorkSource {
+    return this.o.source;
   }
 
   /** Builds the first job and starts the refresh and sweep timers. */
@@ -355,7 +372,7 @@ export class PoolServer {
       c.users.set(user, address);
       const now = this.now();
       let w = this.workers.get(user);
-      if (!w) this.workers.set(user, (w = newWorkerStats(user, encodeAddress(address, this.o.chain.params.addressVersion), now)));
+      if (!w) this.workers.set(user, (w = newWorkerStats(user, this.o.source.display(address), now)));
       w.openSince.push(c.connectedAt);
     }
     if (!c.fixedDifficulty && !c.vardiff) c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
@@ -363,16 +380,12 @@ export class PoolServer {
     return true;
   }
 
-  /** A payout user: base58 address of this network, optionally ".worker" (1-64 of [A-Za-z0-9_-]). */
+  /** A payout user: an address of the source's network, optionally ".worker" (1-64 of [A-Za-z0-9_-]). */
   parseUser(user: string): Uint8Array | null {
     const dot = user.indexOf(".");
     const addr = dot < 0 ? user : user.slice(0, dot);
     if (dot >= 0 && !/^[A-Za-z0-9_-]{1,64}$/.test(user.slice(dot + 1))) return null;
-    try {
-      return decodeAddress(addr, this.o.chain.params.addressVersion);
-    } catch {
-      return null;
-    }
+    return this.o.source.payee(addr);
   }
 
   suggestDifficulty(c: PoolConn, d: number): void {
@@ -382,8 +395,21 @@ export class PoolServer {
     if (c.workSent) c.session.setDifficulty(c.difficulty);
   }
 
+  /** Within the configured range, and never above the network's difficulty (a share harder than a block would let
+   * a miner sit on blocks it cannot tell are blocks). */
   private clampDifficulty(d: number): number {
-    return roundDifficulty(Math.min(this.o.vardiff.maxDifficulty, Math.max(this.o.vardiff.minDifficulty, d)));
+    const r = roundDifficulty(Math.min(this.o.vardiff.maxDifficulty, Math.max(this.o.vardiff.minDifficulty, d)));
+    const net = this.current?.networkDifficulty ?? Infinity;
+    return r > net ? Math.max(net, this.o.vardiff.minDifficulty) : r;
+  }
+
+  /** Lowers a connection's difficulty to the network's when a job makes it too high; true when it changed. */
+  private capDifficulty(c: PoolConn): boolean {
+    const d = this.clampDifficulty(c.difficulty);
+    if (d >= c.difficulty) return false;
+    c.difficulty = d;
+    if (c.vardiff) c.vardiff = new Vardiff(d, { ...this.o.vardiff, maxDifficulty: d }, this.now() / 1000);
+    return true;
   }
 
   /** The first work of a connection once it is subscribed and authorized: its difficulty, then the current job. */
@@ -391,6 +417,7 @@ export class PoolServer {
     if (c.closed || !this.current || !c.session.subscribed || !c.users.size) return;
     if (c.workSent) return;
     c.workSent = true;
+    this.capDifficulty(c);
     c.session.setDifficulty(c.difficulty);
     c.noteDifficulty(this.current.seq, c.difficulty);
     c.link.write(c.link.encode(this.notifyMessage(this.current, true)));
@@ -398,18 +425,16 @@ export class PoolServer {
 
   // ---- jobs ----
 
-  private onTip(_tip: Tip, result: AcceptResult): void {
-    if (result.status === "reorg") {
-      const chain = this.o.chain;
-      const n = this.o.ledger.reconcile((hash, height) => {
-        const h = chain.hashAt(height);
-        return h !== null && Buffer.compare(h, hash) === 0;
-      });
-      if (n) this.o.log.warn("pool.blocks_reorganised", { changed: n, depth: result.disconnected });
+  private onWork(e: WorkEvent): void {
+    if (e.reorg) {
+      const n = this.o.ledger.reconcile(e.reorg.onMain);
+      if (n) this.o.log.warn("pool.blocks_reorganised", { changed: n, depth: e.reorg.depth });
     }
+    if (!this.running) return;
+    if (!e.clean) return this.refresh(false);
     // After the current call stack: a block this pool found is recorded (its round closed) before the next job's
     // plan is made. Several tips in one stack (a reorg, a sync burst) make one job.
-    if (!this.running || this.refreshQueued) return;
+    if (this.refreshQueued) return;
     this.refreshQueued = true;
     this.tipAt = performance.now();
     queueMicrotask(() => {
@@ -430,48 +455,95 @@ export class PoolServer {
     return shareWeight(Math.max(2 * netDiff, 1));
   }
 
-  /** A new job on the tip with the current payout plan; with clean, earlier jobs are void. Written to every miner. */
+  /**
+   * A new job on the best block with the current payout plan; with clean, earlier jobs are void. The source may
+   * check it first (an upstream daemon's proposal mode); a refused job is not sent, miners keep the last one.
+   * Waits for blocks still being submitted, so a found block's round is closed before the next plan.
+   */
   refresh(clean: boolean): void {
-    const t0 = performance.now();
-    const chain = this.o.chain;
-    const params = chain.params;
+    if (this.building) {
+      this.again = (this.again ?? false) || clean;
+      return;
+    }
+    this.building = true;
+    const done = () => {
+      this.building = false;
+      const next = this.again;
+      this.again = null;
+      if (next !== null && this.running) this.refresh(next);
+    };
+    const run = () => {
+      const t0 = performance.now();
+      let rec: JobRecord;
+      try {
+        rec = this.buildJob();
+      } catch (e) {
+        this.jobFailed(clean, (e as Error).message);
+        return done();
+      }
+      const check = this.o.source.verify?.(rec.job.work);
+      if (!check) {
+        this.publish(rec, clean, t0);
+        return done();
+      }
+      check.then(
+        () => this.running && this.publish(rec, clean, t0),
+        (e) => this.jobFailed(clean, `refused by the source: ${(e as Error).message}`),
+      ).finally(done);
+    };
+    if (this.pendingBlocks.size) void Promise.allSettled([...this.pendingBlocks]).then(run);
+    else run();
+  }
+
+  private jobFailed(clean: boolean, why: string): void {
+    if (clean) this.cleanOwed = true;
+    if (this.jobProblem !== why) this.o.log.warn("pool.job_not_built", { reason: why, serving: this.current?.job.id ?? null });
+    this.jobProblem = why;
+    this.tipAt = null;
+  }
+
+  private buildJob(): JobRecord {
+    const source = this.o.source;
     let stored: StoredPlan | null = null;
-    const tipBits = chain.nextBitsAfter(chain.tip().hash);
-    const block = chain.template(
-      (total) => {
-        const { weights, lastShare } = this.o.ledger.weights(this.windowWeight(tipBits));
-        const plan = planPayout({
-          total,
-          foundation: params.foundation,
-          pool: toHex(this.o.poolAddress),
-          poolFeeBps: this.o.poolFeeBps,
-          weights,
-          carried: this.o.ledger.carried(),
-          minOutput: BigInt(params.minOutput),
-          maxOutputs: params.maxCoinbaseOutputs,
-        });
-        stored = {
-          scheme: this.o.scheme,
-          total: total.toString(),
-          foundation: plan.foundation.toString(),
-          poolFee: plan.poolFee.toString(),
-          poolFeeBps: this.o.poolFeeBps,
-          outputs: plan.outputs.map((x) => ({ to: x.to, amount: x.amount.toString() })),
-          weights: Object.fromEntries([...weights].map(([k, v]) => [k, v.toString()])),
-          carried: Object.fromEntries([...plan.carried].map(([k, v]) => [k, v.toString()])),
-          lastShare,
-        };
-        return plan.outputs.map((x) => ({ to: Buffer.from(x.to, "hex"), amount: x.amount }));
-      },
-      new Uint8Array(EXTRANONCE_BYTES),
-      "rignode pool",
-    );
+    let bits = 0;
+    const work = source.work((total, b) => {
+      bits = b;
+      const { weights, lastShare } = this.o.ledger.weights(this.windowWeight(b));
+      const plan = planPayout({
+        total,
+        foundation: source.foundation,
+        pool: toHex(this.o.poolAddress),
+        poolFeeBps: this.o.poolFeeBps,
+        weights,
+        carried: this.o.ledger.carried(),
+        minOutput: source.minOutput,
+        maxOutputs: source.maxOutputs,
+      });
+      stored = {
+        scheme: this.o.scheme,
+        total: total.toString(),
+        foundation: plan.foundation.toString(),
+        poolFee: plan.poolFee.toString(),
+        poolFeeBps: this.o.poolFeeBps,
+        outputs: plan.outputs.map((x) => ({ to: x.to, amount: x.amount.toString() })),
+        weights: Object.fromEntries([...weights].map(([k, v]) => [k, v.toString()])),
+        carried: Object.fromEntries([...plan.carried].map(([k, v]) => [k, v.toString()])),
+        lastShare,
+      };
+      return plan.outputs.map((x) => ({ to: Buffer.from(x.to, "hex"), amount: x.amount }));
+    }, "rignode pool");
     const seq = ++this.seq;
     const id = seq.toString(16);
-    const job = makeJob(id, this.algo, block, chain.medianTimePast(chain.tip().hash) + 1, clean);
-    const rec: JobRecord = { job, seq, plan: stored!, createdAt: this.now() };
-    this.checker.addJob(job, clean);
-    this.jobs.set(id, rec);
+    return { job: makeJob(id, this.algo, work, false), seq, plan: stored!, createdAt: this.now(), networkDifficulty: hashDifficulty(bitsToTarget(bits), this.algo) };
+  }
+
+  private publish(rec: JobRecord, clean: boolean, t0: number): void {
+    clean = clean || this.cleanOwed;
+    this.cleanOwed = false;
+    this.jobProblem = null;
+    rec.job.notify.cleanJobs = clean;
+    this.checker.addJob(rec.job, clean);
+    this.jobs.set(rec.job.id, rec);
     while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
     this.current = rec;
     this.counters.jobs++;
@@ -491,6 +563,7 @@ export class PoolServer {
     const cache = new Map<string, Uint8Array>();
     for (const c of this.conns) {
       if (!c.workSent) continue;
+      if (this.capDifficulty(c)) c.session.setDifficulty(c.difficulty);
       c.noteDifficulty(r.seq, c.difficulty);
       let b = cache.get(c.link.codec);
       if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
@@ -555,8 +628,9 @@ export class PoolServer {
     this.counters.accepted++;
     this.counters.acceptedDifficulty += outcome.credit;
     if (c.vardiff) {
-      const next = c.vardiff.onShare(done / 1000);
-      if (next !== null) {
+      const v = c.vardiff.onShare(done / 1000);
+      const next = v === null ? null : this.clampDifficulty(v);
+      if (next !== null && next !== c.difficulty) {
         c.difficulty = next;
         // After the acknowledgement: the miner hears the new difficulty, which applies from the next notify.
         setImmediate(() => !c.closed && c.session.setDifficulty(next));
@@ -583,20 +657,24 @@ export class PoolServer {
     for (const c of [...this.conns]) if (c.link.ip === ip) c.link.close(`banned: ${why}`);
   }
 
-  private foundBlock(block: Block, rec: JobRecord | undefined, worker: string): void {
-    const hash = blockHash(block.header);
-    try {
-      const r = this.o.chain.acceptBlock(block);
-      if (r.status !== "connected" && r.status !== "reorg") {
-        this.o.log.info("pool.block_not_main", { hash: leToDisplayHex(hash), status: r.status });
-        return;
-      }
-      if (rec) this.o.ledger.recordBlock({ hash, height: r.height, plan: rec.plan });
+  /**
+   * A share that is a block: handed to the source at once (connected and relayed, or submitted to the daemon) and,
+   * once the source has it on its best chain, recorded with its plan (the round closes).
+   */
+  private foundBlock(found: { job: PoolJob; header: Header; coinbase: Uint8Array }, rec: JobRecord | undefined, worker: string): void {
+    const done = (r: SubmitResult) => {
+      const hash = leToDisplayHex(r.hash);
+      if (r.status === "rejected") return this.o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
+      if (r.status !== "accepted") return this.o.log.info("pool.block_not_main", { hash, status: r.reason ?? r.status });
+      if (rec) this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
       this.counters.blocks++;
-      this.o.log.info("pool.block_found", { height: r.height, hash: leToDisplayHex(hash), worker, outputs: block.txs[0]?.type === "coinbase" ? block.txs[0].outputs.length : 0 });
-    } catch (e) {
-      this.o.log.warn("pool.block_rejected", { hash: leToDisplayHex(hash), error: (e as Error).message });
-    }
+      this.o.log.info("pool.block_found", { height: r.height, hash, worker, outputs: rec?.plan.outputs.length ?? 0 });
+    };
+    const r = this.o.source.submit(found.job.work, found.header, found.coinbase);
+    if (!(r instanceof Promise)) return done(r);
+    const p = r.then(done, (e) => this.o.log.warn("pool.block_submit_failed", { height: found.job.work.height, error: (e as Error).message }));
+    this.pendingBlocks.add(p);
+    void p.finally(() => this.pendingBlocks.delete(p));
   }
 
   /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
@@ -607,8 +685,9 @@ export class PoolServer {
       if (!c.users.size && now - c.connectedAt > l.authorizeSeconds * 1000) c.link.close("not authorized in time");
       else if (l.idleSeconds > 0 && now - c.lastMessage > l.idleSeconds * 1000) c.link.close("idle");
       else if (c.vardiff && !c.fixedDifficulty) {
-        const next = c.vardiff.tick(now / 1000);
-        if (next !== null) {
+        const v = c.vardiff.tick(now / 1000);
+        const next = v === null ? null : this.clampDifficulty(v);
+        if (next !== null && next !== c.difficulty) {
           c.difficulty = next;
           c.session.setDifficulty(next);
         }
@@ -633,9 +712,11 @@ export class PoolServer {
     const blocks = this.o.ledger.blocks(1000).filter((b) => b.status === "main");
     const paid = new Map<string, bigint>();
     for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
-    const av = this.o.chain.params.addressVersion;
+    const show = (k: string) => this.o.source.display(Buffer.from(k, "hex"));
     return {
       running: this.running,
+      source: this.o.source.status(),
+      job_problem: this.jobProblem,
       algo: this.algo,
       connections: this.conns.size,
       workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
@@ -646,9 +727,9 @@ export class PoolServer {
       blocks_found: blocks.length,
       fee: { pool_bps: this.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.o.scheme,
-      job: this.current ? { id: this.current.job.id, height: this.o.chain.tip().height + 1, age_ms: now - this.current.createdAt, outputs: this.current.plan.outputs.length } : null,
+      job: this.current ? { id: this.current.job.id, height: this.current.job.work.height, age_ms: now - this.current.createdAt, outputs: this.current.plan.outputs.length } : null,
       last_broadcast_ms: this.lastBroadcastMs,
-      payouts: [...paid].map(([k, v]) => ({ address: encodeAddress(Buffer.from(k, "hex"), av), amount: v.toString() })),
+      payouts: [...paid].map(([k, v]) => ({ address: show(k), amount: v.toString() })),
       workers: [...this.workers.values()].map((w) => ({
         user: w.user,
         address: w.address,
@@ -667,8 +748,7 @@ export class PoolServer {
 
   /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
   blocks(limit = 100) {
-    const av = this.o.chain.params.addressVersion;
-    const addr = (k: string) => encodeAddress(Buffer.from(k, "hex"), av);
+    const addr = (k: string) => this.o.source.display(Buffer.from(k, "hex"));
     return this.o.ledger.blocks(limit).map((b) => ({
       hash: leToDisplayHex(Buffer.from(b.hash, "hex")),
       height: b.height,

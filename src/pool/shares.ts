@@ -1,5 +1,5 @@
 import { bigIntToLe, leLessOrEqual, toHex, type Algo } from "../core";
-import { bitsToTarget, decodeTx, type Block, type Header } from "../chain";
+import { bitsToTarget, type Header } from "../chain";
 import { StratumError, STRATUM_ERROR, type SubmitParams } from "../stratum";
 import { shareHeader, parseU32, type PoolJob } from "./job";
 import { difficultyToTarget } from "./target";
@@ -8,8 +8,8 @@ export interface ShareOutcome {
   /** Difficulty credited (the one in force for this job on this connection). */
   credit: number;
   headerHash: string;
-  /** Set when the share also meets the network target: the block to connect and relay at once. */
-  block?: Block;
+  /** Set when the share also meets the network target: the header and coinbase of a block, to submit at once. */
+  block?: { job: PoolJob; header: Header; coinbase: Uint8Array };
   /** The job was replaced by a new tip: no credit (the caller answers "stale" after connecting any block). */
   stale: boolean;
 }
@@ -125,7 +125,7 @@ export class ShareChecker {
     const outcome: ShareOutcome = { credit: difficulty, headerHash: toHex(digest), stale: !entry.current };
     if (leLessOrEqual(digest, this.networkTarget(job))) {
       // A block is a block, stale job or not, whatever the share difficulty.
-      outcome.block = { header: prep.header, txs: [decodeTx(prep.coinbase), ...job.template.txs.slice(1)] };
+      outcome.block = { job, header: prep.header, coinbase: prep.coinbase };
       return outcome;
     }
     if (outcome.stale) throw new StratumError(STRATUM_ERROR.jobNotFound, "Stale share");
@@ -138,7 +138,7 @@ export class ShareChecker {
 
   /** The job's network target as 32 little-endian bytes (compared byte-wise with a hash). */
   private networkTarget(job: PoolJob): Uint8Array {
-    const bits = job.template.header.bits;
+    const bits = job.work.header.bits;
     if (this.netTarget?.bits !== bits) this.netTarget = { bits, target: bigIntToLe(bitsToTarget(bits)) };
     return this.netTarget.target;
   }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 import { createLogger, leToBigInt } from "../../src/core";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer } from "../../src/pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer } from "../../src/pool";
 import { StratumClient, parsePoolUrl, type PoolWork } from "../../src/stratum";
 import { PoolJobSource } from "../../src/node/worker";
 import { Store } from "../../src/store";
@@ -23,7 +23,7 @@ function pool(port: number, codec: "json" | "native") {
   const store = Store.open(mkdtempSync(join(tmpdir(), "rignode-cl-")));
   const chain = new Chain({ store, params, powHash: (h) => kernel.hash("sha256d", h) });
   const server = new PoolServer({
-    chain, powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 0,
+    source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 0,
     scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 1,
   });
   server.start();
@@ -95,9 +95,9 @@ describe("stratum client", () => {
     c.start();
     stops.push(() => c.stop());
     await waitFor(() => (c.isConnected() ? true : undefined));
-    c.suggestDifficulty(0.25);
-    await waitFor(() => ([...p.server.conns][0]?.difficulty === 0.25 ? true : undefined));
+    c.suggestDifficulty(0.0000025);
+    await waitFor(() => ([...p.server.conns][0]?.difficulty === 0.0000025 ? true : undefined));
     for (const conn of [...p.server.conns]) conn.link.close("test");
-    await waitFor(() => (c.connects === 2 && c.isConnected() && [...p.server.conns][0]?.difficulty === 0.25 ? true : undefined));
+    await waitFor(() => (c.connects === 2 && c.isConnected() && [...p.server.conns][0]?.difficulty === 0.0000025 ? true : undefined));
   }, 30_000);
 });

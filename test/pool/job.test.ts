@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { difficultyToTarget, DIFF1, hashDifficulty, makeJob, shareHeader, swapWords } from "../../src/pool";
+import { chainWork, difficultyToTarget, DIFF1, hashDifficulty, makeJob, shareHeader, swapWords } from "../../src/pool";
 import { decodeTx, encodeHeader, generateKeyPair, sha256d, type Block } from "../../src/chain";
 import { fromHex, leToBigInt, reversed, toHex } from "../../src/core";
 import { kernel, mineOn, openChain } from "../chain/helpers";
@@ -33,7 +33,7 @@ describe("notify byte orders", () => {
     const alice = generateKeyPair();
     mineOn(chain, alice); // a parent with a normal coinbase
     const template = chain.template((total) => [{ to: alice.publicKey, amount: total }], new Uint8Array(8), "pool");
-    const job = makeJob("1", "sha256d", template, chain.medianTimePast(chain.tip().hash) + 1, true);
+    const job = makeJob("1", "sha256d", chainWork(template, chain.medianTimePast(chain.tip().hash) + 1, 1), true);
     const n = job.notify;
     // Miner side, from the strings alone: coinbase, merkle root, header fields in their byte orders.
     const en1 = fromHex("57a6f098", 4);
@@ -60,7 +60,7 @@ describe("notify byte orders", () => {
   test("version rolling: (version & ~mask) | (bits & mask); bits outside the mask are refused", () => {
     const { chain } = openChain();
     const t = chain.template((total) => [{ to: generateKeyPair().publicKey, amount: total }], new Uint8Array(8));
-    const job = makeJob("2", "sha256d", { ...t, header: { ...t.header, version: 0x20000000 } }, 0, false);
+    const job = makeJob("2", "sha256d", chainWork({ ...t, header: { ...t.header, version: 0x20000000 } }, 0, 1), false);
     const sub = { extranonce2: "00000000", ntime: job.notify.ntime, nonce: "00000000" };
     expect(shareHeader(job, new Uint8Array(4), { ...sub, versionBits: "00002000" }, 0x1fffe000).header.version).toBe(0x20002000);
     expect(() => shareHeader(job, new Uint8Array(4), { ...sub, versionBits: "00000001" }, 0x1fffe000)).toThrow("outside the negotiated mask");

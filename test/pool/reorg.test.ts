@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bitsToTarget, Chain, encodeAddress, generateKeyPair } from "../../src/chain";
 import { createLogger, fromHex, leToBigInt } from "../../src/core";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, HttpWorkers, Ledger, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, HttpWorkers, Ledger, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { Store } from "../../src/store";
 import { EASY, kernel, mineOn } from "../chain/helpers";
 
@@ -16,7 +16,7 @@ describe("pool blocks and reorganisations", () => {
     const chain = new Chain({ store, params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
     const ledger = new Ledger(store);
     const server = new PoolServer({
-      chain, powHash: (h) => kernel.hash("sha256d", h), ledger, log: createLogger({ json: true, level: "error" }), poolAddress: generateKeyPair().publicKey,
+      source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log: createLogger({ json: true, level: "error" }), poolAddress: generateKeyPair().publicKey,
       poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 0,
     });
     server.start();
@@ -25,7 +25,7 @@ describe("pool blocks and reorganisations", () => {
     const reg = await http.register(user, "d=0.000001", "127.0.0.1");
     const j = http.job(reg.session);
     const p = j.params as any[];
-    const job = { coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: [], template: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } } } as unknown as PoolJob;
+    const job = { coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: [], work: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } } } as unknown as PoolJob;
     const net = bitsToTarget(parseInt(p[6], 16));
     let nonce = 0;
     while (leToBigInt(kernel.hash("sha256d", shareHeader(job, fromHex(reg.extranonce1), { extranonce2: "00000001", ntime: p[7], nonce: nonce.toString(16).padStart(8, "0") }, 0).bytes)) > net) nonce++;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { bitsToTarget, Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 import { createLogger, MetricsRegistry, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
 import { createApp, poolRoutes } from "../../src/api";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { Store } from "../../src/store";
 import { kernel, mineOn } from "../chain/helpers";
 
@@ -23,7 +23,7 @@ function startPool(limits: Partial<typeof DEFAULT_LIMITS> = {}) {
   const store = Store.open(mkdtempSync(join(tmpdir(), "rignode-pool-srv-")));
   const chain = new Chain({ store, params, powHash: (h) => kernel.hash(params.algo, h) });
   const server = new PoolServer({
-    chain, powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 100,
+    source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 100,
     scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, ...limits }, jobRefreshSeconds: 30, instanceId: 7,
   });
   server.start();
@@ -99,7 +99,7 @@ async function client(port: number, codec: "json" | "native" = "json") {
 function jobFromNotify(p: any[]): PoolJob {
   return {
     id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)),
-    template: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } },
+    work: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } },
     notify: { ntime: p[7] },
   } as unknown as PoolJob;
 }
@@ -173,8 +173,8 @@ describe("pool server over TCP", () => {
     const sa = await a.ask("mining.subscribe", ["native/1"]);
     const sb = await b.ask("mining.subscribe", ["json/1"]);
     expect(sa.result[1]).not.toBe(sb.result[1]);
-    expect((await a.ask("mining.authorize", [userA, "d=0.5"])).result).toBe(true);
-    expect((await a.wait((m) => m.method === "mining.set_difficulty")).params[0]).toBe(0.5); // a float survives msgpack
+    expect((await a.ask("mining.authorize", [userA, "d=0.000005"])).result).toBe(true);
+    expect((await a.wait((m) => m.method === "mining.set_difficulty")).params[0]).toBe(0.000005); // a float survives msgpack
     const n = await a.wait((m) => m.method === "mining.notify");
     expect(n.params).toHaveLength(9);
     expect((await a.ask("mining.bogus", [])).error[0]).toBe(20);
@@ -243,7 +243,7 @@ describe("pool server over TCP", () => {
     expect(reg).toMatchObject({ extranonce2_size: 4, difficulty: DIFF });
     const j: any = await (await app.request(`/pool/job?session=${reg.session}`)).json();
     const job = jobFromNotify(j.params);
-    const net = bitsToTarget(job.template.header.bits);
+    const net = bitsToTarget(job.work.header.bits);
     const n = findNonce(job, reg.extranonce1, net, difficultyToTarget(DIFF, "sha256d"), undefined, 0);
     const share = { session: reg.session, job_id: j.job_id, extranonce2: "00000001", ntime: job.notify.ntime, nonce: hex(n) };
     expect(await (await post("/pool/share", share)).json()).toEqual({ accepted: true, error: null });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { bitsToTarget, Chain, generateKeyPair, NETWORKS } from "../../src/chain";
 import { fromHex, leToBigInt } from "../../src/core";
-import { makeJob, shareHeader, ShareChecker, difficultyToTarget, type PoolJob } from "../../src/pool";
+import { chainWork, ChainSource, makeJob, shareHeader, ShareChecker, difficultyToTarget, type PoolJob } from "../../src/pool";
 import { StratumSession, StratumError, type Outgoing, type SessionHandler } from "../../src/stratum";
 import { Store } from "../../src/store";
 import { mkdtempSync } from "node:fs";
@@ -26,7 +26,7 @@ const hex = (n: number) => n.toString(16).padStart(8, "0");
 
 function setup() {
   const checker = new ShareChecker("sha256d", (h) => kernel.hash("sha256d", h));
-  const job1 = makeJob("1", "sha256d", template(1), 0, true);
+  const job1 = makeJob("1", "sha256d", chainWork(template(1), 0, 1), true);
   checker.addJob(job1, true);
   const sent: Outgoing[] = [];
   const handler: SessionHandler = {
@@ -91,7 +91,7 @@ describe("scripted Stratum V1 session", () => {
     // Version bits outside the mask: refused.
     expect((await submit(8, "good.a", "1", n1, "00000001")).error?.[0]).toBe(20);
     // A new tip (clean job): a share on the old job is stale: 21. An unknown job: 21.
-    checker.addJob(makeJob("2", "sha256d", template(2), 0, true), true);
+    checker.addJob(makeJob("2", "sha256d", chainWork(template(2), 0, 1), true), true);
     const fresh = findNonce(job1, net, share, "00002000", 0x1fffe000, n1 + 1); // a good share never sent before
     expect((await submit(9, "good.a", "1", fresh)).error).toEqual([21, "Stale share", null]);
     expect((await submit(10, "good.a", "999", n1)).error).toEqual([21, "Job not found", null]);
@@ -100,10 +100,10 @@ describe("scripted Stratum V1 session", () => {
   test("a share that meets the network target is a block, even on a stale job", async () => {
     const { checker, job1 } = setup();
     const n = findNonce(job1, 0n, bitsToTarget(params.powLimitBits));
-    checker.addJob(makeJob("2", "sha256d", template(3), 0, true), true); // job 1 is stale now
+    checker.addJob(makeJob("2", "sha256d", chainWork(template(3), 0, 1), true), true); // job 1 is stale now
     const out = checker.check({ worker: "good.a", jobId: "1", extranonce2: "00000001", ntime: job1.notify.ntime, nonce: hex(n) }, fromHex("57a6f098", 4), 0, DIFF);
     expect(out.stale).toBe(true);
     expect(out.block).toBeDefined();
-    expect(chain.acceptBlock(out.block!).status).toBe("connected");
+    expect(new ChainSource(chain).submit(out.block!.job.work, out.block!.header, out.block!.coinbase).status).toBe("accepted");
   }, 60_000);
 });

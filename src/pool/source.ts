@@ -1,0 +1,152 @@
+import { leToDisplayHex, type Algo } from "../core";
+import { blockHash, decodeAddress, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
+
+/** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
+export interface PayoutOutput {
+  to: Uint8Array;
+  amount: bigint;
+}
+
+/**
+ * What miners work on, whatever the source: the header fields (merkle root and nonce are the miners'), the
+ * coinbase around 8 bytes of extranonce, the coinbase's merkle branch, and the source's own data for assembling
+ * the block of a winning share.
+ */
+export interface Work {
+  height: number;
+  header: Header;
+  /** Lowest ntime a share may carry. */
+  minTime: number;
+  coinb1: Uint8Array;
+  coinb2: Uint8Array;
+  branch: Uint8Array[];
+  readonly data: unknown;
+}
+
+export interface SubmitResult {
+  /** accepted: the block is on the source's best chain; not_best: valid but on a side branch; rejected. */
+  status: "accepted" | "not_best" | "rejected";
+  height: number;
+  /** Block id (sha256d of the header, internal order). */
+  hash: Uint8Array;
+  reason?: string;
+}
+
+/** New work is available: clean when the previous block changed (older jobs are void). */
+export interface WorkEvent {
+  clean: boolean;
+  /** After a reorganisation: whether a block (internal-order hash) at a height is still on the main chain. */
+  reorg?: { depth: number; onMain: (hash: Uint8Array, height: number) => boolean };
+}
+
+/**
+ * Where the pool's work comes from: the node's own chain, or an upstream coin daemon (getblocktemplate). Payees are
+ * the source's own bytes (a public key on rignode's chain, a scriptPubKey on a real coin); the pool stores and plans
+ * with them and asks the source to show them.
+ */
+export interface WorkSource {
+  readonly kind: "chain" | "upstream";
+  readonly algo: Algo;
+  /** Payee of the 1% foundation fee (hex of the source's payee bytes). */
+  readonly foundation: string;
+  readonly minOutput: bigint;
+  readonly maxOutputs: number;
+  onWork(cb: (e: WorkEvent) => void): void;
+  /** Work on the current best block with the outputs `plan` gives for the coinbase value and the block's bits. */
+  work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work;
+  /** Checks an assembled block before miners hash on it (a daemon's proposal mode); throws with the reason. */
+  verify?(work: Work): Promise<void>;
+  /** The block of a winning share, to the chain or the daemon. */
+  submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult | Promise<SubmitResult>;
+  /** A worker's payout address to payee bytes; null when it is not an address of this network. */
+  payee(address: string): Uint8Array | null;
+  display(payee: Uint8Array): string;
+  status(): Record<string, unknown>;
+  start?(): Promise<void>;
+  stop?(): void;
+}
+
+/** Work from one of rignode's own block templates. */
+export function chainWork(block: Block, minTime: number, height: number): Work {
+  const cb = block.txs[0];
+  if (!cb || cb.type !== "coinbase") throw new Error("template has no coinbase");
+  const { coinb1, coinb2 } = splitCoinbase(cb);
+  return { height, header: block.header, minTime, coinb1, coinb2, branch: coinbaseBranch(block.txs.map((t) => txId(t))), data: block };
+}
+
+/** The node's own chain as the pool's source: templates from its tip and mempool, blocks connected and relayed. */
+export class ChainSource implements WorkSource {
+  readonly kind = "chain";
+
+  constructor(readonly chain: Chain) {}
+
+  get algo(): Algo {
+    return this.chain.params.algo;
+  }
+  get foundation(): string {
+    return this.chain.params.foundation;
+  }
+  get minOutput(): bigint {
+    return BigInt(this.chain.params.minOutput);
+  }
+  get maxOutputs(): number {
+    return this.chain.params.maxCoinbaseOutputs;
+  }
+
+  onWork(cb: (e: WorkEvent) => void): void {
+    const chain = this.chain;
+    chain.onTip((_tip, result) =>
+      cb({
+        clean: true,
+        reorg:
+          result.status === "reorg"
+            ? {
+                depth: result.disconnected ?? 0,
+                onMain: (hash, height) => {
+                  const h = chain.hashAt(height);
+                  return h !== null && Buffer.compare(h, hash) === 0;
+                },
+              }
+            : undefined,
+      }),
+    );
+  }
+
+  work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work {
+    const chain = this.chain;
+    const tip = chain.tip();
+    const bits = chain.nextBitsAfter(tip.hash);
+    const block = chain.template((total) => plan(total, bits), new Uint8Array(EXTRANONCE_BYTES), tag);
+    return chainWork(block, chain.medianTimePast(tip.hash) + 1, tip.height + 1);
+  }
+
+  submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult {
+    const template = work.data as Block;
+    const block: Block = { header, txs: [decodeTx(coinbase), ...template.txs.slice(1)] };
+    const hash = blockHash(header);
+    try {
+      const r = this.chain.acceptBlock(block);
+      const ok = r.status === "connected" || r.status === "reorg";
+      return { status: ok ? "accepted" : "not_best", height: r.height ?? work.height, hash, reason: ok ? undefined : r.status };
+    } catch (e) {
+      return { status: "rejected", height: work.height, hash, reason: (e as Error).message };
+    }
+  }
+
+  payee(address: string): Uint8Array | null {
+    try {
+      return decodeAddress(address, this.chain.params.addressVersion);
+    } catch {
+      return null;
+    }
+  }
+
+  display(payee: Uint8Array): string {
+    return encodeAddress(payee, this.chain.params.addressVersion);
+  }
+
+  status(): Record<string, unknown> {
+    const tip = this.chain.tip();
+    return { kind: "chain", network: this.chain.params.name, height: tip.height, tip: leToDisplayHex(tip.hash) };
+  }
+}
