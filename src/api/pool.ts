@@ -14,6 +14,8 @@ export interface PoolRouteDeps {
   setMode(req: { mode: PoolMode; pool?: string; user?: string }): Promise<void>;
   start(): void;
   stop(): void;
+  /** With an upstream daemon: its -blocknotify calls POST /pool/blocknotify (fetch the new template now). */
+  blocknotify?: () => void;
 }
 
 const hex8 = z.string().regex(/^[0-9a-fA-F]{8}$/, "8 hex digits");
@@ -56,6 +58,13 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     return c.text(r.render(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
   app.get("/pool/mode", (c) => c.json(d.mode()));
+  if (d.blocknotify) {
+    const notify = d.blocknotify;
+    app.post("/pool/blocknotify", (c) => {
+      notify();
+      return c.json({ ok: true });
+    });
+  }
   app.post("/pool/mode", async (c) => {
     await d.setMode(await jsonBody(c, modeBody, '{"mode": "host"|"solo"|"join", "pool"?, "user"?}'));
     return c.json(d.mode());

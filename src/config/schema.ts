@@ -65,6 +65,12 @@ export const configSchema = z
         banSeconds: z.number().int().min(0),
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
         instance: z.number().int().min(0).max(255),
+        /** Work from a bitcoind-compatible daemon instead of this node's chain: http://USER:PASS@HOST:PORT, or "". */
+        upstream: z.union([z.literal(""), z.string().regex(/^http:\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}\/?$/, "expected http://USER:PASS@HOST:PORT")]),
+        /** The upstream chain's algorithm; auto: scrypt for Litecoin, sha256d for Bitcoin-compatible daemons. */
+        upstreamAlgo: z.enum(["auto", ...ALGOS]),
+        /** The foundation's address on the upstream coin (regtest has a built-in one). */
+        foundationAddress: z.string().max(200),
       })
       .strict(),
     worker: z
@@ -104,6 +110,9 @@ export const DEFAULTS: Config = {
     sharesPerSecond: 100,
     banSeconds: 3600,
     instance: 0,
+    upstream: "",
+    upstreamAlgo: "auto",
+    foundationAddress: "",
   },
   worker: { pools: [], user: "", password: "x" },
 };

@@ -1,9 +1,7 @@
 import { type Logger } from "../core";
-import { decodeAddress, type Chain } from "../chain";
 import { parseListen, type Config } from "../config";
-import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer, type StratumCodec } from "../pool";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer, type StratumCodec, type WorkSource } from "../pool";
 import type { Store } from "../store";
-import { loadOrCreateWallet } from "./wallet";
 
 export interface RunningPool {
   server: PoolServer;
@@ -15,21 +13,23 @@ export interface RunningPool {
   running(): boolean;
 }
 
-/** The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config. */
+/**
+ * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
+ * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
+ */
 export function createPool(
   config: Config,
-  chain: Chain,
+  source: WorkSource,
   store: Store,
   hash: { powHash: (h: Uint8Array) => Uint8Array; powHashMany: (hs: Uint8Array, n: number) => Uint8Array },
+  poolAddress: Uint8Array,
   log: Logger,
 ): RunningPool {
   const pc = config.pool;
-  const params = chain.params;
-  const poolAddress = pc.address ? decodeAddress(pc.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey;
   const plog = log.child({ component: "pool" });
   const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
   const server = new PoolServer({
-    source: new ChainSource(chain),
+    source,
     ...hash,
     ledger: new Ledger(store),
     log: plog,

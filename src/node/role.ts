@@ -6,8 +6,9 @@ import { isLoopbackHost, parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, poolRoutes, serveApi, tokenRequired, type MinerView } from "../api";
-import { HttpWorkers } from "../pool";
+import { ChainSource, HttpWorkers } from "../pool";
 import { createPool } from "./pool";
+import { startUpstreamPool } from "./upstream-pool";
 import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
 import { producerRules } from "../consensus";
@@ -27,6 +28,7 @@ export interface RunningRole {
 
 /** Composition root of the node and the pool: kernel, store, chain, P2P, pool (pool role), miner (--mine), API. */
 export async function startRole(role: "node" | "pool", config: Config, log: Logger): Promise<RunningRole> {
+  if (role === "pool" && config.pool.upstream) return startUpstreamPool(config, log);
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced, cpu_features: kernel.featureNames.join(",") });
 
@@ -58,7 +60,11 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       : null;
   producer?.start();
   const miner = config.miner.mine ? await startMiner(config, chain, kernel, log) : null;
-  const pool = role === "pool" ? createPool(config, chain, store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, log) : null;
+  const poolAddress = () => (config.pool.address ? decodeAddress(config.pool.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey);
+  const pool =
+    role === "pool"
+      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, poolAddress(), log)
+      : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
 

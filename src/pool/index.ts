@@ -10,3 +10,5 @@ export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";
 export { ChainSource, chainWork, type WorkSource, type Work, type WorkEvent, type SubmitResult, type PayoutOutput } from "./source";
+export { UpstreamSource, RpcClient, RpcError, type UpstreamOptions } from "./upstream";
+export * as coin from "./coin";

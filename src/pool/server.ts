@@ -277,6 +277,7 @@ export class PoolServer {
   configure(p: { poolFeeBps?: number; shareInterval?: number; sharesPerSecond?: number; maxPerIp?: number; banSeconds?: number }): void {
     if (p.poolFeeBps !== undefined) {
       if (!Number.isInteger(p.poolFeeBps) || p.poolFeeBps < 0 || p.poolFeeBps > 1000) throw new RignodeError("input", "pool fee must be 0-10%");
+      if (p.poolFeeBps > 0 && this.o.poolAddress.length === 0) throw new RignodeError("input", "a pool fee needs a pool address (--pool-address)");
       this.o.poolFeeBps = p.poolFeeBps;
     }
     if (p.shareInterval !== undefined) {

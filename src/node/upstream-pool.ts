@@ -1,0 +1,87 @@
+import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
+import { isLoopbackHost, parseListen, type Config } from "../config";
+import { loadKernel } from "../kernel";
+import { lockDataDir, Store } from "../store";
+import { createApp, ensureApiToken, poolRoutes, serveApi, tokenRequired } from "../api";
+import { HttpWorkers, UpstreamSource } from "../pool";
+import { createPool } from "./pool";
+import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
+import type { RunningRole } from "./role";
+
+/**
+ * `rignode pool --upstream URL`: the pool mines a real coin. Work comes from the daemon's getblocktemplate, blocks
+ * go back through submitblock; no chain of rignode's own and no P2P. Host mode only (workers connect to it).
+ */
+export async function startUpstreamPool(config: Config, log: Logger): Promise<RunningRole> {
+  if (config.miner.mine) throw new RignodeError("usage", "--mine mines rignode's own chain; with --upstream, run `rignode worker --pool ...` on the rigs instead");
+  const source = new UpstreamSource({ url: config.pool.upstream, algo: config.pool.upstreamAlgo, foundationAddress: config.pool.foundationAddress, log: log.child({ component: "upstream" }) });
+  const { info: kernel, lib } = await loadKernel(config.kernel.variant);
+  log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
+  await source.start();
+  const pc = config.pool;
+  let poolAddress: Uint8Array = new Uint8Array(0);
+  if (pc.address) {
+    const p = source.payee(pc.address);
+    if (!p) throw new RignodeError("config", `--pool-address '${pc.address}' is not an address of the upstream chain (${source.net.name})`);
+    poolAddress = p;
+  } else if (pc.feePercent > 0) {
+    source.stop();
+    throw new RignodeError("config", `a ${pc.feePercent}% pool fee needs --pool-address (an address of ${source.net.name}); or --pool-fee 0`);
+  }
+
+  const lock = lockDataDir(config.dataDir);
+  const store = Store.open(config.dataDir);
+  store.setMeta("last_start", new Date().toISOString());
+  const algo = source.algo;
+  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n) }, poolAddress, log);
+  pool.start();
+  const http = new HttpWorkers(pool.server);
+  const hostOnly = async (r: { mode: string }) => {
+    if (r.mode !== "host") throw new RignodeError("input", "a pool on an upstream daemon only hosts (no solo or join mode)");
+    pool.start();
+  };
+
+  const metrics = new MetricsRegistry();
+  metrics.register(buildCollector("pool", kernel));
+  metrics.register(processCollector());
+  metrics.register(kernelCollector(kernel));
+  metrics.register(() => pool.server.metrics());
+  metrics.register(() => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }]);
+
+  const listen = parseListen(config.api.listen);
+  const token = tokenRequired(config.api.auth, isLoopbackHost(listen.host)) ? ensureApiToken(config.dataDir).token : null;
+  const app = createApp({
+    token,
+    log,
+    metrics,
+    groups: [
+      (app) =>
+        poolRoutes(app, {
+          server: pool.server,
+          http,
+          mode: () => ({ mode: pool.running() ? "host" : "solo" }),
+          setMode: hostOnly,
+          start: () => pool.start(),
+          stop: () => pool.stop(),
+          blocknotify: () => source.notify(),
+        }),
+    ],
+    health: () => ({ ok: source.isUp(), uptime_s: uptimeSeconds(), upstream: source.status() }),
+    info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "pool", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
+  });
+  const server = serveApi(app, listen.host, listen.port);
+  log.info("api.listening", { address: `${listen.host}:${server.port}`, blocknotify: `POST http://${listen.host}:${server.port}/pool/blocknotify` });
+  return {
+    apiPort: server.port,
+    p2pPort: null,
+    stratumPorts: pool.ports,
+    async stop() {
+      pool.stop();
+      source.stop();
+      await server.stop();
+      store.close();
+      lock.release();
+      log.info("role.stopped", { role: "pool" });
+    },
+  };
+}
