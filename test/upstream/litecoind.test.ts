@@ -1,0 +1,174 @@
+// rignode pool on a real coin: litecoind regtest as the upstream, two rignode workers (native and JSON), blocks judged
+// by the daemon byte for byte. MWEB both never active and active (HogEx + extension block), BIP34 past height 500,
+// and the daemon killed and restarted mid-run. .ci/run installs litecoind; without it these tests are skipped.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bin, freePort, waitFor } from "../helpers";
+import { coin } from "../../src/pool";
+import { toHex } from "../../src/core";
+import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
+
+const NET = coin.COIN_NETWORKS["litecoin-regtest"]!;
+const env = { ...process.env, RIGNODE_LOG_JSON: "true" };
+const spawn = (args: string[]) => Bun.spawn([bin(), ...args], { stdout: "ignore", stderr: "pipe", env });
+const sats = (v: number) => BigInt(Math.round(v * 1e8));
+
+async function json(url: string): Promise<any> {
+  try {
+    const r = await fetch(url);
+    return await r.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function startPool(upstream: string, poolAddress: string) {
+  const api = freePort();
+  const native = freePort();
+  const jsonPort = freePort();
+  const proc = spawn([
+    "pool", "--upstream", upstream, "--data-dir", mkdtempSync(join(tmpdir(), "rignode-up-")), "--api", `127.0.0.1:${api}`,
+    "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`,
+    "--pool-fee", "2", "--pool-address", poolAddress, "--pplns-window", "0.01", "--shares-per-second", "0", "--ban-seconds", "0",
+  ]);
+  return { proc, api: `http://127.0.0.1:${api}`, native, jsonPort };
+}
+
+function startWorkers(pool: ReturnType<typeof startPool>, a: string, b: string) {
+  const w = (url: string, user: string) =>
+    spawn(["worker", "--algo", "scrypt", "--pool", url, "--user", user, "--threads", "1", "--api", `127.0.0.1:${freePort()}`, "--data-dir", mkdtempSync(join(tmpdir(), "rignode-w-"))]);
+  return [w(`127.0.0.1:${pool.native}`, `${a}.rig1`), w(`stratum+tcp://127.0.0.1:${pool.jsonPort}`, `${b}.rig2`)];
+}
+
+const addr = {
+  a: coin.encodeSegwit("rltc", 0, new Uint8Array(20).fill(0xa1)), // bech32 P2WPKH
+  b: coin.base58CheckEncode(0x6f, new Uint8Array(20).fill(0xb2)), // legacy P2PKH
+  pool: coin.base58CheckEncode(0x3a, new Uint8Array(20).fill(0xc3)), // P2SH
+  burn: coin.encodeSegwit("rltc", 0, new Uint8Array(32).fill(0xd4)), // P2WSH, for the blocks before the pool
+};
+
+/**
+ * Every pool block that pays both workers: on the daemon's main chain, its coinbase exactly the stored plan (plus the
+ * witness commitment), the foundation's 1% rounded up (with the rounding remainders) and the 2% pool fee exact, and
+ * the workers paid in proportion to their weights. Returns the heights checked.
+ */
+async function checkBlocks(oracle: Daemon, blocks: any[]): Promise<number[]> {
+  const heights: number[] = [];
+  for (const blk of blocks) {
+    if (blk.status !== "main" || !blk.weights[addr.a] || !blk.weights[addr.b] || Object.keys(blk.carried).length) continue;
+    expect(await oracle.call("getblockhash", [blk.height])).toBe(blk.hash);
+    const got = await oracle.call("getblock", [blk.hash, 2]);
+    const cb = got.tx[0];
+    const outs = cb.vout.filter((o: any) => !o.scriptPubKey.hex.startsWith("6a24aa21a9ed"));
+    expect(outs.map((o: any) => ({ script: o.scriptPubKey.hex, amount: sats(o.value).toString() }))).toEqual(
+      blk.outputs.map((o: any) => ({ script: toHex(coin.addressToScript(o.address, NET)), amount: o.amount })),
+    );
+    const commitment = cb.vout.find((o: any) => o.scriptPubKey.hex.startsWith("6a24aa21a9ed"));
+    expect(commitment?.value).toBe(0);
+    const total = BigInt(blk.total);
+    expect(outs.reduce((t: bigint, o: any) => t + sats(o.value), 0n)).toBe(total);
+    const poolFee = (total * 200n) / 10_000n;
+    expect(BigInt(blk.pool_fee)).toBe(poolFee);
+    const wa = BigInt(blk.weights[addr.a]);
+    const wb = BigInt(blk.weights[addr.b]);
+    const part = total - (total + 99n) / 100n - poolFee;
+    const amt = (x: string) => BigInt(blk.outputs.find((o: any) => o.address === x).amount);
+    expect(amt(addr.a)).toBe((part * wa) / (wa + wb));
+    expect(amt(addr.b)).toBe((part * wb) / (wa + wb));
+    expect(amt(addr.pool)).toBe(poolFee);
+    expect(BigInt(blk.foundation)).toBe((total + 99n) / 100n + part - amt(addr.a) - amt(addr.b));
+    heights.push(blk.height);
+  }
+  return heights;
+}
+
+describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
+  test("MWEB never active: blocks across height 500 accepted by litecoind, paying both workers as planned; the daemon killed and restarted", async () => {
+    const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-")), false);
+    const procs: ReturnType<typeof spawn>[] = [];
+    try {
+      const o = pair.oracle;
+      for (const a of Object.values(addr)) expect((await o.call("validateaddress", [a])).scriptPubKey).toBe(toHex(coin.addressToScript(a, NET)));
+      await o.call("generatetoaddress", [495, addr.burn]); // BIP34 is enforced from height 500 in regtest
+      const pool = startPool(o.url, addr.pool);
+      procs.push(pool.proc);
+      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
+      procs.push(...startWorkers(pool, addr.a, addr.b));
+
+      const heights = await waitFor(async () => {
+        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+        const both = (r?.blocks ?? []).filter((x: any) => x.status === "main" && x.weights[addr.a] && x.weights[addr.b]);
+        return both.length >= 8 && both.some((x: any) => x.height > 502) ? checkBlocks(o, r.blocks) : undefined;
+      }, 120_000);
+      expect(heights.length).toBeGreaterThanOrEqual(5);
+      expect(heights.some((h) => h > 500)).toBe(true);
+      const stats = await json(`${pool.api}/pool/stats`);
+      expect(stats.source).toMatchObject({ kind: "upstream", coin: "litecoin", chain: "regtest", algo: "scrypt", up: true, mweb: false, proposals_rejected: 0 });
+      expect(stats.workers.map((w: any) => w.address).sort()).toEqual([addr.a, addr.b].sort());
+
+      // The daemon goes away: the pool stays up, says so, and keeps the last job; back, mining goes on from its tip.
+      await o.stop();
+      const down = await waitFor(() => json(`${pool.api}/health`).then((h) => (h && h.ok === false ? h : undefined)), 30_000);
+      expect(down.status).toBe("degraded");
+      expect(down.upstream.up).toBe(false);
+      expect(down.upstream.last_error).toBeTruthy();
+      expect(pool.proc.exitCode).toBeNull();
+      expect((await json(`${pool.api}/pool/stats`)).job).not.toBeNull();
+      await o.start();
+      await waitFor(async () => ((await o.call("getconnectioncount")) > 0 ? true : undefined), 30_000);
+      const before = await o.call("getblockcount");
+      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
+      // The pool's blocks after the restart, on the daemon's chain.
+      const after = await waitFor(async () => {
+        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+        const n = (r?.blocks ?? []).filter((x: any) => x.height > before && x.status === "main");
+        return n.length >= 3 ? n : undefined;
+      }, 60_000);
+      for (const blk of after) expect(await o.call("getblockhash", [blk.height])).toBe(blk.hash);
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+      await pair.stop();
+    }
+  }, 300_000);
+
+  test("MWEB active: from height 432 every block carries the HogEx and the extension block, and litecoind accepts the pool's", async () => {
+    const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-mweb-")), true);
+    const procs: ReturnType<typeof spawn>[] = [];
+    try {
+      const o = pair.oracle;
+      await o.call("createwallet", ["w"]);
+      const mine = await o.call("getnewaddress", []);
+      await o.call("generatetoaddress", [431, mine]);
+      // The first MWEB block's HogEx needs a peg-in (a chain stalls at 431 without one).
+      await o.call("sendtoaddress", [await o.call("getnewaddress", ["", "mweb"]), 1.0]);
+      const pool = startPool(o.url, addr.pool);
+      procs.push(pool.proc);
+      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
+      procs.push(...startWorkers(pool, addr.a, addr.b));
+      const heights = await waitFor(async () => {
+        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+        const both = (r?.blocks ?? []).filter((x: any) => x.status === "main" && x.weights[addr.a] && x.weights[addr.b]);
+        return both.length >= 5 ? checkBlocks(o, r.blocks) : undefined;
+      }, 120_000);
+      expect(heights.length).toBeGreaterThanOrEqual(5);
+      const info = await o.call("getblockchaininfo");
+      expect(info.softforks.mweb.active).toBe(true);
+      // Block 432 (the pool's, with the peg-in) and the later ones: coinbase, ..., HogEx last; the extension block present.
+      const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+      const b432 = r.blocks.find((x: any) => x.height === 432);
+      expect(b432?.status).toBe("main");
+      for (const h of [432, ...heights]) {
+        const blk = await o.call("getblock", [await o.call("getblockhash", [h]), 2]);
+        expect(blk.tx.length).toBeGreaterThanOrEqual(2);
+        expect(blk.tx[blk.tx.length - 1].hex.slice(8, 12)).toBe("0008"); // the HogEx: witness marker 00, flag 08
+        expect(blk.mweb).toBeDefined();
+      }
+      expect((await json(`${pool.api}/pool/stats`)).source).toMatchObject({ mweb: true, proposals_rejected: 0 });
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+      await pair.stop();
+    }
+  }, 300_000);
+});
