@@ -728,7 +728,9 @@ export class PoolServer {
       blocks_found: blocks.length,
       fee: { pool_bps: this.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.o.scheme,
-      job: this.current ? { id: this.current.job.id, height: this.current.job.work.height, age_ms: now - this.current.createdAt, outputs: this.current.plan.outputs.length } : null,
+      job: this.current
+        ? { id: this.current.job.id, height: this.current.job.work.height, clean: this.current.job.notify.cleanJobs, age_ms: now - this.current.createdAt, outputs: this.current.plan.outputs.length }
+        : null,
       last_broadcast_ms: this.lastBroadcastMs,
       payouts: [...paid].map(([k, v]) => ({ address: show(k), amount: v.toString() })),
       workers: [...this.workers.values()].map((w) => ({

@@ -104,6 +104,8 @@ export class UpstreamSource implements WorkSource {
   private lastError: string | null = null;
   private fetching: Promise<void> | null = null;
   private fetchAgain = false;
+  /** The daemon came back: the next template is clean work whether or not its tip moved. */
+  private freshOwed = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
@@ -184,7 +186,8 @@ export class UpstreamSource implements WorkSource {
   }
 
   /** Fetches a template; a new previous block (or the daemon coming back) is clean work for the miners. */
-  private fetchTemplate(): Promise<void> {
+  private fetchTemplate(fresh = false): Promise<void> {
+    if (fresh) this.freshOwed = true;
     if (this.fetching) {
       this.fetchAgain = true;
       return this.fetching;
@@ -194,7 +197,8 @@ export class UpstreamSource implements WorkSource {
         this.fetchAgain = false;
         try {
           const t = parseTemplate(await this.rpc.call("getblocktemplate", [{ rules: this.rules }], 10_000));
-          const back = this.markUp();
+          const back = this.markUp() || this.freshOwed;
+          this.freshOwed = false;
           this.lastError = null;
           this.take(t, back);
         } catch (e) {
@@ -216,7 +220,7 @@ export class UpstreamSource implements WorkSource {
     try {
       const best = await this.rpc.call<string>("getbestblockhash", [], 5_000);
       const back = this.markUp();
-      if (back || !this.tmpl || best !== this.tmpl.prevHashHex) await this.fetchTemplate();
+      if (back || !this.tmpl || best !== this.tmpl.prevHashHex) await this.fetchTemplate(back);
     } catch (e) {
       this.markDown(e);
     }

@@ -1,0 +1,116 @@
+// The upstream work source against a scripted JSON-RPC daemon (no litecoind needed): what the pool does when the
+// daemon refuses an assembled block in proposal mode, goes away, comes back, and when it is not there at start.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../src/core";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, UpstreamSource } from "../../src/pool";
+import { Store } from "../../src/store";
+import { freePort, waitFor } from "../helpers";
+import { kernel } from "../chain/helpers";
+
+const log = createLogger({ json: true, level: "error" });
+const stops: (() => void)[] = [];
+afterAll(() => stops.forEach((s) => s()));
+
+/** A daemon that answers like litecoind 0.21 in regtest; `proposal` is what it says of the next proposals. */
+function fakeDaemon() {
+  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0 };
+  const template = () => ({
+    version: 0x20000000, previousblockhash: state.prev, transactions: [], coinbasevalue: 5000000000, longpollid: state.prev + state.height,
+    target: "7fffff0000000000000000000000000000000000000000000000000000000000", mintime: 1795309851, curtime: 1795309900, bits: "207fffff", height: state.height,
+    default_witness_commitment: "6a24aa21a9ede2f61c3f71d1defd3fa999dfa36953755c690689799962b48bebd836974e8cf9",
+  });
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      if (!state.up) return new Response("", { status: 503 });
+      const { method, params } = (await req.json()) as { method: string; params: any[] };
+      state.calls.push(method);
+      const ok = (result: unknown) => Response.json({ result, error: null, id: method });
+      switch (method) {
+        case "getblockchaininfo":
+          return ok({ chain: "regtest" });
+        case "getnetworkinfo":
+          return ok({ subversion: "/LitecoinCore:0.21.2.1/" });
+        case "getbestblockhash":
+          return ok(state.prev);
+        case "getblocktemplate":
+          if (params[0]?.mode === "proposal") {
+            state.proposals++;
+            return ok(state.proposal);
+          }
+          if (params[0]?.longpollid) await Bun.sleep(60_000);
+          return ok(template());
+        default:
+          return Response.json({ result: null, error: { code: -32601, message: "Method not found" }, id: method }, { status: 500 });
+      }
+    },
+  });
+  stops.push(() => server.stop(true));
+  return { state, url: `http://u:p@127.0.0.1:${server.port}` };
+}
+
+async function startPool(url: string) {
+  const source = new UpstreamSource({ url, algo: "auto", foundationAddress: "", log, pollMs: 50, templateMs: 60_000 });
+  await source.start();
+  stops.push(() => source.stop());
+  const server = new PoolServer({
+    source, powHash: (h) => kernel.hash("scrypt", h), ledger: new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-up-")))), log, poolAddress: new Uint8Array(0),
+    poolFeeBps: 0, scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 0,
+  });
+  server.start();
+  stops.push(() => server.stop());
+  return { source, server };
+}
+
+describe("upstream work source", () => {
+  test("a block the daemon refuses in proposal mode is never sent; the last good job stays; a good one goes out", async () => {
+    const d = fakeDaemon();
+    d.state.proposal = "bad-txnmrklroot";
+    const { source, server } = await startPool(d.url);
+    expect(source.algo).toBe("scrypt");
+    await waitFor(() => (d.state.proposals > 0 ? true : undefined));
+    await waitFor(() => (server.stats().job_problem ? true : undefined));
+    expect(server.currentJob()).toBeNull();
+    expect(server.stats().job_problem).toContain("bad-txnmrklroot");
+    expect(source.status()).toMatchObject({ proposals_rejected: 1, last_proposal_rejection: "bad-txnmrklroot" });
+    // The daemon accepts the next one (a new tip): the job goes out, clean.
+    d.state.proposal = null;
+    d.state.prev = "22".repeat(32);
+    d.state.height++;
+    const job = await waitFor(() => server.currentJob() ?? undefined);
+    expect(server.stats().job).toMatchObject({ clean: true });
+    expect(server.stats().job).toMatchObject({ height: 201 });
+    // Refused again on the next tip: the job of height 201 is still the one served.
+    d.state.proposal = "bad-cb-height";
+    d.state.prev = "33".repeat(32);
+    d.state.height++;
+    await waitFor(() => (server.stats().job_problem?.includes("bad-cb-height") ? true : undefined));
+    expect(server.currentJob()!.seq).toBe(job.seq);
+  });
+
+  test("the daemon away: status down with the error, the job kept; back: up, and clean work at once", async () => {
+    const d = fakeDaemon();
+    const { source, server } = await startPool(d.url);
+    const first = await waitFor(() => server.currentJob() ?? undefined);
+    d.state.up = false;
+    await waitFor(() => (source.isUp() ? undefined : true));
+    expect(source.status()).toMatchObject({ up: false });
+    expect(source.status().last_error).toBeTruthy();
+    expect(server.currentJob()!.seq).toBe(first.seq);
+    d.state.up = true;
+    await waitFor(() => (source.isUp() ? true : undefined));
+    await waitFor(() => (server.currentJob()!.seq > first.seq ? true : undefined));
+    expect(server.stats().job_problem).toBeNull();
+    expect(server.stats().job).toMatchObject({ clean: true }); // same tip, but the miners' work is fresh
+  });
+
+  test("no daemon at start: a clear error naming the upstream", async () => {
+    const s = new UpstreamSource({ url: `http://u:secret@127.0.0.1:${freePort()}`, algo: "auto", foundationAddress: "", log });
+    await expect(s.start()).rejects.toThrow(/upstream http:\/\/u@127\.0\.0\.1:\d+ did not answer/);
+    expect(() => new UpstreamSource({ url: "ftp://x", algo: "auto", foundationAddress: "", log })).toThrow(/--upstream must be http:\/\/USER:PASS@HOST:PORT/);
+  });
+});
