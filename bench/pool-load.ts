@@ -150,7 +150,7 @@ if (!flag("skip-conns")) {
     let en2 = 0;
     for (let k = 0; k < TIPS; k++) {
       const p = miner.notify!;
-      const job = { id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)), template: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } } } as unknown as PoolJob;
+      const job = { id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)), work: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } } } as unknown as PoolJob;
       const target = bigIntToLe(bitsToTarget(parseInt(p[6], 16)));
       let found: { e2: string; nonce: number } | null = null;
       while (!found) {

@@ -409,7 +409,8 @@ export class PoolServer {
     const d = this.clampDifficulty(c.difficulty);
     if (d >= c.difficulty) return false;
     c.difficulty = d;
-    if (c.vardiff) c.vardiff = new Vardiff(d, { ...this.o.vardiff, maxDifficulty: d }, this.now() / 1000);
+    // Vardiff starts again from here; what it asks for later is capped the same way, so it can rise with the network.
+    if (c.vardiff) c.vardiff = new Vardiff(d, this.o.vardiff, this.now() / 1000);
     return true;
   }
 

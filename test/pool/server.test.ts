@@ -178,6 +178,12 @@ describe("pool server over TCP", () => {
     const n = await a.wait((m) => m.method === "mining.notify");
     expect(n.params).toHaveLength(9);
     expect((await a.ask("mining.bogus", [])).error[0]).toBe(20);
+    // A difficulty above the network's is capped at it: a share could otherwise hide a block from its miner.
+    expect((await b.ask("mining.authorize", [userA, "d=5"])).result).toBe(true);
+    const capped = (await b.wait((m) => m.method === "mining.set_difficulty")).params[0];
+    const net = Number((0xffffn << 208n) * 1_000_000n / bitsToTarget(params.powLimitBits)) / 1e6;
+    expect(capped).toBeLessThan(5);
+    expect(Math.abs(capped - net) / net).toBeLessThan(1e-3);
     a.socket.end();
     b.socket.end();
   }, 30_000);
