@@ -167,6 +167,14 @@ export class Ledger {
       .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan }));
   }
 
+  /** The pool's most recent blocks by height, as reconcile() reads them. */
+  recentBlocks(recent = 1000): { hash: Uint8Array; height: number; status: "main" | "orphaned" }[] {
+    return this.db
+      .query<{ hash: Uint8Array; height: number; status: "main" | "orphaned" }, [number]>("SELECT hash, height, status FROM pool_blocks ORDER BY height DESC LIMIT ?")
+      .all(recent)
+      .map((r) => ({ hash: Uint8Array.from(r.hash), height: r.height, status: r.status }));
+  }
+
   /**
    * After a reorganisation: pool blocks that left the main chain are marked orphaned (and ones that came back,
    * main again), and the carry is rebuilt from the newest pool block still on the main chain, so amounts owed

@@ -223,6 +223,7 @@ export class PoolServer {
   private jobProblem: string | null = null;
   /** Blocks handed to an asynchronous source, not answered yet: the next job's plan waits for them. */
   private readonly pendingBlocks = new Set<Promise<void>>();
+  private checkingChain = false;
 
   constructor(private readonly o: PoolServerOptions) {
     o.limits = { ...o.limits };
@@ -539,6 +540,30 @@ export class PoolServer {
     return { job: makeJob(id, this.algo, work, false), seq, plan: stored!, createdAt: this.now(), networkDifficulty: hashDifficulty(bitsToTarget(bits), this.algo) };
   }
 
+  /**
+   * With a source that reorganises out of sight (a daemon): after each new tip, the pool's blocks of the last 100
+   * heights are checked against its main chain; one that left it is orphaned (its plan no longer counts as paid,
+   * the carry goes back), one that came back is main again.
+   */
+  private checkMainChain(height: number): void {
+    const ask = this.o.source.mainChain?.bind(this.o.source);
+    if (!ask || this.checkingChain) return;
+    const rows = this.o.ledger.recentBlocks(100);
+    const recent = rows.filter((b) => b.height > height - 101);
+    if (!recent.length) return;
+    this.checkingChain = true;
+    ask(recent)
+      .then((onMain) => {
+        // Older rows keep their status; the recent ones take the source's answer.
+        const by = new Map(rows.map((b) => [toHex(b.hash), b.status === "main"]));
+        recent.forEach((b, i) => by.set(toHex(b.hash), onMain[i]!));
+        const n = this.o.ledger.reconcile((hash) => by.get(toHex(hash)) ?? false, 100);
+        if (n) this.o.log.warn("pool.blocks_reorganised", { changed: n });
+      })
+      .catch((e) => this.o.log.debug("pool.chain_check_failed", { error: (e as Error).message }))
+      .finally(() => (this.checkingChain = false));
+  }
+
   private publish(rec: JobRecord, clean: boolean, t0: number): void {
     clean = clean || this.cleanOwed;
     this.cleanOwed = false;
@@ -554,6 +579,7 @@ export class PoolServer {
     this.lastBroadcastMs = end - t0;
     if (clean && this.tipAt !== null) this.tipToNotify.add(end - this.tipAt);
     this.tipAt = null;
+    if (clean) this.checkMainChain(rec.job.work.height);
   }
 
   /**

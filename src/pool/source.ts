@@ -56,6 +56,11 @@ export interface WorkSource {
   work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work;
   /** Checks an assembled block before miners hash on it (a daemon's proposal mode); throws with the reason. */
   verify?(work: Work): Promise<void>;
+  /**
+   * Whether blocks are on the source's main chain now, for a source that reorganises out of the pool's sight (a
+   * daemon); the chain source says so in its work events instead.
+   */
+  mainChain?(blocks: { hash: Uint8Array; height: number }[]): Promise<boolean[]>;
   /** The block of a winning share, to the chain or the daemon. */
   submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult | Promise<SubmitResult>;
   /** A worker's payout address to payee bytes; null when it is not an address of this network. */

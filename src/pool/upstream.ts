@@ -212,6 +212,8 @@ export class UpstreamSource implements WorkSource {
   private take(t: CoinTemplate, fresh: boolean): void {
     const old = this.tmpl;
     this.tmpl = t;
+    // Back on a block the pool already built on (a reorganisation took its child away): mine on it again.
+    if (old && old.prevHashHex !== t.prevHashHex) this.submitted.delete(t.prevHashHex);
     this.counts.templates++;
     if (!old || old.prevHashHex !== t.prevHashHex || fresh) this.emit({ clean: true });
   }
@@ -325,6 +327,20 @@ export class UpstreamSource implements WorkSource {
     } catch (e) {
       return { status: "rejected", height: t.height, hash, reason: `not found after submitblock: ${(e as Error).message}` };
     }
+  }
+
+  async mainChain(blocks: { hash: Uint8Array; height: number }[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const b of blocks) {
+      let at: string | null = null;
+      try {
+        at = await this.rpc.call<string>("getblockhash", [b.height], 10_000);
+      } catch (e) {
+        if (!(e instanceof RpcError)) throw e; // unreachable: no answer; out of range (-8): not on the main chain
+      }
+      out.push(at === leToDisplayHex(b.hash));
+    }
+    return out;
   }
 
   payee(address: string): Uint8Array | null {

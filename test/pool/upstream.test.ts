@@ -16,7 +16,7 @@ afterAll(() => stops.forEach((s) => s()));
 
 /** A daemon that answers like litecoind 0.21 in regtest; `proposal` is what it says of the next proposals. */
 function fakeDaemon() {
-  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0 };
+  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0, chain: new Map<number, string>() };
   const template = () => ({
     version: 0x20000000, previousblockhash: state.prev, transactions: [], coinbasevalue: 5000000000, longpollid: state.prev + state.height,
     target: "7fffff0000000000000000000000000000000000000000000000000000000000", mintime: 1795309851, curtime: 1795309900, bits: "207fffff", height: state.height,
@@ -37,6 +37,8 @@ function fakeDaemon() {
           return ok({ subversion: "/LitecoinCore:0.21.2.1/" });
         case "getbestblockhash":
           return ok(state.prev);
+        case "getblockhash":
+          return state.chain.has(params[0]) ? ok(state.chain.get(params[0])) : Response.json({ result: null, error: { code: -8, message: "Block height out of range" }, id: method }, { status: 500 });
         case "getblocktemplate":
           if (params[0]?.mode === "proposal") {
             state.proposals++;
@@ -57,13 +59,14 @@ async function startPool(url: string) {
   const source = new UpstreamSource({ url, algo: "auto", foundationAddress: "", log, pollMs: 50, templateMs: 60_000 });
   await source.start();
   stops.push(() => source.stop());
+  const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-up-"))));
   const server = new PoolServer({
-    source, powHash: (h) => kernel.hash("scrypt", h), ledger: new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-up-")))), log, poolAddress: new Uint8Array(0),
+    source, powHash: (h) => kernel.hash("scrypt", h), ledger, log, poolAddress: new Uint8Array(0),
     poolFeeBps: 0, scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 0,
   });
   server.start();
   stops.push(() => server.stop());
-  return { source, server };
+  return { source, server, ledger };
 }
 
 describe("upstream work source", () => {
@@ -106,6 +109,27 @@ describe("upstream work source", () => {
     await waitFor(() => (server.currentJob()!.seq > first.seq ? true : undefined));
     expect(server.stats().job_problem).toBeNull();
     expect(server.stats().job).toMatchObject({ clean: true }); // same tip, but the miners' work is fresh
+  });
+
+  test("a pool block the daemon reorganises away is orphaned on the next tip, and main again when it comes back", async () => {
+    const d = fakeDaemon();
+    const { server, ledger } = await startPool(d.url);
+    await waitFor(() => server.currentJob() ?? undefined);
+    const ours = "ab".repeat(32); // display order, as the daemon shows it
+    const plan = { scheme: "pplns" as const, total: "100", foundation: "1", poolFee: "0", poolFeeBps: 0, outputs: [], weights: {}, carried: {}, lastShare: 0 };
+    ledger.recordBlock({ hash: Buffer.from(ours, "hex").reverse(), height: 200, plan });
+    const status = () => server.blocks()[0]!.status;
+    const tip = (prev: string) => {
+      d.state.prev = prev;
+      d.state.height++;
+    };
+    d.state.chain.set(200, "cd".repeat(32)); // another block won height 200
+    tip("44".repeat(32));
+    await waitFor(() => (status() === "orphaned" ? true : undefined));
+    d.state.chain.set(200, ours); // a reorg brings ours back
+    tip("55".repeat(32));
+    await waitFor(() => (status() === "main" ? true : undefined));
+    expect(server.blocks()[0]!.hash).toBe(ours);
   });
 
   test("no daemon at start: a clear error naming the upstream", async () => {

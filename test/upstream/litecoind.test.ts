@@ -85,7 +85,7 @@ async function checkBlocks(oracle: Daemon, blocks: any[]): Promise<number[]> {
 }
 
 describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
-  test("MWEB never active: blocks across height 500 accepted by litecoind, paying both workers as planned; the daemon killed and restarted", async () => {
+  test("MWEB never active: blocks across height 500 accepted by litecoind, paying both workers as planned; the daemon killed and restarted; a reorg orphans the pool's block", async () => {
     const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-")), false);
     const procs: ReturnType<typeof spawn>[] = [];
     try {
@@ -127,6 +127,17 @@ describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
         return n.length >= 3 ? n : undefined;
       }, 60_000);
       for (const blk of after) expect(await o.call("getblockhash", [blk.height])).toBe(blk.hash);
+
+      // A reorganisation on the daemon (invalidateblock on one of the pool's blocks): that block and the pool blocks
+      // above it are marked orphaned once the pool sees the next tip; the ones below stay main.
+      const gone = after[after.length - 1]!;
+      await o.call("invalidateblock", [gone.hash]);
+      const orphaned = await waitFor(async () => {
+        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+        const x = (r?.blocks ?? []).find((b: any) => b.hash === gone.hash);
+        return x?.status === "orphaned" ? r.blocks : undefined;
+      }, 60_000);
+      for (const b of orphaned) if (b.height < gone.height) expect([b.hash, b.status]).toEqual([b.hash, (await o.call("getblockhash", [b.height])) === b.hash ? "main" : "orphaned"]);
     } finally {
       for (const p of procs) p.kill("SIGKILL");
       await pair.stop();
