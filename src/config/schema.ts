@@ -66,7 +66,7 @@ export const configSchema = z
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
         instance: z.number().int().min(0).max(255),
         /** Work from a bitcoind-compatible daemon instead of this node's chain: http://USER:PASS@HOST:PORT, or "". */
-        upstream: z.union([z.literal(""), z.string().regex(/^http:\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}\/?$/, "expected http://USER:PASS@HOST:PORT")]),
+        upstream: z.union([z.literal(""), z.string().regex(/^http:\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}\/?$/, "http://USER:PASS@HOST:PORT")]),
         /** The upstream chain's algorithm; auto: scrypt for Litecoin, sha256d for Bitcoin-compatible daemons. */
         upstreamAlgo: z.enum(["auto", ...ALGOS]),
         /** The foundation's address on the upstream coin (regtest has a built-in one). */
