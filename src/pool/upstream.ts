@@ -221,8 +221,8 @@ export class UpstreamSource implements WorkSource {
   private async poll(): Promise<void> {
     try {
       const best = await this.rpc.call<string>("getbestblockhash", [], 5_000);
-      const back = this.markUp();
-      if (back || !this.tmpl || best !== this.tmpl.prevHashHex) await this.fetchTemplate(back);
+      // Up again only once a template comes (a daemon in initial sync or without peers answers this but not that).
+      if (!this.up || !this.tmpl || best !== this.tmpl.prevHashHex) await this.fetchTemplate();
     } catch (e) {
       this.markDown(e);
     }

@@ -16,7 +16,7 @@ afterAll(() => stops.forEach((s) => s()));
 
 /** A daemon that answers like litecoind 0.21 in regtest; `proposal` is what it says of the next proposals. */
 function fakeDaemon() {
-  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0, chain: new Map<number, string>() };
+  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0, chain: new Map<number, string>(), gbtError: null as { code: number; message: string } | null };
   const template = () => ({
     version: 0x20000000, previousblockhash: state.prev, transactions: [], coinbasevalue: 5000000000, longpollid: state.prev + state.height,
     target: "7fffff0000000000000000000000000000000000000000000000000000000000", mintime: 1795309851, curtime: 1795309900, bits: "207fffff", height: state.height,
@@ -40,6 +40,7 @@ function fakeDaemon() {
         case "getblockhash":
           return state.chain.has(params[0]) ? ok(state.chain.get(params[0])) : Response.json({ result: null, error: { code: -8, message: "Block height out of range" }, id: method }, { status: 500 });
         case "getblocktemplate":
+          if (state.gbtError) return Response.json({ result: null, error: state.gbtError, id: method }, { status: 500 });
           if (params[0]?.mode === "proposal") {
             state.proposals++;
             return ok(state.proposal);
@@ -130,6 +131,21 @@ describe("upstream work source", () => {
     tip("55".repeat(32));
     await waitFor(() => (status() === "main" ? true : undefined));
     expect(server.blocks()[0]!.hash).toBe(ours);
+  });
+
+  test("a daemon that answers but gives no template (no peers): down with its reason, steadily; work once it does", async () => {
+    const d = fakeDaemon();
+    d.state.gbtError = { code: -9, message: "Litecoin Core is not connected!" };
+    const { source, server } = await startPool(d.url);
+    expect(source.isUp()).toBe(false);
+    expect(source.status().last_error).toContain("not connected");
+    const since = source.status().down_since;
+    await Bun.sleep(400); // several polls: getbestblockhash answers, getblocktemplate still does not
+    expect(source.status()).toMatchObject({ up: false, down_since: since });
+    expect(server.currentJob()).toBeNull();
+    d.state.gbtError = null;
+    await waitFor(() => server.currentJob() ?? undefined);
+    expect(source.isUp()).toBe(true);
   });
 
   test("no daemon at start: a clear error naming the upstream", async () => {
