@@ -6,7 +6,8 @@ import { sha256d } from "./keys";
 const ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]));
 
-function base58(b: Uint8Array): string {
+/** Bytes in base58 (leading zero bytes as '1's), as Bitcoin writes addresses. */
+export function base58(b: Uint8Array): string {
   let x = 0n;
   for (const byte of b) x = (x << 8n) | BigInt(byte);
   let s = "";
@@ -21,7 +22,8 @@ function base58(b: Uint8Array): string {
   return s;
 }
 
-function unbase58(s: string): Uint8Array | null {
+/** The bytes of a base58 string; null on a character outside the alphabet. */
+export function unbase58(s: string): Uint8Array | null {
   let x = 0n;
   for (const c of s) {
     const v = INDEX.get(c);

@@ -2,7 +2,7 @@
 // from a getblocktemplate answer, and the block it submits. Hashes are kept in internal (wire) order throughout; the
 // RPC's display order (byte-reversed hex) is converted once, at parseTemplate.
 import { RignodeError, fromHex, toHex, concatBytes } from "../core";
-import { coinbaseBranch, sha256d } from "../chain";
+import { base58, coinbaseBranch, sha256d, unbase58 } from "../chain";
 
 // ---- serialisation primitives ----
 
@@ -151,39 +151,16 @@ export function decodeSegwit(hrp: string, addr: string): { version: number; prog
   return { version, program: Uint8Array.from(prog) };
 }
 
-const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
 export function base58CheckEncode(version: number, payload: Uint8Array): string {
   const body = concatBytes(Uint8Array.of(version), payload);
-  const full = concatBytes(body, sha256d(body).subarray(0, 4));
-  let n = BigInt("0x" + (toHex(full) || "0"));
-  let s = "";
-  while (n > 0n) {
-    s = B58[Number(n % 58n)] + s;
-    n /= 58n;
-  }
-  for (const b of full) {
-    if (b !== 0) break;
-    s = "1" + s;
-  }
-  return s;
+  return base58(concatBytes(body, sha256d(body).subarray(0, 4)));
 }
 
 /** Version byte and payload of a Base58Check string; null on any bad character or checksum. */
 export function base58CheckDecode(s: string): { version: number; payload: Uint8Array } | null {
   if (!s || s.length > 64) return null;
-  let n = 0n;
-  for (const ch of s) {
-    const v = B58.indexOf(ch);
-    if (v < 0) return null;
-    n = n * 58n + BigInt(v);
-  }
-  let hex = n.toString(16);
-  if (hex.length % 2) hex = "0" + hex;
-  let zeros = 0;
-  while (s[zeros] === "1") zeros++;
-  const full = concatBytes(new Uint8Array(zeros), n === 0n ? new Uint8Array(0) : fromHex(hex));
-  if (full.length < 5) return null;
+  const full = unbase58(s);
+  if (!full || full.length < 5) return null;
   const body = full.subarray(0, full.length - 4);
   const check = sha256d(body).subarray(0, 4);
   for (let i = 0; i < 4; i++) if (check[i] !== full[full.length - 4 + i]) return null;
