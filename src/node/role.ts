@@ -2,10 +2,11 @@ import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Algo, type Logger 
 import type { Hono } from "hono";
 import { Chain, decodeAddress, encodeAddress, loadNetwork } from "../chain";
 import { MiningEngine, defaultBatch } from "../miner";
-import { isLoopbackHost, parseListen, type Config } from "../config";
+import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { chainRoutes, createApp, ensureApiToken, minerRoutes, peerRoutes, poolRoutes, serveApi, tokenRequired, type MinerView } from "../api";
+import { chainRoutes, createApp, minerRoutes, peerRoutes, poolRoutes, serveApi, type MinerView } from "../api";
+import { apiAccess } from "./api-access";
 import { ChainSource, HttpWorkers } from "../pool";
 import { createPool } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
@@ -89,13 +90,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
 
   const cpu = await cpuInfo();
-  const listen = parseListen(config.api.listen);
-  let token: string | null = null;
-  if (tokenRequired(config.api.auth, isLoopbackHost(listen.host))) {
-    const t = ensureApiToken(config.dataDir);
-    token = t.token;
-    log.info("api.token", { path: t.path, created: t.created, note: "write requests need Authorization: Bearer <token>" });
-  }
+  const { listen, token } = apiAccess(config, log);
 
   const metrics = new MetricsRegistry();
   metrics.register(buildCollector(role, kernel));

@@ -1,8 +1,9 @@
 import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
-import { isLoopbackHost, parseListen, type Config } from "../config";
+import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { createApp, ensureApiToken, poolRoutes, serveApi, tokenRequired } from "../api";
+import { createApp, poolRoutes, serveApi } from "../api";
+import { apiAccess } from "./api-access";
 import { HttpWorkers, UpstreamSource } from "../pool";
 import { createPool } from "./pool";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
@@ -48,8 +49,7 @@ export async function startUpstreamPool(config: Config, log: Logger): Promise<Ru
   metrics.register(() => pool.server.metrics());
   metrics.register(() => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }]);
 
-  const listen = parseListen(config.api.listen);
-  const token = tokenRequired(config.api.auth, isLoopbackHost(listen.host)) ? ensureApiToken(config.dataDir).token : null;
+  const { listen, token } = apiAccess(config, log);
   const app = createApp({
     token,
     log,

@@ -1,8 +1,9 @@
 import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
 import { MiningEngine, defaultBatch } from "../miner";
-import { isLoopbackHost, parseListen, type Config } from "../config";
+import type { Config } from "../config";
 import { loadKernel } from "../kernel";
-import { createApp, ensureApiToken, minerRoutes, serveApi, tokenRequired, type MinerView } from "../api";
+import { createApp, minerRoutes, serveApi, type MinerView } from "../api";
+import { apiAccess } from "./api-access";
 import { parsePoolUrl } from "../stratum";
 import { autoThreads } from "../tuning";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
@@ -53,8 +54,7 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
       { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
     ];
   });
-  const listen = parseListen(config.api.listen);
-  const token = tokenRequired(config.api.auth, isLoopbackHost(listen.host)) ? ensureApiToken(config.dataDir).token : null;
+  const { listen, token } = apiAccess(config, log);
   const app = createApp({
     token,
     log,

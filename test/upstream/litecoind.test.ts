@@ -84,6 +84,23 @@ async function checkBlocks(oracle: Daemon, blocks: any[]): Promise<number[]> {
   return heights;
 }
 
+/**
+ * The pool on the daemon with the two workers, until the pool's main-chain blocks that pay both satisfy `enough`;
+ * then every such block is checked against the daemon (checkBlocks). The processes go into `procs`.
+ */
+async function mineWithPool(o: Daemon, procs: ReturnType<typeof spawn>[], enough: (both: { height: number }[]) => boolean) {
+  const pool = startPool(o.url, addr.pool);
+  procs.push(pool.proc);
+  await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
+  procs.push(...startWorkers(pool, addr.a, addr.b));
+  const heights = await waitFor(async () => {
+    const r = await json(`${pool.api}/pool/blocks?limit=1000`);
+    const both = (r?.blocks ?? []).filter((x: any) => x.status === "main" && x.weights[addr.a] && x.weights[addr.b]);
+    return enough(both) ? checkBlocks(o, r.blocks) : undefined;
+  }, 120_000);
+  return { pool, heights };
+}
+
 describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
   test("MWEB never active: blocks across height 500 accepted by litecoind, paying both workers as planned; the daemon killed and restarted; a reorg orphans the pool's block", async () => {
     const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-")), false);
@@ -92,16 +109,7 @@ describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
       const o = pair.oracle;
       for (const a of Object.values(addr)) expect((await o.call("validateaddress", [a])).scriptPubKey).toBe(toHex(coin.addressToScript(a, NET)));
       await o.call("generatetoaddress", [495, addr.burn]); // BIP34 is enforced from height 500 in regtest
-      const pool = startPool(o.url, addr.pool);
-      procs.push(pool.proc);
-      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
-      procs.push(...startWorkers(pool, addr.a, addr.b));
-
-      const heights = await waitFor(async () => {
-        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
-        const both = (r?.blocks ?? []).filter((x: any) => x.status === "main" && x.weights[addr.a] && x.weights[addr.b]);
-        return both.length >= 8 && both.some((x: any) => x.height > 502) ? checkBlocks(o, r.blocks) : undefined;
-      }, 120_000);
+      const { pool, heights } = await mineWithPool(o, procs, (both) => both.length >= 8 && both.some((x) => x.height > 502));
       expect(heights.length).toBeGreaterThanOrEqual(5);
       expect(heights.some((h) => h > 500)).toBe(true);
       const stats = await json(`${pool.api}/pool/stats`);
@@ -154,15 +162,7 @@ describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
       await o.call("generatetoaddress", [431, mine]);
       // The first MWEB block's HogEx needs a peg-in (a chain stalls at 431 without one).
       await o.call("sendtoaddress", [await o.call("getnewaddress", ["", "mweb"]), 1.0]);
-      const pool = startPool(o.url, addr.pool);
-      procs.push(pool.proc);
-      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
-      procs.push(...startWorkers(pool, addr.a, addr.b));
-      const heights = await waitFor(async () => {
-        const r = await json(`${pool.api}/pool/blocks?limit=1000`);
-        const both = (r?.blocks ?? []).filter((x: any) => x.status === "main" && x.weights[addr.a] && x.weights[addr.b]);
-        return both.length >= 5 ? checkBlocks(o, r.blocks) : undefined;
-      }, 120_000);
+      const { pool, heights } = await mineWithPool(o, procs, (both) => both.length >= 5);
       expect(heights.length).toBeGreaterThanOrEqual(5);
       const info = await o.call("getblockchaininfo");
       expect(info.softforks.mweb.active).toBe(true);
