@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { jsonBody } from "./body";
 import { z } from "zod";
 import { RignodeError, type MetricFamily, MetricsRegistry } from "../core";
-import type { HttpWorkers, PoolServer } from "../pool";
+import type { Ban, HttpWorkers, PoolServer } from "../pool";
 
 export type PoolMode = "host" | "solo" | "join";
 
@@ -16,6 +16,11 @@ export interface PoolRouteDeps {
   stop(): void;
   /** With an upstream daemon: its -blocknotify calls POST /pool/blocknotify (fetch the new template now). */
   blocknotify?: () => void;
+}
+
+/** A ban as the API shows it (times in ms since the epoch and seconds left). */
+function showBan(b: Ban) {
+  return { ip: b.ip, worker: b.worker, scope: b.worker === null ? "ip" : "worker", reason: b.reason, since: b.since, until: b.until, seconds_left: Math.max(0, Math.ceil((b.until - Date.now()) / 1000)), strikes: b.strikes };
 }
 
 const hex8 = z.string().regex(/^[0-9a-fA-F]{8}$/, "8 hex digits");
@@ -58,6 +63,13 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     return c.text(r.render(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
   app.get("/pool/mode", (c) => c.json(d.mode()));
+  app.get("/pool/bans", (c) => c.json({ bans: d.server.bans().map(showBan) }));
+  app.delete("/pool/bans/:ip", (c) => {
+    const ip = c.req.param("ip");
+    const lifted = d.server.unban(ip);
+    if (!lifted) throw new RignodeError("not_found", `no ban in force for ${ip.slice(0, 64)}`);
+    return c.json({ ip, lifted });
+  });
   if (d.blocknotify) {
     const notify = d.blocknotify;
     app.post("/pool/blocknotify", (c) => {
@@ -91,7 +103,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   app.post("/pool/register", async (c) => {
     if (!d.server.isRunning()) throw new RignodeError("unavailable", "the pool is stopped (mode solo or join)");
     const b = await jsonBody(c, registerBody, '{"user": "ADDRESS[.NAME]", "password"?}');
-    const ip = (c.env as { ip?: string } | undefined)?.ip ?? "http";
+    const ip = (c.env as { ip?: string } | undefined)?.ip ?? "unknown";
     return c.json(await d.http.register(b.user, b.password ?? "", ip));
   });
   app.get("/pool/job", (c) => {

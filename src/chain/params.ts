@@ -50,8 +50,9 @@ const DEVNET: NetworkParams = {
   algo: "sha256d",
   consensus: "pow",
   blockTime: 10,
-  // Easy enough that one core finds a block in well under a second at start; LWMA raises it from there.
-  powLimitBits: 0x1f00ffff,
+  // About 10^8 hashes a block: one block per block time (10 s) for one core at ~10 MH/s, so a fresh devnet starts at a
+  // pace a pool and its miners can follow (difficulty 0.0233); LWMA raises it from there, never below this.
+  powLimitBits: 0x1d2af31d,
   lwmaWindow: 45,
   initialReward: "5000000000",
   halvingInterval: 1_000_000,
@@ -93,7 +94,8 @@ export const NETWORKS: Record<string, NetworkParams> = {
     name: "devnet-scrypt",
     chainId: "rignode-devnet-scrypt-1",
     algo: "scrypt",
-    powLimitBits: 0x2000ffff,
+    // About 2 x 10^5 hashes a block: one block per 10 s for one core at ~20 kH/s (stratum difficulty 0.0466).
+    powLimitBits: 0x1e53e2d6,
     genesis: { ...DEVNET.genesis, memo: "rignode devnet-scrypt genesis" },
     addressVersion: 0x3d,
   },

@@ -105,7 +105,10 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     groups,
     log,
     metrics,
-    health: () => ({ ok: true, uptime_s: uptimeSeconds() }),
+    health: () => {
+      const h = pool?.server.health();
+      return { ok: h?.ok ?? true, uptime_s: uptimeSeconds(), ...(h ? { pool: h } : {}) };
+    },
     info: () => ({
       name: "rignode",
       version: VERSION,

@@ -66,7 +66,10 @@ export async function startUpstreamPool(config: Config, log: Logger): Promise<Ru
           blocknotify: () => source.notify(),
         }),
     ],
-    health: () => ({ ok: source.isUp(), uptime_s: uptimeSeconds(), upstream: source.status() }),
+    health: () => {
+      const h = pool.server.health();
+      return { ok: source.isUp() && h.ok, uptime_s: uptimeSeconds(), upstream: source.status(), pool: h };
+    },
     info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "pool", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
   });
   const server = serveApi(app, listen.host, listen.port);

@@ -44,7 +44,7 @@ export class HttpWorkers {
     const auth = await this.call(token, "mining.authorize", [user, password]);
     if (auth.error) {
       link.close("unauthorized");
-      throw new RignodeError("input", `user '${user.slice(0, 80)}' is not a payout address of this network (ADDRESS[.NAME])`);
+      throw new RignodeError("input", auth.error[1]);
     }
     const r = sub.result as [unknown, string, number];
     return { session: token, extranonce1: r[1], extranonce2_size: r[2], difficulty: conn.difficulty };

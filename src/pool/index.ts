@@ -6,6 +6,7 @@ export { Ledger, shareWeight, type ShareRecord, type StoredPlan } from "./ledger
 export { Vardiff, DEFAULT_VARDIFF, roundDifficulty, type VardiffOptions } from "./vardiff";
 export { PoolServer, PoolConn, DEFAULT_LIMITS, type PoolLimits, type PoolServerOptions, type Link } from "./server";
 export { listenStratum } from "./transport";
+export { Guard, banText, type Ban, type GuardLimits } from "./guard";
 export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";

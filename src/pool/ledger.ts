@@ -13,6 +13,8 @@ export interface StoredPlan {
   weights: Record<string, string>;
   carried: Record<string, string>;
   lastShare: number;
+  /** "connected": the window had no shares, so the workers connected when the job was made shared it equally. */
+  basis?: "connected";
 }
 
 export interface ShareRecord {

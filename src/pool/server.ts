@@ -10,15 +10,17 @@ import { hashQueue, type TurnBatch } from "./batch";
 import { hashDifficulty } from "./target";
 import { Vardiff, roundDifficulty, type VardiffOptions } from "./vardiff";
 import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
+import { Guard, banText, type Ban } from "./guard";
 
 /** Anti-abuse limits; 0 turns a limit off where that makes sense. */
 export interface PoolLimits {
-  /** Shares per second per connection; more are refused. */
+  /** Shares per second per connection: past it the difficulty is raised and excess shares are dropped (not invalid). */
   sharesPerSecond: number;
-  /** Ban an IP whose connection has more than this fraction of invalid shares... */
+  /** Ban a worker whose connection has more than this fraction of invalid shares (wrong work, not stale)... */
   banInvalidRatio: number;
-  /** ...once it has submitted at least this many. */
+  /** ...once it has submitted at least this many valid and invalid ones. */
   banMinShares: number;
+  /** Cap of a ban's duration (bans start at a minute and double per repeat); 0: no bans. */
   banSeconds: number;
   /** Seconds a connection may stay without an authorized worker. */
   authorizeSeconds: number;
@@ -157,20 +159,24 @@ export class PoolConn implements SessionHandler {
     return Math.min(d, this.difficulty);
   }
 
-  /** True when the share is over this second's allowance. */
-  overRate(nowMs: number, limit: number): boolean {
-    if (limit <= 0) return false;
+  /** 0 when the share is within this second's allowance, else how many over it (1 for the first excess share). */
+  overRate(nowMs: number, limit: number): number {
+    if (limit <= 0) return 0;
     const s = Math.floor(nowMs / 1000);
     if (s !== this.rateSecond) {
       this.rateSecond = s;
       this.rateCount = 0;
     }
-    return ++this.rateCount > limit;
+    return Math.max(0, ++this.rateCount - limit);
   }
 }
 
-/** Rejection reasons as counted in stats and metrics. */
-type Reason = "stale" | "duplicate" | "low_difficulty" | "job_not_found" | "invalid" | "rate_limited" | "unauthorized";
+/**
+ * Rejection reasons as counted in stats and metrics. Only wrong work counts towards a ban; stale shares (a new tip,
+ * an expired job), duplicates, shares over the rate and storage faults are the pool's or the network's doing.
+ */
+type Reason = "stale" | "duplicate" | "low_difficulty" | "job_not_found" | "invalid" | "rate_limited" | "unauthorized" | "storage";
+const INVALID: ReadonlySet<Reason> = new Set(["low_difficulty", "job_not_found", "invalid", "unauthorized"]);
 
 interface JobRecord {
   job: PoolJob;
@@ -188,8 +194,7 @@ interface JobRecord {
  */
 export class PoolServer {
   readonly conns = new Set<PoolConn>();
-  private readonly perIp = new Map<string, number>();
-  private readonly bans = new Map<string, number>();
+  readonly guard: Guard;
   private readonly en1InUse = new Set<number>();
   private en1Counter = 0;
   private readonly checker: ShareChecker;
@@ -200,7 +205,9 @@ export class PoolServer {
   readonly workers = new Map<string, WorkerStats>();
   private readonly latency = new LatencyRing();
   private readonly poolRate = new RateWindow();
-  private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, bans: 0, notifies: 0, jobs: 0 };
+  private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, blockCandidatesSkipped: 0, bans: 0, notifies: 0, jobs: 0 };
+  /** Previous blocks (hex) the pool submitted a block on, recent ones. */
+  private readonly blocksOn = new Set<string>();
   private readonly rejected: Record<string, number> = {};
   private lastBroadcastMs = 0;
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
@@ -224,6 +231,9 @@ export class PoolServer {
   /** Blocks handed to an asynchronous source, not answered yet: the next job's plan waits for them. */
   private readonly pendingBlocks = new Set<Promise<void>>();
   private checkingChain = false;
+  private freshTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastFreshRefresh = 0;
+  private readonly storage = { error: null as string | null, since: 0, failed: 0, loggedAt: 0 };
 
   constructor(private readonly o: PoolServerOptions) {
     o.limits = { ...o.limits };
@@ -240,6 +250,7 @@ export class PoolServer {
         }),
     );
     this.startedAt = this.now();
+    this.guard = new Guard({ maxPerIp: o.limits.maxPerIp, banSeconds: o.limits.banSeconds }, this.now);
     if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
     o.source.onWork((e) => this.onWork(e));
   }
@@ -266,7 +277,8 @@ export class PoolServer {
     this.running = false;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.refreshTimer = this.sweepTimer = null;
+    if (this.freshTimer) clearTimeout(this.freshTimer);
+    this.refreshTimer = this.sweepTimer = this.freshTimer = null;
     for (const c of [...this.conns]) c.link.close("pool stopping");
   }
 
@@ -287,8 +299,11 @@ export class PoolServer {
     }
     const l = this.o.limits;
     if (p.sharesPerSecond !== undefined) l.sharesPerSecond = p.sharesPerSecond;
-    if (p.maxPerIp !== undefined) l.maxPerIp = p.maxPerIp;
-    if (p.banSeconds !== undefined) l.banSeconds = p.banSeconds;
+    if (p.maxPerIp !== undefined) l.maxPerIp = this.guard.limits.maxPerIp = p.maxPerIp;
+    if (p.banSeconds !== undefined) {
+      l.banSeconds = p.banSeconds;
+      this.guard.setBanSeconds(p.banSeconds);
+    }
     this.o.log.info("pool.configured", { ...p });
   }
 
@@ -310,16 +325,11 @@ export class PoolServer {
 
   // ---- connections ----
 
-  /** A new connection; null (and a reason) when its IP is banned or over the cap. */
+  /** A new connection, or the reason it is refused (its IP is banned or over the cap), to be told to the miner. */
   open(link: Link): PoolConn | string {
-    const now = this.now();
-    const until = this.bans.get(link.ip);
-    if (until !== undefined && until > now) return "banned";
-    if (until !== undefined) this.bans.delete(link.ip);
-    const n = this.perIp.get(link.ip) ?? 0;
-    if (this.o.limits.maxPerIp > 0 && n >= this.o.limits.maxPerIp) return `more than ${this.o.limits.maxPerIp} connections from ${link.ip}`;
-    this.perIp.set(link.ip, n + 1);
-    const c = new PoolConn(this, link, now);
+    const refused = this.guard.admit(link.ip);
+    if (refused !== null) return refused;
+    const c = new PoolConn(this, link, this.now());
     this.conns.add(c);
     return c;
   }
@@ -329,9 +339,7 @@ export class PoolServer {
     if (c.closed) return;
     c.closed = true;
     this.conns.delete(c);
-    const n = (this.perIp.get(c.link.ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(c.link.ip);
-    else this.perIp.set(c.link.ip, n);
+    this.guard.release(c.link.ip);
     if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
     const now = this.now();
     for (const user of c.users.keys()) {
@@ -359,9 +367,16 @@ export class PoolServer {
     return { extranonce1: toHex(c.en1), extranonce2Size: EXTRANONCE_BYTES - 4 };
   }
 
+  /** Authorizes `user` on a connection; refusals throw the reason the miner is told (code 24). */
   authorize(c: PoolConn, user: string, password: string): boolean {
     const address = this.parseUser(user);
-    if (!address) return false;
+    if (!address) {
+      const dot = user.indexOf(".");
+      const what = dot >= 0 && this.o.source.payee(user.slice(0, dot)) ? `worker name '${user.slice(dot + 1, dot + 65)}' must be 1-64 of A-Z a-z 0-9 _ -` : `'${user.slice(0, dot < 0 ? 100 : dot)}' is not a payout address of this pool's network`;
+      throw new StratumError(STRATUM_ERROR.unauthorized, `${what} (user: ADDRESS[.NAME])`);
+    }
+    const ban = this.guard.banned(c.link.ip, user);
+    if (ban) throw new StratumError(STRATUM_ERROR.unauthorized, banText(ban, this.now()));
     const m = /(?:^|,)\s*d=([0-9.eE+-]+)/.exec(password);
     if (m) {
       const d = Number(m[1]);
@@ -378,6 +393,7 @@ export class PoolServer {
       w.openSince.push(c.connectedAt);
     }
     if (!c.fixedDifficulty && !c.vardiff) c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
+    this.payeeJoined(address);
     if (c.session.subscribed) setImmediate(() => this.sendWork(c));
     return true;
   }
@@ -505,13 +521,44 @@ export class PoolServer {
     this.tipAt = null;
   }
 
+  /**
+   * While the window has no shares, the job's plan pays the connected workers: a payee that is not in it yet gets a
+   * new job (not clean: the others lose nothing) before its first work, at most one rebuild a second.
+   */
+  private payeeJoined(address: Uint8Array): void {
+    const plan = this.current?.plan;
+    if (!this.running || !plan || plan.basis !== "connected" || toHex(address) in plan.weights) return;
+    if (this.freshTimer) return;
+    const wait = this.lastFreshRefresh + 1000 - this.now();
+    if (wait <= 0) {
+      this.lastFreshRefresh = this.now();
+      return this.refresh(false);
+    }
+    this.freshTimer = setTimeout(() => {
+      this.freshTimer = null;
+      this.lastFreshRefresh = this.now();
+      if (this.running && this.current?.plan.basis === "connected") this.refresh(false);
+    }, wait);
+  }
+
+  /** One unit of weight per authorized payout address with an open connection (the plan for an empty window). */
+  private connectedPayees(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const c of this.conns) if (!c.closed) for (const a of c.users.values()) out.set(toHex(a), 1n);
+    return out;
+  }
+
   private buildJob(): JobRecord {
     const source = this.o.source;
     let stored: StoredPlan | null = null;
     let bits = 0;
     const work = source.work((total, b) => {
       bits = b;
-      const { weights, lastShare } = this.o.ledger.weights(this.windowWeight(b));
+      let { weights, lastShare } = this.o.ledger.weights(this.windowWeight(b));
+      // A fresh pool has no shares in its window yet, and the first share of a fresh chain is usually a block: the
+      // workers connected now share that block equally (by address), so whoever finds it is paid.
+      const fresh = weights.size === 0;
+      if (fresh) weights = this.connectedPayees();
       const plan = planPayout({
         total,
         foundation: source.foundation,
@@ -532,6 +579,7 @@ export class PoolServer {
         weights: Object.fromEntries([...weights].map(([k, v]) => [k, v.toString()])),
         carried: Object.fromEntries([...plan.carried].map(([k, v]) => [k, v.toString()])),
         lastShare,
+        ...(fresh ? { basis: "connected" as const } : {}),
       };
       return plan.outputs.map((x) => ({ to: Buffer.from(x.to, "hex"), amount: x.amount }));
     }, "rignode pool");
@@ -614,14 +662,19 @@ export class PoolServer {
     const w = this.workers.get(p.worker);
     const address = c.users.get(p.worker);
     if (!w || !address) throw new StratumError(STRATUM_ERROR.unauthorized, "Unauthorized worker");
-    if (c.overRate(now, this.o.limits.sharesPerSecond)) {
+    const over = c.overRate(now, this.o.limits.sharesPerSecond);
+    if (over > 0) {
+      // Not the miner's fault: its difficulty is too low for its speed. Raise it once per second (from the next job)
+      // and drop the excess without counting it against the miner.
+      if (over === 1) this.raiseDifficulty(c);
       this.reject(c, w, "rate_limited");
-      throw new StratumError(STRATUM_ERROR.other, `More than ${this.o.limits.sharesPerSecond} shares per second`);
+      throw new StratumError(STRATUM_ERROR.other, `Rate limited: more than ${this.o.limits.sharesPerSecond} shares per second (difficulty raised)`);
     }
     const rec = this.jobs.get(p.jobId);
     const difficulty = c.difficultyForJob(rec?.seq ?? this.seq);
     let outcome;
     try {
+      if (!rec && this.issued(p.jobId)) throw new StratumError(STRATUM_ERROR.jobNotFound, "Stale share (job expired)");
       const prep = this.checker.prepare(p, c.en1, c.session.versionMask);
       const digest = await this.hasher.push(prep.bytes);
       outcome = this.checker.finish(prep, digest, difficulty);
@@ -637,10 +690,16 @@ export class PoolServer {
     try {
       await this.o.ledger.record({ worker: p.worker, address, job: p.jobId, difficulty: outcome.credit, hash: outcome.headerHash });
     } catch (e) {
-      // The UNIQUE hash: the same share again after a restart.
-      this.reject(c, w, "duplicate");
-      throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
+      if (isUniqueViolation(e)) {
+        // The UNIQUE hash: the same share again after a restart.
+        this.reject(c, w, "duplicate");
+        throw new StratumError(STRATUM_ERROR.duplicate, "Duplicate share");
+      }
+      this.storageFault(e as Error);
+      this.reject(c, w, "storage");
+      throw new StratumError(STRATUM_ERROR.other, "Pool storage error: the share was not recorded (not your fault; the pool operator is told)");
     }
+    this.storageOk();
     const done = this.now();
     const ms = performance.now() - t0;
     c.valid++;
@@ -666,23 +725,101 @@ export class PoolServer {
     }
   }
 
+  /** Whether a job id is one this pool issued (ids are the job sequence in hex): an unknown one was expired, not made up. */
+  private issued(jobId: string): boolean {
+    if (!/^[0-9a-f]{1,8}$/.test(jobId)) return false;
+    const n = parseInt(jobId, 16);
+    return n >= 1 && n <= this.seq;
+  }
+
+  /** Over the share rate: four times the difficulty from the next job (within the network's cap), unless fixed. */
+  private raiseDifficulty(c: PoolConn): void {
+    if (c.fixedDifficulty) return;
+    const next = this.clampDifficulty(c.difficulty * 4);
+    if (next <= c.difficulty) return;
+    c.difficulty = next;
+    c.vardiff = new Vardiff(next, this.o.vardiff, this.now() / 1000);
+    setImmediate(() => !c.closed && c.session.setDifficulty(next));
+  }
+
   private reject(c: PoolConn, w: WorkerStats, reason: Reason): void {
     w.rejected[reason] = (w.rejected[reason] ?? 0) + 1;
     if (reason === "stale") w.stale++;
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
-    if (reason === "stale") return; // a new tip makes them; not the miner's fault
+    if (!INVALID.has(reason)) return;
     c.invalid++;
     const l = this.o.limits;
     const total = c.valid + c.invalid;
-    if (l.banSeconds > 0 && total >= l.banMinShares && c.invalid / total > l.banInvalidRatio) this.ban(c.link.ip, `${c.invalid} of ${total} shares invalid`);
+    if (total < l.banMinShares || c.invalid / total <= l.banInvalidRatio) return;
+    const ban = this.guard.banWorker(c.link.ip, w.user, `${c.invalid} of ${total} shares invalid`);
+    if (ban) throw this.enforce(ban);
   }
 
-  /** Bans an IP for the configured time and closes its connections. */
-  ban(ip: string, why: string): void {
-    this.bans.set(ip, this.now() + this.o.limits.banSeconds * 1000);
+  /**
+   * Applies a ban: logged, and every connection it covers is told why (an error to the request in hand, which the
+   * caller throws, and client.show_message) and closed after that answer is written.
+   */
+  private enforce(ban: Ban): StratumError {
+    const text = banText(ban, this.now());
     this.counters.bans++;
-    this.o.log.warn("pool.ban", { ip, reason: why, seconds: this.o.limits.banSeconds });
-    for (const c of [...this.conns]) if (c.link.ip === ip) c.link.close(`banned: ${why}`);
+    this.o.log.warn("pool.ban", { ip: ban.ip, worker: ban.worker, reason: ban.reason, seconds: Math.round((ban.until - ban.since) / 1000), strikes: ban.strikes });
+    for (const c of [...this.conns]) {
+      if (c.link.ip !== ban.ip || (ban.worker !== null && !c.users.has(ban.worker))) continue;
+      setImmediate(() => {
+        if (c.closed) return;
+        c.link.write(c.link.encode({ id: null, method: "client.show_message", params: [text] }));
+        c.link.flush();
+        c.link.close(text);
+      });
+    }
+    return new StratumError(STRATUM_ERROR.other, text);
+  }
+
+  /** Bans an IP (every worker on it) for the configured time and closes its connections. */
+  ban(ip: string, why: string): void {
+    const b = this.guard.banIp(ip, why);
+    if (b) this.enforce(b);
+  }
+
+  /** Undecodable input on a connection (not another protocol): repeated from one IP, the IP is banned. */
+  protocolAbuse(ip: string, why: string): void {
+    const b = this.guard.protocolAbuse(ip, why);
+    if (b) this.enforce(b);
+  }
+
+  /** Lifts the bans of an IP; how many. */
+  unban(ip: string): number {
+    const n = this.guard.lift(ip);
+    if (n) this.o.log.info("pool.unban", { ip, bans: n });
+    return n;
+  }
+
+  /** The ledger failed (disk full, I/O error): logged once per burst, /health degraded until a commit succeeds. */
+  private storageFault(e: Error): void {
+    const now = this.now();
+    if (!this.storage.error) this.storage.since = now;
+    this.storage.error = e.message;
+    this.storage.failed++;
+    if (now - this.storage.loggedAt >= 10_000) {
+      this.storage.loggedAt = now;
+      this.o.log.error("pool.storage_error", { error: e.message, shares_not_recorded: this.storage.failed });
+    }
+  }
+
+  private storageOk(): void {
+    if (!this.storage.error) return;
+    this.o.log.info("pool.storage_recovered", { after_ms: this.now() - this.storage.since, shares_not_recorded: this.storage.failed });
+    this.storage.error = null;
+    this.storage.failed = 0;
+    this.storage.loggedAt = 0;
+  }
+
+  /** Whether the pool can serve: a job to hand out and a ledger that writes. */
+  health(): { ok: boolean; problems: string[] } {
+    const problems: string[] = [];
+    if (this.storage.error) problems.push(`storage: ${this.storage.error} (since ${new Date(this.storage.since).toISOString()}, ${this.storage.failed} shares not recorded)`);
+    if (this.running && !this.current) problems.push(`no job${this.jobProblem ? `: ${this.jobProblem}` : ""}`);
+    return { ok: problems.length === 0, problems };
   }
 
   /**
@@ -690,17 +827,30 @@ export class PoolServer {
    * once the source has it on its best chain, recorded with its plan (the round closes).
    */
   private foundBlock(found: { job: PoolJob; header: Header; coinbase: Uint8Array }, rec: JobRecord | undefined, worker: string): void {
+    // One block per previous block: on a network where most hashes are blocks, the shares right behind the first
+    // are blocks on the same parent too; they are credited as shares, never submitted (a side block helps nobody).
+    const prev = toHex(found.header.prevHash);
+    if (this.blocksOn.has(prev)) {
+      this.counters.blockCandidatesSkipped++;
+      return;
+    }
+    this.blocksOn.add(prev);
+    if (this.blocksOn.size > 64) this.blocksOn.delete(this.blocksOn.values().next().value!);
     const done = (r: SubmitResult) => {
       const hash = leToDisplayHex(r.hash);
+      if (r.status !== "accepted") this.blocksOn.delete(prev); // another candidate on this parent may still win
       if (r.status === "rejected") return this.o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
-      if (r.status !== "accepted") return this.o.log.info("pool.block_not_main", { hash, status: r.reason ?? r.status });
+      if (r.status !== "accepted") return this.o.log.debug("pool.block_not_main", { hash, status: r.reason ?? r.status });
       if (rec) this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
       this.counters.blocks++;
       this.o.log.info("pool.block_found", { height: r.height, hash, worker, outputs: rec?.plan.outputs.length ?? 0 });
     };
     const r = this.o.source.submit(found.job.work, found.header, found.coinbase);
     if (!(r instanceof Promise)) return done(r);
-    const p = r.then(done, (e) => this.o.log.warn("pool.block_submit_failed", { height: found.job.work.height, error: (e as Error).message }));
+    const p = r.then(done, (e) => {
+      this.blocksOn.delete(prev);
+      this.o.log.warn("pool.block_submit_failed", { height: found.job.work.height, error: (e as Error).message });
+    });
     this.pendingBlocks.add(p);
     void p.finally(() => this.pendingBlocks.delete(p));
   }
@@ -724,13 +874,18 @@ export class PoolServer {
     for (const [user, w] of this.workers) {
       if (!w.openSince.length && now - (w.lastShare ?? w.firstSeen) > 24 * 3600 * 1000) this.workers.delete(user);
     }
-    for (const [ip, until] of this.bans) if (until <= now) this.bans.delete(ip);
+    this.guard.sweep();
   }
 
   // ---- views ----
 
+  /** Bans in force (IP bans and worker bans), soonest to expire first. */
+  bans(): Ban[] {
+    return this.guard.list();
+  }
+
   bannedIps(): { ip: string; until: number }[] {
-    return [...this.bans].map(([ip, until]) => ({ ip, until }));
+    return this.guard.list().filter((b) => b.worker === null).map((b) => ({ ip: b.ip, until: b.until }));
   }
 
   /** Pool statistics: hashrate from shares, per-worker figures and scores, blocks, payouts, latency. */
@@ -749,7 +904,9 @@ export class PoolServer {
       connections: this.conns.size,
       workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
       hashrate_hs: this.poolRate.hashrate(now, this.algo, this.startedAt),
-      shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected } },
+      shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected }, block_candidates_skipped: this.counters.blockCandidatesSkipped },
+      health: this.health(),
+      bans: this.guard.list().length,
       latency_ms: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
       tip_to_notify_ms: { p50: this.tipToNotify.quantile(0.5), p99: this.tipToNotify.quantile(0.99), samples: this.tipToNotify.size() },
       blocks_found: blocks.length,
@@ -807,7 +964,9 @@ export class PoolServer {
       { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
       { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
       { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies }] },
-      { name: "rignode_pool_bans_total", help: "IP bans for invalid shares.", type: "counter", samples: [{ value: this.counters.bans }] },
+      { name: "rignode_pool_bans_total", help: "Bans (of a worker or an IP) for invalid shares or protocol abuse.", type: "counter", samples: [{ value: this.counters.bans }] },
+      { name: "rignode_pool_bans_active", help: "Bans in force.", type: "gauge", samples: [{ value: this.guard.list().length }] },
+      { name: "rignode_pool_storage_ok", help: "0 while the ledger fails to record shares.", type: "gauge", samples: [{ value: this.storage.error ? 0 : 1 }] },
       {
         name: "rignode_pool_share_latency_seconds",
         help: "Share response latency (receipt to acknowledgement, ledger commit included), recent shares.",
@@ -828,6 +987,12 @@ export class PoolServer {
 function notifyParams(r: JobRecord, clean: boolean): unknown[] {
   const n = r.job.notify;
   return [n.jobId, n.prevHash, n.coinb1, n.coinb2, n.merkleBranch, n.version, n.nbits, n.ntime, clean];
+}
+
+/** A uniqueness violation of the ledger (the same share again); any other error is a storage fault. */
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || /UNIQUE constraint failed/.test((e as Error)?.message ?? "");
 }
 
 function reasonOf(e: StratumError): Reason {

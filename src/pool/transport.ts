@@ -60,7 +60,8 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
           const c = server.open(link);
           if (typeof c === "string") {
             log.info("stratum.refused", { ip: socket.remoteAddress, reason: c });
-            socket.end();
+            // Told, not just dropped: a miner that shows pool messages says why it cannot connect.
+            socket.end(encodeStratum(codec, { id: null, method: "client.show_message", params: [c] }, maxBytes));
             return;
           }
           state.conn = c;
@@ -76,6 +77,7 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
             // A malformed or oversized message: say why in the log and close; nothing else is lost.
             log.info("stratum.bad_message", { ip: c.link.ip, error: (e as RignodeError).message });
             c.link.close((e as Error).message);
+            server.protocolAbuse(c.link.ip, (e as Error).message);
             return;
           }
           const now = Date.now();

@@ -11,7 +11,8 @@ import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpW
 import { Store } from "../../src/store";
 import { kernel, mineOn } from "../chain/helpers";
 
-const params = NETWORKS.devnet!; // block target about 2^240
+// devnet with its old easy limit (block target about 2^240): a block is found in-process in a moment.
+const params = { ...NETWORKS.devnet!, powLimitBits: 0x1f00ffff };
 const DIFF = 0.000001; // share target about 2^244: 1 share in 16 is also a block
 const log = createLogger({ json: true, level: "error" });
 const payee = generateKeyPair();
@@ -206,28 +207,73 @@ describe("pool server over TCP", () => {
     good.socket.end();
   }, 30_000);
 
-  test("limits: connections per IP, shares per second, an IP ban after more than 10% invalid shares past the minimum count", async () => {
-    const { server, json } = startPool({ maxPerIp: 3, sharesPerSecond: 20, banMinShares: 30, banSeconds: 60 });
+  test("limits: connections per IP; over the rate the difficulty rises and the excess is dropped, not counted; wrong work bans the worker (told why), not the IP", async () => {
+    const { server, json } = startPool({ maxPerIp: 3, sharesPerSecond: 20, banMinShares: 30, banSeconds: 600 });
     const cs = [await client(json), await client(json), await client(json)];
     await cs[0]!.ask("mining.subscribe", []);
     const fourth = await client(json);
-    await fourth.closed; // over the cap: refused at once
+    await fourth.closed; // over the cap: refused at once, and told why
+    expect(fourth.got.some((m) => m.method === "client.show_message" && /more than 3 connections/.test(m.params[0]))).toBe(true);
     const c = cs[0]!;
+    await c.ask("mining.suggest_difficulty", [0.000001]); // below the network's (about 0.000015): room to rise
     await c.ask("mining.authorize", [userA, "x"]);
     const n = await c.wait((m) => m.method === "mining.notify");
-    // 25 bad submits in one burst: the first 20 are checked (unknown job), the rest are over the rate.
-    for (let i = 0; i < 25; i++) c.send({ id: 1000 + i, method: "mining.submit", params: [userA, "nope", "00000001", n.params[7], hex(i)] });
+    const before = c.got.filter((m) => m.method === "mining.set_difficulty").length;
+    // 25 submits in one burst for a job that was never issued (wrong work): 20 are checked, 5 are over the rate.
+    for (let i = 0; i < 25; i++) c.send({ id: 1000 + i, method: "mining.submit", params: [userA, "ffff", "00000001", n.params[7], hex(i)] });
     await c.wait((m) => m.id === 1024);
     const codes = c.got.filter((m) => typeof m.id === "number" && m.id >= 1000).map((m) => m.error?.[1]);
     expect(codes.filter((s) => s === "Job not found")).toHaveLength(20);
-    expect(codes.filter((s) => /per second/.test(s))).toHaveLength(5);
-    // More invalid ones past banMinShares: banned, every connection from the IP closed, new ones refused.
+    expect(codes.filter((s) => /^Rate limited/.test(s))).toHaveLength(5);
+    // Over the rate: a harder difficulty is sent (once), and the dropped shares do not count as invalid.
+    await c.wait(() => (c.got.filter((m) => m.method === "mining.set_difficulty").length > before ? true : undefined));
+    const stats = server.stats();
+    expect(stats.shares.rejected).toMatchObject({ job_not_found: 20, rate_limited: 5 });
+    expect([...server.conns].find((x) => x.users.has(userA))!.invalid).toBe(20);
+    // Ten more wrong shares (30 of 30 invalid, past banMinShares): that worker's connection is banned, told so in the
+    // answer and in client.show_message, and closed; the IP's other connections stay.
     await Bun.sleep(1100);
-    for (let i = 0; i < 10; i++) c.send({ id: 2000 + i, method: "mining.submit", params: [userA, "nope", "00000001", n.params[7], hex(i)] });
-    await Promise.all(cs.map((x) => x.closed));
-    expect(server.bannedIps().map((b) => b.ip)).toContain("127.0.0.1");
+    for (let i = 0; i < 10; i++) c.send({ id: 2000 + i, method: "mining.submit", params: [userA, "ffff", "00000001", n.params[7], hex(i)] });
+    await c.closed;
+    const banned = c.got.find((m) => typeof m.id === "number" && m.id >= 2000 && /^Banned/.test(m.error?.[1] ?? ""));
+    expect(banned?.error?.[1]).toMatch(/^Banned worker .*: 30 of 30 shares invalid \(60 s left\)$/);
+    expect(c.got.some((m) => m.method === "client.show_message" && /^Banned worker/.test(m.params[0]))).toBe(true);
+    expect(server.conns.size).toBe(2);
+    expect(server.bannedIps()).toEqual([]);
+    expect(server.bans()).toMatchObject([{ ip: "127.0.0.1", worker: userA, strikes: 1 }]);
+    // The same worker cannot authorize again from that IP until the ban ends; another address can.
     const again = await client(json);
-    await again.closed;
+    await again.ask("mining.subscribe", []);
+    const refused = await again.ask("mining.authorize", [userA, "x"]);
+    expect(refused.error?.[0]).toBe(24);
+    expect(refused.error?.[1]).toMatch(/^Banned worker/);
+    const other = encodeAddress(generateKeyPair().publicKey, params.addressVersion);
+    expect((await again.ask("mining.authorize", [other, "x"])).result).toBe(true);
+    // Lifted by the operator: it may authorize again.
+    expect(server.unban("127.0.0.1")).toBe(1);
+    expect((await again.ask("mining.authorize", [userA, "x"])).result).toBe(true);
+    again.socket.end();
+  }, 30_000);
+
+  test("stale shares are not invalid: a job that expired from the cache is stale, a made-up job id is not", async () => {
+    const { server, chain, json } = startPool({ banMinShares: 5 });
+    const c = await client(json);
+    await c.ask("mining.subscribe", []);
+    await c.ask("mining.authorize", [userA, "x"]);
+    const first = await c.wait((m) => m.method === "mining.notify");
+    // 20 new tips, one at a time (tips within one call stack make one job): the first job leaves the 16-job cache.
+    for (let i = 0; i < 20; i++) {
+      const seen = c.got.filter((m) => m.method === "mining.notify").length;
+      mineOn(chain, generateKeyPair());
+      await c.wait(() => (c.got.filter((m) => m.method === "mining.notify").length > seen ? true : undefined));
+    }
+    for (let i = 0; i < 10; i++) c.send({ id: 5000 + i, method: "mining.submit", params: [userA, first.params[0], "00000001", first.params[7], hex(i)] });
+    await c.wait((m) => m.id === 5009);
+    const answers = c.got.filter((m) => typeof m.id === "number" && m.id >= 5000).map((m) => m.error?.[1]);
+    expect(answers.every((a) => a === "Stale share (job expired)")).toBe(true);
+    expect(server.stats().shares.rejected).toMatchObject({ stale: 10 });
+    expect(server.bans()).toEqual([]);
+    c.socket.end();
   }, 30_000);
 
   test("HTTP workers: register, job, share go through the same checks; writes need the token", async () => {
