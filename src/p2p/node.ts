@@ -349,7 +349,7 @@ export class P2PNode {
           p.inflight.delete(hex(hash));
           this.remember(p, hash);
           try {
-            p.height = Math.max(p.height, this.o.chain.acceptBlock(b).height);
+            p.height = Math.max(p.height, this.o.chain.acceptBlock(b, `peer ${p.address}`).height);
           } catch (e) {
             if (e instanceof ValidationError && e.rule === "orphan") {
               // A block whose parent we lack: catch up from this peer first.
