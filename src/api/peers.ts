@@ -1,6 +1,14 @@
 import type { Hono } from "hono";
 
-/** GET /api/peers: connected peers and banned addresses. */
-export function peerRoutes(app: Hono, view: () => { peers: unknown[]; banned: unknown[] }): void {
+export interface PeersView {
+  /** Links open now (inbound and outbound, handshake done or under way). */
+  peers: unknown[];
+  /** The --peer addresses: state (connecting / connected / failed), last error, next retry. */
+  configured: unknown[];
+  banned: unknown[];
+}
+
+/** GET /api/peers: open links, the configured peers with their state, banned addresses. */
+export function peerRoutes(app: Hono, view: () => PeersView): void {
   app.get("/api/peers", (c) => c.json(view()));
 }

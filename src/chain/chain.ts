@@ -19,6 +19,8 @@ export interface ChainOptions {
   log?: Logger;
   /** Seconds since the epoch (tests move the clock). */
   now?: () => number;
+  /** Milliseconds since the epoch, for the time between tips in the log (tests move it). */
+  clockMs?: () => number;
   /** Most transactions the mempool holds. */
   mempoolLimit?: number;
   /** proof-of-sync networks: who may produce each height (from src/consensus, passed in by the node). */
@@ -94,6 +96,8 @@ export class Chain {
   private readonly listeners: ((tip: Tip, result: AcceptResult) => void)[] = [];
   private readonly now: () => number;
   private tipCache: Tip | null = null;
+  /** When this process last saw the tip change (ms), for `since_last_s` in the log. */
+  private lastTipAt: number | null = null;
 
   constructor(private readonly opts: ChainOptions) {
     this.params = opts.params;
@@ -204,9 +208,9 @@ export class Chain {
   /**
    * Validates and stores a block; it joins the main chain if its branch has the most work (reorganising if
    * needed). An invalid block throws a ValidationError naming the rule; a block whose parent is unknown throws
-   * rule "orphan".
+   * rule "orphan". `from` says where the block came from ("miner", "peer HOST:PORT", …) in the tip's log line.
    */
-  acceptBlock(b: Block): AcceptResult {
+  acceptBlock(b: Block, from?: string): AcceptResult {
     const hash = blockHash(b.header);
     const existing = this.db.query<{ status: string; height: number }, [Uint8Array]>("SELECT status, height FROM blocks WHERE hash = ?").get(hash);
     if (existing) {
@@ -261,7 +265,17 @@ export class Chain {
     }
     this.tipCache = null;
     if (result.status !== "side") {
-      this.opts.log?.info("chain.tip", { height: result.height, hash: leToDisplayHex(hash), txs: b.txs.length, reorg_depth: result.disconnected || undefined });
+      // The one info line per block: who found it or sent it, and how long after the last one.
+      const at = (this.opts.clockMs ?? Date.now)();
+      this.opts.log?.info("chain.tip", {
+        height: result.height,
+        hash: leToDisplayHex(hash).slice(0, 16),
+        txs: b.txs.length,
+        from,
+        since_last_s: this.lastTipAt === null ? undefined : Math.round(at - this.lastTipAt) / 1000,
+        reorg_depth: result.disconnected || undefined,
+      });
+      this.lastTipAt = at;
       for (const l of this.listeners) l(this.tip(), result);
     }
     return result;

@@ -52,7 +52,7 @@ export const OPTIONS: OptionSpec[] = [
 ];
 
 /** Environment variables that are not config keys but are still ours. */
-export const OTHER_ENV = new Set(["RIGNODE_CONFIG"]);
+export const OTHER_ENV = new Set(["RIGNODE_CONFIG", "RIGNODE_CPU_CLAIMS_DIR"]);
 
 /** Turns the text of a flag or environment variable into the value the schema expects, when it reads as one. */
 export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown {

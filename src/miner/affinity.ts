@@ -10,6 +10,7 @@ function open() {
   return dlopen("libc.so.6", {
     sched_getaffinity: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
     sched_setaffinity: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   });
 }
 
@@ -44,7 +45,31 @@ export function pinThisThread(cpu: number): boolean {
   return l.symbols.sched_setaffinity(0, MASK_BYTES, mask) === 0;
 }
 
-/** CPU for each of `threads` mining threads: round-robin over the allowed CPUs, or null for no pinning. */
-export function placeThreads(threads: number, allowed: number[] | null): (number | null)[] {
-  return Array.from({ length: threads }, (_, t) => (allowed && allowed.length ? allowed[t % allowed.length]! : null));
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/**
+ * Takes an exclusive flock(2) on an open file without waiting; false when another open file holds it (or where
+ * flock cannot be called). The kernel drops the lock when the file is closed or its process dies.
+ */
+export function tryLockFile(fd: number): boolean {
+  const l = lib();
+  return !!l && l.symbols.flock(fd, LOCK_EX | LOCK_NB) === 0;
+}
+
+/**
+ * CPU for each of `threads` mining threads. Without `claim`: round-robin over the allowed CPUs. With it: each
+ * thread gets the next allowed CPU that `claim` grants (CPUs other processes hold are skipped), and threads left
+ * when none is free are not pinned (null). No allowed CPUs: no pinning.
+ */
+export function placeThreads(threads: number, allowed: number[] | null, claim?: (cpu: number) => boolean): (number | null)[] {
+  if (!allowed || !allowed.length) return Array.from({ length: threads }, () => null);
+  if (!claim) return Array.from({ length: threads }, (_, t) => allowed[t % allowed.length]!);
+  const out: (number | null)[] = [];
+  let i = 0;
+  for (let t = 0; t < threads; t++) {
+    while (i < allowed.length && !claim(allowed[i]!)) i++;
+    out.push(i < allowed.length ? allowed[i++]! : null);
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import { checkHeader, chooseImpls, KernelLib, type ImplChoice } from "../kernel"
 import { Control, STATE } from "./control";
 import { HashrateMeter } from "./hashrate";
 import { allowedCpus, placeThreads } from "./affinity";
+import { CpuClaims, defaultClaimsDir } from "./cpu-claims";
 import type { WorkerInit, WorkerMessage } from "./worker";
 
 export interface EngineOptions {
@@ -17,6 +18,11 @@ export interface EngineOptions {
   pin?: boolean;
   /** Implementation per algorithm; measured at start when not given. */
   impls?: Record<Algo, ImplChoice>;
+  /**
+   * Directory where rignode processes on this host claim the CPUs they pin to (default: defaultClaimsDir());
+   * null: pin round-robin without asking other processes.
+   */
+  claimsDir?: string | null;
 }
 
 export interface ThreadStats {
@@ -65,6 +71,7 @@ export class MiningEngine {
   private staleDropped = 0;
   private impls: Record<Algo, ImplChoice> | null = null;
   private pinned: (number | null)[] = [];
+  private claims: CpuClaims | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RignodeError("config", `threads must be >= 1, got ${opts.threads}`);
@@ -78,7 +85,7 @@ export class MiningEngine {
   async start(): Promise<void> {
     this.impls = this.opts.impls ?? chooseImpls(new KernelLib(this.opts.kernelPath));
     const impls = { sha256d: this.impls.sha256d.impl, scrypt: this.impls.scrypt.impl };
-    const placement = placeThreads(this.opts.threads, this.opts.pin === false ? null : allowedCpus());
+    const placement = this.place();
     this.pinned = placement.map(() => null);
     const ready: Promise<void>[] = [];
     for (let t = 0; t < this.opts.threads; t++) {
@@ -99,7 +106,14 @@ export class MiningEngine {
       );
       w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab, impls, cpu: placement[t] ?? null } satisfies WorkerInit);
     }
-    await Promise.all(ready);
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      this.claims?.release();
+      throw e;
+    }
+    // A thread the kernel would not pin holds no CPU: give its claim back.
+    for (let t = 0; t < placement.length; t++) if (placement[t] !== null && this.pinned[t] === null) this.claims?.releaseCpu(placement[t]!);
     this.sampler = setInterval(() => this.sample(), 1000);
     this.sampler.unref?.();
     this.sample();
@@ -108,8 +122,39 @@ export class MiningEngine {
       batch: this.opts.batch,
       sha256d_impl: impls.sha256d,
       pinned: this.pinned.map((c) => (c === null ? "-" : c)).join(","),
+      cpu_claims: this.claims?.dir,
       impl_measured: this.impls.sha256d.measured.map((m) => `${m.impl}=${(m.hs / 1e6).toFixed(1)}MH/s`).join(",") || undefined,
     });
+  }
+
+  /**
+   * CPU per thread: from the CPUs this process may run on (sched_getaffinity), skipping those another rignode
+   * process has pinned a thread to; threads left over when every allowed CPU is taken run unpinned.
+   */
+  private place(): (number | null)[] {
+    const allowed = this.opts.pin === false ? null : allowedCpus();
+    if (!allowed?.length || this.opts.claimsDir === null) return placeThreads(this.opts.threads, allowed);
+    const dir = this.opts.claimsDir ?? defaultClaimsDir();
+    try {
+      this.claims = new CpuClaims(dir);
+    } catch (e) {
+      this.opts.log?.warn("miner.cpu_claims_unavailable", { dir, error: (e as Error).message, note: "pinning without checking other rignode processes" });
+      return placeThreads(this.opts.threads, allowed);
+    }
+    const claims = this.claims;
+    const placement = placeThreads(this.opts.threads, allowed, (cpu) => claims.tryClaim(cpu));
+    const unpinned = placement.filter((c) => c === null).length;
+    if (unpinned > 0) {
+      const taken = allowed.filter((c) => !claims.held().includes(c));
+      this.opts.log?.warn("miner.cpus_taken", {
+        unpinned_threads: unpinned,
+        allowed: allowed.join(","),
+        taken_by: taken.map((c) => `${c}:pid${claims.holder(c) ?? "?"}`).join(","),
+        cpu_claims: dir,
+        note: "every allowed CPU is pinned by another rignode process (or thread); these threads run unpinned",
+      });
+    }
+    return placement;
   }
 
   /** Switches every thread to `job` at its next batch boundary; results of the old job are dropped from then on. */
@@ -156,6 +201,7 @@ export class MiningEngine {
     this.sample();
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
+    this.claims?.release();
     this.opts.log?.info("miner.stopped", { hashes: this.totalHashes() });
   }
 

@@ -2,3 +2,4 @@ export { MiningEngine, type EngineOptions, type EngineStats, type ThreadStats } 
 export { HashrateMeter } from "./hashrate";
 export { defaultBatch } from "./batch";
 export { allowedCpus, placeThreads } from "./affinity";
+export { CLAIMS_DIR_ENV, CpuClaims, defaultClaimsDir } from "./cpu-claims";

@@ -79,8 +79,9 @@ export class Producer {
     if (slot < 0) return;
     const jitter = jitterMs(slotSeed(tip.hash, h, this.salt), this.o.nodeKey.publicKey);
     const delay = slot * SYNC.slotMs + jitter;
-    if (slot === 0) this.o.log.info("sync.primary", { height: h, delay_ms: delay });
-    else this.o.log.info("sync.backup", { height: h, slot, delay_ms: delay });
+    // Per height: debug lines; the block itself gets chain.tip at info (from="producer slot N").
+    if (slot === 0) this.o.log.debug("sync.primary", { height: h, delay_ms: delay });
+    else this.o.log.debug("sync.backup", { height: h, slot, delay_ms: delay });
     const t = setTimeout(() => {
       this.pending.delete(t);
       this.produce(tip.hash, h, slot, w.parentTimeMs);
@@ -102,12 +103,12 @@ export class Producer {
       const header = { ...t.header, nonce: slot, time: Math.floor(timeMs / 1000) };
       const hash = blockHash(header);
       const block: Block = { header, txs: t.txs, sig: signMessage(this.o.nodeKey.seed, sealBytes(this.o.chain.params.chainId, hash)) };
-      const r = this.o.chain.acceptBlock(block);
+      const r = this.o.chain.acceptBlock(block, `producer slot ${slot}`);
       receipt.outcome = r.status === "side" ? "superseded" : "produced";
       if (receipt.outcome === "produced") {
         this.produced++;
         this.slotsWon[slot]!++;
-        this.o.log.info("sync.produced", { height, slot, hash: leToDisplayHex(hash), txs: block.txs.length });
+        this.o.log.debug("sync.produced", { height, slot, hash: leToDisplayHex(hash), txs: block.txs.length });
       }
     } catch (e) {
       receipt.outcome = "failed";

@@ -71,7 +71,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 
   const groups: ((app: Hono) => void)[] = [
     (app) => chainRoutes(app, { chain, onTx: (id) => p2p.relayTx(id) }),
-    (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), banned: p2p.banned() })),
+    (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned() })),
     (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null),
   ];
   if (producer) groups.push((app) => app.get("/api/mining/status", (c) => c.json(producer.status())));

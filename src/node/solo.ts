@@ -44,10 +44,11 @@ export class SoloJobSource implements JobSource {
     if (!tmpl) return;
     const block: Block = { ...tmpl, header: { ...tmpl.header, nonce: f.nonce } };
     try {
-      const r = this.chain.acceptBlock(block);
+      const r = this.chain.acceptBlock(block, "miner");
       if (r.status === "connected" || r.status === "reorg") {
         this.blocksFound++;
-        this.log?.info("miner.block_found", { height: r.height, hash: leToDisplayHex(blockHash(block.header)), txs: block.txs.length });
+        // chain.tip is the block's info line (from=miner); this one is for debugging the miner.
+        this.log?.debug("miner.block_found", { height: r.height, hash: leToDisplayHex(blockHash(block.header)), txs: block.txs.length });
       }
     } catch (e) {
       this.log?.warn("miner.block_rejected", { error: (e as Error).message });

@@ -8,6 +8,7 @@ import {
 import { frame, FrameDecoder, FrameWriter } from "../stratum";
 import { MAX_BLOCKS_PER_MSG, MAX_HEADERS, messageValue, parseMessage, PROTOCOL_VERSION, type Message } from "./messages";
 import { headersAfter, locator } from "./sync";
+import { Dials, type DialView } from "./dials";
 
 export interface P2POptions {
   chain: Chain;
@@ -24,6 +25,8 @@ export interface P2POptions {
   banSeconds?: number;
   /** Messages a peer may send per second before it counts as flooding. */
   maxMessagesPerSecond?: number;
+  /** Longest wait between two dials of an unreachable peer (default 10 s; the wait doubles from 1 s). */
+  maxRedialMs?: number;
 }
 
 export interface PeerInfo {
@@ -57,13 +60,21 @@ interface PeerState {
   lastHeadersFull: boolean;
   window: { start: number; count: number };
   lastSeen: number;
+  /** When the link opened (for the handshake timeout). */
+  opened: number;
+  /** The address this node dialled for this link, and the dial attempt (see Dials). */
   dialed?: string;
+  attempt?: number;
 }
 
 const HANDSHAKE_TAG = "rignode-p2p-auth";
 const MAX_INFLIGHT = 64;
 /** Outbound links a node keeps, using gossiped addresses beyond the configured peers. */
 const TARGET_OUTBOUND = 8;
+/** A dial that neither connects nor fails within this is reported as failed (the kernel may take minutes). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** A link that has not completed the handshake within this is closed: not a rignode P2P port, or a stuck peer. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /**
@@ -76,8 +87,7 @@ export class P2PNode {
   private readonly peers = new Set<PeerState>();
   private readonly bans = new Map<string, number>();
   private readonly known = new Map<string, { host: string; port: number }>();
-  private readonly dialing = new Set<string>();
-  private readonly backoff = new Map<string, number>();
+  private readonly dials: Dials;
   private readonly genesis: Uint8Array;
   private timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
@@ -86,6 +96,7 @@ export class P2PNode {
 
   constructor(private readonly o: P2POptions) {
     this.genesis = blockHash(genesisBlock(o.chain.params).header);
+    this.dials = new Dials({ log: o.log, maxDelayMs: o.maxRedialMs });
     o.chain.onTip(() => this.scheduleTipAnnounce());
   }
 
@@ -148,6 +159,14 @@ export class P2PNode {
     }));
   }
 
+  /** The configured peers (--peer) with their state, last error and next retry, for GET /api/peers. */
+  configuredPeers(): DialView[] {
+    return this.o.peers.map((t) => {
+      const key = `${t.host}:${t.port}`;
+      return this.dials.view(key, this.linked(key, true), this.bans.get(t.host) ?? 0);
+    });
+  }
+
   /** Announces a transaction this node accepted (from its API) to every peer. */
   relayTx(id: Uint8Array): void {
     this.broadcast({ t: "inv", kind: "tx", ids: [id] });
@@ -179,7 +198,7 @@ export class P2PNode {
           writer: new FrameWriter(socket, 4 * this.maxFrame),
           challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, authed: false, ready: false,
           knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
-          dialed: socket.data?.dialed,
+          opened: Date.now(), dialed: socket.data?.dialed, attempt: socket.data?.attempt,
         };
         socket.data = p;
         this.peers.add(p);
@@ -222,14 +241,29 @@ export class P2PNode {
         }
       },
       drain: (socket: Socket<PeerState>) => socket.data?.writer.drain(),
-      close: (socket: Socket<PeerState>) => this.dropped(socket.data),
-      error: (socket: Socket<PeerState>) => this.dropped(socket.data),
-      connectError: (socket: Socket<PeerState>) => this.dropped(socket.data),
+      close: (socket: Socket<PeerState>) => this.dropped(socket.data, "closed by the peer before the handshake"),
+      error: (socket: Socket<PeerState>, e?: Error) => this.dropped(socket.data, `socket error before the handshake: ${e?.message ?? "unknown"}`),
+      // A refused or unresolvable dial: dial() reports it from the rejected promise.
+      connectError: () => {},
     };
   }
 
-  private dropped(p: PeerState | undefined): void {
+  /** Ends a link: forgotten first, so that the close event it causes does not replace `failure` (see dropped). */
+  private close(p: PeerState, failure: string | null): void {
+    this.dropped(p, failure);
+    p.socket.end();
+  }
+
+  /**
+   * Forgets a link. For a dialled link that never completed the handshake, `failure` is counted as a failed dial of
+   * that address (null: not a failure, e.g. a second link to a peer already connected).
+   */
+  private dropped(p: PeerState | undefined, failure: string | null = "closed before the handshake"): void {
     if (!p || !this.peers.delete(p)) return;
+    if (p.dialed && p.attempt) {
+      if (!p.ready && failure !== null) this.dials.failed(p.dialed, p.attempt, failure);
+      this.dials.settled(p.dialed, p.attempt);
+    }
     this.o.log.info("p2p.disconnected", { peer: p.address, id: p.hello ? hex(p.hello.nodeId).slice(0, 16) : undefined });
   }
 
@@ -243,8 +277,7 @@ export class P2PNode {
     }
     if (!p.writer.send(bytes)) {
       this.o.log.warn("p2p.slow_peer", { peer: p.address, backlog: p.writer.backlog() });
-      p.socket.end();
-      this.dropped(p);
+      this.close(p, "our send backlog to it grew too large");
     }
   }
 
@@ -257,8 +290,7 @@ export class P2PNode {
     const seconds = this.o.banSeconds ?? 3600;
     this.bans.set(p.ip, Date.now() + seconds * 1000);
     this.o.log.warn("p2p.banned", { peer: p.address, reason, seconds });
-    p.socket.end();
-    this.dropped(p);
+    this.close(p, `banned by this node for ${seconds} s: ${reason}`);
   }
 
   private handle(p: PeerState, m: Message): void {
@@ -270,13 +302,11 @@ export class P2PNode {
           return this.misbehave(p, `wrong chain ${m.chainId} (genesis ${leToDisplayHex(m.genesis).slice(0, 16)}…)`);
         }
         if (Buffer.from(m.nodeId).equals(this.o.nodeKey.publicKey)) {
-          p.socket.end();
-          return this.dropped(p);
+          return this.close(p, "this is our own node (a self-connection)");
         }
         for (const q of this.peers) {
           if (q !== p && q.hello && Buffer.from(q.hello.nodeId).equals(m.nodeId)) {
-            p.socket.end();
-            return this.dropped(p);
+            return this.close(p, null); // already linked to that node: nothing failed
           }
         }
         p.hello = m;
@@ -319,7 +349,7 @@ export class P2PNode {
           p.inflight.delete(hex(hash));
           this.remember(p, hash);
           try {
-            p.height = Math.max(p.height, this.o.chain.acceptBlock(b).height);
+            p.height = Math.max(p.height, this.o.chain.acceptBlock(b, `peer ${p.address}`).height);
           } catch (e) {
             if (e instanceof ValidationError && e.rule === "orphan") {
               // A block whose parent we lack: catch up from this peer first.
@@ -379,8 +409,14 @@ export class P2PNode {
   private maybeReady(p: PeerState): void {
     if (p.ready || !p.hello || !p.authed) return;
     p.ready = true;
-    if (p.dialed) this.backoff.delete(p.dialed);
-    this.o.log.info("p2p.connected", { peer: p.address, id: hex(p.hello.nodeId).slice(0, 16), inbound: p.inbound, height: p.hello.height });
+    let failures = 0;
+    if (p.dialed && p.attempt) {
+      failures = this.dials.connected(p.dialed);
+      this.dials.settled(p.dialed, p.attempt);
+    }
+    this.o.log.info("p2p.connected", {
+      peer: p.address, dialed: p.dialed, id: hex(p.hello.nodeId).slice(0, 16), inbound: p.inbound, height: p.hello.height, after_failures: failures || undefined,
+    });
     this.send(p, { t: "getaddr" });
     const tip = this.o.chain.tip();
     if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
@@ -417,42 +453,55 @@ export class P2PNode {
     if (this.stopped) return;
     const now = Date.now();
     for (const p of this.peers) {
-      if (now - p.lastSeen > 120_000) {
+      if (!p.ready && now - p.opened > HANDSHAKE_TIMEOUT_MS) {
+        this.o.log.info("p2p.timeout", { peer: p.address, reason: "no handshake" });
+        this.close(p, `no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (is it a rignode P2P port?)`);
+      } else if (now - p.lastSeen > 120_000) {
         this.o.log.info("p2p.timeout", { peer: p.address });
-        p.socket.end();
-        this.dropped(p);
+        this.close(p, "silent for 120 s");
       } else if (p.ready && now - p.lastSeen > 30_000) this.send(p, { t: "ping", n: ++this.pingN });
     }
     // Configured peers always; addresses learnt by gossip while there are fewer than TARGET_OUTBOUND links.
     const outbound = [...this.peers].filter((p) => !p.inbound).length;
     const gossip = [...this.known.values()].filter((a) => !this.o.peers.some((p) => p.host === a.host && p.port === a.port));
     const extra = this.o.discover !== false && outbound < TARGET_OUTBOUND ? gossip.slice(0, TARGET_OUTBOUND - outbound) : [];
-    const targets = [...this.o.peers, ...extra];
+    const targets = [...this.o.peers.map((t) => ({ ...t, configured: true })), ...extra.map((t) => ({ ...t, configured: false }))];
     for (const target of targets) {
       const key = `${target.host}:${target.port}`;
-      const connected = [...this.peers].some((p) => p.dialed === key || (p.hello && `${p.ip}:${p.hello.listenPort}` === key));
-      if (connected || this.dialing.has(key) || this.isSelf(target)) continue;
-      const next = this.backoff.get(key) ?? 0;
-      if (next > now) continue;
+      if (this.linked(key, false) || this.isSelf(target) || !this.dials.due(key)) continue;
       const until = this.bans.get(target.host);
       if (until && until > now) continue;
-      this.dial(key, target);
+      this.dial(key, target, target.configured);
     }
+  }
+
+  /** A link to `key` exists (dialled by us, or the peer's own listen address); with `ready`, only handshaken ones. */
+  private linked(key: string, ready: boolean): boolean {
+    for (const p of this.peers) {
+      if (ready && !p.ready) continue;
+      if (p.dialed === key || (p.hello && `${p.ip}:${p.hello.listenPort}` === key)) return true;
+    }
+    return false;
   }
 
   private isSelf(a: { host: string; port: number }): boolean {
     return !!this.listener && a.port === this.listener.port && (a.host === this.o.listen?.host || a.host === "127.0.0.1" || a.host === "0.0.0.0");
   }
 
-  private dial(key: string, target: { host: string; port: number }): void {
-    this.dialing.add(key);
-    const prev = this.backoff.get(`${key}#delay`) ?? 500;
-    const delay = Math.min(prev * 2, 10_000);
-    this.backoff.set(`${key}#delay`, delay);
-    this.backoff.set(key, Date.now() + delay);
-    Bun.connect<PeerState>({ hostname: target.host, port: target.port, data: { dialed: key } as PeerState, socket: this.handlers(false) })
-      .catch(() => {})
-      .finally(() => this.dialing.delete(key));
+  /** Dials `target`; a failure (refused, unresolvable, no answer) is reported to the schedule, which logs it. */
+  private dial(key: string, target: { host: string; port: number }, configured: boolean): void {
+    const attempt = this.dials.started(key, configured);
+    const timer = setTimeout(() => this.stopped || this.dials.failed(key, attempt, `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+    Bun.connect<PeerState>({ hostname: target.host, port: target.port, data: { dialed: key, attempt } as PeerState, socket: this.handlers(false) })
+      .then(
+        () => {},
+        (e: Error & { code?: string }) => {
+          if (this.stopped) return;
+          this.dials.failed(key, attempt, e.code && !e.message.includes(e.code) ? `${e.message}: ${e.code}` : e.message);
+          this.dials.settled(key, attempt);
+        },
+      )
+      .finally(() => clearTimeout(timer));
   }
 }
 

@@ -3,7 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { loadKernel, referenceBackend } from "../../src/kernel";
 import { allowedCpus, MiningEngine } from "../../src/miner";
 import type { FoundNonce, JobSource, MinerJob } from "../../src/core";
+import { createLogger } from "../../src/core";
 import { waitFor } from "../helpers";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const { info: kernel } = await loadKernel("auto");
 
@@ -142,14 +146,31 @@ describe("mining engine", () => {
     expect(src.found_.map((f) => f.nonce).sort((a, b) => a - b)).toEqual(referenceBackend.scan("scrypt", job.header, 0, 600, target));
   });
 
-  test("threads are pinned to the CPUs this process may use, and report where", async () => {
+  test("threads are pinned to the CPUs this process may use, never one another engine holds, and report where", async () => {
     const src = new Collect();
-    const engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 1000, source: src, pin: true });
+    // A private claims directory: other rignode processes on this machine must not change what this test sees.
+    const claimsDir = mkdtempSync(join(tmpdir(), "rignode-claims-"));
+    const allowed = allowedCpus()!;
+    const engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 1000, source: src, pin: true, claimsDir });
     await engine.start();
     const cpus = engine.stats().perThread.map((t) => t.cpu);
+    expect(cpus).toEqual(allowed.length >= 2 ? [allowed[0]!, allowed[1]!] : [allowed[0]!, null]);
+    // A second engine while the first runs (as another process would): only CPUs nobody holds, else unpinned.
+    const lines: string[] = [];
+    const log = createLogger({ json: true, level: "info", write: (l) => lines.push(l) });
+    const second = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 1000, source: src, pin: true, claimsDir, log });
+    await second.start();
+    const free = allowed.slice(2);
+    expect(second.stats().perThread[0]!.cpu).toBe(free.length ? free[0]! : null);
+    if (!free.length) expect(lines.some((l) => JSON.parse(l).event === "miner.cpus_taken")).toBe(true);
+    await second.stop();
     await engine.stop();
-    const allowed = allowedCpus()!;
-    expect(cpus).toEqual([allowed[0]!, allowed[1 % allowed.length]!]);
+    // Stopped engines hold nothing: a new one gets the first CPU again.
+    const third = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 1000, source: src, pin: true, claimsDir });
+    await third.start();
+    expect(third.stats().perThread[0]!.cpu).toBe(allowed[0]!);
+    await third.stop();
+    rmSync(claimsDir, { recursive: true });
     const unpinned = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 1000, source: src, pin: false });
     await unpinned.start();
     expect(unpinned.stats().perThread[0]!.cpu).toBeNull();
