@@ -80,6 +80,8 @@ export const configSchema = z
         /** Payout address, optionally .WORKERNAME. */
         user: z.string().max(200),
         password: z.string().max(200),
+        /** Seconds between two worker.speed log lines (hashrate, shares, pool, difficulty); 0: none. */
+        printTime: z.number().int().min(0).max(86_400),
       })
       .strict(),
   })
@@ -114,7 +116,7 @@ export const DEFAULTS: Config = {
     upstreamAlgo: "auto",
     foundationAddress: "",
   },
-  worker: { pools: [], user: "", password: "x" },
+  worker: { pools: [], user: "", password: "x", printTime: 60 },
 };
 
 

@@ -9,6 +9,7 @@ import { autoThreads } from "../tuning";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
 import type { RunningRole } from "./role";
 import { joinPool, SwitchSource } from "./worker";
+import { speedFields } from "./worker-report";
 
 /** `rignode worker`: the engine mining for a pool (failover list), with the API; no chain, no store. */
 export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
@@ -28,7 +29,16 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     { engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}` },
     (src) => (sw.inner = src),
   );
-  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch });
+  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch, print_time_s: config.worker.printTime });
+  const speed = () =>
+    mlog.info("worker.speed", speedFields({
+      hashrate: engine.stats().hashrate,
+      counts: link.source.counts,
+      pool: link.client.isConnected() && link.client.current ? `${link.client.current.host}:${link.client.current.port}` : null,
+      difficulty: link.client.isConnected() ? link.client.shareDifficulty() : null,
+    }));
+  const timers = [setInterval(() => link.source.rejects?.flush(), 1000)];
+  if (config.worker.printTime > 0) timers.push(setInterval(speed, config.worker.printTime * 1000));
 
   const view = (): MinerView => {
     const s = engine.stats();
@@ -72,7 +82,9 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     apiPort: server.port,
     p2pPort: null,
     async stop() {
+      for (const t of timers) clearInterval(t);
       link.stop();
+      link.source.rejects?.flush();
       await engine.stop();
       await server.stop();
       const c = link.source.counts;
