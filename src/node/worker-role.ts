@@ -25,8 +25,14 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   const sw = new SwitchSource({ nextJob: () => null, found: () => {} });
   const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
   await engine.start();
+  // The role fails (exit 1) when every pool keeps refusing the user, unless told to retry forever.
+  let fail!: (e: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   const link = joinPool(
-    { engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}` },
+    {
+      engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}`,
+      maxAuthFailures: config.worker.retryForever ? Infinity : 3, onFatal: fail,
+    },
     (src) => (sw.inner = src),
   );
   log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch, print_time_s: config.worker.printTime });
@@ -81,6 +87,7 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   return {
     apiPort: server.port,
     p2pPort: null,
+    failed,
     async stop() {
       for (const t of timers) clearInterval(t);
       link.stop();

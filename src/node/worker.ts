@@ -123,7 +123,11 @@ export interface PoolLink {
  * engine at once, a lost connection pauses it until work comes again.
  */
 export function joinPool(
-  o: { engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string },
+  o: {
+    engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string;
+    /** See ClientOptions: refusals before giving up, and what to do then. */
+    maxAuthFailures?: number; onFatal?: (e: Error) => void;
+  },
   install: (source: PoolJobSource) => void = () => {},
 ): PoolLink {
   let client: StratumClient;
@@ -136,6 +140,8 @@ export function joinPool(
     password: o.password,
     log: o.log,
     userAgent: o.userAgent,
+    maxAuthFailures: o.maxAuthFailures,
+    onFatal: o.onFatal,
     onWork: (w) => {
       const job = source.setWork(w);
       if (!job) return;

@@ -35,12 +35,12 @@ describe("config", () => {
     expect(loadConfig({ env: {}, flags: { "log-json": true } }).log.json).toBe(true);
   });
 
-  test("worker.printTime (default 60, 0 = off) from file, environment and flags", () => {
-    expect(DEFAULTS.worker).toMatchObject({ printTime: 60 });
-    const f = file(JSON.stringify({ worker: { printTime: 30 } }));
-    expect(loadConfig({ file: f, env: {}, flags: {} }).worker).toMatchObject({ printTime: 30 });
-    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "0" }, flags: {} }).worker).toMatchObject({ printTime: 0 });
-    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "5" }, flags: { "print-time": "1" } }).worker).toMatchObject({ printTime: 1 });
+  test("worker.printTime (default 60, 0 = off) and worker.retryForever from file, environment and flags", () => {
+    expect(DEFAULTS.worker).toMatchObject({ printTime: 60, retryForever: false });
+    const f = file(JSON.stringify({ worker: { printTime: 30, retryForever: true } }));
+    expect(loadConfig({ file: f, env: {}, flags: {} }).worker).toMatchObject({ printTime: 30, retryForever: true });
+    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "0", RIGNODE_RETRY_FOREVER: "yes" }, flags: {} }).worker).toMatchObject({ printTime: 0, retryForever: true });
+    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "5" }, flags: { "print-time": "1", "retry-forever": true } }).worker).toMatchObject({ printTime: 1, retryForever: true });
   });
 
   const bad: [string, () => unknown, RegExp][] = [
