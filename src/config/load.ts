@@ -37,6 +37,8 @@ const ALLOWED: Record<string, string> = {
   "worker.pools": "HOST:PORT or stratum+tcp://HOST:PORT addresses",
   "worker.user": "a payout address, optionally .NAME",
   "worker.password": "text of at most 200 characters",
+  "worker.printTime": "a whole number of seconds 0..86400 (0: no speed line)",
+  "worker.retryForever": "true or false",
 };
 
 export interface ConfigInput {

@@ -49,6 +49,8 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "pool", env: "RIGNODE_POOLS", path: ["worker", "pools"], kind: "list", arg: "HOST:PORT", help: "worker: pool(s) in failover order; stratum+tcp://HOST:PORT for JSON (repeatable or comma-separated)" },
   { flag: "user", env: "RIGNODE_USER", path: ["worker", "user"], kind: "string", arg: "ADDR[.NAME]", help: "worker: payout address, optionally .WORKERNAME" },
   { flag: "password", env: "RIGNODE_PASSWORD", path: ["worker", "password"], kind: "string", arg: "TEXT", help: "worker: password sent to the pool (d=DIFF asks for a fixed difficulty)" },
+  { flag: "print-time", env: "RIGNODE_PRINT_TIME", path: ["worker", "printTime"], kind: "number", arg: "SECONDS", help: "worker: a worker.speed line (hashrate 10s/60s/15m, shares, pool, difficulty) every SECONDS, 0 = none (default 60)" },
+  { flag: "retry-forever", env: "RIGNODE_RETRY_FOREVER", path: ["worker", "retryForever"], kind: "boolean", help: "worker: keep retrying when the pool refuses the user (default: exit 1 after 3 refusals)" },
 ];
 
 /** Environment variables that are not config keys but are still ours. */

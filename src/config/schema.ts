@@ -80,6 +80,10 @@ export const configSchema = z
         /** Payout address, optionally .WORKERNAME. */
         user: z.string().max(200),
         password: z.string().max(200),
+        /** Seconds between two worker.speed log lines (hashrate, shares, pool, difficulty); 0: none. */
+        printTime: z.number().int().min(0).max(86_400),
+        /** Keep retrying when every pool refuses the user (otherwise exit 1 after 3 refusals). */
+        retryForever: z.boolean(),
       })
       .strict(),
   })
@@ -114,7 +118,7 @@ export const DEFAULTS: Config = {
     upstreamAlgo: "auto",
     foundationAddress: "",
   },
-  worker: { pools: [], user: "", password: "x" },
+  worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false },
 };
 
 

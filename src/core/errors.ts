@@ -7,6 +7,7 @@ export type ErrorCode =
   | "store" // the database cannot be opened or migrated
   | "not_found" // a named thing (session, block) does not exist
   | "unavailable" // not ready yet (no job), or switched off
+  | "refused" // a remote peer refused us (a pool that does not authorize the worker's user)
   | "internal";
 
 /** The one error class of rignode: a code, a message for people, and an optional cause. */

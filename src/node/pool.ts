@@ -51,7 +51,7 @@ export function createPool(
     if (want[codec] === "off") return;
     const l = parseListen(want[codec]);
     const key = codec === "native" ? "stratum" : "stratumJson";
-    const r = listenStratum(server, { host: l.host, port: ports[key] ?? l.port, codec, maxBytes: limits.maxMessageBytes, log: plog });
+    const r = listenStratum(server, { host: l.host, port: ports[key] ?? l.port, codec, maxBytes: limits.maxMessageBytes, log: plog, otherPort: () => ports[key === "stratum" ? "stratumJson" : "stratum"] });
     ports[key] = r.port;
     listeners.push(r);
   };

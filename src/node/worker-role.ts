@@ -9,6 +9,7 @@ import { autoThreads } from "../tuning";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
 import type { RunningRole } from "./role";
 import { joinPool, SwitchSource } from "./worker";
+import { speedFields } from "./worker-report";
 
 /** `rignode worker`: the engine mining for a pool (failover list), with the API; no chain, no store. */
 export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
@@ -24,11 +25,26 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   const sw = new SwitchSource({ nextJob: () => null, found: () => {} });
   const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
   await engine.start();
+  // The role fails (exit 1) when every pool keeps refusing the user, unless told to retry forever.
+  let fail!: (e: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   const link = joinPool(
-    { engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}` },
+    {
+      engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}`,
+      maxAuthFailures: config.worker.retryForever ? Infinity : 3, onFatal: fail,
+    },
     (src) => (sw.inner = src),
   );
-  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch });
+  log.info("worker.started", { pools: config.worker.pools.join(","), user: config.worker.user, algo, threads, batch, print_time_s: config.worker.printTime });
+  const speed = () =>
+    mlog.info("worker.speed", speedFields({
+      hashrate: engine.stats().hashrate,
+      counts: link.source.counts,
+      pool: link.client.isConnected() && link.client.current ? `${link.client.current.host}:${link.client.current.port}` : null,
+      difficulty: link.client.isConnected() ? link.client.shareDifficulty() : null,
+    }));
+  const timers = [setInterval(() => link.source.rejects?.flush(), 1000)];
+  if (config.worker.printTime > 0) timers.push(setInterval(speed, config.worker.printTime * 1000));
 
   const view = (): MinerView => {
     const s = engine.stats();
@@ -71,8 +87,11 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   return {
     apiPort: server.port,
     p2pPort: null,
+    failed,
     async stop() {
+      for (const t of timers) clearInterval(t);
       link.stop();
+      link.source.rejects?.flush();
       await engine.stop();
       await server.stop();
       const c = link.source.counts;

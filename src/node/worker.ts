@@ -3,6 +3,7 @@ import { encodeHeader, rootFromBranch, sha256d } from "../chain";
 import { difficultyToTarget, hashesPerShare, swapWords } from "../pool";
 import { StratumClient, type PoolEndpoint, type PoolWork, type SubmitResult } from "../stratum";
 import type { MiningEngine } from "../miner";
+import { RejectLog } from "./worker-report";
 
 /** Share counts a worker keeps (what `rignode worker` reports and the API shows). */
 export interface WorkerCounts {
@@ -30,12 +31,16 @@ export class PoolJobSource implements JobSource {
   private seq = 0;
   private issued = new Map<string, Issued>();
   readonly counts: WorkerCounts = { accepted: 0, rejected: 0, stale: 0, lost: 0, found: 0 };
+  /** Rejected shares with their reasons, rate-limited; flushed by the owner's timer. */
+  readonly rejects: RejectLog | null;
 
   constructor(
     private readonly algo: Algo,
     private readonly submit: (jobId: string, en2: string, ntime: string, nonce: string) => Promise<SubmitResult>,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.rejects = log ? new RejectLog(log) : null;
+  }
 
   /** New work from the pool; returns the first MinerJob on it (null when it cannot be mined). */
   setWork(w: PoolWork): MinerJob | null {
@@ -90,7 +95,7 @@ export class PoolJobSource implements JobSource {
     const nonce = (f.nonce >>> 0).toString(16).padStart(8, "0");
     this.submit(it.work.jobId, it.extranonce2, it.work.ntime, nonce).then((r) => {
       this.counts[r.status]++;
-      if (r.status === "rejected") this.log?.warn("worker.share_rejected", { job: it.work.jobId, code: r.code, reason: r.message });
+      if (r.status === "rejected") this.rejects?.record({ job: it.work.jobId, code: r.code, reason: r.message });
       else if (r.status === "stale") this.log?.debug("worker.share_stale", { job: it.work.jobId });
     });
   }
@@ -118,7 +123,11 @@ export interface PoolLink {
  * engine at once, a lost connection pauses it until work comes again.
  */
 export function joinPool(
-  o: { engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string },
+  o: {
+    engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string;
+    /** See ClientOptions: refusals before giving up, and what to do then. */
+    maxAuthFailures?: number; onFatal?: (e: Error) => void;
+  },
   install: (source: PoolJobSource) => void = () => {},
 ): PoolLink {
   let client: StratumClient;
@@ -131,6 +140,8 @@ export function joinPool(
     password: o.password,
     log: o.log,
     userAgent: o.userAgent,
+    maxAuthFailures: o.maxAuthFailures,
+    onFatal: o.onFatal,
     onWork: (w) => {
       const job = source.setWork(w);
       if (!job) return;

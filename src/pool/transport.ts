@@ -2,18 +2,21 @@ import type { Socket, TCPSocketListener } from "bun";
 import { RignodeError, type Logger } from "../core";
 import { encodeStratum, FrameWriter, stratumDecoder, type StratumCodec } from "../stratum";
 import type { Link, PoolConn, PoolServer } from "./server";
+import { wrongProtocol } from "./sniff";
 
 interface ConnState {
   conn: PoolConn | null;
   decoder: { push(chunk: Uint8Array): unknown[] };
   writer: FrameWriter;
+  /** Set once the first chunk was checked for the other protocol (see sniff.ts). */
+  sniffed?: boolean;
 }
 
 /** Most bytes queued for a miner that does not read before it is dropped. */
 const MAX_BACKLOG = 1 << 20;
 
 /** A TCP listener that hands each connection to the pool's session machine through one codec. */
-export function listenStratum(server: PoolServer, o: { host: string; port: number; codec: StratumCodec; maxBytes: number; log: Logger }): { port: number; stop(): void } {
+export function listenStratum(server: PoolServer, o: { host: string; port: number; codec: StratumCodec; maxBytes: number; log: Logger; otherPort?: () => number | null }): { port: number; stop(): void } {
   const { codec, maxBytes, log } = o;
   let listener: TCPSocketListener<ConnState>;
   try {
@@ -70,6 +73,16 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
           const st = socket.data;
           const c = st?.conn;
           if (!c || c.closed) return;
+          if (!st.sniffed) {
+            st.sniffed = true;
+            const host = socket.localAddress.replace(/^::ffff:/, "");
+            const wrong = wrongProtocol(codec, chunk, { host, port: socket.localPort, otherPort: o.otherPort?.() ?? null });
+            if (wrong) {
+              log.info("stratum.wrong_protocol", { ip: c.link.ip, detected: wrong.detected, what: wrong.what });
+              if (wrong.reply.length) socket.write(wrong.reply);
+              return c.link.close(wrong.what);
+            }
+          }
           let msgs: unknown[];
           try {
             msgs = st.decoder.push(chunk);

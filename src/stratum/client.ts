@@ -43,6 +43,27 @@ export interface PoolWork extends NotifyFields {
   extranonce2Size: number;
 }
 
+/** The code and text of a Stratum error: `[code, message, data]`, ckpool's bare string, or anything else. */
+export function stratumErrorText(error: unknown): { code: number | null; message: string } {
+  if (Array.isArray(error)) return { code: Number.isFinite(Number(error[0])) ? Number(error[0]) : null, message: String(error[1] ?? "").slice(0, 500) };
+  if (typeof error === "string") return { code: null, message: error.slice(0, 500) };
+  if (error && typeof error === "object" && "message" in error) return { code: null, message: String((error as { message: unknown }).message).slice(0, 500) };
+  return { code: null, message: error == null ? "no reason given" : JSON.stringify(error).slice(0, 500) };
+}
+
+/**
+ * A pool's text that says this connection is banned ("Banned: <reason> (N s)", from an error or client.show_message):
+ * the reason, and the seconds when the pool gives them.
+ */
+export function parseBan(text: string): { reason: string; seconds: number | null } | null {
+  const m = /^\s*banned\b[\s:,-]*(.*?)\s*(?:\((\d+(?:\.\d+)?)\s*s\)\s*)?$/i.exec(text);
+  if (!m) return null;
+  return { reason: m[1] || "no reason given", seconds: m[2] !== undefined ? Number(m[2]) : null };
+}
+
+/** Longest wait a ban makes the client keep away from a pool (a pool that says a year means "not today"). */
+const MAX_BAN_WAIT_S = 24 * 3600;
+
 export type SubmitResult = { status: "accepted" } | { status: "rejected" | "stale"; code: number; message: string } | { status: "lost"; message: string };
 
 export interface ClientOptions {
@@ -62,6 +83,13 @@ export interface ClientOptions {
   primaryRetryMs?: number;
   /** No answer to subscribe/authorize within this: the pool is treated as down (ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * Authorization refusals in a row (across the failover list) after which the client stops and calls onFatal;
+   * default: never stop.
+   */
+  maxAuthFailures?: number;
+  /** The client gave up (it is stopped): the role cannot go on. */
+  onFatal?(e: RignodeError): void;
 }
 
 interface Pending {
@@ -89,6 +117,15 @@ export class StratumClient {
   private extranonce2Size = 4;
   private authorized = false;
   private lastNotify: unknown[] | null = null;
+  private authRefusals = 0;
+  /** Per pool index: until when (ms since the epoch) the pool said we are banned. */
+  private bannedUntil = new Map<number, number>();
+  /** This connection: a message decoded, the first byte seen, the pool texts already logged. */
+  private gotMessage = false;
+  private firstByte: number | null = null;
+  private said = new Set<string>();
+  /** Endpoints already given a protocol hint (once each, then at debug). */
+  private hinted = new Set<string>();
   /** Connections made (the first included) and the pool now in use. */
   connects = 0;
   current: PoolEndpoint | null = null;
@@ -114,6 +151,11 @@ export class StratumClient {
     return this.socket !== null && this.authorized;
   }
 
+  /** The share difficulty the pool set last (what new work is mined at). */
+  shareDifficulty(): number {
+    return this.difficulty;
+  }
+
   private suggested: number | null = null;
 
   /**
@@ -131,7 +173,9 @@ export class StratumClient {
     if (!this.socket || !this.authorized) return Promise.resolve({ status: "lost", message: "not connected" });
     return this.request("mining.submit", [this.o.user, jobId, extranonce2, ntime, nonce]).then(({ result, error }) => {
       if (result === true && !error) return { status: "accepted" } as const;
-      const [code, message] = Array.isArray(error) ? [Number(error[0]), String(error[1])] : [20, String(error ?? "rejected")];
+      const e = stratumErrorText(error ?? "rejected");
+      const code = e.code ?? 20;
+      const message = e.message;
       return { status: code === 21 && /stale/i.test(message) ? "stale" : "rejected", code, message } as const;
     });
   }
@@ -173,16 +217,22 @@ export class StratumClient {
           this.current = ep;
           this.connects++;
           this.authorized = false;
+          this.gotMessage = false;
+          this.firstByte = null;
+          this.said.clear();
           this.o.log.info("worker.connected", { pool: `${ep.host}:${ep.port}`, protocol: ep.codec });
           this.handshake();
         },
         data: (socket, chunk) => {
           if (socket !== this.socket) return;
+          if (this.firstByte === null && chunk.length) this.firstByte = chunk[0]!;
           let msgs: unknown[];
           try {
             msgs = decoder.push(chunk);
           } catch (e) {
-            this.o.log.warn("worker.bad_message", { error: (e as Error).message });
+            this.o.log.warn("worker.bad_message", { pool: this.describe(), error: (e as Error).message });
+            // A JSON line where a native frame was expected: this is a Stratum V1 port.
+            if (ep.codec === "native" && !this.gotMessage && this.firstByte === 0x7b) this.protocolHint(`${this.describe()} answered in Stratum V1 JSON: it is a JSON port; use stratum+tcp://${this.describe()}`);
             socket.end();
             return;
           }
@@ -221,12 +271,10 @@ export class StratumClient {
     this.extranonce2Size = r[2];
     const auth = await this.request("mining.authorize", [this.o.user, this.o.password]);
     if (this.socket !== sock) return;
-    if (auth.result !== true) {
-      this.o.log.error("worker.unauthorized", { pool: this.describe(), user: this.o.user, error: JSON.stringify(auth.error) });
-      return void sock?.end();
-    }
+    if (auth.result !== true) return this.refused(sock, auth.error);
     this.authorized = true;
     this.attempt = 0;
+    this.authRefusals = 0;
     if (this.suggested !== null) void this.request("mining.suggest_difficulty", [this.suggested]);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.index !== 0 && !this.probeTimer) this.probeTimer = setInterval(() => this.probePrimary(), this.o.primaryRetryMs ?? 30_000);
@@ -234,13 +282,75 @@ export class StratumClient {
     if (this.lastNotify) this.onNotify(this.lastNotify);
   }
 
+  /** The pool refused the user: say why; after maxAuthFailures refusals in a row, give up. */
+  private refused(sock: Socket<unknown> | null, error: unknown): void {
+    const e = error == null ? { code: null, message: "authorize answered false (no reason given)" } : stratumErrorText(error);
+    const limit = this.o.maxAuthFailures ?? Infinity;
+    this.authRefusals++;
+    this.o.log.error("worker.unauthorized", {
+      pool: this.describe(), user: this.o.user, code: e.code ?? undefined, reason: e.message,
+      attempt: Number.isFinite(limit) ? `${this.authRefusals}/${limit}` : this.authRefusals,
+    });
+    if (this.authRefusals >= limit) {
+      const pools = this.o.pools.length > 1 ? `the pools (${this.o.pools.length})` : `the pool ${this.describe()}`;
+      const msg =
+        `${pools} refused user '${this.o.user}' ${this.authRefusals} times in a row (last: ${this.describe()}: ${e.message}); ` +
+        "check --user (the payout address, optionally .NAME) and --password, or pass --retry-forever to keep trying";
+      this.o.log.error("worker.giving_up", { reason: msg });
+      this.stop();
+      this.o.onFatal?.(new RignodeError("refused", msg));
+      return;
+    }
+    sock?.end();
+  }
+
   private describe(): string {
     return this.current ? `${this.current.host}:${this.current.port}` : "none";
   }
 
+  /**
+   * Text from the pool meant for people (client.show_message, an error with no request id): logged once per
+   * connection; a ban is shown as such (and kept away from until it ends); a hint about the other protocol too.
+   */
+  private poolSays(text: string, via: "show_message" | "error"): void {
+    if (this.said.has(text)) return;
+    this.said.add(text);
+    const ban = parseBan(text);
+    if (ban) return this.banned(ban);
+    this.o.log.warn("worker.pool_message", { pool: this.describe(), via, message: text });
+    const hp = this.describe();
+    if (this.current?.codec === "json" && /native port/i.test(text)) this.protocolHint(`${hp} is rignode's native port: use --pool ${hp} (without stratum+tcp://)`);
+    if (this.current?.codec === "native" && /JSON port/i.test(text)) this.protocolHint(`${hp} is a Stratum V1 JSON port: use stratum+tcp://${hp}`);
+  }
+
+  private banned(ban: { reason: string; seconds: number | null }): void {
+    const key = `banned ${ban.reason}`;
+    if (this.said.has(key)) return;
+    this.said.add(key);
+    if (ban.seconds !== null) this.bannedUntil.set(this.index, Date.now() + Math.min(ban.seconds, MAX_BAN_WAIT_S) * 1000);
+    this.o.log.warn("worker.banned", { pool: this.describe(), reason: ban.reason, seconds: ban.seconds ?? undefined });
+  }
+
+  private protocolHint(hint: string): void {
+    const key = this.describe();
+    if (this.hinted.has(key)) return void this.o.log.debug("worker.wrong_protocol", { pool: key, hint });
+    this.hinted.add(key);
+    this.o.log.warn("worker.wrong_protocol", { pool: key, hint });
+  }
+
   private onMessage(m: unknown): void {
     if (typeof m !== "object" || m === null) return;
+    this.gotMessage = true;
     const { id, method, params, result, error } = m as Record<string, unknown>;
+    if (error !== null && error !== undefined && typeof method !== "string") {
+      const text = stratumErrorText(error).message;
+      // An error with no request id is the pool talking to people; one answering a request may carry a ban.
+      if (id === null || id === undefined) this.poolSays(text, "error");
+      else {
+        const ban = parseBan(text);
+        if (ban) this.banned(ban);
+      }
+    }
     if (typeof method === "string") {
       const p = Array.isArray(params) ? params : [];
       switch (method) {
@@ -257,6 +367,9 @@ export class StratumClient {
           return;
         case "client.reconnect":
           return this.onReconnect(p);
+        case "client.show_message":
+          if (typeof p[0] === "string") this.poolSays(p[0].slice(0, 500), "show_message");
+          return;
         default:
           // A request we do not serve: answer it with an error rather than ignore it (ids echoed).
           if (id !== undefined && id !== null) this.send({ id, result: null, error: [20, `unsupported method ${method.slice(0, 64)}`, null] });
@@ -304,6 +417,15 @@ export class StratumClient {
 
   private lost(socket: Socket<unknown>, why: string): void {
     if (socket !== this.socket) return;
+    // Closed (or timed out) before one intelligible message: perhaps the other protocol listens there.
+    if (!this.authorized && !this.gotMessage && this.current) {
+      const hp = this.describe();
+      this.protocolHint(
+        this.current.codec === "native"
+          ? `no native answer from ${hp} — if this is a Stratum V1 JSON port, use stratum+tcp://${hp}`
+          : `no Stratum V1 answer from ${hp} — if this is rignode's native port, use --pool ${hp} (without stratum+tcp://)`,
+      );
+    }
     this.socket = null;
     this.writer = null;
     this.authorized = false;
@@ -320,7 +442,11 @@ export class StratumClient {
     const max = this.o.backoffMaxMs ?? 30_000;
     // One pass down the list without waiting long; the backoff grows with each full pass that fails.
     const next = (this.index + 1) % this.o.pools.length;
-    const delay = next === 0 || this.o.pools.length === 1 ? Math.min(max, min * 2 ** Math.min(this.attempt++, 16)) : min;
+    let delay = next === 0 || this.o.pools.length === 1 ? Math.min(max, min * 2 ** Math.min(this.attempt++, 16)) : min;
+    // A pool that banned us for a while is not asked again before the ban ends.
+    const ban = (this.bannedUntil.get(next) ?? 0) - Date.now();
+    if (ban > 0) delay = Math.max(delay, ban);
+    else this.bannedUntil.delete(next);
     this.o.log.warn("worker.pool_down", { reason: why, next: `${this.o.pools[next]!.host}:${this.o.pools[next]!.port}`, retry_ms: delay });
     this.reconnectTimer = setTimeout(() => this.connect(next), delay);
   }
@@ -333,6 +459,7 @@ export class StratumClient {
       return;
     }
     const ep = this.o.pools[0]!;
+    if ((this.bannedUntil.get(0) ?? 0) > Date.now()) return;
     Bun.connect({
       hostname: ep.host,
       port: ep.port,

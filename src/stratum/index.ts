@@ -2,4 +2,4 @@ export { StratumSession, StratumError, STRATUM_ERROR, type SessionHandler, type 
 export { LineDecoder, encodeLine } from "./jsonline";
 export { frame, FrameDecoder, FrameWriter, type FrameCodec, type WritableSocket } from "./framing";
 export { encodeStratum, stratumDecoder, LOOSE_CODEC, type StratumCodec } from "./codec";
-export { StratumClient, parsePoolUrl, type PoolEndpoint, type PoolWork, type NotifyFields, type SubmitResult, type ClientOptions } from "./client";
+export { StratumClient, parsePoolUrl, parseBan, stratumErrorText, type PoolEndpoint, type PoolWork, type NotifyFields, type SubmitResult, type ClientOptions } from "./client";

@@ -35,7 +35,17 @@ describe("config", () => {
     expect(loadConfig({ env: {}, flags: { "log-json": true } }).log.json).toBe(true);
   });
 
+  test("worker.printTime (default 60, 0 = off) and worker.retryForever from file, environment and flags", () => {
+    expect(DEFAULTS.worker).toMatchObject({ printTime: 60, retryForever: false });
+    const f = file(JSON.stringify({ worker: { printTime: 30, retryForever: true } }));
+    expect(loadConfig({ file: f, env: {}, flags: {} }).worker).toMatchObject({ printTime: 30, retryForever: true });
+    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "0", RIGNODE_RETRY_FOREVER: "yes" }, flags: {} }).worker).toMatchObject({ printTime: 0, retryForever: true });
+    expect(loadConfig({ env: { RIGNODE_PRINT_TIME: "5" }, flags: { "print-time": "1", "retry-forever": true } }).worker).toMatchObject({ printTime: 1, retryForever: true });
+  });
+
   const bad: [string, () => unknown, RegExp][] = [
+    ["a fractional print time", () => loadConfig({ env: {}, flags: { "print-time": "1.5" } }), /--print-time: 1\.5 is not allowed; expected a whole number of seconds 0\.\.86400/],
+    ["a negative print time", () => loadConfig({ env: { RIGNODE_PRINT_TIME: "-1" }, flags: {} }), /RIGNODE_PRINT_TIME: -1 is not allowed/],
     ["unknown top-level key in a file", () => loadConfig({ file: file(`{"minr":{}}`), env: {}, flags: {} }), /unknown key 'minr'; allowed: dataDir, network, log, p2p, api, kernel, miner/],
     ["unknown nested key in a file", () => loadConfig({ file: file(`{"miner":{"thredas":2}}`), env: {}, flags: {} }), /unknown key 'miner.thredas'; allowed in 'miner': algo, threads, batch, pin, mine, address/],
     ["bad value in a file names the file, key, value and what is allowed", () => loadConfig({ file: file(`{"miner":{"threads":0}}`), env: {}, flags: {} }), /config file .*c\.json, key miner\.threads: 0 is not allowed; expected auto or a whole number 1\.\.1024/],

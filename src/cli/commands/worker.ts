@@ -5,12 +5,12 @@ import { untilSignal } from "./serve";
 export const workerCommand: Command = {
   name: "worker",
   summary: "mine for a pool: --pool HOST:PORT[,HOST:PORT...] --user ADDRESS[.NAME]; reconnects and fails over",
-  usage: "rignode worker --pool HOST:PORT[,stratum+tcp://HOST:PORT...] --user ADDRESS[.NAME] [--threads N] [--algo sha256d|scrypt]",
-  options: ["pool", "user", "password", "algo", "threads", "batch", "pin", "kernel", "api", "api-auth", "data-dir"],
+  usage: "rignode worker --pool HOST:PORT[,stratum+tcp://HOST:PORT...] --user ADDRESS[.NAME] [--threads N] [--algo sha256d|scrypt] [--print-time S] [--retry-forever]",
+  options: ["pool", "user", "password", "print-time", "retry-forever", "algo", "threads", "batch", "pin", "kernel", "api", "api-auth", "data-dir"],
   flags: {},
   positionals: [],
   async run({ config, log }) {
     const role = await startWorkerRole(config, log);
-    return untilSignal(log, () => role.stop());
+    return untilSignal(log, () => role.stop(), role.failed);
   },
 };
