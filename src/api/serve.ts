@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { RignodeError } from "../core";
+import { listenError } from "../core";
 
 /** The one place that opens the HTTP socket. */
 export function serveApi(app: Hono, host: string, port: number): { port: number; stop: () => Promise<void> } {
@@ -7,7 +7,7 @@ export function serveApi(app: Hono, host: string, port: number): { port: number;
   try {
     server = Bun.serve({ hostname: host, port, fetch: app.fetch });
   } catch (cause) {
-    throw new RignodeError("config", `API cannot listen on ${host}:${port}: ${(cause as Error).message}`, { cause });
+    throw listenError("API", "api", host, port, cause);
   }
   return { port: server.port ?? port, stop: () => server.stop(true) };
 }

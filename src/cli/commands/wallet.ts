@@ -40,10 +40,14 @@ async function api(listen: string, path: string, init?: RequestInit): Promise<Re
   try {
     res = await fetch(`http://${h}:${port}${path}`, init);
   } catch (cause) {
-    throw new RignodeError("usage", `no node answers at ${listen} (start one with 'rignode node', or pass --api HOST:PORT)`, { cause });
+    throw new RignodeError("unavailable", `no node answers at ${listen} (start one with 'rignode node', or pass --api HOST:PORT)`, { cause });
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new RignodeError("usage", `node refused: ${String(body.message ?? res.status)}`);
+  if (res.status === 404 && String(body.message).startsWith("no route")) {
+    // Another process (a worker's API) holds the port: the node moved to the next free one when it started.
+    throw new RignodeError("unavailable", `the API at ${listen} is not a node's (a worker's?); pass the node's --api HOST:PORT (its log says api.listening)`);
+  }
+  if (!res.ok) throw new RignodeError("refused", `node refused: ${String(body.message ?? res.status)}`);
   return body;
 }
 

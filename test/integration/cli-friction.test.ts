@@ -1,0 +1,65 @@
+// The first hour on one host, as real processes: exit codes that tell bad input (2) from runtime failures (1),
+// and busy ports that name the flag to pass.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bin, freePort, run } from "../helpers";
+
+/** A loopback port this test holds, so that whatever starts on it finds it in use. */
+function hold(port = 0): { port: number; release(): void } | null {
+  try {
+    const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    return { port: s.port, release: () => s.stop(true) };
+  } catch {
+    return null; // someone else holds it: just as busy
+  }
+}
+
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `rignode-${name}-`));
+
+let held: { port: number; release(): void };
+let address: string;
+beforeAll(() => {
+  held = hold()!;
+  address = run([bin(), "wallet", "new", "--data-dir", tmp("wallet")]).stdout.trim();
+});
+afterAll(() => held.release());
+
+describe("runtime failures exit 1 with a message naming the flag; bad input stays 2", () => {
+  test("an --api port in use", () => {
+    const r = run([bin(), "node", "--p2p", "off", "--api", `127.0.0.1:${held.port}`, "--data-dir", tmp("node")]);
+    expect(r.stderr).toContain(`rignode: API port 127.0.0.1:${held.port} is in use (another rignode?); pass --api HOST:PORT, e.g. --api 127.0.0.1:${held.port + 10}`);
+    expect(r.code).toBe(1);
+  });
+
+  test("RIGNODE_API is an explicit address too: no moving, exit 1", () => {
+    const r = run([bin(), "node", "--p2p", "off", "--data-dir", tmp("node")], { env: { RIGNODE_API: `127.0.0.1:${held.port}` } });
+    expect(r.stderr).toContain(`API port 127.0.0.1:${held.port} is in use`);
+    expect(r.code).toBe(1);
+  });
+
+  test("a P2P port in use", () => {
+    const r = run([bin(), "node", "--p2p", `127.0.0.1:${held.port}`, "--api", `127.0.0.1:${freePort()}`, "--data-dir", tmp("node")]);
+    expect(r.stderr).toContain(`P2P port 127.0.0.1:${held.port} is in use (another rignode?); pass --p2p HOST:PORT`);
+    expect(r.code).toBe(1);
+  });
+
+  test("a Stratum V1 port in use", () => {
+    const r = run([bin(), "pool", "--p2p", "off", "--stratum", "off", "--stratum-json", `127.0.0.1:${held.port}`, "--api", `127.0.0.1:${freePort()}`, "--data-dir", tmp("pool")]);
+    expect(r.stderr).toContain(`Stratum V1 (JSON) port 127.0.0.1:${held.port} is in use (another rignode?); pass --stratum-json HOST:PORT`);
+    expect(r.code).toBe(1);
+  });
+
+  test("wallet balance with no node running", () => {
+    const r = run([bin(), "wallet", "balance", address, "--api", `127.0.0.1:${freePort()}`]);
+    expect(r.stderr).toMatch(/no node answers at 127\.0\.0\.1:\d+ \(start one with 'rignode node', or pass --api HOST:PORT\)/);
+    expect(r.code).toBe(1);
+  });
+
+  test("a bad flag value is still bad input", () => {
+    const r = run([bin(), "node", "--api", "localhost", "--data-dir", tmp("node")]);
+    expect(r.stderr).toContain(`--api: "localhost" is not allowed; expected HOST:PORT`);
+    expect(r.code).toBe(2);
+  });
+});
