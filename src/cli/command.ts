@@ -15,6 +15,8 @@ export interface CommandFlag {
 
 export interface CommandContext {
   config: Config;
+  /** Where each config key not at its default came from, by dotted key ("api.listen"). */
+  origin: ReadonlyMap<string, string>;
   flags: Record<string, string | number | boolean | undefined>;
   positionals: string[];
   log: Logger;

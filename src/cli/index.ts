@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { COMMIT, createLogger, exitCodeFor, RignodeError, VERSION } from "../core";
-import { loadConfig, OPTIONS } from "../config";
+import { loadConfigWithOrigin, OPTIONS } from "../config";
 import { loadKernel } from "../kernel";
 import { parseArgs } from "./args";
 import type { Command, CommandFlag } from "./command";
@@ -99,9 +99,9 @@ async function runCommand(cmd: Command, given: Map<string, string | true | strin
     const want = cmd.positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(" ") || "none";
     throw new RignodeError("usage", `'${cmd.name}' takes ${cmd.positionals.length} argument(s) (${want}), got ${positionals.length}; usage: ${cmd.usage}`);
   }
-  const config = loadConfig({ file: configFile, env: io.env, flags: configFlags });
+  const { config, origin } = loadConfigWithOrigin({ file: configFile, env: io.env, flags: configFlags });
   const log = createLogger({ json: config.log.json, level: config.log.level, color: process.stderr.isTTY === true && !config.log.json });
-  return cmd.run({ config, flags: cmdFlags, positionals, log, out: io.out });
+  return cmd.run({ config, origin, flags: cmdFlags, positionals, log, out: io.out });
 }
 
 function parseCommandFlag(name: string, f: CommandFlag, value: string | true): string | number | boolean {

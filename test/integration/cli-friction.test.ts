@@ -1,5 +1,5 @@
 // The first hour on one host, as real processes: exit codes that tell bad input (2) from runtime failures (1),
-// and busy ports that name the flag to pass.
+// busy ports that name the flag to pass, and APIs that move to the next free port when no address was given.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,4 +62,55 @@ describe("runtime failures exit 1 with a message naming the flag; bad input stay
     expect(r.stderr).toContain(`--api: "localhost" is not allowed; expected HOST:PORT`);
     expect(r.code).toBe(2);
   });
+});
+
+/** Starts rignode with JSON logs and reads its log until `event` appears; returns that line's fields. */
+async function startUntil(args: string[], event: string, env: Record<string, string> = {}) {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("RIGNODE_") && v !== undefined) base[k] = v;
+  const proc = Bun.spawn([bin(), ...args], { stdout: "ignore", stderr: "pipe", env: { ...base, RIGNODE_LOG_JSON: "true", ...env } });
+  const reader = proc.stderr.getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`rignode exited (${await proc.exited}) before ${event}:\n${text}`);
+    text += new TextDecoder().decode(value);
+    const line = text.split("\n").find((l) => l.includes(`"event":"${event}"`));
+    if (line) {
+      reader.releaseLock();
+      void proc.stderr.pipeTo(new WritableStream()); // keep draining so the process never blocks on a full pipe
+      return { proc, fields: JSON.parse(line) as Record<string, string> };
+    }
+  }
+}
+
+describe("one host, many processes: without --api the API takes the next free port from 8420", () => {
+  // Whether or not something on this host already holds 8420, holding it here makes it busy for sure.
+  let h8420: ReturnType<typeof hold>;
+  beforeAll(() => (h8420 = hold(8420)));
+  afterAll(() => h8420?.release());
+
+  for (const role of ["worker", "node"] as const) {
+    test(`${role}: 8420 in use → a later port, logged as moved, serving this process`, async () => {
+      const args =
+        role === "worker"
+          ? ["worker", "--pool", `127.0.0.1:${freePort()}`, "--user", `${address}.friction`, "--threads", "1", "--pin=false"]
+          : ["node", "--p2p", "off", "--data-dir", tmp("node")];
+      const { proc, fields } = await startUntil(args, "api.listening");
+      try {
+        const port = Number(fields.address!.split(":")[1]);
+        expect(fields.address).toStartWith("127.0.0.1:");
+        expect(port).toBeGreaterThan(8420);
+        expect(port).toBeLessThan(8440);
+        expect(port).not.toBe(8421); // the P2P default: a node started later on this host wants it
+        expect(fields.moved).toBe(`8420 in use, took ${port}`);
+        const info = (await (await fetch(`http://127.0.0.1:${port}/info`)).json()) as { role: string; worker?: { user: string } };
+        expect(info.role).toBe(role);
+        if (role === "worker") expect(info.worker!.user).toBe(`${address}.friction`);
+      } finally {
+        proc.kill("SIGTERM");
+      }
+      expect(await proc.exited).toBe(0);
+    }, 30_000);
+  }
 });

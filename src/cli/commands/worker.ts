@@ -9,8 +9,8 @@ export const workerCommand: Command = {
   options: ["pool", "user", "password", "algo", "threads", "batch", "pin", "kernel", "api", "api-auth", "data-dir"],
   flags: {},
   positionals: [],
-  async run({ config, log }) {
-    const role = await startWorkerRole(config, log);
+  async run({ config, origin, log }) {
+    const role = await startWorkerRole(config, log, { apiExplicit: origin.has("api.listen") });
     return untilSignal(log, () => role.stop());
   },
 };
