@@ -32,6 +32,11 @@ export interface Command {
   /** Config option flags (from config OPTIONS) that this command reads. */
   options: string[];
   flags: Record<string, CommandFlag>;
+  /**
+   * Other spellings of this command's options, the ones miners know: "-o" or "--url" → "pool". Only this command
+   * accepts them; a spelling means the same flag on every command that has it.
+   */
+  aliases?: Record<string, string>;
   /** Positional arguments, the optional ones last. */
   positionals: { name: string; help: string; optional?: boolean }[];
   run(ctx: CommandContext): Promise<number>;

@@ -1,10 +1,11 @@
 // The first hour on one host, as real processes: exit codes that tell bad input (2) from runtime failures (1),
-// busy ports that name the flag to pass, and APIs that move to the next free port when no address was given.
+// busy ports that name the flag to pass, APIs that move to the next free port when no address was given, and the
+// worker taking a CPU miner's command line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, freePort, run } from "../helpers";
+import { bin, freePort, run, waitFor } from "../helpers";
 
 /** A loopback port this test holds, so that whatever starts on it finds it in use. */
 function hold(port = 0): { port: number; release(): void } | null {
@@ -113,4 +114,49 @@ describe("one host, many processes: without --api the API takes the next free po
       expect(await proc.exited).toBe(0);
     }, 30_000);
   }
+});
+
+describe("rignode worker takes a CPU miner's flags", () => {
+  test("-o stratum+tcp://… -o … --url … -u -p -t -a reach the pool and the engine as --pool, --user, --password, --threads, --algo", async () => {
+    // A Stratum V1 pool that answers subscribe and authorize and remembers what the worker sent.
+    const seen: { method: string; params: unknown[] }[] = [];
+    const pool = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(sock, chunk) {
+          for (const line of new TextDecoder().decode(chunk).split("\n").filter(Boolean)) {
+            const m = JSON.parse(line) as { id: number; method: string; params: unknown[] };
+            seen.push(m);
+            const result = m.method === "mining.subscribe" ? [[["mining.notify", "1"]], "aabbccdd", 4] : true;
+            sock.write(JSON.stringify({ id: m.id, result, error: null }) + "\n");
+          }
+        },
+      },
+    });
+    const backup = `127.0.0.1:${freePort()}`;
+    const third = `stratum+tcp://127.0.0.1:${freePort()}`;
+    const args = ["worker", "-o", `stratum+tcp://127.0.0.1:${pool.port}`, "-o", backup, `--url=${third}`, "-u", `${address}.rig7`, "-p", "d=0.25", "-t", "1", "-a", "scrypt", "--pin=false", "--api", `127.0.0.1:${freePort()}`];
+    const { proc, fields } = await startUntil(args, "worker.started");
+    try {
+      expect(fields).toMatchObject({ pools: `stratum+tcp://127.0.0.1:${pool.port},${backup},${third}`, user: `${address}.rig7`, algo: "scrypt", threads: 1 });
+      const auth = await waitFor(() => seen.find((m) => m.method === "mining.authorize"));
+      expect(auth.params).toEqual([`${address}.rig7`, "d=0.25"]);
+    } finally {
+      proc.kill("SIGTERM");
+      pool.stop(true);
+    }
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+
+  test("the same flags on another command are refused as bad input", () => {
+    for (const [args, message] of [
+      [["bench", "-t", "1"], "unknown option -t for 'bench'"],
+      [["node", "--url", "127.0.0.1:1"], "unknown option --url for 'node'"],
+    ] as const) {
+      const r = run([bin(), ...args]);
+      expect(r.stderr).toContain(message);
+      expect(r.code).toBe(2);
+    }
+  });
 });
