@@ -11,13 +11,18 @@ export type ErrorCode =
   | "refused" // a well-formed request the other side turned down (a node refusing a transfer)
   | "internal";
 
-/** The one error class of rignode: a code, a message for people, and an optional cause. */
+/**
+ * The one error class of rignode: a code, a message for people, an optional cause, and optional details for
+ * programs (the HTTP API answers them beside the message; amounts stay decimal strings of base units).
+ */
 export class RignodeError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly details?: Record<string, string>;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, string> }) {
     super(message, options);
     this.code = code;
     this.name = "RignodeError";
+    if (options?.details) this.details = options.details;
   }
 }
 

@@ -1,6 +1,6 @@
 // The first hour on one host, as real processes: exit codes that tell bad input (2) from runtime failures (1),
-// busy ports that name the flag to pass, APIs that move to the next free port when no address was given, and the
-// worker taking a CPU miner's command line.
+// busy ports that name the flag to pass, APIs that move to the next free port when no address was given, the
+// worker taking a CPU miner's command line, and wallet amounts in coins.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -159,4 +159,28 @@ describe("rignode worker takes a CPU miner's flags", () => {
       expect(r.code).toBe(2);
     }
   });
+});
+
+describe("wallet amounts in coins; base units only in the API's JSON", () => {
+  test("balance in coins; a transfer beyond it refused in coins (exit 1), the API keeping base units", async () => {
+    const data = tmp("wallet-node");
+    const me = run([bin(), "wallet", "new", "--data-dir", data]).stdout.trim();
+    const api = `127.0.0.1:${freePort()}`;
+    const { proc } = await startUntil(["node", "--p2p", "off", "--api", api, "--data-dir", data], "api.listening");
+    try {
+      const bal = run([bin(), "wallet", "balance", "--api", api, "--data-dir", data]);
+      expect(bal.stdout.trim()).toBe(`0 coins at ${me}`);
+      expect(bal.code).toBe(0);
+      const sent = run([bin(), "wallet", "send", "--to", address, "--amount", "1000000", "--api", api, "--data-dir", data]);
+      expect(sent.stderr.trim()).toBe("rignode: node refused: insufficient-funds: available 0 coins, needed 1000000.0001 coins (amount + fee)");
+      expect(sent.stdout).toBe("");
+      expect(sent.code).toBe(1);
+      // The API's answer stays in base units, with the numbers as details for programs.
+      const nonce = (await (await fetch(`http://${api}/api/balance/${me}`)).json()) as { balance: string; next_nonce: string };
+      expect(nonce.balance).toBe("0");
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
 });
