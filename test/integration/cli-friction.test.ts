@@ -58,6 +58,19 @@ describe("runtime failures exit 1 with a message naming the flag; bad input stay
     expect(r.code).toBe(1);
   });
 
+  test("wallet pointed at a worker's API (the node moved to another port) says so", async () => {
+    const api = `127.0.0.1:${freePort()}`;
+    const { proc } = await startUntil(["worker", "--pool", `127.0.0.1:${freePort()}`, "--user", address, "--threads", "1", "--pin=false", "--api", api], "api.listening");
+    try {
+      const r = run([bin(), "wallet", "balance", address, "--api", api]);
+      expect(r.stderr).toContain(`the API at ${api} is not a node's (a worker's?); pass the node's --api HOST:PORT (its log says api.listening)`);
+      expect(r.code).toBe(1);
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+
   test("a bad flag value is still bad input", () => {
     const r = run([bin(), "node", "--api", "localhost", "--data-dir", tmp("node")]);
     expect(r.stderr).toContain(`--api: "localhost" is not allowed; expected HOST:PORT`);
