@@ -22,7 +22,8 @@ export function createApp(deps: ApiDeps): Hono {
     const status = httpStatusFor(err);
     if (status >= 500) deps.log?.error("api.error", { path: c.req.path, error: err });
     const code = err instanceof RignodeError ? err.code : "internal";
-    return c.json({ error: code, message: status >= 500 ? "internal error" : err.message }, status as 400 | 500);
+    const details = status < 500 && err instanceof RignodeError && err.details ? { details: err.details } : {};
+    return c.json({ error: code, message: status >= 500 ? "internal error" : err.message, ...details }, status as 400 | 500);
   });
   return app;
 }

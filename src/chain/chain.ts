@@ -321,7 +321,7 @@ export class Chain {
       if (t.type !== "transfer") continue;
       const from = sw.get(t.from);
       if (t.nonce !== from.nonce) throw new ValidationError("bad-nonce", `transfer nonce ${t.nonce}, account expects ${from.nonce}`);
-      if (from.balance < t.amount + t.fee) throw new ValidationError("insufficient-funds", `balance ${from.balance} < ${t.amount + t.fee}`);
+      if (from.balance < t.amount + t.fee) throw new ValidationError("insufficient-funds", `balance ${from.balance} < ${t.amount + t.fee}`, { available: from.balance, needed: t.amount + t.fee });
       sw.set(t.from, { balance: from.balance - t.amount - t.fee, nonce: from.nonce + 1n });
       const to = sw.get(t.to);
       sw.set(t.to, { balance: to.balance + t.amount, nonce: to.nonce });
@@ -375,7 +375,7 @@ export class Chain {
     const expected = acct.nonce + BigInt(pending.length);
     if (t.nonce !== expected) throw new ValidationError("bad-nonce", `transfer nonce ${t.nonce}, next for this sender is ${expected}`);
     const committed = pending.reduce((s, p) => s + p.amount + p.fee, 0n);
-    if (acct.balance - committed < t.amount + t.fee) throw new ValidationError("insufficient-funds", `available ${acct.balance - committed} < ${t.amount + t.fee}`);
+    if (acct.balance - committed < t.amount + t.fee) throw new ValidationError("insufficient-funds", `available ${acct.balance - committed} < ${t.amount + t.fee}`, { available: acct.balance - committed, needed: t.amount + t.fee });
     this.db.query("INSERT INTO mempool (txid, raw, sender, nonce, fee, added) VALUES (?, ?, ?, ?, ?, ?)").run(id, encodeTx(t), t.from, Number(t.nonce), t.fee.toString(), Date.now());
     return id;
   }

@@ -3,13 +3,14 @@ import { encodeBlock, merkleRoot, type Block } from "./block";
 import { verifyTransfer, txId, type Transfer } from "./tx";
 import type { NetworkParams } from "./params";
 
-/** Why a block or transaction was refused: one code per rule, with the detail for the log. */
+/** Why a block or transaction was refused: one code per rule, with the detail for the log and its numbers for programs. */
 export class ValidationError extends RignodeError {
   constructor(
     readonly rule: string,
     detail: string,
+    facts: Record<string, bigint> = {},
   ) {
-    super("input", `${rule}: ${detail}`);
+    super("input", `${rule}: ${detail}`, { details: { rule, ...Object.fromEntries(Object.entries(facts).map(([k, v]) => [k, v.toString()])) } });
   }
 }
 

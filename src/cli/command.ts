@@ -15,6 +15,8 @@ export interface CommandFlag {
 
 export interface CommandContext {
   config: Config;
+  /** Where each config key not at its default came from, by dotted key ("api.listen"). */
+  origin: ReadonlyMap<string, string>;
   flags: Record<string, string | number | boolean | undefined>;
   positionals: string[];
   log: Logger;
@@ -30,6 +32,11 @@ export interface Command {
   /** Config option flags (from config OPTIONS) that this command reads. */
   options: string[];
   flags: Record<string, CommandFlag>;
+  /**
+   * Other spellings of this command's options, the ones miners know: "-o" or "--url" → "pool". Only this command
+   * accepts them; a spelling means the same flag on every command that has it.
+   */
+  aliases?: Record<string, string>;
   /** Positional arguments, the optional ones last. */
   positionals: { name: string; help: string; optional?: boolean }[];
   run(ctx: CommandContext): Promise<number>;

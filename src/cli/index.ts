@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { COMMIT, createLogger, exitCodeFor, RignodeError, VERSION } from "../core";
-import { loadConfig, OPTIONS } from "../config";
+import { loadConfigWithOrigin, OPTIONS } from "../config";
 import { loadKernel } from "../kernel";
 import { parseArgs } from "./args";
 import type { Command, CommandFlag } from "./command";
@@ -16,6 +16,9 @@ import { workerCommand } from "./commands/worker";
 export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
 
 const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
+
+/** Every command's aliases, for parsing; whether the command at hand has an alias is checked after. */
+const ALIASES: Record<string, string> = Object.assign({}, ...COMMANDS.map((c) => c.aliases ?? {}));
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ["log-json", "log-level"];
@@ -43,7 +46,7 @@ const defaultIo: CliIo = {
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 bad input). */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
   try {
-    const args = parseArgs(argv, BOOLEANS, REPEATABLE);
+    const args = parseArgs(argv, BOOLEANS, REPEATABLE, ALIASES);
     if (args.flags.get("version") === true && !args.command) {
       for (const line of await versionLines()) io.out(line);
       return 0;
@@ -60,6 +63,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     if (args.flags.get("help") === true) {
       io.out(commandHelp(cmd));
       return 0;
+    }
+    for (const spelled of [...args.spellings.values()].flat()) {
+      if (ALIASES[spelled] && !cmd.aliases?.[spelled]) throw new RignodeError("usage", `unknown option ${spelled} for '${cmd.name}'; it takes: ${takes(cmd)}`);
     }
     return await runCommand(cmd, args.flags, args.positionals, io);
   } catch (e) {
@@ -90,8 +96,7 @@ async function runCommand(cmd: Command, given: Map<string, string | true | strin
     } else if (cmd.flags[name] && !Array.isArray(value)) {
       cmdFlags[name] = parseCommandFlag(name, cmd.flags[name]!, value);
     } else {
-      const allowed = [...optionFlags, "config", ...Object.keys(cmd.flags)].map((f) => `--${f}`).join(", ");
-      throw new RignodeError("usage", `unknown option --${name} for '${cmd.name}'; it takes: ${allowed}`);
+      throw new RignodeError("usage", `unknown option --${name} for '${cmd.name}'; it takes: ${takes(cmd)}`);
     }
   }
   const required = cmd.positionals.filter((p) => !p.optional).length;
@@ -99,9 +104,15 @@ async function runCommand(cmd: Command, given: Map<string, string | true | strin
     const want = cmd.positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(" ") || "none";
     throw new RignodeError("usage", `'${cmd.name}' takes ${cmd.positionals.length} argument(s) (${want}), got ${positionals.length}; usage: ${cmd.usage}`);
   }
-  const config = loadConfig({ file: configFile, env: io.env, flags: configFlags });
+  const { config, origin } = loadConfigWithOrigin({ file: configFile, env: io.env, flags: configFlags });
   const log = createLogger({ json: config.log.json, level: config.log.level, color: process.stderr.isTTY === true && !config.log.json });
-  return cmd.run({ config, flags: cmdFlags, positionals, log, out: io.out });
+  return cmd.run({ config, origin, flags: cmdFlags, positionals, log, out: io.out });
+}
+
+/** The options a command takes, as a list for an error message. */
+function takes(cmd: Command): string {
+  const names = [...GLOBAL_OPTIONS, ...cmd.options, "config", ...Object.keys(cmd.flags)].map((f) => `--${f}`);
+  return [...names, ...Object.keys(cmd.aliases ?? {})].join(", ");
 }
 
 function parseCommandFlag(name: string, f: CommandFlag, value: string | true): string | number | boolean {
@@ -133,12 +144,33 @@ async function versionLines(): Promise<string[]> {
   return lines;
 }
 
-function flagLine(flag: string, arg: string | undefined, help: string): string {
-  const left = `  --${flag}${arg ? " " + arg : ""}`;
-  return `${left.padEnd(26)} ${help}`;
+/** One help row: the left column (flags or an argument) and its help. */
+type HelpRow = [left: string, help: string];
+
+/** An option's left column: short alias first (`-o, `), then the long name and long aliases, so every `--` lines up. */
+function optionRow(flag: string, arg: string | undefined, help: string, aliases: Record<string, string> = {}): HelpRow {
+  const mine = Object.keys(aliases).filter((a) => aliases[a] === flag);
+  const short = mine.find((a) => !a.startsWith("--"));
+  const longs = [`--${flag}`, ...mine.filter((a) => a.startsWith("--"))].join(", ");
+  return [`${short ? `  ${short}, ` : "      "}${longs}${arg ? " " + arg : ""}`, help];
+}
+
+/** Rows with their help text in one column, two spaces past the widest left column. */
+function helpTable(rows: HelpRow[]): string[] {
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return rows.map(([l, h]) => `${l.padEnd(width)}${h}`);
 }
 
 function generalHelp(): string {
+  const options: HelpRow[] = [
+    optionRow("config", "FILE", CONFIG_FLAG.help),
+    ...GLOBAL_OPTIONS.map((f) => {
+      const o = OPTIONS.find((x) => x.flag === f)!;
+      return optionRow(o.flag, o.arg, o.help);
+    }),
+    ["  -h, --help", "help (also: rignode COMMAND --help)"],
+    ["  -V, --version", "version, commit and kernel variants"],
+  ];
   const lines = [
     `rignode ${VERSION}: miner, pool and node in one executable`,
     "",
@@ -148,33 +180,26 @@ function generalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     "",
     "options for every command:",
-    flagLine("config", "FILE", CONFIG_FLAG.help),
-    ...GLOBAL_OPTIONS.map((f) => {
-      const o = OPTIONS.find((x) => x.flag === f)!;
-      return flagLine(o.flag, o.arg, o.help);
-    }),
-    "",
-    "  --help, -h                 help (also: rignode COMMAND --help)",
-    "  --version, -V              version, commit and kernel variants",
+    ...helpTable(options),
     "",
     "Settings come from defaults < --config FILE < RIGNODE_* environment < flags.",
   ];
   return lines.join("\n");
 }
 
+/** A command's help; arguments and options share one column for their help text. */
 function commandHelp(cmd: Command): string {
+  const args: HelpRow[] = cmd.positionals.map((p) => [`  ${p.name}`, p.help]);
+  const global = GLOBAL_OPTIONS.map((f) => OPTIONS.find((x) => x.flag === f)!);
+  const options: HelpRow[] = [
+    ...cmd.options.map((f) => OPTIONS.find((o) => o.flag === f)!).map((o) => optionRow(o.flag, o.arg, `${o.help} [${o.env}]`, cmd.aliases)),
+    ...Object.entries(cmd.flags).map(([n, f]) => optionRow(n, f.arg, f.help, cmd.aliases)),
+    optionRow("config", "FILE", CONFIG_FLAG.help),
+    ...global.map((o) => optionRow(o.flag, o.arg, `${o.help} [${o.env}]`)),
+  ];
+  const table = helpTable([...args, ...options]);
   const lines = [`rignode ${cmd.name}: ${cmd.summary}`, "", `usage: ${cmd.usage}`];
-  if (cmd.positionals.length) {
-    lines.push("", "arguments:", ...cmd.positionals.map((p) => `  ${p.name.padEnd(24)} ${p.help}`));
-  }
-  const opts = cmd.options.map((f) => OPTIONS.find((o) => o.flag === f)!);
-  lines.push("", "options:");
-  for (const o of opts) lines.push(flagLine(o.flag, o.arg, `${o.help} [${o.env}]`));
-  for (const [n, f] of Object.entries(cmd.flags)) lines.push(flagLine(n, f.arg, f.help));
-  lines.push(flagLine("config", "FILE", CONFIG_FLAG.help));
-  for (const f of GLOBAL_OPTIONS) {
-    const o = OPTIONS.find((x) => x.flag === f)!;
-    lines.push(flagLine(o.flag, o.arg, `${o.help} [${o.env}]`));
-  }
+  if (args.length) lines.push("", "arguments:", ...table.slice(0, args.length));
+  lines.push("", "options:", ...table.slice(args.length));
   return lines.join("\n");
 }

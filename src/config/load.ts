@@ -51,8 +51,20 @@ export interface ConfigInput {
 
 type Doc = Record<string, unknown>;
 
+/** A validated config and where each key not left at its default came from ("--api", "environment RIGNODE_API", …). */
+export interface LoadedConfig {
+  config: Config;
+  /** By dotted key ("api.listen"); a key absent here has its default value. */
+  origin: ReadonlyMap<string, string>;
+}
+
 /** Merges defaults < JSON file < RIGNODE_* environment < flags, then validates the result once. */
 export function loadConfig(input: ConfigInput): Config {
+  return loadConfigWithOrigin(input).config;
+}
+
+/** loadConfig, also telling which keys were given (a default may behave differently from the same value given). */
+export function loadConfigWithOrigin(input: ConfigInput): LoadedConfig {
   const doc: Doc = structuredClone(DEFAULTS) as unknown as Doc;
   const origin = new Map<string, string>();
 
@@ -85,7 +97,7 @@ export function loadConfig(input: ConfigInput): Config {
     const value = getPath(doc, issue.path.slice(0, 2).map(String));
     throw new RignodeError("config", `${where}: ${JSON.stringify(value)} is not allowed; expected ${ALLOWED[key] ?? issue.message}`);
   }
-  return parsed.data;
+  return { config: parsed.data, origin };
 }
 
 function mergeFile(doc: Doc, origin: Map<string, string>, file: string): void {

@@ -1,12 +1,45 @@
+import type { Hono } from "hono";
 import type { Logger } from "../core";
-import { isLoopbackHost, parseListen, type Config } from "../config";
-import { ensureApiToken, tokenRequired } from "../api";
+import { DEFAULTS, isLoopbackHost, parseListen, type Config } from "../config";
+import { ensureApiToken, serveApi, tokenRequired } from "../api";
 
-/** Where a role's API listens and the bearer token its writes need (null: loopback only, no token). */
-export function apiAccess(config: Config, log: Logger): { listen: { host: string; port: number }; token: string | null } {
+/** How many ports from the default one a role may move its API to when no address was given. */
+export const API_AUTO_SPAN = 20;
+
+export interface ApiAccess {
+  listen: { host: string; port: number };
+  /** Ports to try in order: the given one alone, or (no address given) the default and the free ones after it. */
+  ports: number[];
+  /** Bearer token for writes, or null: loopback only, no token. */
+  token: string | null;
+}
+
+/**
+ * Where a role's API listens and the bearer token its writes need. `explicit`: the address was given (flag,
+ * environment, config file), so a busy port is an error; otherwise several processes on one host (a node and
+ * its workers) each take the next free port from 8420, skipping P2P ports a node on this host listens on.
+ */
+export function apiAccess(config: Config, log: Logger, explicit = true): ApiAccess {
   const listen = parseListen(config.api.listen);
-  if (!tokenRequired(config.api.auth, isLoopbackHost(listen.host))) return { listen, token: null };
+  const ports = explicit ? [listen.port] : autoPorts(listen.port, config);
+  if (!tokenRequired(config.api.auth, isLoopbackHost(listen.host))) return { listen, ports, token: null };
   const t = ensureApiToken(config.dataDir);
   log.info("api.token", { path: t.path, created: t.created, note: "write requests need Authorization: Bearer <token>" });
-  return { listen, token: t.token };
+  return { listen, ports, token: t.token };
+}
+
+function autoPorts(first: number, config: Config): number[] {
+  const p2p = new Set([parseListen(DEFAULTS.p2p.listen).port]);
+  if (config.p2p.listen !== "off") p2p.add(parseListen(config.p2p.listen).port);
+  const ports: number[] = [];
+  for (let p = first; p < first + API_AUTO_SPAN && p <= 65535; p++) if (p === first || !p2p.has(p)) ports.push(p);
+  return ports;
+}
+
+/** Opens the role's API on the first free candidate port and logs where (and, when it moved, from where). */
+export function openApi(app: Hono, access: ApiAccess, log: Logger, fields: (port: number) => Record<string, string> = () => ({})): { port: number; stop: () => Promise<void> } {
+  const server = serveApi(app, access.listen.host, access.ports);
+  const moved = access.ports.length > 1 && server.port !== access.ports[0] ? { moved: `${access.ports[0]} in use, took ${server.port}` } : {};
+  log.info("api.listening", { address: `${access.listen.host}:${server.port}`, ...moved, ...fields(server.port) });
+  return server;
 }

@@ -5,8 +5,8 @@ import { MiningEngine, defaultBatch } from "../miner";
 import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { chainRoutes, createApp, minerRoutes, peerRoutes, poolRoutes, serveApi, type MinerView } from "../api";
-import { apiAccess } from "./api-access";
+import { chainRoutes, createApp, minerRoutes, peerRoutes, poolRoutes, type MinerView } from "../api";
+import { apiAccess, openApi } from "./api-access";
 import { ChainSource, HttpWorkers } from "../pool";
 import { createPool } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
@@ -29,9 +29,14 @@ export interface RunningRole {
   stop(): Promise<void>;
 }
 
+export interface RoleOptions {
+  /** The API address was given (flag, environment, file): a busy port fails; otherwise the next free one is taken. */
+  apiExplicit?: boolean;
+}
+
 /** Composition root of the node and the pool: kernel, store, chain, P2P, pool (pool role), miner (--mine), API. */
-export async function startRole(role: "node" | "pool", config: Config, log: Logger): Promise<RunningRole> {
-  if (role === "pool" && config.pool.upstream) return startUpstreamPool(config, log);
+export async function startRole(role: "node" | "pool", config: Config, log: Logger, opts: RoleOptions = {}): Promise<RunningRole> {
+  if (role === "pool" && config.pool.upstream) return startUpstreamPool(config, log, opts);
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced, cpu_features: kernel.featureNames.join(",") });
 
@@ -92,7 +97,8 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
 
   const cpu = await cpuInfo();
-  const { listen, token } = apiAccess(config, log);
+  const access = apiAccess(config, log, opts.apiExplicit ?? true);
+  const { token } = access;
 
   const metrics = new MetricsRegistry();
   metrics.register(buildCollector(role, kernel));
@@ -123,8 +129,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       chain: { network: chain.params.name, height: chain.tip().height },
     }),
   });
-  const server = serveApi(app, listen.host, listen.port);
-  log.info("api.listening", { address: `${listen.host}:${server.port}`, auth: token ? "bearer token for writes" : "loopback only" });
+  const server = openApi(app, access, log, () => ({ auth: token ? "bearer token for writes" : "loopback only" }));
 
   return {
     apiPort: server.port,

@@ -2,18 +2,18 @@ import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { createApp, poolRoutes, serveApi } from "../api";
-import { apiAccess } from "./api-access";
+import { createApp, poolRoutes } from "../api";
+import { apiAccess, openApi } from "./api-access";
 import { HttpWorkers, UpstreamSource } from "../pool";
 import { createPool } from "./pool";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
-import type { RunningRole } from "./role";
+import type { RoleOptions, RunningRole } from "./role";
 
 /**
  * `rignode pool --upstream URL`: the pool mines a real coin. Work comes from the daemon's getblocktemplate, blocks
  * go back through submitblock; no chain of rignode's own and no P2P. Host mode only (workers connect to it).
  */
-export async function startUpstreamPool(config: Config, log: Logger): Promise<RunningRole> {
+export async function startUpstreamPool(config: Config, log: Logger, opts: RoleOptions = {}): Promise<RunningRole> {
   if (config.miner.mine) throw new RignodeError("usage", "--mine mines rignode's own chain; with --upstream, run `rignode worker --pool ...` on the rigs instead");
   const source = new UpstreamSource({ url: config.pool.upstream, algo: config.pool.upstreamAlgo, foundationAddress: config.pool.foundationAddress, log: log.child({ component: "upstream" }) });
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
@@ -49,7 +49,8 @@ export async function startUpstreamPool(config: Config, log: Logger): Promise<Ru
   metrics.register(() => pool.server.metrics());
   metrics.register(() => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }]);
 
-  const { listen, token } = apiAccess(config, log);
+  const access = apiAccess(config, log, opts.apiExplicit ?? true);
+  const { listen, token } = access;
   const app = createApp({
     token,
     log,
@@ -72,8 +73,7 @@ export async function startUpstreamPool(config: Config, log: Logger): Promise<Ru
     },
     info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "pool", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
   });
-  const server = serveApi(app, listen.host, listen.port);
-  log.info("api.listening", { address: `${listen.host}:${server.port}`, blocknotify: `POST http://${listen.host}:${server.port}/pool/blocknotify` });
+  const server = openApi(app, access, log, (port) => ({ blocknotify: `POST http://${listen.host}:${port}/pool/blocknotify` }));
   return {
     apiPort: server.port,
     p2pPort: null,

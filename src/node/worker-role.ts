@@ -2,17 +2,17 @@ import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../
 import { MiningEngine, defaultBatch } from "../miner";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
-import { createApp, minerRoutes, serveApi, type MinerView } from "../api";
-import { apiAccess } from "./api-access";
+import { createApp, minerRoutes, type MinerView } from "../api";
+import { apiAccess, openApi } from "./api-access";
 import { parsePoolUrl } from "../stratum";
 import { autoThreads } from "../tuning";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
-import type { RunningRole } from "./role";
+import type { RoleOptions, RunningRole } from "./role";
 import { joinPool, SwitchSource } from "./worker";
 import { speedFields } from "./worker-report";
 
 /** `rignode worker`: the engine mining for a pool (failover list), with the API; no chain, no store. */
-export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
+export async function startWorkerRole(config: Config, log: Logger, opts: RoleOptions = {}): Promise<RunningRole> {
   if (!config.worker.pools.length) throw new RignodeError("usage", "worker needs --pool HOST:PORT (or stratum+tcp://HOST:PORT for JSON)");
   if (!config.worker.user) throw new RignodeError("usage", "worker needs --user ADDRESS[.NAME] (the payout address)");
   const pools = config.worker.pools.map(parsePoolUrl);
@@ -70,7 +70,8 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
       { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
     ];
   });
-  const { listen, token } = apiAccess(config, log);
+  const access = apiAccess(config, log, opts.apiExplicit ?? true);
+  const { token } = access;
   const app = createApp({
     token,
     log,
@@ -82,8 +83,7 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     health: () => ({ ok: true, uptime_s: uptimeSeconds(), pool_connected: link.client.isConnected() }),
     info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "worker", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
   });
-  const server = serveApi(app, listen.host, listen.port);
-  log.info("api.listening", { address: `${listen.host}:${server.port}` });
+  const server = openApi(app, access, log);
   return {
     apiPort: server.port,
     p2pPort: null,

@@ -1,6 +1,6 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { randomBytes } from "node:crypto";
-import { leToDisplayHex, RignodeError, type Logger } from "../core";
+import { leToDisplayHex, listenError, RignodeError, type Logger } from "../core";
 import {
   blockHash, decodeBlock, decodeHeader, decodeTx, encode, encodeBlock, encodeTx, genesisBlock, signMessage,
   ValidationError, verifySignature, type Chain, type KeyPair,
@@ -114,7 +114,7 @@ export class P2PNode {
           socket: this.handlers(true),
         });
       } catch (cause) {
-        throw new RignodeError("config", `P2P cannot listen on ${this.o.listen.host}:${this.o.listen.port}: ${(cause as Error).message}`, { cause });
+        throw listenError("P2P", "p2p", this.o.listen.host, this.o.listen.port, cause);
       }
       this.o.log.info("p2p.listening", { address: `${this.o.listen.host}:${this.listener.port}` });
     }

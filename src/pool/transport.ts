@@ -1,5 +1,5 @@
 import type { Socket, TCPSocketListener } from "bun";
-import { RignodeError, type Logger } from "../core";
+import { listenError, RignodeError, type Logger } from "../core";
 import { encodeStratum, FrameWriter, stratumDecoder, type StratumCodec } from "../stratum";
 import type { Link, PoolConn, PoolServer } from "./server";
 import { wrongProtocol } from "./sniff";
@@ -111,7 +111,7 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
       },
     });
   } catch (cause) {
-    throw new RignodeError("config", `stratum (${codec}) cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
+    throw listenError(codec === "json" ? "Stratum V1 (JSON)" : "Stratum (native)", codec === "json" ? "stratum-json" : "stratum", o.host, o.port, cause);
   }
   log.info("stratum.listening", { codec, address: `${o.host}:${listener.port}` });
   return {

@@ -29,12 +29,12 @@ export function lockDataDir(dataDir: string): { release(): void } {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const owner = Number(readFileSync(path, "utf8").trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new RignodeError("config", `data dir ${dataDir} is in use by process ${owner}; stop it or use another --data-dir`);
+        throw new RignodeError("busy", `data dir ${dataDir} is in use by process ${owner}; stop it or use another --data-dir`);
       }
       unlinkSync(path); // left by a process that died (kill -9, power loss)
     }
   }
-  throw new RignodeError("config", `cannot lock data dir ${dataDir}`);
+  throw new RignodeError("busy", `cannot lock data dir ${dataDir}`);
 }
 
 function alive(pid: number): boolean {

@@ -54,7 +54,7 @@ describe("rignode node", () => {
       // A second process on the same data dir is refused, and the first keeps running.
       const second = run([bin(), "node", "--p2p", "off", "--api", `127.0.0.1:${freePort()}`, "--data-dir", data]);
       expect(second.stderr).toContain(`is in use by process ${proc.pid}`);
-      expect(second.code).toBe(2);
+      expect(second.code).toBe(1); // a runtime failure, not bad input
       expect((await getJson(`${base}/health`)).status).toBe(200);
     } finally {
       proc.kill("SIGTERM");
@@ -108,14 +108,19 @@ describe("rignode node", () => {
       const sent = run([bin(), "wallet", "send", "--to", to, "--amount", "1.25", "--data-dir", data, "--api", api]);
       expect(sent.stderr).toBe("");
       expect(sent.code).toBe(0);
-      const txid = sent.stdout.trim();
+      // Amount, fee, sender, recipient and txid on labelled lines, in coins.
+      const lines = Object.fromEntries(sent.stdout.trim().split("\n").map((l) => l.split(/ +/, 2) as [string, string]));
+      const from = run([bin(), "wallet", "address", "--data-dir", data]).stdout.trim();
+      expect(lines).toEqual({ sent: "1.25", fee: "0.0001", from, to, txid: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(sent.stdout).toContain("sent    1.25 coins\nfee     0.0001 coins\n");
+      const txid = lines.txid!;
       const mined = await waitFor(async () => {
         const r = await getJson(`http://${api}/api/chain/tx/${txid}`);
         return r?.body?.confirmations >= 1 ? r.body : undefined;
       }, 30_000);
       expect(mined).toMatchObject({ type: "transfer", to, amount: "125000000", fee: "10000" });
       const bal = run([bin(), "wallet", "balance", to, "--api", api]);
-      expect(bal.stdout).toContain("1.25 (125000000 base units)");
+      expect(bal.stdout.trim()).toBe(`1.25 coins at ${to}`); // base units only in the API's JSON
     } finally {
       proc.kill("SIGTERM");
     }

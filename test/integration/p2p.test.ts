@@ -33,6 +33,11 @@ function startNode(name: string, args: string[], data = mkdtempSync(join(tmpdir(
   return n;
 }
 
+/** The txid from `wallet send`'s labelled lines. */
+function txidOf(stdout: string): string {
+  return /^txid +([0-9a-f]{64})$/m.exec(stdout)![1]!;
+}
+
 async function get(n: Node, path: string): Promise<any> {
   try {
     const r = await fetch(`http://${n.api}${path}`);
@@ -92,14 +97,14 @@ describe("p2p", () => {
     const cAddr = run([bin(), "wallet", "address", "--data-dir", c.data]).stdout.trim();
     const fund = run([bin(), "wallet", "send", "--to", cAddr, "--amount", "3", "--data-dir", a.data, "--api", a.api]);
     expect(fund.code).toBe(0);
-    await waitFor(async () => ((await get(c, `/api/chain/tx/${fund.stdout.trim()}`))?.confirmations >= 1 ? true : undefined), 60_000);
+    await waitFor(async () => ((await get(c, `/api/chain/tx/${txidOf(fund.stdout)}`))?.confirmations >= 1 ? true : undefined), 60_000);
 
     link.down();
     // C's side: a transfer from C's wallet, mined only there.
     const dest = run([bin(), "wallet", "new", "--data-dir", mkdtempSync(join(tmpdir(), "rignode-dest-"))]).stdout.trim();
     const sent = run([bin(), "wallet", "send", "--to", dest, "--amount", "1", "--data-dir", c.data, "--api", c.api]);
     expect(sent.code).toBe(0);
-    const txid = sent.stdout.trim();
+    const txid = txidOf(sent.stdout);
     await post(c, "/api/miner/resume");
     await waitFor(async () => ((await get(c, `/api/chain/tx/${txid}`))?.confirmations >= 1 ? true : undefined), 60_000);
     await post(c, "/api/miner/pause");

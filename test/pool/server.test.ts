@@ -226,7 +226,7 @@ describe("pool server over TCP", () => {
     expect(codes.filter((s) => s === "Job not found")).toHaveLength(20);
     expect(codes.filter((s) => /^Rate limited/.test(s))).toHaveLength(5);
     // Over the rate: a harder difficulty is sent (once), and the dropped shares do not count as invalid.
-    await c.wait(() => (c.got.filter((m) => m.method === "mining.set_difficulty").length > before ? true : undefined));
+    await c.wait(() => (c.got.filter((m) => m.method === "mining.set_difficulty").length > before));
     const stats = server.stats();
     expect(stats.shares.rejected).toMatchObject({ job_not_found: 20, rate_limited: 5 });
     expect([...server.conns].find((x) => x.users.has(userA))!.invalid).toBe(20);
@@ -265,7 +265,7 @@ describe("pool server over TCP", () => {
     for (let i = 0; i < 20; i++) {
       const seen = c.got.filter((m) => m.method === "mining.notify").length;
       mineOn(chain, generateKeyPair());
-      await c.wait(() => (c.got.filter((m) => m.method === "mining.notify").length > seen ? true : undefined));
+      await c.wait(() => (c.got.filter((m) => m.method === "mining.notify").length > seen));
     }
     for (let i = 0; i < 10; i++) c.send({ id: 5000 + i, method: "mining.submit", params: [userA, first.params[0], "00000001", first.params[7], hex(i)] });
     await c.wait((m) => m.id === 5009);

@@ -9,8 +9,8 @@ export const nodeCommand: Command = {
   options: ["network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin"],
   flags: {},
   positionals: [],
-  async run({ config, log }) {
-    const role = await startRole("node", config, log);
+  async run({ config, origin, log }) {
+    const role = await startRole("node", config, log, { apiExplicit: origin.has("api.listen") });
     return untilSignal(log, () => role.stop());
   },
 };

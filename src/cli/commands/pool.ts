@@ -13,8 +13,8 @@ export const poolCommand: Command = {
   ],
   flags: {},
   positionals: [],
-  async run({ config, log }) {
-    const role = await startRole("pool", config, log);
+  async run({ config, origin, log }) {
+    const role = await startRole("pool", config, log, { apiExplicit: origin.has("api.listen") });
     return untilSignal(log, () => role.stop());
   },
 };

@@ -33,17 +33,33 @@ function tokenHeader(dataDir: string): Record<string, string> {
   }
 }
 
-async function api(listen: string, path: string, init?: RequestInit): Promise<Record<string, unknown>> {
+/** A node's refusal in words, amounts in coins: the API's details carry them in base units. */
+export function refusalMessage(body: Record<string, unknown>, status: number, decimals: number): string {
+  const d = (body.details ?? {}) as Record<string, unknown>;
+  const units = (k: string) => (typeof d[k] === "string" && /^\d+$/.test(d[k]) ? BigInt(d[k]) : null);
+  const available = units("available");
+  const needed = units("needed");
+  if (d.rule === "insufficient-funds" && available !== null && needed !== null) {
+    return `insufficient-funds: available ${formatAmount(available, decimals)} coins, needed ${formatAmount(needed, decimals)} coins (amount + fee)`;
+  }
+  return String(body.message ?? `HTTP ${status}`);
+}
+
+async function api(listen: string, decimals: number, path: string, init?: RequestInit): Promise<Record<string, unknown>> {
   const { host, port } = parseListen(listen);
   const h = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
   let res: Response;
   try {
     res = await fetch(`http://${h}:${port}${path}`, init);
   } catch (cause) {
-    throw new RignodeError("usage", `no node answers at ${listen} (start one with 'rignode node', or pass --api HOST:PORT)`, { cause });
+    throw new RignodeError("unavailable", `no node answers at ${listen} (start one with 'rignode node', or pass --api HOST:PORT)`, { cause });
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new RignodeError("usage", `node refused: ${String(body.message ?? res.status)}`);
+  if (res.status === 404 && String(body.message).startsWith("no route")) {
+    // Another process (a worker's API) holds the port: the node moved to the next free one when it started.
+    throw new RignodeError("unavailable", `the API at ${listen} is not a node's (a worker's?); pass the node's --api HOST:PORT (its log says api.listening)`);
+  }
+  if (!res.ok) throw new RignodeError("refused", `node refused: ${refusalMessage(body, res.status, decimals)}`);
   return body;
 }
 
@@ -77,8 +93,8 @@ export const walletCommand: Command = {
       case "balance": {
         const address = arg ?? encodeAddress(loadWallet(config.dataDir).publicKey, params.addressVersion);
         decodeAddress(address, params.addressVersion);
-        const b = await api(config.api.listen, `/api/balance/${address}`);
-        out(`${formatAmount(BigInt(String(b.balance)), decimals)} (${String(b.balance)} base units) at ${address}`);
+        const b = await api(config.api.listen, decimals, `/api/balance/${address}`);
+        out(`${formatAmount(BigInt(String(b.balance)), decimals)} coins at ${address}`);
         return 0;
       }
       case "send": {
@@ -89,10 +105,15 @@ export const walletCommand: Command = {
         const fee = parseAmount(typeof flags.fee === "string" ? flags.fee : "0.0001", decimals);
         const kp = loadWallet(config.dataDir);
         const from = encodeAddress(kp.publicKey, params.addressVersion);
-        const acct = await api(config.api.listen, `/api/balance/${from}`);
+        const acct = await api(config.api.listen, decimals, `/api/balance/${from}`);
         const t = signTransfer({ from: kp.publicKey, to, amount, fee, nonce: BigInt(String(acct.next_nonce)) }, kp.seed, params.chainId);
-        const r = await api(config.api.listen, "/api/tx", { method: "POST", headers: { "content-type": "application/json", ...tokenHeader(config.dataDir) }, body: JSON.stringify({ raw: toHex(encodeTx(t)) }) });
-        out(String(r.id));
+        const r = await api(config.api.listen, decimals, "/api/tx", { method: "POST", headers: { "content-type": "application/json", ...tokenHeader(config.dataDir) }, body: JSON.stringify({ raw: toHex(encodeTx(t)) }) });
+        // Labelled lines a person reads and a script greps (`awk '/^txid/ {print $2}'`).
+        out(`sent    ${formatAmount(amount, decimals)} coins`);
+        out(`fee     ${formatAmount(fee, decimals)} coins`);
+        out(`from    ${from}`);
+        out(`to      ${flags.to}`);
+        out(`txid    ${String(r.id)}`);
         return 0;
       }
       default:

@@ -8,9 +8,11 @@ export const workerCommand: Command = {
   usage: "rignode worker --pool HOST:PORT[,stratum+tcp://HOST:PORT...] --user ADDRESS[.NAME] [--threads N] [--algo sha256d|scrypt] [--print-time S] [--retry-forever]",
   options: ["pool", "user", "password", "print-time", "retry-forever", "algo", "threads", "batch", "pin", "kernel", "api", "api-auth", "data-dir"],
   flags: {},
+  // The flags every CPU miner takes, so that a rig's existing command line works with `rignode worker`.
+  aliases: { "-o": "pool", "--url": "pool", "-u": "user", "-p": "password", "--pass": "password", "-t": "threads", "-a": "algo" },
   positionals: [],
-  async run({ config, log }) {
-    const role = await startWorkerRole(config, log);
+  async run({ config, origin, log }) {
+    const role = await startWorkerRole(config, log, { apiExplicit: origin.has("api.listen") });
     return untilSignal(log, () => role.stop(), role.failed);
   },
 };
