@@ -188,16 +188,18 @@ const DIST_FILES = ["package.json", "package-lock.json", "tsconfig.json", "bunfi
 async function compile(force: boolean): Promise<void> {
   const commit = await gitCommit();
   // The worker is a second entry point: a compiled binary can only start Workers it was built with.
-  const cmd = [process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--define", `__RIGNODE_COMMIT__=${JSON.stringify(commit)}`,
-    "src/main.ts", "src/miner/worker.ts", "--outfile", relative(ROOT, DIST_BIN)];
-  const inputs = {
+  const command = (commit: string) => [process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm",
+    "--define", `__RIGNODE_COMMIT__=${JSON.stringify(commit)}`, "src/main.ts", "src/miner/worker.ts", "--outfile", relative(ROOT, DIST_BIN)];
+  const cmd = command(commit);
+  const inputs: Record<string, string> = {
     src: inputsHash(filesUnder(join(ROOT, "src"))),
-    "package.json, package-lock.json, tsconfig.json, bunfig.toml, build.ts": inputsHash(DIST_FILES.map((f) => join(ROOT, f))),
     kernels: inputsHash(Object.keys(VARIANTS).map(kernelOut)),
     bun: textHash(`${Bun.version} ${Bun.revision}`),
     commit: textHash(commit),
-    flags: textHash(JSON.stringify(cmd.slice(1))),
+    // The bundler's flags; the path of bun is left out (its version stands for it), the commit is counted above.
+    flags: textHash(JSON.stringify(command("").slice(1))),
   };
+  for (const f of DIST_FILES) inputs[f] = inputsHash([join(ROOT, f)]);
   await step("dist/rignode", DIST_STAMP, [DIST_BIN], inputs, force, async (why) => {
     console.error(`build: compiling dist/rignode, commit ${commit} (a few seconds; ${why})…`);
     mkdirSync(join(ROOT, "dist"), { recursive: true });
