@@ -165,7 +165,7 @@ async function buildKernels(zig: string, force: boolean): Promise<void> {
     "kernel flags": textHash(JSON.stringify(Object.entries(VARIANTS).map(([name, cpu]) => kernelCommand(zig, name, cpu).slice(1)))),
   };
   await step("kernels", KERNEL_STAMP, Object.keys(VARIANTS).map(kernelOut), inputs, force, async (why) => {
-    console.error(`build: compiling ${n} kernel variants (about 1-2 min on 2 cores; ${why})…`);
+    console.error(`build: compiling ${n} kernel variants (about 2 min on 2 cores, longer on a busy machine; ${why})…`);
     mkdirSync(ZIG_OUT, { recursive: true });
     await Promise.all(Object.entries(VARIANTS).map(([name, cpu]) => run(kernelCommand(zig, name, cpu), `kernel ${name}`)));
   });
