@@ -617,6 +617,8 @@ export class PoolServer {
     this.cleanOwed = false;
     this.jobProblem = null;
     rec.job.notify.cleanJobs = clean;
+    // Fresh work on a parent means no block of ours stands on it (a reorganisation took it away): it may win again.
+    if (clean) this.blocksOn.delete(toHex(rec.job.work.header.prevHash));
     this.checker.addJob(rec.job, clean);
     this.jobs.set(rec.job.id, rec);
     while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
@@ -949,6 +951,8 @@ export class PoolServer {
       weights: Object.fromEntries(Object.entries(b.plan.weights).map(([k, v]) => [addr(k), v])),
       carried: Object.fromEntries(Object.entries(b.plan.carried).map(([k, v]) => [addr(k), v])),
       last_share: b.plan.lastShare,
+      // "shares": weights from the window; "connected": the window was empty, the connected workers shared it.
+      basis: b.plan.basis ?? "shares",
     }));
   }
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bitsToTarget, Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 import { createLogger, MetricsRegistry, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
-import { createApp, poolRoutes } from "../../src/api";
+import { createApp, poolRoutes, serveApi } from "../../src/api";
+import { request as httpRequest } from "node:http";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { Store } from "../../src/store";
 import { kernel, mineOn } from "../chain/helpers";
@@ -274,6 +275,91 @@ describe("pool server over TCP", () => {
     expect(server.stats().shares.rejected).toMatchObject({ stale: 10 });
     expect(server.bans()).toEqual([]);
     c.socket.end();
+  }, 30_000);
+
+  test("a full ledger (SQLite: database or disk is full) is a storage fault: code 20, not invalid, no ban, /health degraded until it writes again", async () => {
+    const { server, store, json } = startPool({ banMinShares: 3 });
+    const c = await client(json);
+    const en1 = (await c.ask("mining.subscribe", [])).result[1] as string;
+    await c.ask("mining.authorize", [userA, `d=${DIFF}`]);
+    const notify = await c.wait((m) => m.method === "mining.notify");
+    const job = jobFromNotify(notify.params);
+    const share = difficultyToTarget(DIFF, "sha256d");
+    const net = bitsToTarget(parseInt(notify.params[6], 16));
+    const submit = (nonce: number) => c.ask("mining.submit", [userA, job.id, "00000001", job.notify.ntime, hex(nonce)]);
+    // The file may not grow past its current size: every insert fails the way a full disk makes it fail.
+    store.db.exec("CREATE TABLE t_fill (v TEXT)");
+    const pages = store.db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+    store.db.exec(`PRAGMA max_page_count = ${pages}`);
+    const filler = "x".repeat(3000);
+    try {
+      for (let i = 0; i < 1000; i++) store.db.query("INSERT INTO t_fill (v) VALUES (?)").run(filler);
+    } catch {} // full now
+    // The shares table's last page may still take a few rows; after that, every share fails to be recorded.
+    let n = 0;
+    let accepted = 0;
+    for (let i = 0; i < 500; i++) {
+      n = findNonce(job, en1, net, share, undefined, 0, n + 1);
+      const r = await submit(n);
+      if (r.result === true) accepted++;
+      else break;
+    }
+    expect(accepted).toBeLessThan(500);
+    for (let i = 0; i < 4; i++) {
+      n = findNonce(job, en1, net, share, undefined, 0, n + 1);
+      const r = await submit(n);
+      expect(r.error?.[0]).toBe(20);
+      expect(r.error?.[1]).toMatch(/^Pool storage error/);
+    }
+    expect(server.bans()).toEqual([]);
+    expect(server.conns.size).toBe(1);
+    expect(server.stats().shares.rejected).toMatchObject({ storage: 5 });
+    expect(server.health().ok).toBe(false);
+    expect(server.health().problems[0]).toMatch(/^storage: .*full/);
+    // Room again: the next share is recorded and the pool is healthy.
+    store.db.exec("DROP TABLE t_fill");
+    store.db.exec("PRAGMA max_page_count = 1073741823");
+    n = findNonce(job, en1, net, share, undefined, 0, n + 1);
+    expect((await submit(n)).result).toBe(true);
+    expect(server.health()).toEqual({ ok: true, problems: [] });
+    c.socket.end();
+  }, 60_000);
+
+  test("HTTP workers are counted by their real address (through Bun.serve, from 127.0.0.2 and 127.0.0.3)", async () => {
+    const { server } = startPool({ maxPerIp: 1 });
+    const http = new HttpWorkers(server);
+    const app = createApp({
+      token: null,
+      metrics: new MetricsRegistry(),
+      log,
+      groups: [(a) => poolRoutes(a, { server, http, mode: () => ({ mode: "host" }), setMode: async () => {}, start: () => {}, stop: () => {} })],
+      health: () => ({ ok: true }),
+      info: () => ({}),
+    });
+    const api = serveApi(app, "127.0.0.1", [0]);
+    stops.push(() => void api.stop());
+    // node:http lets the client pick its source address on the loopback network.
+    const post = (from: string, user: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const body = JSON.stringify({ user });
+        const req = httpRequest(
+          { host: "127.0.0.1", port: api.port, path: "/pool/register", method: "POST", localAddress: from, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+          (res) => {
+            let text = "";
+            res.on("data", (d) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    // One connection per IP: a second registration from 127.0.0.2 is refused, one from 127.0.0.3 is not.
+    expect((await post("127.0.0.2", userA)).status).toBe(200);
+    expect((await post("127.0.0.3", userA)).status).toBe(200);
+    const third = await post("127.0.0.2", userA);
+    expect(third.status).toBe(400);
+    expect(third.body.message).toMatch(/more than 1 connections from 127\.0\.0\.2/);
+    expect([...server.conns].map((c) => c.link.ip).sort()).toEqual(["127.0.0.2", "127.0.0.3"]);
   }, 30_000);
 
   test("HTTP workers: register, job, share go through the same checks; writes need the token", async () => {

@@ -6,8 +6,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, freePort, waitFor } from "../helpers";
-import { coin } from "../../src/pool";
-import { toHex } from "../../src/core";
+import { coin, shareHeader, swapWords, type PoolJob } from "../../src/pool";
+import { fromHex, leToBigInt, toHex } from "../../src/core";
+import { bitsToTarget } from "../../src/chain";
+import { kernel } from "../chain/helpers";
 import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
 
 const NET = coin.COIN_NETWORKS["litecoin-regtest"]!;
@@ -24,14 +26,17 @@ async function json(url: string): Promise<any> {
   }
 }
 
-function startPool(upstream: string, poolAddress: string) {
+/** Limits off by default here: two workers at regtest difficulty make thousands of shares a second. */
+const NO_LIMITS = ["--shares-per-second", "0", "--ban-seconds", "0"];
+
+function startPool(upstream: string, poolAddress: string, limits = NO_LIMITS) {
   const api = freePort();
   const native = freePort();
   const jsonPort = freePort();
   const proc = spawn([
     "pool", "--upstream", upstream, "--data-dir", mkdtempSync(join(tmpdir(), "rignode-up-")), "--api", `127.0.0.1:${api}`,
     "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`,
-    "--pool-fee", "2", "--pool-address", poolAddress, "--pplns-window", "0.01", "--shares-per-second", "0", "--ban-seconds", "0",
+    "--pool-fee", "2", "--pool-address", poolAddress, "--pplns-window", "1", ...limits,
   ]);
   return { proc, api: `http://127.0.0.1:${api}`, native, jsonPort };
 }
@@ -151,6 +156,85 @@ describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
       await pair.stop();
     }
   }, 300_000);
+
+  test("an unmodified-style Stratum V1 client submitting blocks faster than litecoind takes them, default limits: never banned, blocks accepted", async () => {
+    const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-fast-")), false);
+    const procs: ReturnType<typeof spawn>[] = [];
+    try {
+      const o = pair.oracle;
+      await o.call("generatetoaddress", [101, addr.burn]);
+      const pool = startPool(o.url, addr.pool, []); // default rate limit and bans
+      procs.push(pool.proc);
+      await waitFor(() => json(`${pool.api}/health`).then((h) => (h?.ok ? h : undefined)), 30_000);
+      // A scripted JSON-line miner: every notify is mined with the kernel and every share sent at once (on regtest
+      // about every other scrypt hash is a block, so nearly every share is a block candidate).
+      const got: any[] = [];
+      let text = "";
+      let closed = false;
+      const sock = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: pool.jsonPort,
+        socket: {
+          data(_s, chunk) {
+            text += chunk.toString();
+            const lines = text.split("\n");
+            text = lines.pop()!;
+            for (const l of lines) if (l.trim()) got.push(JSON.parse(l));
+          },
+          close: () => void (closed = true),
+        },
+      });
+      const send = (m: unknown) => sock.write(JSON.stringify(m) + "\n");
+      send({ id: 1, method: "mining.subscribe", params: ["scripted-fast/1"] });
+      send({ id: 2, method: "mining.authorize", params: [`${addr.a}.fast`, "x"] });
+      const sub = await waitFor(() => got.find((m) => m.id === 1));
+      expect((await waitFor(() => got.find((m) => m.id === 2))).result).toBe(true);
+      const en1 = fromHex(sub.result[1]);
+      let id = 10;
+      let en2 = 0;
+      const end = Date.now() + 15_000;
+      while (Date.now() < end && !closed) {
+        const n = [...got].reverse().find((m) => m.method === "mining.notify");
+        if (!n) {
+          await Bun.sleep(10);
+          continue;
+        }
+        const p = n.params;
+        const job = {
+          id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)),
+          work: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } },
+        } as unknown as PoolJob;
+        const target = bitsToTarget(parseInt(p[6], 16));
+        const e2 = (en2++).toString(16).padStart(8, "0");
+        // 40 submissions per pass, then a breath: a few hundred a second, far more blocks than a daemon takes.
+        for (let nonce = 0, sent = 0; sent < 40 && nonce < 1000; nonce++) {
+          const s = { extranonce2: e2, ntime: p[7], nonce: nonce.toString(16).padStart(8, "0") };
+          const h = leToBigInt(kernel.hash("scrypt", shareHeader(job, en1, s, 0).bytes));
+          if (h > target) continue;
+          send({ id: id++, method: "mining.submit", params: [`${addr.a}.fast`, p[0], s.extranonce2, s.ntime, s.nonce] });
+          sent++;
+        }
+        await Bun.sleep(100);
+      }
+      await Bun.sleep(1000);
+      const answers = got.filter((m) => typeof m.id === "number" && m.id >= 10);
+      const errors = answers.filter((m) => m.error).map((m) => m.error[1] as string);
+      expect(closed).toBe(false);
+      expect(errors.filter((e) => /^Banned/.test(e))).toEqual([]);
+      expect(got.filter((m) => m.method === "client.show_message")).toEqual([]);
+      expect((await json(`${pool.api}/pool/bans`)).bans).toEqual([]);
+      expect(answers.filter((m) => m.result === true).length).toBeGreaterThan(0);
+      const stats = await json(`${pool.api}/pool/stats`);
+      for (const r of ["low_difficulty", "invalid", "job_not_found", "unauthorized"]) expect(stats.shares.rejected[r] ?? 0).toBe(0);
+      const blocks = (await json(`${pool.api}/pool/blocks?limit=1000`)).blocks.filter((b: any) => b.status === "main");
+      expect(blocks.length).toBeGreaterThanOrEqual(3);
+      for (const b of blocks.slice(0, 5)) expect(await o.call("getblockhash", [b.height])).toBe(b.hash);
+      sock.end();
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+      await pair.stop();
+    }
+  }, 120_000);
 
   test("MWEB active: from height 432 every block carries the HogEx and the extension block, and litecoind accepts the pool's", async () => {
     const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-mweb-")), true);
