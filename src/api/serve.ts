@@ -11,7 +11,7 @@ export function serveApi(app: Hono, host: string, ports: number[]): { port: numb
     let server: ReturnType<typeof Bun.serve>;
     try {
       // The peer's address goes to the routes as c.env.ip (HTTP pool workers are counted and banned by it).
-      server = Bun.serve({ hostname: host, port, fetch: (req, srv) => app.fetch(req, { ip: srv.requestIP(req)?.address ?? "unknown" }) });
+      server = Bun.serve({ hostname: host, port, fetch: (req, srv) => app.fetch(req, { ip: (srv.requestIP(req)?.address ?? "unknown").replace(/^::ffff:/, "") }) });
     } catch (cause) {
       const busy = (cause as NodeJS.ErrnoException).code === "EADDRINUSE";
       if (busy && i + 1 < ports.length) continue;

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tryLockFile } from "./affinity";
@@ -70,7 +70,7 @@ export class CpuClaims {
     const st = fstatSync(fd);
     if (writable && st.isFile() && st.nlink === 1) {
       try {
-        if (st.uid === process.getuid?.()) chmodSync(path, 0o666);
+        if (st.uid === process.getuid?.()) fchmodSync(fd, 0o666); // the open file, never a path someone could swap
         ftruncateSync(fd, 0);
         writeSync(fd, `${this.pid}\n`, 0);
       } catch {

@@ -98,6 +98,12 @@ export class PoolConn implements SessionHandler {
   lastMessage: number;
   valid = 0;
   invalid = 0;
+  /** Valid and invalid shares per worker on this connection: a ban goes to the worker whose work is wrong. */
+  private readonly tallies = new Map<string, { valid: number; invalid: number }>();
+  /** The difficulty the miner was last told (set_difficulty), or null before the first. */
+  told: number | null = null;
+  /** The job sequence the rate limit last raised the difficulty at (once per job: it applies from the next one). */
+  raisedAt = -1;
   private rateSecond = 0;
   private rateCount = 0;
   workSent = false;
@@ -132,6 +138,19 @@ export class PoolConn implements SessionHandler {
 
   suggestDifficulty(_s: StratumSession, d: number): void {
     this.server.suggestDifficulty(this, d);
+  }
+
+  /** The share counts of one worker on this connection. */
+  tally(worker: string): { valid: number; invalid: number } {
+    let t = this.tallies.get(worker);
+    if (!t) this.tallies.set(worker, (t = { valid: 0, invalid: 0 }));
+    return t;
+  }
+
+  /** mining.set_difficulty, remembered: a job is never sent at a difficulty the miner was not told. */
+  tell(d: number): void {
+    this.told = d;
+    this.session.setDifficulty(d);
   }
 
   /** Feeds one decoded message. */
@@ -410,7 +429,7 @@ export class PoolServer {
     if (c.fixedDifficulty) return;
     c.difficulty = this.clampDifficulty(d);
     c.vardiff = new Vardiff(c.difficulty, this.o.vardiff, this.now() / 1000);
-    if (c.workSent) c.session.setDifficulty(c.difficulty);
+    if (c.workSent) c.tell(c.difficulty);
   }
 
   /** Within the configured range, and never above the network's difficulty (a share harder than a block would let
@@ -437,7 +456,7 @@ export class PoolServer {
     if (c.workSent) return;
     c.workSent = true;
     this.capDifficulty(c);
-    c.session.setDifficulty(c.difficulty);
+    c.tell(c.difficulty);
     c.noteDifficulty(this.current.seq, c.difficulty);
     c.link.write(c.link.encode(this.notifyMessage(this.current, true)));
   }
@@ -641,7 +660,7 @@ export class PoolServer {
     const cache = new Map<string, Uint8Array>();
     for (const c of this.conns) {
       if (!c.workSent) continue;
-      if (this.capDifficulty(c)) c.session.setDifficulty(c.difficulty);
+      if (this.capDifficulty(c) || c.told !== c.difficulty) c.tell(c.difficulty);
       c.noteDifficulty(r.seq, c.difficulty);
       let b = cache.get(c.link.codec);
       if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
@@ -664,13 +683,16 @@ export class PoolServer {
     const w = this.workers.get(p.worker);
     const address = c.users.get(p.worker);
     if (!w || !address) throw new StratumError(STRATUM_ERROR.unauthorized, "Unauthorized worker");
+    // Shares already in flight when a ban fell (same read, same batch): answered with the ban, not counted again.
+    const ban = this.guard.banned(c.link.ip, p.worker);
+    if (ban) throw new StratumError(STRATUM_ERROR.other, banText(ban, now));
     const over = c.overRate(now, this.o.limits.sharesPerSecond);
     if (over > 0) {
-      // Not the miner's fault: its difficulty is too low for its speed. Raise it once per second (from the next job)
-      // and drop the excess without counting it against the miner.
-      if (over === 1) this.raiseDifficulty(c);
+      // Not the miner's fault: its difficulty is too low for its speed. Raise it (from the next job, where the
+      // network's difficulty allows) and drop the excess without counting it against the miner.
+      const raised = this.raiseDifficulty(c);
       this.reject(c, w, "rate_limited");
-      throw new StratumError(STRATUM_ERROR.other, `Rate limited: more than ${this.o.limits.sharesPerSecond} shares per second (difficulty raised)`);
+      throw new StratumError(STRATUM_ERROR.other, `Rate limited: more than ${this.o.limits.sharesPerSecond} shares per second${raised ? " (difficulty raised)" : ""}`);
     }
     const rec = this.jobs.get(p.jobId);
     const difficulty = c.difficultyForJob(rec?.seq ?? this.seq);
@@ -705,6 +727,7 @@ export class PoolServer {
     const done = this.now();
     const ms = performance.now() - t0;
     c.valid++;
+    c.tally(p.worker).valid++;
     w.accepted++;
     w.acceptedDifficulty += outcome.credit;
     w.lastShare = done;
@@ -722,7 +745,7 @@ export class PoolServer {
       if (next !== null && next !== c.difficulty) {
         c.difficulty = next;
         // After the acknowledgement: the miner hears the new difficulty, which applies from the next notify.
-        setImmediate(() => !c.closed && c.session.setDifficulty(next));
+        setImmediate(() => !c.closed && c.told !== c.difficulty && c.tell(c.difficulty));
       }
     }
   }
@@ -735,13 +758,16 @@ export class PoolServer {
   }
 
   /** Over the share rate: four times the difficulty from the next job (within the network's cap), unless fixed. */
-  private raiseDifficulty(c: PoolConn): void {
-    if (c.fixedDifficulty) return;
+  private raiseDifficulty(c: PoolConn): boolean {
+    if (c.fixedDifficulty) return false;
+    if (c.raisedAt === this.seq) return true; // raised for the next job already
     const next = this.clampDifficulty(c.difficulty * 4);
-    if (next <= c.difficulty) return;
+    if (next <= c.difficulty) return false;
+    c.raisedAt = this.seq;
     c.difficulty = next;
     c.vardiff = new Vardiff(next, this.o.vardiff, this.now() / 1000);
-    setImmediate(() => !c.closed && c.session.setDifficulty(next));
+    setImmediate(() => !c.closed && c.told !== c.difficulty && c.tell(c.difficulty));
+    return true;
   }
 
   private reject(c: PoolConn, w: WorkerStats, reason: Reason): void {
@@ -750,10 +776,12 @@ export class PoolServer {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
     if (!INVALID.has(reason)) return;
     c.invalid++;
+    const t = c.tally(w.user);
+    t.invalid++;
     const l = this.o.limits;
-    const total = c.valid + c.invalid;
-    if (total < l.banMinShares || c.invalid / total <= l.banInvalidRatio) return;
-    const ban = this.guard.banWorker(c.link.ip, w.user, `${c.invalid} of ${total} shares invalid`);
+    const total = t.valid + t.invalid;
+    if (total < l.banMinShares || t.invalid / total <= l.banInvalidRatio) return;
+    const ban = this.guard.banWorker(c.link.ip, w.user, `${t.invalid} of ${total} shares invalid`);
     if (ban) throw this.enforce(ban);
   }
 
@@ -843,7 +871,15 @@ export class PoolServer {
       if (r.status !== "accepted") this.blocksOn.delete(prev); // another candidate on this parent may still win
       if (r.status === "rejected") return this.o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
       if (r.status !== "accepted") return this.o.log.debug("pool.block_not_main", { hash, status: r.reason ?? r.status });
-      if (rec) this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
+      if (rec) {
+        try {
+          this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
+        } catch (e) {
+          // The block is on the chain; its plan could not be stored (disk full): said loudly, /health degraded.
+          this.storageFault(e as Error);
+          this.o.log.error("pool.block_not_recorded", { height: r.height, hash, error: (e as Error).message });
+        }
+      }
       this.counters.blocks++;
       this.o.log.info("pool.block_found", { height: r.height, hash, worker, outputs: rec?.plan.outputs.length ?? 0 });
     };
@@ -854,7 +890,7 @@ export class PoolServer {
       this.o.log.warn("pool.block_submit_failed", { height: found.job.work.height, error: (e as Error).message });
     });
     this.pendingBlocks.add(p);
-    void p.finally(() => this.pendingBlocks.delete(p));
+    void p.finally(() => this.pendingBlocks.delete(p)).catch(() => {});
   }
 
   /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
@@ -869,7 +905,7 @@ export class PoolServer {
         const next = v === null ? null : this.clampDifficulty(v);
         if (next !== null && next !== c.difficulty) {
           c.difficulty = next;
-          c.session.setDifficulty(next);
+          c.tell(next);
         }
       }
     }

@@ -79,6 +79,10 @@ export function wrongProtocol(codec: StratumCodec, first: Uint8Array, at: HintAd
     const reply = encodeStratum("native", { id: null, error: [20, hint, null], result: null }, 1 << 16);
     return { detected: seen, what: "a native (msgpack frame) client on the Stratum V1 JSON port", hint, reply };
   }
+  if (seen === "tls") {
+    // A stratum+ssl:// miner: nothing it could read; closed, logged, never counted as abuse.
+    return { detected: seen, what: "a TLS handshake on the Stratum V1 JSON port (no TLS here)", hint: "no TLS on this port", reply: new Uint8Array(0) };
+  }
   if (seen === "http") {
     const hint = "this is rignode's Stratum V1 JSON port (one JSON object per line over TCP), not HTTP";
     return { detected: seen, what: "an HTTP request on the Stratum V1 JSON port", hint, reply: httpReply(hint) };

@@ -40,7 +40,7 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
             if (!writer.send(bytes)) link.close("not reading (backlog full)");
           };
           const link: Link = {
-            ip: socket.remoteAddress,
+            ip: socket.remoteAddress.replace(/^::ffff:/, ""),
             codec,
             encode: (m) => encodeStratum(codec, m, maxBytes),
             // Writes made in one pass of the event loop (the acknowledgements of one ledger commit) leave in one

@@ -56,7 +56,8 @@ export function stratumErrorText(error: unknown): { code: number | null; message
  * the reason, and the seconds when the pool gives them.
  */
 export function parseBan(text: string): { reason: string; seconds: number | null } | null {
-  const m = /^\s*banned\b[\s:,-]*(.*?)\s*(?:\((\d+(?:\.\d+)?)\s*s\)\s*)?$/i.exec(text);
+  // rignode pools say "Banned worker A.rig: reason (59 s left)"; others "Banned: reason (60 s)".
+  const m = /^\s*banned\b[\s:,-]*(.*?)\s*(?:\((\d+(?:\.\d+)?)\s*s(?:\s+left)?\)\s*)?$/i.exec(text);
   if (!m) return null;
   return { reason: m[1] || "no reason given", seconds: m[2] !== undefined ? Number(m[2]) : null };
 }
@@ -285,6 +286,12 @@ export class StratumClient {
   /** The pool refused the user: say why; after maxAuthFailures refusals in a row, give up. */
   private refused(sock: Socket<unknown> | null, error: unknown): void {
     const e = error == null ? { code: null, message: "authorize answered false (no reason given)" } : stratumErrorText(error);
+    // A ban is not a wrong user: wait it out (the reconnect keeps away until it ends), never give up over it.
+    const ban = parseBan(e.message);
+    if (ban) {
+      this.banned(ban);
+      return void sock?.end();
+    }
     const limit = this.o.maxAuthFailures ?? Infinity;
     this.authRefusals++;
     this.o.log.error("worker.unauthorized", {

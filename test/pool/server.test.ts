@@ -256,6 +256,40 @@ describe("pool server over TCP", () => {
     again.socket.end();
   }, 30_000);
 
+  test("a burst of wrong shares bans the worker that sent them once (one strike, no IP ban), not another worker on the connection", async () => {
+    const { server, json } = startPool({ banMinShares: 10, sharesPerSecond: 0 });
+    const c = await client(json);
+    const en1 = (await c.ask("mining.subscribe", [])).result[1] as string;
+    const good = `${userA}.good`;
+    const bad = `${userA}.bad`;
+    expect((await c.ask("mining.authorize", [good, `d=${DIFF}`])).result).toBe(true);
+    expect((await c.ask("mining.authorize", [bad, "x"])).result).toBe(true);
+    const notify = await c.wait((m) => m.method === "mining.notify");
+    const job = jobFromNotify(notify.params);
+    const share = difficultyToTarget(DIFF, "sha256d");
+    const net = bitsToTarget(parseInt(notify.params[6], 16));
+    let n = 0;
+    for (let i = 0; i < 12; i++) {
+      n = findNonce(job, en1, net, share, undefined, 0, n + 1);
+      expect((await c.ask("mining.submit", [good, job.id, "00000001", job.notify.ntime, hex(n)])).result).toBe(true);
+    }
+    // 40 wrong shares in one write: the 10th crosses the line; the ones behind it in the same read are answered with
+    // the ban, never counted as more strikes.
+    for (let i = 0; i < 40; i++) c.send({ id: 7000 + i, method: "mining.submit", params: [bad, "ffff", "00000001", job.notify.ntime, hex(i)] });
+    await c.closed;
+    expect(server.bans()).toMatchObject([{ ip: "127.0.0.1", worker: bad, strikes: 1 }]);
+    expect(server.bannedIps()).toEqual([]);
+    expect(server.metrics().find((m) => m.name === "rignode_pool_bans_total")!.samples[0]!.value).toBe(1);
+    const answers = c.got.filter((m) => typeof m.id === "number" && m.id >= 7000).map((m) => m.error?.[1] as string);
+    expect(answers.filter((a) => a === "Job not found")).toHaveLength(9);
+    expect(answers.slice(9).every((a) => /^Banned worker .*\.bad: 10 of 10 shares invalid/.test(a))).toBe(true);
+    // The good worker may come back at once on a new connection.
+    const again = await client(json);
+    await again.ask("mining.subscribe", []);
+    expect((await again.ask("mining.authorize", [good, "x"])).result).toBe(true);
+    again.socket.end();
+  }, 30_000);
+
   test("stale shares are not invalid: a job that expired from the cache is stale, a made-up job id is not", async () => {
     const { server, chain, json } = startPool({ banMinShares: 5 });
     const c = await client(json);
@@ -395,5 +429,18 @@ describe("pool server over TCP", () => {
     expect((await post("/pool/configure", { pool_fee_percent: 11 })).status).toBe(400);
     expect(await (await post("/pool/mode", { mode: "solo" })).json()).toEqual({ mode: "solo" });
     expect(await (await app.request("/pool/metrics")).text()).toMatch(/^rignode_pool_shares_total\{result="accepted"\} 1$/m);
+    // Bans through the API: listed with reason and expiry; lifted with the token only; ban_seconds 0 lifts them all.
+    server.ban("10.1.2.3", "operator test");
+    server.guard.banWorker("10.1.2.4", `${userA}.x`, "30 of 100 shares invalid");
+    const bans: any = await (await app.request("/pool/bans")).json();
+    expect(bans.bans).toHaveLength(2);
+    expect(bans.bans.find((b: any) => b.ip === "10.1.2.3")).toMatchObject({ scope: "ip", worker: null, reason: "operator test", strikes: 1, seconds_left: 60 });
+    expect(bans.bans.find((b: any) => b.ip === "10.1.2.4")).toMatchObject({ scope: "worker", worker: `${userA}.x` });
+    expect((await app.request("/pool/bans/10.1.2.3", { method: "DELETE" })).status).toBe(401);
+    expect(await (await app.request("/pool/bans/10.1.2.3", { method: "DELETE", headers: auth })).json()).toEqual({ ip: "10.1.2.3", lifted: 1 });
+    expect((await app.request("/pool/bans/10.1.2.3", { method: "DELETE", headers: auth })).status).toBe(404);
+    expect(((await (await app.request("/pool/bans")).json()) as any).bans.map((b: any) => b.ip)).toEqual(["10.1.2.4"]);
+    expect(await (await post("/pool/configure", { ban_seconds: 0 })).json()).toMatchObject({ ban_seconds: 0 });
+    expect(await (await app.request("/pool/bans")).json()).toEqual({ bans: [] });
   }, 30_000);
 });

@@ -69,6 +69,7 @@ describe("stratum client: what the pool says", () => {
   test("ban texts and error shapes", () => {
     expect(parseBan("Banned: 65 of 100 shares invalid (3600 s)")).toEqual({ reason: "65 of 100 shares invalid", seconds: 3600 });
     expect(parseBan("Banned: More than 100 shares per second (60s)")).toEqual({ reason: "More than 100 shares per second", seconds: 60 });
+    expect(parseBan("Banned worker A.rig: 30 of 100 shares invalid (59 s left)")).toEqual({ reason: "worker A.rig: 30 of 100 shares invalid", seconds: 59 });
     expect(parseBan("banned")).toEqual({ reason: "no reason given", seconds: null });
     expect(parseBan("Banned: flooding")).toEqual({ reason: "flooding", seconds: null });
     expect(parseBan("Low difficulty share")).toBeNull();
@@ -161,6 +162,17 @@ describe("stratum client: what the pool says", () => {
     expect(fatal).toBe(false);
     expect(events("worker.unauthorized")[0]).toMatchObject({ reason: "authorize answered false (no reason given)", attempt: 1 });
   });
+
+  test("an authorize refused because of a ban (rignode's words) is a ban to wait out, never a reason to give up", async () => {
+    const text = "Banned worker ADDR.rig: 30 of 100 shares invalid (1 s left)";
+    const pool = fakePool((m, n) => (m.method === "mining.authorize" && n.connects <= 4 ? { send: [{ id: m.id, result: null, error: [24, text, null] }] } : normal(m)));
+    let fatal = false;
+    const { c, events } = client([`stratum+tcp://127.0.0.1:${pool.port}`], { maxAuthFailures: 3, onFatal: () => (fatal = true) });
+    await waitFor(() => (c.isConnected() ? true : undefined), 20_000);
+    expect(fatal).toBe(false);
+    expect(events("worker.unauthorized")).toEqual([]);
+    expect(events("worker.banned")[0]).toMatchObject({ reason: "worker ADDR.rig: 30 of 100 shares invalid", seconds: 1 });
+  }, 30_000);
 
   test("a refusal then a success resets the count", async () => {
     const pool = fakePool((m, n) => (m.method === "mining.authorize" && n.connects % 3 !== 0 ? { send: [{ id: m.id, result: null, error: [24, "not yet", null]}] } : normal(m)));

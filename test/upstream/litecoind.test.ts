@@ -14,7 +14,8 @@ import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
 
 const NET = coin.COIN_NETWORKS["litecoin-regtest"]!;
 const env = { ...process.env, RIGNODE_LOG_JSON: "true" };
-const spawn = (args: string[]) => Bun.spawn([bin(), ...args], { stdout: "ignore", stderr: "pipe", env });
+const spawn = (args: string[]) => Bun.spawn([bin(), ...args], { stdout: "ignore", stderr: "ignore", env });
+const niced = (args: string[]) => Bun.spawn(["nice", "-n", "19", bin(), ...args], { stdout: "ignore", stderr: "ignore", env });
 const sats = (v: number) => BigInt(Math.round(v * 1e8));
 
 async function json(url: string): Promise<any> {
@@ -42,8 +43,10 @@ function startPool(upstream: string, poolAddress: string, limits = NO_LIMITS) {
 }
 
 function startWorkers(pool: ReturnType<typeof startPool>, a: string, b: string) {
+  // Niced: at regtest difficulty two workers (one CPU each) would starve the daemons on a 2-core machine (their RPC
+  // times out and the pool rightly calls the upstream down); on a real rig the daemon has a machine of its own.
   const w = (url: string, user: string) =>
-    spawn(["worker", "--algo", "scrypt", "--pool", url, "--user", user, "--threads", "1", "--api", `127.0.0.1:${freePort()}`, "--data-dir", mkdtempSync(join(tmpdir(), "rignode-w-"))]);
+    niced(["worker", "--algo", "scrypt", "--pool", url, "--user", user, "--threads", "1", "--api", `127.0.0.1:${freePort()}`, "--data-dir", mkdtempSync(join(tmpdir(), "rignode-w-"))]);
   return [w(`127.0.0.1:${pool.native}`, `${a}.rig1`), w(`stratum+tcp://127.0.0.1:${pool.jsonPort}`, `${b}.rig2`)];
 }
 
