@@ -250,8 +250,7 @@ export class PoolServer {
   /** Blocks handed to an asynchronous source, not answered yet: the next job's plan waits for them. */
   private readonly pendingBlocks = new Set<Promise<void>>();
   private checkingChain = false;
-  private freshTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastFreshRefresh = 0;
+  private freshQueued = false;
   private readonly storage = { error: null as string | null, since: 0, failed: 0, loggedAt: 0 };
 
   constructor(private readonly o: PoolServerOptions) {
@@ -296,8 +295,7 @@ export class PoolServer {
     this.running = false;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.freshTimer) clearTimeout(this.freshTimer);
-    this.refreshTimer = this.sweepTimer = this.freshTimer = null;
+    this.refreshTimer = this.sweepTimer = null;
     for (const c of [...this.conns]) c.link.close("pool stopping");
   }
 
@@ -542,22 +540,17 @@ export class PoolServer {
 
   /**
    * While the window has no shares, the job's plan pays the connected workers: a payee that is not in it yet gets a
-   * new job (not clean: the others lose nothing) before its first work, at most one rebuild a second.
+   * new job (not clean: the others lose nothing) before its first work. Authorizations of one event-loop turn make
+   * one rebuild, queued before their first work is sent.
    */
   private payeeJoined(address: Uint8Array): void {
     const plan = this.current?.plan;
-    if (!this.running || !plan || plan.basis !== "connected" || toHex(address) in plan.weights) return;
-    if (this.freshTimer) return;
-    const wait = this.lastFreshRefresh + 1000 - this.now();
-    if (wait <= 0) {
-      this.lastFreshRefresh = this.now();
-      return this.refresh(false);
-    }
-    this.freshTimer = setTimeout(() => {
-      this.freshTimer = null;
-      this.lastFreshRefresh = this.now();
+    if (!this.running || !plan || plan.basis !== "connected" || toHex(address) in plan.weights || this.freshQueued) return;
+    this.freshQueued = true;
+    setImmediate(() => {
+      this.freshQueued = false;
       if (this.running && this.current?.plan.basis === "connected") this.refresh(false);
-    }, wait);
+    });
   }
 
   /** One unit of weight per authorized payout address with an open connection (the plan for an empty window). */
