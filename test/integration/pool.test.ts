@@ -58,10 +58,10 @@ describe("rignode pool with rignode workers", () => {
       const w1 = startWorker(`127.0.0.1:${pool.native}`, `${a.address}.rig1`);
       const w2 = startWorker(`stratum+tcp://127.0.0.1:${pool.jsonPort}`, `${b.address}.rig2`);
       procs.push(w1.proc, w2.proc);
-      // Blocks whose plan pays both workers (the first blocks come before any share).
+      // Blocks whose plan pays both workers by their shares (the first ones, before any share, split by connection).
       const blocks = await waitFor(async () => {
         const r = await json(`${pool.api}/pool/blocks?limit=1000`);
-        const both = (r?.blocks ?? []).filter((x: any) => x.weights[a.address] && x.weights[b.address]);
+        const both = (r?.blocks ?? []).filter((x: any) => x.basis !== "connected" && x.weights[a.address] && x.weights[b.address]);
         return both.length >= 3 ? r.blocks : undefined;
       }, 90_000);
       const s1 = await json(`${w1.api}/api/worker`);
