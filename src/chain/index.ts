@@ -5,7 +5,7 @@ export { nextTarget, nextBits, type DifficultyPoint } from "./difficulty";
 export { generateKeyPair, keyPairFromSeed, signMessage, verifySignature, sha256d, type KeyPair } from "./keys";
 export { encodeAddress, decodeAddress, base58, unbase58 } from "./address";
 export {
-  encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, transferSigningBytes, EXTRANONCE_BYTES,
+  encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, coinbaseBytesBound, transferSigningBytes, EXTRANONCE_BYTES,
   type Tx, type Coinbase, type Transfer, type CoinbaseOutput,
 } from "./tx";
 export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, rootFromBranch, blockTxIds, sealBytes, type Block } from "./block";

@@ -71,6 +71,16 @@ export function txId(tx: Tx | Uint8Array): Uint8Array {
 }
 
 /**
+ * The most bytes a coinbase with up to `maxOutputs` outputs and a memo of up to `memoBytes` bytes can take: the
+ * largest height and amounts (64-bit), encoded. Sizes what a pool's notify can be on a network.
+ */
+export function coinbaseBytesBound(maxOutputs: number, memoBytes: number): number {
+  const out: CoinbaseOutput = { to: new Uint8Array(32), amount: (1n << 64n) - 1n };
+  const outputs = Array.from({ length: maxOutputs }, () => out);
+  return encodeTx({ type: "coinbase", height: 0xffffffff, outputs, extranonce: new Uint8Array(EXTRANONCE_BYTES), memo: "x".repeat(memoBytes) }).length;
+}
+
+/**
  * A coinbase split around its extranonce, as Stratum V1 expects: encodeTx(coinbase) ===
  * coinb1 || extranonce1 || extranonce2 || coinb2.
  */

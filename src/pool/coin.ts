@@ -299,6 +299,21 @@ export function buildCoinbase(t: CoinTemplate, outputs: CoinOutput[], tag: strin
   return { coinb1, coinb2 };
 }
 
+/** Longest scriptPubKey addressToScript makes: a segwit program of 40 bytes behind its version and push. */
+const MAX_OUTPUT_SCRIPT = 42;
+/** BIP141's witness commitment script: OP_RETURN, a 36-byte push (4-byte header + 32-byte hash). */
+const WITNESS_COMMITMENT_SCRIPT = 38;
+
+/**
+ * The most bytes buildCoinbase can make for `maxOutputs` payout outputs: a full 100-byte scriptSig, every output
+ * paying the longest script, and the witness commitment output. Sizes what a pool's notify can be on this coin.
+ */
+export function coinbaseBytesBound(maxOutputs: number): number {
+  const input = 32 + 4 + varint(MAX_SCRIPTSIG).length + MAX_SCRIPTSIG + 4;
+  const outputs = maxOutputs * (8 + varint(MAX_OUTPUT_SCRIPT).length + MAX_OUTPUT_SCRIPT) + 8 + 1 + WITNESS_COMMITMENT_SCRIPT;
+  return 4 + 1 + input + varint(maxOutputs + 1).length + outputs + 4;
+}
+
 /** The merkle branch of the coinbase (position 0) from the template's txids (not wtxids). */
 export function templateBranch(t: CoinTemplate): Uint8Array[] {
   return coinbaseBranch([new Uint8Array(32), ...t.txs.map((x) => x.txid)]);

@@ -10,6 +10,6 @@ export { Guard, banText, type Ban, type GuardLimits } from "./guard";
 export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";
-export { ChainSource, chainWork, type WorkSource, type Work, type WorkEvent, type SubmitResult, type PayoutOutput } from "./source";
+export { ChainSource, chainWork, MAX_TAG_BYTES, type WorkSource, type Work, type WorkEvent, type SubmitResult, type PayoutOutput } from "./source";
 export { UpstreamSource, RpcClient, RpcError, type UpstreamOptions } from "./upstream";
 export * as coin from "./coin";

@@ -1,6 +1,6 @@
 import { leToDisplayHex, toHex, RignodeError, type Logger, type MetricFamily } from "../core";
 import { bitsToTarget, EXTRANONCE_BYTES, type Header } from "../chain";
-import { StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
+import { MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES, notifyBytesBound, StratumError, StratumSession, STRATUM_ERROR, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
 import { makeJob, type PoolJob } from "./job";
 import type { SubmitResult, WorkEvent, WorkSource } from "./source";
 import { Ledger, shareWeight, type StoredPlan } from "./ledger";
@@ -28,7 +28,7 @@ export interface PoolLimits {
   idleSeconds: number;
   /** Connections per IP (0: no cap). */
   maxPerIp: number;
-  /** Line (JSON) and frame (native) size caps in bytes. */
+  /** Line (JSON) and frame (native) size cap in bytes of what a miner sends (what the pool sends: MAX_POOL_MESSAGE_BYTES). */
   maxMessageBytes: number;
 }
 
@@ -40,7 +40,7 @@ export const DEFAULT_LIMITS: PoolLimits = {
   authorizeSeconds: 30,
   idleSeconds: 900,
   maxPerIp: 256,
-  maxMessageBytes: 16 * 1024,
+  maxMessageBytes: MAX_MINER_MESSAGE_BYTES,
 };
 
 export interface PoolServerOptions {
@@ -252,6 +252,8 @@ export class PoolServer {
   private checkingChain = false;
   private freshQueued = false;
   private readonly storage = { error: null as string | null, since: 0, failed: 0, loggedAt: 0 };
+  /** The largest notify the source's coinbase rules allow, in bytes (checked against what workers accept). */
+  readonly maxNotifyBytes: number;
 
   constructor(private readonly o: PoolServerOptions) {
     o.limits = { ...o.limits };
@@ -270,6 +272,10 @@ export class PoolServer {
     this.startedAt = this.now();
     this.guard = new Guard({ maxPerIp: o.limits.maxPerIp, banSeconds: o.limits.banSeconds }, this.now);
     if (!Number.isInteger(o.instanceId) || o.instanceId < 0 || o.instanceId > 255) throw new RignodeError("config", "pool instance id must be 0..255");
+    this.maxNotifyBytes = notifyBytesBound(o.source.maxCoinbaseBytes);
+    if (this.maxNotifyBytes > MAX_POOL_MESSAGE_BYTES) {
+      throw new RignodeError("config", `a coinbase of ${o.source.maxOutputs} outputs makes a notify of up to ${this.maxNotifyBytes} bytes, over the ${MAX_POOL_MESSAGE_BYTES} workers accept`);
+    }
     o.source.onWork((e) => this.onWork(e));
   }
 
@@ -337,6 +343,8 @@ export class PoolServer {
       ban_seconds: l.banSeconds,
       ban_invalid_ratio: l.banInvalidRatio,
       ban_min_shares: l.banMinShares,
+      max_outputs: this.o.source.maxOutputs,
+      max_notify_bytes: this.maxNotifyBytes,
     };
   }
 

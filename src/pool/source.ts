@@ -1,5 +1,5 @@
-import { leToDisplayHex, type Algo } from "../core";
-import { blockHash, decodeAddress, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
+import { leToDisplayHex, RignodeError, type Algo } from "../core";
+import { blockHash, coinbaseBytesBound, decodeAddress, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
 
 /** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
 export interface PayoutOutput {
@@ -50,7 +50,10 @@ export interface WorkSource {
   /** Payee of the 1% foundation fee (hex of the source's payee bytes). */
   readonly foundation: string;
   readonly minOutput: bigint;
+  /** Most coinbase outputs a block may have (the network's rule, or the pool's cap for a real coin). */
   readonly maxOutputs: number;
+  /** Most bytes the coinbase of its work can take (maxOutputs outputs, a tag of up to MAX_TAG_BYTES): sizes the notify. */
+  readonly maxCoinbaseBytes: number;
   onWork(cb: (e: WorkEvent) => void): void;
   /** Work on the current best block with the outputs `plan` gives for the coinbase value and the block's bits. */
   work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work;
@@ -70,6 +73,9 @@ export interface WorkSource {
   start?(): Promise<void>;
   stop?(): void;
 }
+
+/** Longest tag (coinbase memo) a pool may put in its work, in bytes. */
+export const MAX_TAG_BYTES = 64;
 
 /** Work from one of rignode's own block templates. */
 export function chainWork(block: Block, minTime: number, height: number): Work {
@@ -97,6 +103,9 @@ export class ChainSource implements WorkSource {
   get maxOutputs(): number {
     return this.chain.params.maxCoinbaseOutputs;
   }
+  get maxCoinbaseBytes(): number {
+    return coinbaseBytesBound(this.chain.params.maxCoinbaseOutputs, MAX_TAG_BYTES);
+  }
 
   onWork(cb: (e: WorkEvent) => void): void {
     const chain = this.chain;
@@ -118,6 +127,7 @@ export class ChainSource implements WorkSource {
   }
 
   work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work {
+    if (Buffer.byteLength(tag) > MAX_TAG_BYTES) throw new RignodeError("internal", `coinbase tag over ${MAX_TAG_BYTES} bytes`);
     const chain = this.chain;
     const tip = chain.tip();
     const bits = chain.nextBitsAfter(tip.hash);

@@ -1,6 +1,6 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { listenError, RignodeError, type Logger } from "../core";
-import { encodeStratum, FrameWriter, stratumDecoder, type StratumCodec } from "../stratum";
+import { encodeStratum, FrameWriter, MAX_POOL_MESSAGE_BYTES, stratumDecoder, type StratumCodec } from "../stratum";
 import type { Link, PoolConn, PoolServer } from "./server";
 import { wrongProtocol } from "./sniff";
 
@@ -12,12 +12,16 @@ interface ConnState {
   sniffed?: boolean;
 }
 
-/** Most bytes queued for a miner that does not read before it is dropped. */
-const MAX_BACKLOG = 1 << 20;
+/** Most bytes queued for a miner that does not read before it is dropped: room for two of the largest notifies. */
+const MAX_BACKLOG = 2 * MAX_POOL_MESSAGE_BYTES;
 
-/** A TCP listener that hands each connection to the pool's session machine through one codec. */
-export function listenStratum(server: PoolServer, o: { host: string; port: number; codec: StratumCodec; maxBytes: number; log: Logger; otherPort?: () => number | null }): { port: number; stop(): void } {
+/**
+ * A TCP listener that hands each connection to the pool's session machine through one codec. `maxBytes` caps what a
+ * miner sends; what the pool sends is capped by `maxSendBytes` (default MAX_POOL_MESSAGE_BYTES, what workers accept).
+ */
+export function listenStratum(server: PoolServer, o: { host: string; port: number; codec: StratumCodec; maxBytes: number; maxSendBytes?: number; log: Logger; otherPort?: () => number | null }): { port: number; stop(): void } {
   const { codec, maxBytes, log } = o;
+  const maxSend = o.maxSendBytes ?? MAX_POOL_MESSAGE_BYTES;
   let listener: TCPSocketListener<ConnState>;
   try {
     listener = Bun.listen<ConnState>({
@@ -42,7 +46,7 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
           const link: Link = {
             ip: socket.remoteAddress.replace(/^::ffff:/, ""),
             codec,
-            encode: (m) => encodeStratum(codec, m, maxBytes),
+            encode: (m) => encodeStratum(codec, m, maxSend),
             // Writes made in one pass of the event loop (the acknowledgements of one ledger commit) leave in one
             // send: a loopback send costs about 10 us of kernel time here, more than checking a share.
             write: (b) => {
@@ -64,7 +68,7 @@ export function listenStratum(server: PoolServer, o: { host: string; port: numbe
           if (typeof c === "string") {
             log.info("stratum.refused", { ip: socket.remoteAddress, reason: c });
             // Told, not just dropped: a miner that shows pool messages says why it cannot connect.
-            socket.end(encodeStratum(codec, { id: null, method: "client.show_message", params: [c] }, maxBytes));
+            socket.end(encodeStratum(codec, { id: null, method: "client.show_message", params: [c] }, maxSend));
             return;
           }
           state.conn = c;

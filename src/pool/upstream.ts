@@ -4,7 +4,7 @@
 import { RignodeError, leToDisplayHex, toHex, type Algo, type Logger } from "../core";
 import { blockHash, encodeHeader, rootFromBranch, sha256d, type Header } from "../chain";
 import {
-  addressToScript, buildCoinbase, COIN_EXTRANONCE, COIN_NETWORKS, encodeSegwit, parseTemplate, scriptToAddress, serializeBlock, templateBranch,
+  addressToScript, buildCoinbase, coinbaseBytesBound, COIN_EXTRANONCE, COIN_NETWORKS, encodeSegwit, parseTemplate, scriptToAddress, serializeBlock, templateBranch,
   type CoinNetwork, type CoinTemplate,
 } from "./coin";
 import type { PayoutOutput, SubmitResult, Work, WorkEvent, WorkSource } from "./source";
@@ -94,6 +94,7 @@ export class UpstreamSource implements WorkSource {
   foundation = "";
   readonly minOutput: bigint;
   readonly maxOutputs: number;
+  readonly maxCoinbaseBytes: number;
   private coin = "bitcoin";
   private chainName = "";
   private rules: string[] = ["segwit"];
@@ -118,6 +119,7 @@ export class UpstreamSource implements WorkSource {
     this.rpc = new RpcClient(o.url);
     this.minOutput = o.minOutput ?? 10_000n;
     this.maxOutputs = o.maxOutputs ?? 200;
+    this.maxCoinbaseBytes = coinbaseBytesBound(this.maxOutputs);
   }
 
   /** Learns the coin and chain from the daemon (it must answer now), then keeps a template current. */

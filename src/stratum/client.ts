@@ -2,6 +2,7 @@ import type { Socket } from "bun";
 import { RignodeError, type Logger } from "../core";
 import { encodeStratum, stratumDecoder, type StratumCodec } from "./codec";
 import { FrameWriter } from "./framing";
+import { MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES } from "./limits";
 
 /** A pool to connect to: HOST:PORT is the native msgpack port, stratum+tcp://HOST:PORT the JSON one. */
 export interface PoolEndpoint {
@@ -76,6 +77,7 @@ export interface ClientOptions {
   /** Called when the connection is lost (work should stop until new work comes). */
   onDisconnect?(): void;
   userAgent?: string;
+  /** Cap on one message from the pool (default MAX_POOL_MESSAGE_BYTES, what a pool may send: a large plan's notify). */
   maxBytes?: number;
   /** Reconnect delay: starts at min, doubles per failed attempt up to max (ms). */
   backoffMinMs?: number;
@@ -191,7 +193,7 @@ export class StratumClient {
 
   private send(m: unknown): void {
     if (!this.socket || !this.writer || !this.current) return;
-    if (!this.writer.send(encodeStratum(this.current.codec, m, this.o.maxBytes ?? 64 * 1024))) this.socket.end();
+    if (!this.writer.send(encodeStratum(this.current.codec, m, MAX_MINER_MESSAGE_BYTES))) this.socket.end();
   }
 
   private failPending(message: string): void {
@@ -204,7 +206,7 @@ export class StratumClient {
     if (this.stopped) return;
     this.index = index;
     const ep = this.o.pools[index]!;
-    const decoder = stratumDecoder(ep.codec, this.o.maxBytes ?? 64 * 1024);
+    const decoder = stratumDecoder(ep.codec, this.o.maxBytes ?? MAX_POOL_MESSAGE_BYTES);
     let opened = false;
     Bun.connect({
       hostname: ep.host,
