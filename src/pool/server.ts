@@ -464,7 +464,15 @@ export class PoolServer {
     this.capDifficulty(c);
     c.tell(c.difficulty);
     c.noteDifficulty(this.current.seq, c.difficulty);
-    c.link.write(c.link.encode(this.notifyMessage(this.current, true)));
+    let bytes: Uint8Array;
+    try {
+      bytes = c.link.encode(this.notifyMessage(this.current, true));
+    } catch (e) {
+      // Cannot happen within the caps (the job was encoded when published); a connection without work is useless.
+      this.o.log.error("pool.publish_failed", { ip: c.link.ip, codec: c.link.codec, job: this.current.job.id, reason: (e as Error).message });
+      return c.link.close(`work could not be sent: ${(e as Error).message}`);
+    }
+    c.link.write(bytes);
   }
 
   // ---- jobs ----
@@ -510,33 +518,60 @@ export class PoolServer {
       return;
     }
     this.building = true;
-    const done = () => {
-      this.building = false;
-      const next = this.again;
-      this.again = null;
-      if (next !== null && this.running) this.refresh(next);
-    };
-    const run = () => {
-      const t0 = performance.now();
-      let rec: JobRecord;
-      try {
-        rec = this.buildJob();
-      } catch (e) {
-        this.jobFailed(clean, (e as Error).message);
-        return done();
+    let later: Promise<void> | null = null;
+    try {
+      later = this.pendingBlocks.size ? Promise.allSettled([...this.pendingBlocks]).then(() => this.makeJob(clean) ?? undefined) : this.makeJob(clean);
+    } catch (e) {
+      this.jobFailed(clean, `internal: ${(e as Error).message}`);
+    } finally {
+      // The builder is free again whatever happened: a failure never stops the jobs that follow.
+      if (later) void later.catch((e) => this.jobFailed(clean, `internal: ${(e as Error).message}`)).finally(() => this.built());
+      else this.built();
+    }
+  }
+
+  private built(): void {
+    this.building = false;
+    const next = this.again;
+    this.again = null;
+    if (next !== null && this.running) this.refresh(next);
+  }
+
+  /** Builds one job and publishes it now, or after the source's check (the promise returned); failures are logged. */
+  private makeJob(clean: boolean): Promise<void> | null {
+    const t0 = performance.now();
+    let rec: JobRecord;
+    let check: Promise<void> | undefined;
+    try {
+      rec = this.buildJob();
+      check = this.o.source.verify?.(rec.job.work);
+    } catch (e) {
+      this.jobFailed(clean, (e as Error).message);
+      return null;
+    }
+    if (!check) {
+      this.tryPublish(rec, clean, t0);
+      return null;
+    }
+    return check.then(
+      () => void (this.running && this.tryPublish(rec, clean, t0)),
+      (e) => this.jobFailed(clean, `refused by the source: ${(e as Error).message}`),
+    );
+  }
+
+  /** Publishes a job; one that cannot be (its notify does not encode) is logged and the last good job stays. */
+  private tryPublish(rec: JobRecord, clean: boolean, t0: number): void {
+    try {
+      this.publish(rec, clean, t0);
+    } catch (e) {
+      const why = `not published: ${(e as Error).message}`;
+      if (clean) this.cleanOwed = true;
+      if (this.jobProblem !== why) {
+        this.o.log.error("pool.publish_failed", { job: rec.job.id, height: rec.job.work.height, outputs: rec.plan.outputs.length, reason: (e as Error).message, serving: this.current?.job.id ?? null });
       }
-      const check = this.o.source.verify?.(rec.job.work);
-      if (!check) {
-        this.publish(rec, clean, t0);
-        return done();
-      }
-      check.then(
-        () => this.running && this.publish(rec, clean, t0),
-        (e) => this.jobFailed(clean, `refused by the source: ${(e as Error).message}`),
-      ).finally(done);
-    };
-    if (this.pendingBlocks.size) void Promise.allSettled([...this.pendingBlocks]).then(run);
-    else run();
+      this.jobProblem = why;
+      this.tipAt = null;
+    }
   }
 
   private jobFailed(clean: boolean, why: string): void {
@@ -634,9 +669,11 @@ export class PoolServer {
 
   private publish(rec: JobRecord, clean: boolean, t0: number): void {
     clean = clean || this.cleanOwed;
+    rec.job.notify.cleanJobs = clean;
+    // Encoded before anything changes: a notify a codec cannot carry throws here, and the last job stays current.
+    const encoded = this.encodeNotify(rec, clean);
     this.cleanOwed = false;
     this.jobProblem = null;
-    rec.job.notify.cleanJobs = clean;
     // Fresh work on a parent means no block of ours stands on it (a reorganisation took it away): it may win again.
     if (clean) this.blocksOn.delete(toHex(rec.job.work.header.prevHash));
     this.checker.addJob(rec.job, clean);
@@ -644,7 +681,7 @@ export class PoolServer {
     while (this.jobs.size > 16) this.jobs.delete(this.jobs.keys().next().value!);
     this.current = rec;
     this.counters.jobs++;
-    this.broadcast(rec, clean);
+    this.broadcast(rec, encoded);
     const end = performance.now();
     this.lastBroadcastMs = end - t0;
     if (clean && this.tipAt !== null) this.tipToNotify.add(end - this.tipAt);
@@ -656,19 +693,35 @@ export class PoolServer {
    * Writes the job to every connection that has work: a changed difficulty first (set_difficulty applies to the
    * next notify), then the notify, encoded once per codec.
    */
-  private broadcast(r: JobRecord, clean: boolean): void {
-    const msg = this.notifyMessage(r, clean);
-    const cache = new Map<string, Uint8Array>();
-    for (const c of this.conns) {
-      if (!c.workSent) continue;
-      if (this.capDifficulty(c) || c.told !== c.difficulty) c.tell(c.difficulty);
-      c.noteDifficulty(r.seq, c.difficulty);
-      let b = cache.get(c.link.codec);
-      if (!b) cache.set(c.link.codec, (b = c.link.encode(msg)));
-      c.link.write(b);
-      c.link.flush(); // "written" means handed to the kernel when the loop ends
-      this.counters.notifies++;
+  private broadcast(r: JobRecord, encoded: Map<string, Uint8Array>): void {
+    for (const c of [...this.conns]) {
+      // Authorized while the pool had no job (none built yet, or the last could not be sent): its first work now.
+      if (!c.workSent) {
+        if (c.session.subscribed && c.users.size) this.sendWork(c);
+        continue;
+      }
+      const b = encoded.get(c.link.codec);
+      if (!b) continue;
+      try {
+        if (this.capDifficulty(c) || c.told !== c.difficulty) c.tell(c.difficulty);
+        c.noteDifficulty(r.seq, c.difficulty);
+        c.link.write(b);
+        c.link.flush(); // "written" means handed to the kernel when the loop ends
+        this.counters.notifies++;
+      } catch (e) {
+        // One connection that cannot be written to loses its work, not the others theirs.
+        this.o.log.warn("pool.publish_failed", { ip: c.link.ip, job: r.job.id, reason: (e as Error).message });
+        c.link.close(`work could not be sent: ${(e as Error).message}`);
+      }
     }
+  }
+
+  /** The notify of a job in every codec a connection with work uses, encoded once each; throws when one cannot. */
+  private encodeNotify(r: JobRecord, clean: boolean): Map<string, Uint8Array> {
+    const msg = this.notifyMessage(r, clean);
+    const out = new Map<string, Uint8Array>();
+    for (const c of this.conns) if (c.workSent && !out.has(c.link.codec)) out.set(c.link.codec, c.link.encode(msg));
+    return out;
   }
 
   /** The job now being mined, as notify fields (for HTTP workers and the API). */
