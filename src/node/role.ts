@@ -97,8 +97,9 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
         http,
         mode: () => modes.view(),
         setMode: (r) => modes.set(r),
-        start: () => void modes.set({ mode: "host" }),
-        stop: () => void modes.set({ mode: "solo" }),
+        start: () => modes.set({ mode: "host" }),
+        stop: () => modes.set({ mode: "solo" }),
+        listening: () => pool.listening(),
       }),
     );
   }

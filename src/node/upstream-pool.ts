@@ -72,6 +72,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
           setMode: hostOnly,
           start: () => pool.start(),
           stop: () => pool.stop(),
+          listening: () => pool.listening(),
           blocknotify: () => source.notify(),
         }),
     ],
