@@ -12,8 +12,11 @@ export interface PoolRouteDeps {
   http: HttpWorkers;
   mode(): { mode: PoolMode; pool?: string; user?: string };
   setMode(req: { mode: PoolMode; pool?: string; user?: string }): Promise<void>;
-  start(): void;
-  stop(): void;
+  /** Opens the Stratum listeners; rejects with the listen error (a port in use: "busy", 409) and stays stopped. */
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** The Stratum ports listening now (null: closed or off). */
+  listening?(): { stratum: number | null; stratumJson: number | null };
   /** With an upstream daemon: its -blocknotify calls POST /pool/blocknotify (fetch the new template now). */
   blocknotify?: () => void;
 }
@@ -47,12 +50,18 @@ const configureBody = z
   .strict();
 const modeBody = z.object({ mode: z.enum(["host", "solo", "join"]), pool: z.string().max(300).optional(), user: z.string().max(200).optional() }).strict();
 
+/** The Stratum ports listening now, as the API shows them. */
+function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; stratum_json: number | null } } {
+  const l = d.listening?.();
+  return l ? { listening: { stratum: l.stratum, stratum_json: l.stratumJson } } : {};
+}
+
 /**
  * The pool's HTTP surface (seed 004): stats, blocks with their payout plans, metrics, mode, start/stop/configure
  * (writes: bearer token off loopback), and an HTTP worker path (register, job, share) through the same checks.
  */
 export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
-  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(), http_sessions: d.http.count() }));
+  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(), ...listening(d), http_sessions: d.http.count() }));
   app.get("/pool/blocks", (c) => {
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
     return c.json({ blocks: d.server.blocks(limit) });
@@ -81,13 +90,13 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     await d.setMode(await jsonBody(c, modeBody, '{"mode": "host"|"solo"|"join", "pool"?, "user"?}'));
     return c.json(d.mode());
   });
-  app.post("/pool/start", (c) => {
-    d.start();
-    return c.json(d.mode());
+  app.post("/pool/start", async (c) => {
+    await d.start();
+    return c.json({ ...d.mode(), running: d.server.isRunning(), ...listening(d) });
   });
-  app.post("/pool/stop", (c) => {
-    d.stop();
-    return c.json(d.mode());
+  app.post("/pool/stop", async (c) => {
+    await d.stop();
+    return c.json({ ...d.mode(), running: d.server.isRunning(), ...listening(d) });
   });
   app.post("/pool/configure", async (c) => {
     const b = await jsonBody(c, configureBody, "{pool_fee_percent?, share_interval_s?, shares_per_second?, max_conns_per_ip?, ban_seconds?}");

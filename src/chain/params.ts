@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ALGOS, RignodeError } from "../core";
+import { ALGOS, MAX_CONFIG_BYTES, readRegularFile, RignodeError } from "../core";
 
 /** Everything that makes one chain different from another. */
 export const networkSchema = z
@@ -107,9 +106,10 @@ export function loadNetwork(nameOrFile: string): NetworkParams {
   if (!nameOrFile.endsWith(".json")) {
     throw new RignodeError("config", `unknown network '${nameOrFile}'; built in: ${Object.keys(NETWORKS).join(", ")}, or a FILE.json`);
   }
+  const text = readRegularFile(nameOrFile, { what: "network file", maxBytes: MAX_CONFIG_BYTES, todo: "pass --network NAME or a JSON file of at most 1 MiB" });
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(nameOrFile, "utf8"));
+    data = JSON.parse(text);
   } catch (cause) {
     throw new RignodeError("config", `network file ${nameOrFile}: ${(cause as Error).message}`, { cause });
   }

@@ -69,9 +69,20 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     }
     return await runCommand(cmd, args.flags, args.positionals, io);
   } catch (e) {
-    io.err(`rignode: ${e instanceof RignodeError ? e.message : (e as Error)?.stack ?? String(e)}`);
+    io.err(`rignode: ${errorLine(e)}`);
     return exitCodeFor(e);
   }
+}
+
+/**
+ * What the CLI prints for an error: a RignodeError's message; for a system error no layer translated (it has an errno
+ * code such as EACCES) Node's own one line, which names the call and the path; a stack only for a bug.
+ */
+function errorLine(e: unknown): string {
+  if (e instanceof RignodeError) return e.message;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return `${String((e as Error).message).split("\n")[0]}; check the path and its permissions`;
+  return (e as Error)?.stack ?? String(e);
 }
 
 function findCommand(name: string): Command {

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { RignodeError } from "../core";
+import { MAX_CONFIG_BYTES, readRegularFile, RignodeError } from "../core";
 import { configSchema, DEFAULTS, type Config } from "./schema";
 import { OPTIONS, OTHER_ENV, parseOptionText } from "./options";
 
@@ -101,12 +100,7 @@ export function loadConfigWithOrigin(input: ConfigInput): LoadedConfig {
 }
 
 function mergeFile(doc: Doc, origin: Map<string, string>, file: string): void {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (cause) {
-    throw new RignodeError("config", `config file ${file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
-  }
+  const text = readRegularFile(file, { what: "config file", maxBytes: MAX_CONFIG_BYTES, todo: "pass a JSON file of at most 1 MiB (--config FILE or RIGNODE_CONFIG)" });
   let data: unknown;
   try {
     data = JSON.parse(text);

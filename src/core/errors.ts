@@ -50,8 +50,10 @@ export function httpStatusFor(err: unknown): number {
   if (err instanceof RignodeError) {
     if (err.code === "usage" || err.code === "input" || err.code === "config") return 400;
     if (err.code === "not_found") return 404;
-    if (err.code === "unavailable" || err.code === "busy") return 503;
-    if (err.code === "refused") return 409;
+    if (err.code === "unavailable") return 503;
+    // Held by another process (a port): the request conflicts with the machine's state and its message says what
+    // holds what; 409, because a 5xx here would hide that message and invite blind retries.
+    if (err.code === "refused" || err.code === "busy") return 409;
   }
   return 500;
 }

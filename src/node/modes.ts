@@ -44,11 +44,16 @@ export class Modes {
       if (!r.pool) throw new RignodeError("input", "join mode needs {\"pool\": \"HOST:PORT\" or \"stratum+tcp://HOST:PORT\"}");
     }
     const endpoint = r.mode === "join" ? parsePoolUrl(r.pool!) : null;
+    if (r.mode === "host" && m && this.config.pool.stratum === "off" && this.config.pool.stratumJson === "off") {
+      throw new RignodeError("config", "host mode with a local miner needs a Stratum port (--stratum or --stratum-json)");
+    }
+    // The pool first: when its listeners cannot open, nothing has changed yet (the mode, the miner's link) and the
+    // error says why; the state reported stays the real one.
+    if (r.mode === "host") this.pool.start();
     this.link?.stop();
     this.link = null;
     this.joined = null;
-    if (r.mode === "host") this.pool.start();
-    else this.pool.stop();
+    if (r.mode !== "host") this.pool.stop();
     if (m && chain) {
       const user = r.user ?? (this.config.miner.address || encodeAddress(m.source.payTo, chainParams(m).addressVersion));
       if (r.mode === "solo") {
@@ -57,9 +62,6 @@ export class Modes {
         m.engine.resume();
       } else {
         const target = endpoint ?? { host: "127.0.0.1", port: this.pool.ports.stratum ?? this.pool.ports.stratumJson!, codec: this.pool.ports.stratum ? ("native" as const) : ("json" as const) };
-        if (r.mode === "host" && this.pool.ports.stratum === null && this.pool.ports.stratumJson === null) {
-          throw new RignodeError("config", "host mode with a local miner needs a Stratum port (--stratum or --stratum-json)");
-        }
         this.link = joinPool(
           { engine: m.engine, algo: chainParams(m).algo, pools: [target], user, password: "x", log: this.log.child({ component: "miner" }) },
           (src) => (m.switch.inner = src),

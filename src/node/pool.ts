@@ -6,11 +6,16 @@ import type { Store } from "../store";
 export interface RunningPool {
   server: PoolServer;
   ports: { stratum: number | null; stratumJson: number | null };
-  /** Opens the listeners and starts serving jobs (host mode). */
+  /**
+   * Opens the listeners and starts serving jobs (host mode). When a listener cannot open (a port in use: code "busy")
+   * it throws that error and the pool stays stopped with every port closed.
+   */
   start(): void;
   /** Closes the listeners and every connection (the chain node keeps running). */
   stop(): void;
   running(): boolean;
+  /** The ports listening now (null: closed or off). */
+  listening(): { stratum: number | null; stratumJson: number | null };
 }
 
 /**
@@ -43,34 +48,53 @@ export function createPool(
     jobRefreshSeconds: 30,
     instanceId: pc.instance,
   });
-  const listeners: { stop(): void }[] = [];
+  type Key = "stratum" | "stratumJson";
+  const keyOf: Record<StratumCodec, Key> = { native: "stratum", json: "stratumJson" };
+  /** The listeners open now: the pool runs exactly when every configured one is open. */
+  const open: Partial<Record<Key, { stop(): void }>> = {};
   const ports = { stratum: null as number | null, stratumJson: null as number | null };
   // Ports chosen by the OS (":0") are kept across stop/start so miners can come back to the same one.
   const want: Record<StratumCodec, string> = { native: pc.stratum, json: pc.stratumJson };
-  const open = (codec: StratumCodec) => {
+  const listen = (codec: StratumCodec) => {
     if (want[codec] === "off") return;
     const l = parseListen(want[codec]);
-    const key = codec === "native" ? "stratum" : "stratumJson";
+    const key = keyOf[codec];
     const r = listenStratum(server, { host: l.host, port: ports[key] ?? l.port, codec, maxBytes: limits.maxMessageBytes, log: plog, otherPort: () => ports[key === "stratum" ? "stratumJson" : "stratum"] });
     ports[key] = r.port;
-    listeners.push(r);
+    open[key] = r;
+  };
+  const closeAll = () => {
+    for (const key of ["stratum", "stratumJson"] as const) {
+      open[key]?.stop();
+      delete open[key];
+    }
   };
   return {
     server,
     ports,
     start() {
       if (server.isRunning()) return;
+      // Stopped -> running only when every listener opened: one that fails closes the others and the pool stays
+      // stopped, with the listen error (a port in use: "busy") thrown to whoever asked.
+      try {
+        listen("native");
+        listen("json");
+      } catch (e) {
+        closeAll();
+        plog.warn("pool.start_failed", { error: (e as Error).message });
+        throw e;
+      }
+      // No event-loop turn passes between the listeners opening and the server running: no miner sees a stopped pool.
       server.start();
-      open("native");
-      open("json");
       plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off" });
     },
     stop() {
       if (!server.isRunning()) return;
-      for (const l of listeners.splice(0)) l.stop();
+      closeAll();
       server.stop();
       plog.info("pool.stopped", {});
     },
+    listening: () => ({ stratum: open.stratum ? ports.stratum : null, stratumJson: open.stratumJson ? ports.stratumJson : null }),
     running: () => server.isRunning(),
   };
 }

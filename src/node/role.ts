@@ -1,6 +1,6 @@
-import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Algo, type Logger } from "../core";
+import { COMMIT, MetricsRegistry, RignodeError, toHex, VERSION, type Algo, type Logger } from "../core";
 import type { Hono } from "hono";
-import { Chain, decodeAddress, encodeAddress, loadNetwork } from "../chain";
+import { blockHash, Chain, decodeAddress, encodeAddress, genesisBlock, loadNetwork } from "../chain";
 import { MiningEngine, defaultBatch } from "../miner";
 import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
@@ -40,12 +40,19 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced, cpu_features: kernel.featureNames.join(",") });
 
-  const lock = lockDataDir(config.dataDir);
-  const store = Store.open(config.dataDir);
-  store.setMeta("last_start", new Date().toISOString());
-  log.info("store.opened", { path: store.path, schema_version: store.schemaVersion(), journal: store.journalMode() });
-
+  // The network first: a bad --network is the operator's input (exit 2) and must not touch the data dir.
   const params = loadNetwork(config.network);
+  const lock = lockDataDir(config.dataDir);
+  let store: Store;
+  try {
+    store = Store.open(config.dataDir, undefined, { network: params.name, chain_id: params.chainId, genesis: toHex(blockHash(genesisBlock(params).header)) });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  store.setMeta("last_start", new Date().toISOString());
+  log.info("store.opened", { path: store.path, schema_version: store.schemaVersion(), journal: store.journalMode(), check_ms: store.checkMs });
+
   if (params.consensus === "sync" && (config.miner.mine || role === "pool")) {
     throw new RignodeError("usage", `${params.name} is a proof-of-sync network: blocks come from its registered producers, not from mining (no --mine, no pool)`);
   }
@@ -90,8 +97,9 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
         http,
         mode: () => modes.view(),
         setMode: (r) => modes.set(r),
-        start: () => void modes.set({ mode: "host" }),
-        stop: () => void modes.set({ mode: "solo" }),
+        start: () => modes.set({ mode: "host" }),
+        stop: () => modes.set({ mode: "solo" }),
+        listening: () => pool.listening(),
       }),
     );
   }

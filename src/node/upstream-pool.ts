@@ -31,7 +31,15 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   }
 
   const lock = lockDataDir(config.dataDir);
-  const store = Store.open(config.dataDir);
+  let store: Store;
+  try {
+    // The ledger holds what the pool owes its miners: a lost one is an error too (see the data dir's marker).
+    store = Store.open(config.dataDir, undefined, { network: `upstream ${source.net.name}` });
+  } catch (e) {
+    lock.release();
+    source.stop();
+    throw e;
+  }
   store.setMeta("last_start", new Date().toISOString());
   const algo = source.algo;
   const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n) }, poolAddress, log);
@@ -64,6 +72,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
           setMode: hostOnly,
           start: () => pool.start(),
           stop: () => pool.stop(),
+          listening: () => pool.listening(),
           blocknotify: () => source.notify(),
         }),
     ],

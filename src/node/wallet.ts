@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RignodeError, type Logger } from "../core";
+import { fsReason, RignodeError, type Logger } from "../core";
 import { generateKeyPair, keyPairFromSeed, type KeyPair } from "../chain";
 
 export const WALLET_FILE = "wallet.key";
@@ -19,7 +19,7 @@ function readKey(dataDir: string, file: string): KeyPair {
     text = readFileSync(path, "utf8").trim();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RignodeError("usage", `no wallet in ${dataDir}; create one with 'rignode wallet new'`);
-    throw e;
+    throw new RignodeError("store", `${path} cannot be read: ${fsReason(e)}; fix its permissions or restore it from a backup`, { cause: e });
   }
   if (!/^[0-9a-f]{64}$/.test(text)) throw new RignodeError("config", `${path} does not hold a key (64 hex digits); it was changed by hand?`);
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
@@ -32,13 +32,17 @@ export function createWallet(dataDir: string): KeyPair {
 }
 
 function createKey(dataDir: string, file: string): KeyPair {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new RignodeError("store", `data dir ${dataDir} cannot be created: ${fsReason(e)}; pass --data-dir DIR on a writable disk`, { cause: e });
+  }
   const kp = generateKeyPair();
   try {
     writeFileSync(join(dataDir, file), Buffer.from(kp.seed).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RignodeError("usage", `${join(dataDir, file)} exists already; it is never overwritten`);
-    throw e;
+    throw new RignodeError("store", `${join(dataDir, file)} cannot be written: ${fsReason(e)}; make ${dataDir} writable or pass --data-dir DIR`, { cause: e });
   }
   return kp;
 }

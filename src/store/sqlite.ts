@@ -1,7 +1,9 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { RignodeError } from "../core";
+import { fileKind, fsReason, RignodeError } from "../core";
+import { dataDirError, ensureDataDir } from "./datadir";
+import { describeMarker, MARKER_FILE, readMarker, writeMarker } from "./marker";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 export const DB_FILE = "rignode.sqlite";
@@ -13,17 +15,55 @@ export class Store {
     readonly path: string,
   ) {}
 
-  /** Opens (creating if needed) the database in `dataDir` and brings its schema up to date. */
-  static open(dataDir: string, migrations: Migration[] = MIGRATIONS): Store {
+  /** How long the integrity check at open took (ms), for the start-up log. */
+  checkMs = 0;
+
+  /**
+   * Opens (creating if needed) the database in `dataDir`, checks it (PRAGMA quick_check) and brings its schema up to
+   * date. A damaged database, or one missing or empty where the data dir's marker says one was created, is an error:
+   * rignode never serves from it nor replaces it. `about` goes into the marker written at creation (network, genesis).
+   */
+  static open(dataDir: string, migrations: Migration[] = MIGRATIONS, about: Record<string, string> = {}): Store {
+    if (dataDir === ":memory:") return Store.connect(":memory:", dataDir, migrations);
+    ensureDataDir(dataDir);
+    const path = join(dataDir, DB_FILE);
+    const marker = readMarker(dataDir);
+    let size: number | null = null;
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    } catch (cause) {
-      throw new RignodeError("store", `data dir ${dataDir} cannot be created: ${(cause as Error).message}`, { cause });
+      const st = statSync(path);
+      if (!st.isFile()) throw new RignodeError("store", `database ${path} is ${fileKind(st)}, not a file; move it away or pass another --data-dir`);
+      size = st.size;
+    } catch (e) {
+      if (e instanceof RignodeError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw dataDirError(dataDir, `cannot read ${path}`, e);
     }
-    const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, DB_FILE);
+    if (marker && !size) {
+      const what = size === null ? "is missing" : "is empty (0 bytes)";
+      throw new RignodeError(
+        "store",
+        `database ${path} ${what}, but ${join(dataDir, MARKER_FILE)} says one was made there (${describeMarker(marker)}); restore ${DB_FILE} from a backup, or move ${MARKER_FILE} out of ${dataDir} to start a new chain`,
+      );
+    }
+    const store = Store.connect(path, dataDir, migrations);
+    if (!marker) {
+      try {
+        writeMarker(dataDir, { database: DB_FILE, created: new Date().toISOString(), ...about });
+      } catch (e) {
+        store.close();
+        throw e;
+      }
+    }
+    return store;
+  }
+
+  private static connect(path: string, dataDir: string, migrations: Migration[]): Store {
     let db: Database;
     try {
       db = new Database(path, { create: true, strict: true });
+    } catch (cause) {
+      throw openError(path, dataDir, cause);
+    }
+    try {
       db.exec("PRAGMA journal_mode = WAL");
       // FULL: a committed transaction survives power loss, which "durable before acknowledged" requires.
       db.exec("PRAGMA synchronous = FULL");
@@ -33,11 +73,34 @@ export class Store {
       // in memory on a busy pool instead of being read back for every commit.
       db.exec("PRAGMA cache_size = -65536");
     } catch (cause) {
-      throw new RignodeError("store", `database ${path} cannot be opened: ${(cause as Error).message}`, { cause });
+      db.close();
+      throw openError(path, dataDir, cause);
     }
     const store = new Store(db, path);
-    store.migrate(migrations);
+    try {
+      store.check(dataDir);
+      store.migrate(migrations, dataDir);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     return store;
+  }
+
+  /**
+   * PRAGMA quick_check: every page's b-tree structure and every record's format, in one pass over the file; it
+   * skips only the index-against-table comparison of the full integrity_check.
+   */
+  private check(dataDir: string): void {
+    const t0 = performance.now();
+    let problems: string[];
+    try {
+      problems = this.db.query<{ quick_check: string }, []>("PRAGMA quick_check(3)").all().map((r) => r.quick_check);
+    } catch (cause) {
+      throw openError(this.path, dataDir, cause);
+    }
+    this.checkMs = Math.round(performance.now() - t0);
+    if (problems.length !== 1 || problems[0] !== "ok") throw damaged(this.path, dataDir, problems.join("; "));
   }
 
   /** The schema version: the number of the last migration applied. */
@@ -46,7 +109,7 @@ export class Store {
     return row?.v ?? 0;
   }
 
-  private migrate(migrations: Migration[]): void {
+  private migrate(migrations: Migration[], dataDir: string): void {
     try {
       this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    INTEGER PRIMARY KEY,
@@ -54,7 +117,7 @@ export class Store {
         applied_at INTEGER NOT NULL
       ) STRICT`);
     } catch (cause) {
-      throw new RignodeError("store", `database ${this.path} is not usable: ${(cause as Error).message}`, { cause });
+      throw openError(this.path, dataDir, cause);
     }
     const current = this.schemaVersion();
     const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
@@ -71,6 +134,7 @@ export class Store {
       try {
         apply();
       } catch (cause) {
+        if (sqliteKind(cause) !== "other") throw openError(this.path, dataDir, cause);
         throw new RignodeError("store", `migration ${m.version} (${m.name}) failed: ${(cause as Error).message}`, { cause });
       }
     }
@@ -93,5 +157,41 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/** Which SQLite failure an error is: a damaged file, a read-only one, one that cannot be opened, or another. */
+function sqliteKind(e: unknown): "damaged" | "readonly" | "cantopen" | "full" | "other" {
+  const code = String((e as { code?: unknown })?.code ?? "");
+  const msg = String((e as Error)?.message ?? "");
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code) || /malformed|not a database|corrupt/i.test(msg)) return "damaged";
+  if (/^SQLITE_READONLY/.test(code) || /readonly database|read-only/i.test(msg)) return "readonly";
+  if (/^SQLITE_CANTOPEN/.test(code) || /unable to open/i.test(msg)) return "cantopen";
+  if (/^SQLITE_FULL/.test(code) || /database or disk is full/i.test(msg)) return "full";
+  return "other";
+}
+
+function damaged(path: string, dataDir: string, detail: string): RignodeError {
+  const short = detail.replace(/\s+/g, " ").slice(0, 160);
+  return new RignodeError(
+    "store",
+    `database ${path} is damaged (${short}); rignode will not serve from it: restore ${DB_FILE} from a backup, or move ${DB_FILE} and ${MARKER_FILE} out of ${dataDir} to start a new chain`,
+  );
+}
+
+/** The one-line error for a database that cannot be opened or read, by what SQLite said. */
+function openError(path: string, dataDir: string, cause: unknown): RignodeError {
+  const why = fsReason(cause);
+  switch (sqliteKind(cause)) {
+    case "damaged":
+      return Object.assign(damaged(path, dataDir, why), { cause });
+    case "readonly":
+      return new RignodeError("store", `database ${path} cannot be written (${why}); make it and ${dataDir} writable for this user, or pass --data-dir DIR`, { cause });
+    case "full":
+      return new RignodeError("store", `database ${path} cannot be written (${why}); free some space or pass --data-dir DIR on another disk`, { cause });
+    case "cantopen":
+      return new RignodeError("store", `database ${path} cannot be opened (${why}); check that ${dataDir} is a writable directory and ${DB_FILE} a file in it, or pass --data-dir DIR`, { cause });
+    default:
+      return new RignodeError("store", `database ${path} cannot be opened (${why}); pass --data-dir DIR, or restore ${DB_FILE} from a backup`, { cause });
   }
 }
