@@ -110,6 +110,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 
   const app = createApp({
     token,
+    listenHost: access.listen.host,
     groups,
     log,
     metrics,

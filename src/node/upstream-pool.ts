@@ -53,6 +53,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   const { listen, token } = access;
   const app = createApp({
     token,
+    listenHost: listen.host,
     log,
     metrics,
     groups: [
