@@ -1,5 +1,5 @@
 export { createApp, type ApiDeps } from "./app";
-export { ensureApiToken, writeAuth, tokenRequired, TOKEN_FILE } from "./auth";
+export { ensureApiToken, writeAuth, ownerOnly, tokenRequired, TOKEN_FILE } from "./auth";
 export { jsonWrites, isJsonType } from "./body";
 export { originGuard, hostAllowed, hostName, type HostPolicy } from "./origin";
 export { serveApi } from "./serve";
