@@ -3,6 +3,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fsReason, RignodeError } from "../core";
+import { SAFE_METHODS } from "./body";
 
 export const TOKEN_FILE = "api-token";
 
@@ -37,21 +38,47 @@ export function tokenRequired(mode: "auto" | "token", loopbackOnly: boolean): bo
   return mode === "token" || !loopbackOnly;
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The token that owner-only routes need (see ownerOnly), or null when this API has none. */
+    ownerToken: string | null;
+  }
+}
 
-/** Requires `Authorization: Bearer <token>` on every write request when a token is set; reads stay open. */
-export function writeAuth(token: string | null): MiddlewareHandler {
-  const want = token ? Buffer.from(token) : null;
+/** Whether `Authorization: Bearer <token>` carries `want` (compared in constant time). */
+function bearerMatches(header: string | undefined, want: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  const got = m ? Buffer.from(m[1]!) : null;
+  const w = Buffer.from(want);
+  return got !== null && got.length === w.length && timingSafeEqual(got, w);
+}
+
+const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": 'Bearer realm="rignode"' };
+
+/**
+ * Requires `Authorization: Bearer <token>` on every write request when `token` is set; reads stay open. Also hands
+ * `ownerToken` to the owner-only routes.
+ */
+export function writeAuth(token: string | null, ownerToken: string | null = token): MiddlewareHandler {
   return async (c, next) => {
-    if (want && !SAFE_METHODS.has(c.req.method)) {
-      const header = c.req.header("authorization") ?? "";
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const got = m ? Buffer.from(m[1]!) : null;
-      if (!got || got.length !== want.length || !timingSafeEqual(got, want)) {
-        c.header("WWW-Authenticate", 'Bearer realm="rignode"');
-        return c.json({ error: "unauthorized", message: "write requests need Authorization: Bearer <token from the data dir's api-token file>" }, 401);
-      }
+    c.set("ownerToken", ownerToken);
+    if (token && !SAFE_METHODS.has(c.req.method) && !bearerMatches(c.req.header("authorization"), token)) {
+      return c.json({ error: "unauthorized", message: "write requests need Authorization: Bearer <token from the data dir's api-token file>" }, 401, UNAUTHORIZED_HEADERS);
     }
     await next();
   };
 }
+
+/**
+ * For writes that redirect the rig's hashrate or money (pool mode, pool fee and limits): the bearer token is needed
+ * even on a loopback API, so that no local process or page without read access to the data dir can steer them.
+ * Refused (fails closed) when the API has no token at all.
+ */
+export const ownerOnly: MiddlewareHandler = async (c, next) => {
+  const token = c.get("ownerToken") ?? null;
+  if (token === null || !bearerMatches(c.req.header("authorization"), token)) {
+    const message = `${c.req.method} ${c.req.path} changes where the rig's hashrate or money goes: it needs Authorization: Bearer <token from the data dir's api-token file>, even on loopback`;
+    return c.json({ error: "unauthorized", message }, 401, UNAUTHORIZED_HEADERS);
+  }
+  await next();
+};

@@ -1,5 +1,7 @@
 export { createApp, type ApiDeps } from "./app";
-export { ensureApiToken, writeAuth, tokenRequired, TOKEN_FILE } from "./auth";
+export { ensureApiToken, writeAuth, ownerOnly, tokenRequired, TOKEN_FILE } from "./auth";
+export { jsonWrites, isJsonType } from "./body";
+export { originGuard, hostAllowed, hostName, type HostPolicy } from "./origin";
 export { serveApi } from "./serve";
 export { chainRoutes, txJson, type ChainRouteDeps } from "./chain";
 export { minerRoutes, type MinerView, type MinerControl } from "./miner";

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { ownerOnly } from "./auth";
 import { jsonBody } from "./body";
 import { z } from "zod";
 import { RignodeError, type MetricFamily, MetricsRegistry } from "../core";
@@ -58,7 +59,8 @@ function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; st
 
 /**
  * The pool's HTTP surface (seed 004): stats, blocks with their payout plans, metrics, mode, start/stop/configure
- * (writes: bearer token off loopback), and an HTTP worker path (register, job, share) through the same checks.
+ * (writes: bearer token off loopback; mode and configure, which redirect hashrate or money, always), and an HTTP
+ * worker path (register, job, share) through the same checks.
  */
 export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(), ...listening(d), http_sessions: d.http.count() }));
@@ -86,7 +88,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
       return c.json({ ok: true });
     });
   }
-  app.post("/pool/mode", async (c) => {
+  app.post("/pool/mode", ownerOnly, async (c) => {
     await d.setMode(await jsonBody(c, modeBody, '{"mode": "host"|"solo"|"join", "pool"?, "user"?}'));
     return c.json(d.mode());
   });
@@ -98,7 +100,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     await d.stop();
     return c.json({ ...d.mode(), running: d.server.isRunning(), ...listening(d) });
   });
-  app.post("/pool/configure", async (c) => {
+  app.post("/pool/configure", ownerOnly, async (c) => {
     const b = await jsonBody(c, configureBody, "{pool_fee_percent?, share_interval_s?, shares_per_second?, max_conns_per_ip?, ban_seconds?}");
     d.server.configure({
       poolFeeBps: b.pool_fee_percent === undefined ? undefined : Math.round(b.pool_fee_percent * 100),

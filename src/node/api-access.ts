@@ -12,20 +12,26 @@ export interface ApiAccess {
   ports: number[];
   /** Bearer token for writes, or null: loopback only, no token. */
   token: string | null;
+  /** Bearer token the writes that redirect hashrate or money need even on loopback (null: the role has none). */
+  ownerToken: string | null;
 }
 
 /**
- * Where a role's API listens and the bearer token its writes need. `explicit`: the address was given (flag,
+ * Where a role's API listens and the bearer tokens its writes need. `explicit`: the address was given (flag,
  * environment, config file), so a busy port is an error; otherwise several processes on one host (a node and
  * its workers) each take the next free port from 8420, skipping P2P ports a node on this host listens on.
+ * `ownerRoutes`: the role serves writes that redirect hashrate or money (a pool), so the token file exists even on
+ * loopback, for local tools to read.
  */
-export function apiAccess(config: Config, log: Logger, explicit = true): ApiAccess {
+export function apiAccess(config: Config, log: Logger, explicit = true, ownerRoutes = false): ApiAccess {
   const listen = parseListen(config.api.listen);
   const ports = explicit ? [listen.port] : autoPorts(listen.port, config);
-  if (!tokenRequired(config.api.auth, isLoopbackHost(listen.host))) return { listen, ports, token: null };
+  const all = tokenRequired(config.api.auth, isLoopbackHost(listen.host));
+  if (!all && !ownerRoutes) return { listen, ports, token: null, ownerToken: null };
   const t = ensureApiToken(config.dataDir);
-  log.info("api.token", { path: t.path, created: t.created, note: "write requests need Authorization: Bearer <token>" });
-  return { listen, ports, token: t.token };
+  const note = all ? "write requests need Authorization: Bearer <token>" : "pool mode and configure need Authorization: Bearer <token>";
+  log.info("api.token", { path: t.path, created: t.created, note });
+  return { listen, ports, token: all ? t.token : null, ownerToken: t.token };
 }
 
 function autoPorts(first: number, config: Config): number[] {

@@ -105,8 +105,8 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
 
   const cpu = await cpuInfo();
-  const access = apiAccess(config, log, opts.apiExplicit ?? true);
-  const { token } = access;
+  const access = apiAccess(config, log, opts.apiExplicit ?? true, pool !== null);
+  const { token, ownerToken } = access;
 
   const metrics = new MetricsRegistry();
   metrics.register(buildCollector(role, kernel));
@@ -118,6 +118,8 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 
   const app = createApp({
     token,
+    ownerToken,
+    listenHost: access.listen.host,
     groups,
     log,
     metrics,

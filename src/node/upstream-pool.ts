@@ -57,10 +57,12 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   metrics.register(() => pool.server.metrics());
   metrics.register(() => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }]);
 
-  const access = apiAccess(config, log, opts.apiExplicit ?? true);
-  const { listen, token } = access;
+  const access = apiAccess(config, log, opts.apiExplicit ?? true, true);
+  const { listen, token, ownerToken } = access;
   const app = createApp({
     token,
+    ownerToken,
+    listenHost: listen.host,
     log,
     metrics,
     groups: [

@@ -74,6 +74,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
   const { token } = access;
   const app = createApp({
     token,
+    listenHost: access.listen.host,
     log,
     metrics,
     groups: [

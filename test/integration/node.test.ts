@@ -76,8 +76,9 @@ describe("rignode node", () => {
       expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
       const token = readFileSync(tokenFile, "utf8").trim();
       const body = JSON.stringify({ raw: "00" });
-      expect((await fetch(`http://127.0.0.1:${port}/api/tx`, { method: "POST", body })).status).toBe(401);
-      const authed = await fetch(`http://127.0.0.1:${port}/api/tx`, { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
+      const json = { "content-type": "application/json" };
+      expect((await fetch(`http://127.0.0.1:${port}/api/tx`, { method: "POST", body, headers: json })).status).toBe(401);
+      const authed = await fetch(`http://127.0.0.1:${port}/api/tx`, { method: "POST", body, headers: { ...json, authorization: `Bearer ${token}` } });
       expect(authed.status).toBe(400); // authenticated, then refused as a malformed transaction
     } finally {
       proc.kill("SIGTERM");

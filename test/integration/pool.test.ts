@@ -2,7 +2,7 @@
 // and kill -9 of the pool while shares are flowing loses no acknowledged share.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, freePort, run, waitFor } from "../helpers";
@@ -174,12 +174,17 @@ describe("rignode pool with rignode workers", () => {
 
   test("modes at runtime: host with a local miner mining into its own pool, solo, join another pool, host again", async () => {
     const a = startPool(mkdtempSync(join(tmpdir(), "rignode-pool-")), ["--start-difficulty", "0.001"]);
-    const b = startPool(mkdtempSync(join(tmpdir(), "rignode-pool-")), ["--mine", "--threads", "1", "--start-difficulty", "0.001"]);
+    const bData = mkdtempSync(join(tmpdir(), "rignode-pool-"));
+    const b = startPool(bData, ["--mine", "--threads", "1", "--start-difficulty", "0.001"]);
     const procs = [a.proc, b.proc];
-    const post = (base: string, path: string, body: unknown) => json(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // Mode changes redirect hashrate: they need the token from the data dir even on loopback.
+    const headers = () => ({ "content-type": "application/json", authorization: `Bearer ${readFileSync(join(bData, "api-token"), "utf8").trim()}` });
+    const post = (base: string, path: string, body: unknown) => json(`${base}${path}`, { method: "POST", headers: headers(), body: JSON.stringify(body) });
     try {
       await waitFor(() => json(`${a.api}/health`));
       await waitFor(() => json(`${b.api}/health`));
+      const untokened = await fetch(`${b.api}/pool/mode`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ mode: "solo" }) });
+      expect(untokened.status).toBe(401);
       expect(await json(`${b.api}/pool/mode`)).toMatchObject({ mode: "host", mining: true });
       // Host: B's own miner is a worker of B's pool.
       const own = await waitFor(async () => ((await json(`${b.api}/pool/stats`))?.workers?.[0]?.accepted > 0 ? (await json(`${b.api}/pool/stats`)).workers[0] : undefined), 30_000);

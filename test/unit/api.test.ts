@@ -46,18 +46,19 @@ describe("api", () => {
 
   test("write requests need the bearer token when one is set; reads do not", async () => {
     const a = app("t".repeat(64));
-    expect((await a.request("/api/echo", { method: "POST", body: "{}" })).status).toBe(401);
-    const wrong = await a.request("/api/echo", { method: "POST", body: "{}", headers: { authorization: `Bearer ${"u".repeat(64)}` } });
+    const json = { "content-type": "application/json" };
+    expect((await a.request("/api/echo", { method: "POST", body: "{}", headers: json })).status).toBe(401);
+    const wrong = await a.request("/api/echo", { method: "POST", body: "{}", headers: { ...json, authorization: `Bearer ${"u".repeat(64)}` } });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("www-authenticate")).toContain("Bearer");
-    const ok = await a.request("/api/echo", { method: "POST", body: '{"a":1}', headers: { authorization: `Bearer ${"t".repeat(64)}` } });
+    const ok = await a.request("/api/echo", { method: "POST", body: '{"a":1}', headers: { ...json, authorization: `Bearer ${"t".repeat(64)}` } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ a: 1 });
     expect((await a.request("/health")).status).toBe(200);
   });
 
   test("without a token (loopback API) writes are open", async () => {
-    expect((await app(null).request("/api/echo", { method: "POST", body: "{}" })).status).toBe(200);
+    expect((await app(null).request("/api/echo", { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).status).toBe(200);
   });
 
   test("typed errors become 400 with their message; others 500 without internals; unknown routes 404", async () => {
