@@ -7,6 +7,7 @@ import { bitsToTarget, decodeHeader, encodeHeader, workForTarget, type Header } 
 import { rewardAt, type NetworkParams } from "./params";
 import { applyUndo, readAccount, StateWriter, type Account } from "./state";
 import { decodeTx, encodeTx, EXTRANONCE_BYTES, txId, type CoinbaseOutput, type Transfer } from "./tx";
+import { provenHeight } from "./headers";
 import { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
 import { sealBytes } from "./block";
 import { verifySignature } from "./keys";
@@ -139,6 +140,22 @@ export class Chain {
   /** The height of a stored block of any branch, or null. */
   heightOf(hash: Uint8Array): number | null {
     return this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(hash)?.height ?? null;
+  }
+
+  /**
+   * The height a peer's run of headers proves (see provenHeight): it builds on a block we hold that is not invalid,
+   * links up and passes the header-only checks. null when it does not build on anything we hold.
+   */
+  provenHeight(headers: readonly Header[]): number | null {
+    return provenHeight(headers, {
+      params: this.params,
+      powHash: this.opts.powHash,
+      now: this.now,
+      known: (hash) => {
+        const r = this.db.query<{ height: number; header: Uint8Array; status: string }, [Uint8Array]>("SELECT height, header, status FROM blocks WHERE hash = ?").get(hash);
+        return r && r.status !== "invalid" ? { height: r.height, time: decodeHeader(r.header).time } : null;
+      },
+    });
   }
 
   /** A block of any branch by hash, with its height and whether it is on the main chain. */

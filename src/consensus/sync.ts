@@ -83,7 +83,7 @@ export type SyncState = "AtTip" | "Behind" | "CatchingUp" | "TooFarAhead";
 /** What a node sees of itself and its ready peers at one tick. */
 export interface Observation {
   localHeight: number;
-  /** Highest height announced by a ready peer (the local height if none). */
+  /** Highest height a ready peer has proven (headers or blocks it sent; the local height if none). */
   networkHeight: number;
   readyPeers: number;
 }

@@ -15,7 +15,8 @@ export interface ClaimReceipt {
 }
 
 /**
- * The proof-of-sync producer loop (seed 002): a 1 s network snapshot (local height, best height of ready peers), a
+ * The proof-of-sync producer loop (seed 002): a 1 s network snapshot (local height, best height ready peers have
+ * proven — headers or blocks they sent, never a hello's claim, so one lying peer cannot hold every producer back), a
  * 250 ms tick that keeps eligibility (3 ticks at tip with a ready peer), and, for each new height this node holds a
  * slot in, a proposal after slot x 1200 ms + its jitter if no block for that height has come by then.
  */

@@ -34,7 +34,13 @@ export interface PeerInfo {
   address: string;
   inbound: boolean;
   ready: boolean;
+  /**
+   * The best height this peer has proven: a block of ours it showed (its hello tip, an inv, a block it sent) or the
+   * last of a run of headers it sent that builds on our chain and passes the header checks. Never its bare claim.
+   */
   height: number | null;
+  /** The height its hello claimed (for display only: nothing is decided on it). */
+  claimed_height: number | null;
   listen_port: number | null;
 }
 
@@ -47,8 +53,13 @@ interface PeerState {
   writer: FrameWriter;
   challenge: Uint8Array;
   hello: Extract<Message, { t: "hello" }> | null;
-  /** The best height this peer has shown: its hello, then blocks it sent or announced that we know. */
+  /** The best height this peer has proven (see PeerInfo.height); its hello's claim is only `claimed`. */
   height: number;
+  claimed: number;
+  /** When we asked it for headers and have had none since (0: nothing asked). */
+  headersAskedAt: number;
+  /** When blocks were asked of it and none has come since (0: none in flight). */
+  blocksAskedAt: number;
   authed: boolean;
   ready: boolean;
   /** Block hashes this peer has shown it has (sent or announced): no need to announce them to it. */
@@ -75,6 +86,11 @@ const TARGET_OUTBOUND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A link that has not completed the handshake within this is closed: not a rignode P2P port, or a stuck peer. */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/**
+ * A peer asked for headers, or for blocks its headers or invs named, that sends nothing of them within this is
+ * misbehaving: an honest peer answers from its store at once, and a claim it does not back must not linger.
+ */
+const PROOF_TIMEOUT_MS = 30_000;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /**
@@ -155,6 +171,7 @@ export class P2PNode {
       inbound: p.inbound,
       ready: p.ready,
       height: p.hello ? p.height : null,
+      claimed_height: p.hello ? p.claimed : null,
       listen_port: p.hello?.listenPort ?? null,
     }));
   }
@@ -196,7 +213,7 @@ export class P2PNode {
           socket, inbound, ip, address: `${ip}:${socket.remotePort}`,
           decoder: new FrameDecoder(this.maxFrame),
           writer: new FrameWriter(socket, 4 * this.maxFrame),
-          challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, authed: false, ready: false,
+          challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, claimed: 0, headersAskedAt: 0, blocksAskedAt: 0, authed: false, ready: false,
           knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
           opened: Date.now(), dialed: socket.data?.dialed, attempt: socket.data?.attempt,
         };
@@ -310,7 +327,10 @@ export class P2PNode {
           }
         }
         p.hello = m;
-        p.height = m.height;
+        // Its claimed height proves nothing (any number fits in a hello); its tip does when we hold that block.
+        p.claimed = m.height;
+        const known = this.o.chain.block(m.tip);
+        p.height = known && known.status !== "invalid" ? known.height : 0;
         this.send(p, { t: "auth", sig: signMessage(this.o.nodeKey.seed, authBytes(this.o.chain.params.chainId, m.challenge)) });
         return this.maybeReady(p);
       }
@@ -327,38 +347,56 @@ export class P2PNode {
       case "getheaders":
         return this.send(p, { t: "headers", headers: headersAfter(this.o.chain, m.locator) });
       case "headers": {
-        for (const h of m.headers) {
-          const hash = blockHash(decodeHeader(h));
+        p.headersAskedAt = 0;
+        const headers = m.headers.map((h) => decodeHeader(h));
+        const proven = this.o.chain.provenHeight(headers);
+        if (proven !== null && proven > p.height) p.height = proven;
+        for (const h of headers) {
+          const hash = blockHash(h);
           if (!this.o.chain.block(hash)) p.wanted.push(hash);
         }
         p.lastHeadersFull = m.headers.length === MAX_HEADERS;
         return this.requestBlocks(p);
       }
       case "getblocks": {
-        const blocks: Uint8Array[] = [];
+        // Split across messages so that each fits a frame (16 full blocks do not): the asker times out missing blocks.
+        let blocks: Uint8Array[] = [];
+        let bytes = 0;
         for (const h of m.hashes) {
           const b = this.o.chain.block(h);
-          if (b && b.status !== "invalid") blocks.push(encodeBlock(b.block));
+          if (!b || b.status === "invalid") continue;
+          const raw = encodeBlock(b.block);
+          if (blocks.length && bytes + raw.length + 64 > this.maxFrame) {
+            this.send(p, { t: "blocks", blocks });
+            blocks = [];
+            bytes = 0;
+          }
+          blocks.push(raw);
+          bytes += raw.length + 8;
         }
         return this.send(p, { t: "blocks", blocks });
       }
       case "blocks": {
+        let asked = 0;
         for (const raw of m.blocks) {
           const b = decodeBlock(raw);
           const hash = blockHash(b.header);
-          p.inflight.delete(hex(hash));
+          if (p.inflight.delete(hex(hash))) asked++;
           this.remember(p, hash);
           try {
             p.height = Math.max(p.height, this.o.chain.acceptBlock(b, `peer ${p.address}`).height);
           } catch (e) {
             if (e instanceof ValidationError && e.rule === "orphan") {
               // A block whose parent we lack: catch up from this peer first.
-              this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
+              this.askHeaders(p);
               continue;
             }
             throw e;
           }
         }
+        // The deadline restarts only for blocks we asked for: unasked ones (or an empty message) do not keep it off.
+        if (!p.inflight.size) p.blocksAskedAt = 0;
+        else if (asked) p.blocksAskedAt = Date.now();
         return this.requestBlocks(p);
       }
       case "inv": {
@@ -419,7 +457,13 @@ export class P2PNode {
     });
     this.send(p, { t: "getaddr" });
     const tip = this.o.chain.tip();
-    if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
+    if (!this.o.chain.block(p.hello.tip) || p.hello.height > tip.height) this.askHeaders(p);
+  }
+
+  /** Asks for headers after our locator; the peer has PROOF_TIMEOUT_MS to send some (see maintain). */
+  private askHeaders(p: PeerState): void {
+    if (!p.headersAskedAt) p.headersAskedAt = Date.now();
+    this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
   }
 
   /** Asks for wanted blocks in order, keeping at most MAX_INFLIGHT outstanding; then more headers if there are. */
@@ -432,12 +476,13 @@ export class P2PNode {
         batch.push(h);
       }
       if (!batch.length) break;
+      if (!p.inflight.size) p.blocksAskedAt = Date.now();
       for (const h of batch) p.inflight.add(hex(h));
       this.send(p, { t: "getblocks", hashes: batch });
     }
     if (!p.wanted.length && !p.inflight.size && p.lastHeadersFull) {
       p.lastHeadersFull = false;
-      this.send(p, { t: "getheaders", locator: locator(this.o.chain, this.genesis) });
+      this.askHeaders(p);
     }
   }
 
@@ -456,6 +501,10 @@ export class P2PNode {
       if (!p.ready && now - p.opened > HANDSHAKE_TIMEOUT_MS) {
         this.o.log.info("p2p.timeout", { peer: p.address, reason: "no handshake" });
         this.close(p, `no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (is it a rignode P2P port?)`);
+      } else if (p.headersAskedAt && now - p.headersAskedAt > PROOF_TIMEOUT_MS) {
+        this.misbehave(p, `no headers within ${PROOF_TIMEOUT_MS / 1000} s of asking (its hello claimed height ${p.claimed}, it has proven ${p.height})`);
+      } else if (p.blocksAskedAt && now - p.blocksAskedAt > PROOF_TIMEOUT_MS) {
+        this.misbehave(p, `none of ${p.inflight.size} blocks it announced came within ${PROOF_TIMEOUT_MS / 1000} s of asking`);
       } else if (now - p.lastSeen > 120_000) {
         this.o.log.info("p2p.timeout", { peer: p.address });
         this.close(p, "silent for 120 s");
