@@ -2,7 +2,7 @@
 // answers 409 with the listen error, leaves the pool stopped with both ports closed (stats say so), logs no
 // unhandled rejection; once the port is free the same request starts it.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, freePort, waitFor } from "../helpers";
@@ -27,8 +27,9 @@ describe("pool start/stop through the API", () => {
   test("a taken Stratum port: 409 with the reason, running false, both ports closed; freed: the start succeeds", async () => {
     const [api, native, jsonPort] = [freePort(), freePort(), freePort()];
     const base = `http://127.0.0.1:${api}`;
+    const data = mkdtempSync(join(tmpdir(), "rignode-poolstart-"));
     const proc = Bun.spawn(
-      [bin(), "pool", "--data-dir", mkdtempSync(join(tmpdir(), "rignode-poolstart-")), "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`],
+      [bin(), "pool", "--data-dir", data, "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`],
       { stdout: "ignore", stderr: "pipe", env: { ...process.env, RIGNODE_LOG_JSON: "true" } },
     );
     let blocker: { stop(closeActive?: boolean): void } | null = null;
@@ -52,7 +53,9 @@ describe("pool start/stop through the API", () => {
       expect(await accepts(native)).toBe(false);
       expect((await call(`${base}/pool/mode`)).body.mode).toBe("solo");
       // The same through POST /pool/mode {"mode": "host"}.
-      const r = await fetch(`${base}/pool/mode`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ mode: "host" }) });
+      // (a mode change needs the token from the data dir, even on loopback)
+      const token = readFileSync(join(data, "api-token"), "utf8").trim();
+      const r = await fetch(`${base}/pool/mode`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ mode: "host" }) });
       expect(r.status).toBe(409);
       expect((await call(`${base}/pool/stats`)).body.running).toBe(false);
 
