@@ -70,7 +70,11 @@ export function originGuard(policy: HostPolicy, log?: Logger, now: () => number 
     const host = c.req.header("host") ?? new URL(c.req.url).host;
     const origin = c.req.header("origin");
     const fields = { host: clip(host), origin: clip(origin), method: c.req.method, path: clip(c.req.path), ip: (c.env as { ip?: string } | undefined)?.ip ?? null };
-    if (!hostAllowed(host, policy)) {
+    // Beyond loopback a tool (curl, Prometheus, rignode wallet) may use any DNS name of the rig: a request with neither
+    // Origin nor Sec-Fetch-Site comes from no browser page (browsers send Sec-Fetch-Site on every request they make),
+    // so it cannot be a rebinding attack. A loopback listener keeps to loopback names.
+    const tool = origin === undefined && c.req.header("sec-fetch-site") === undefined && !isLoopbackHost(policy.listenHost.replace(/^\[(.*)\]$/, "$1"));
+    if (!tool && !hostAllowed(host, policy)) {
       refuse("host", fields);
       return c.json({ error: "forbidden", message: `Host '${clip(host)}' is not this API's address (use http://127.0.0.1:PORT or the listen address)` }, 403);
     }

@@ -60,6 +60,8 @@ interface PeerState {
   headersAskedAt: number;
   /** When blocks were asked of it and none has come since (0: none in flight). */
   blocksAskedAt: number;
+  /** When bytes of a message still in transit last came from it: a slow link still delivering is making progress. */
+  lastBytes: number;
   authed: boolean;
   ready: boolean;
   /** Block hashes this peer has shown it has (sent or announced): no need to announce them to it. */
@@ -213,7 +215,7 @@ export class P2PNode {
           socket, inbound, ip, address: `${ip}:${socket.remotePort}`,
           decoder: new FrameDecoder(this.maxFrame),
           writer: new FrameWriter(socket, 4 * this.maxFrame),
-          challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, claimed: 0, headersAskedAt: 0, blocksAskedAt: 0, authed: false, ready: false,
+          challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, claimed: 0, headersAskedAt: 0, blocksAskedAt: 0, lastBytes: 0, authed: false, ready: false,
           knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
           opened: Date.now(), dialed: socket.data?.dialed, attempt: socket.data?.attempt,
         };
@@ -234,6 +236,8 @@ export class P2PNode {
         } catch (e) {
           return this.misbehave(p, `bad frame: ${(e as Error).message}`);
         }
+        // A large message still arriving (blocks over a slow link) is progress; a small reply (a pong) is not.
+        if (p.decoder.pending() > 0) p.lastBytes = Date.now();
         for (const v of values) {
           if (!this.peers.has(p)) return;
           p.lastSeen = Date.now();
@@ -498,13 +502,29 @@ export class P2PNode {
     if (this.stopped) return;
     const now = Date.now();
     for (const p of this.peers) {
+      // Owed for 30 s with not a byte from the peer since we asked (a slow link that is still sending is fine).
+      const owes = (askedAt: number) => askedAt > 0 && now - Math.max(askedAt, p.lastBytes) > PROOF_TIMEOUT_MS;
       if (!p.ready && now - p.opened > HANDSHAKE_TIMEOUT_MS) {
         this.o.log.info("p2p.timeout", { peer: p.address, reason: "no handshake" });
         this.close(p, `no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (is it a rignode P2P port?)`);
-      } else if (p.headersAskedAt && now - p.headersAskedAt > PROOF_TIMEOUT_MS) {
-        this.misbehave(p, `no headers within ${PROOF_TIMEOUT_MS / 1000} s of asking (its hello claimed height ${p.claimed}, it has proven ${p.height})`);
-      } else if (p.blocksAskedAt && now - p.blocksAskedAt > PROOF_TIMEOUT_MS) {
-        this.misbehave(p, `none of ${p.inflight.size} blocks it announced came within ${PROOF_TIMEOUT_MS / 1000} s of asking`);
+      } else if (owes(p.headersAskedAt)) {
+        const why = `no headers within ${PROOF_TIMEOUT_MS / 1000} s of asking (its hello claimed height ${p.claimed}, it has proven ${p.height})`;
+        // It claimed more than we have and will not show it: the lie that holds producers back. Banned. Otherwise (a
+        // stuck link) only dropped, and another peer is asked.
+        if (p.claimed > this.o.chain.tip().height) this.misbehave(p, why);
+        else {
+          this.o.log.info("p2p.timeout", { peer: p.address, reason: "no headers", claimed: p.claimed, proven: p.height });
+          this.close(p, why);
+        }
+      } else if (owes(p.blocksAskedAt)) {
+        const why = `none of ${p.inflight.size} blocks it announced came within ${PROOF_TIMEOUT_MS / 1000} s of asking, and nothing else`;
+        // Headers that promise blocks beyond our tip and then silence: the lie that holds producers back. Banned.
+        // Otherwise (a stalled link) only dropped.
+        if (p.height > this.o.chain.tip().height) this.misbehave(p, `${why} (it proved headers up to ${p.height})`);
+        else {
+          this.o.log.info("p2p.timeout", { peer: p.address, reason: "blocks not delivered" });
+          this.close(p, why);
+        }
       } else if (now - p.lastSeen > 120_000) {
         this.o.log.info("p2p.timeout", { peer: p.address });
         this.close(p, "silent for 120 s");

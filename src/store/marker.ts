@@ -1,4 +1,4 @@
-import { renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { readRegularFile, RignodeError } from "../core";
 import { dataDirError } from "./datadir";
@@ -39,8 +39,21 @@ export function readMarker(dataDir: string): Marker | null {
 export function writeMarker(dataDir: string, m: Marker): void {
   const path = join(dataDir, MARKER_FILE);
   try {
-    writeFileSync(`${path}.tmp`, JSON.stringify(m, null, 1) + "\n", { mode: 0o600 });
+    // Durable before it is visible: a power cut must not leave an empty marker beside a good database.
+    const fd = openSync(`${path}.tmp`, "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(m, null, 1) + "\n");
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(`${path}.tmp`, path);
+    const dir = openSync(dataDir, "r");
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   } catch (e) {
     throw dataDirError(dataDir, `cannot write ${path}`, e);
   }

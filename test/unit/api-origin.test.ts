@@ -120,6 +120,16 @@ describe("DNS rebinding", () => {
     expect(refusals(r.lines)[0]).toMatchObject({ reason: "host", host: "attacker.example:8420", origin: null, path: "/pool/stats" });
   });
 
+  test("beyond loopback a tool (no Origin, no Sec-Fetch-Site) may use any DNS name of the rig; a browser may not", async () => {
+    const r = rig({ listenHost: "0.0.0.0", machineNames: ["rig1"] });
+    expect((await r.send("GET", "/pool/stats", { host: "rig1.fritz.box:8420" })).status).toBe(200);
+    const fromPage = await r.send("GET", "/pool/stats", { host: "rig1.fritz.box:8420", "sec-fetch-site": "same-origin" });
+    expect(fromPage.status).toBe(403);
+    expect(await fromPage.text()).not.toContain("secret-address");
+    // On a loopback listener a name is refused even from a tool.
+    expect((await rig().send("GET", "/pool/stats", { host: "attacker.example:8420" })).status).toBe(403);
+  });
+
   test("a loopback listener answers loopback names only: not the machine's name, not a LAN address", () => {
     const p = { listenHost: "127.0.0.1", machineNames: ["rig1"] };
     for (const h of ["localhost", "localhost:8420", "LOCALHOST:8420", "127.0.0.1:8420", "127.3.2.1", "[::1]:8420", "[::1]"]) expect([h, hostAllowed(h, p)]).toEqual([h, true]);
@@ -141,7 +151,7 @@ describe("DNS rebinding", () => {
     const lan = { host: "192.168.1.5:8420", origin: "http://192.168.1.5:8420", ...owner };
     expect((await r.send("POST", "/api/miner/pause", lan, "{}")).status).toBe(200);
     expect((await r.send("GET", "/api/miner", { host: "rig1:8420", origin: "http://rig1:8420" })).status).toBe(200);
-    expect((await r.send("GET", "/api/miner", { host: "evil.example:8420" })).status).toBe(403);
+    expect((await r.send("GET", "/api/miner", { host: "evil.example:8420", "sec-fetch-site": "same-origin" })).status).toBe(403); // a browser page (rebinding)
     expect(r.applied).toEqual(["pause"]);
   });
 });
