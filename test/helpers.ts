@@ -34,6 +34,16 @@ export function freePort(): number {
   return port;
 }
 
+/** GET `url` as JSON; undefined when it fails or does not answer 2xx (for polling with waitFor). */
+export async function getJson(url: string): Promise<any> {
+  try {
+    const r = await fetch(url);
+    return r.ok ? await r.json() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls `fn` until it returns a value or `ms` pass. */
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;

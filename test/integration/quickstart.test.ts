@@ -6,19 +6,12 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, freePort, run, waitFor } from "../helpers";
+import { bin, freePort, run, waitFor, getJson } from "../helpers";
 
 const claims = mkdtempSync(join(tmpdir(), "rignode-claims-"));
 const env = { ...process.env, RIGNODE_LOG_JSON: "true", RIGNODE_CPU_CLAIMS_DIR: claims };
 
-async function json(url: string): Promise<any> {
-  try {
-    const r = await fetch(url);
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const json = getJson;
 
 /** A process whose stderr (JSON log lines) is collected as it comes. */
 function spawn(args: string[]) {

@@ -2,11 +2,9 @@
 // must keep producing with it connected (a bare claim is not the network's height), and drop and ban it once it has
 // left a request for headers unanswered for 30 s.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { bin, freePort, waitFor } from "../helpers";
+import { waitFor } from "../helpers";
+import { get, startProducer, type Producer } from "./producers";
 import { frame } from "../../src/p2p";
 import { blockHash, decode, encode, generateKeyPair, genesisBlock, NETWORKS, signMessage, type Value } from "../../src/chain";
 
@@ -15,11 +13,7 @@ const LIE = 2 ** 32;
 /** The liar connects from its own loopback address: its ban must not touch the producers' 127.0.0.1. */
 const LIAR_IP = "127.0.0.41";
 
-interface Node {
-  api: string;
-  p2p: number;
-  proc: ReturnType<typeof Bun.spawn>;
-}
+type Node = Producer;
 const procs: ReturnType<typeof Bun.spawn>[] = [];
 const liars: Socket[] = [];
 afterAll(() => {
@@ -27,30 +21,13 @@ afterAll(() => {
   procs.forEach((p) => p.kill("SIGKILL"));
 });
 
-const seedOf = (i: number) => new Bun.CryptoHasher("sha256").update(`rignode devnet-sync producer ${i}`).digest("hex");
-
-/** Producer i of devnet-sync (its node key from the network's seed), with --peer links only. */
+/** Producer i, killed after the test. */
 function start(i: number, peers: number[]): Node {
-  const data = mkdtempSync(join(tmpdir(), `rignode-liar-${i}-`));
-  writeFileSync(join(data, "node.key"), seedOf(i) + "\n", { mode: 0o600 });
-  const api = `127.0.0.1:${freePort()}`;
-  const p2p = freePort();
-  const proc = Bun.spawn(
-    [bin(), "node", "--network", "devnet-sync", "--data-dir", data, "--api", api, "--p2p", `127.0.0.1:${p2p}`, "--discover=false", ...peers.flatMap((p) => ["--peer", `127.0.0.1:${p}`])],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  procs.push(proc);
-  return { api, p2p, proc };
+  const n = startProducer(i, peers);
+  procs.push(n.proc);
+  return n;
 }
 
-async function get(n: Node, path: string): Promise<any> {
-  try {
-    const r = await fetch(`http://${n.api}${path}`);
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
-}
 const status = (n: Node) => get(n, "/api/mining/status");
 const height = async (n: Node) => ((await get(n, "/api/chain/tip"))?.height as number | undefined) ?? -1;
 

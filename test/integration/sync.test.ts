@@ -1,44 +1,19 @@
 // Proof-of-sync on real processes (devnet-sync, its three seeded producers): the same winners everywhere, a killed
 // primary replaced by its backup, a partitioned producer that stops and comes back.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { bin, freePort, Link, waitFor } from "../helpers";
+import { freePort, Link, waitFor } from "../helpers";
+import { get, startProducer, type Producer } from "./producers";
 
-interface Node {
-  id: string;
-  api: string;
-  p2p: number;
-  proc: ReturnType<typeof Bun.spawn>;
-}
+type Node = Producer;
 
 const procs: ReturnType<typeof Bun.spawn>[] = [];
 afterAll(() => procs.forEach((p) => p.kill("SIGKILL")));
 
-const seedOf = (i: number) => new Bun.CryptoHasher("sha256").update(`rignode devnet-sync producer ${i}`).digest("hex");
-
-/** Producer i of devnet-sync (its node key from the network's seed), with --peer links only. */
-function start(i: number, peers: number[], p2p = freePort()): Node {
-  const data = mkdtempSync(join(tmpdir(), `rignode-sync-${i}-`));
-  mkdirSync(data, { recursive: true });
-  writeFileSync(join(data, "node.key"), seedOf(i) + "\n", { mode: 0o600 });
-  const api = `127.0.0.1:${freePort()}`;
-  const proc = Bun.spawn(
-    [bin(), "node", "--network", "devnet-sync", "--data-dir", data, "--api", api, "--p2p", `127.0.0.1:${p2p}`, "--discover=false", ...peers.flatMap((p) => ["--peer", `127.0.0.1:${p}`])],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  procs.push(proc);
-  return { id: "", api, p2p, proc };
-}
-
-async function get(n: Node, path: string): Promise<any> {
-  try {
-    const r = await fetch(`http://${n.api}${path}`);
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
+/** Producer i, killed after the tests. */
+function start(i: number, peers: number[], p2p?: number): Node {
+  const n = startProducer(i, peers, p2p);
+  procs.push(n.proc);
+  return n;
 }
 
 const status = (n: Node) => get(n, "/api/mining/status");

@@ -7,7 +7,7 @@ import type { Socket, Subprocess } from "bun";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, freePort, waitFor } from "../helpers";
+import { bin, freePort, waitFor, getJson } from "../helpers";
 import { encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 
 const env: Record<string, string> = {};
@@ -97,14 +97,7 @@ function handshake(m: any): { send: unknown[] } | undefined {
   return undefined;
 }
 
-async function json(url: string): Promise<any> {
-  try {
-    const r = await fetch(url);
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const json = getJson;
 
 describe("rignode worker talks", () => {
   test("with the real pool: a worker.speed line every --print-time seconds; the native port answers JSON and HTTP with the hint; native on the JSON port gets the stratum+tcp:// hint", async () => {
