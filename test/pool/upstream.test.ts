@@ -140,7 +140,10 @@ describe("upstream work source", () => {
     expect(source.isUp()).toBe(false);
     expect(source.status().last_error).toContain("not connected");
     const since = source.status().down_since;
-    await Bun.sleep(400); // several polls: getbestblockhash answers, getblocktemplate still does not
+    // Several polls while it is down: each asks for a template again, and each refusal keeps the same down_since.
+    const gbts = () => d.state.calls.filter((m) => m === "getblocktemplate").length;
+    const asked = gbts();
+    await waitFor(() => (gbts() >= asked + 3 ? true : undefined));
     expect(source.status()).toMatchObject({ up: false, down_since: since });
     expect(server.currentJob()).toBeNull();
     d.state.gbtError = null;
