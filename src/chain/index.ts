@@ -3,7 +3,7 @@ export { encodeHeader, decodeHeader, bitsToTarget, targetToBits, workForTarget, 
 export { NETWORKS, loadNetwork, rewardAt, networkSchema, type NetworkParams } from "./params";
 export { nextTarget, nextBits, type DifficultyPoint } from "./difficulty";
 export { generateKeyPair, keyPairFromSeed, signMessage, verifySignature, sha256d, type KeyPair } from "./keys";
-export { encodeAddress, decodeAddress, base58, unbase58 } from "./address";
+export { encodeAddress, decodeAddress, base58, unbase58, base58CheckEncode, base58CheckDecode } from "./address";
 export {
   encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, coinbaseBytesBound, transferSigningBytes, EXTRANONCE_BYTES,
   type Tx, type Coinbase, type Transfer, type CoinbaseOutput,

@@ -2,8 +2,8 @@
 // base58_encode_decode.json (test/fixtures), and BIP350's valid and invalid v0-v16 segwit addresses.
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { base58, unbase58 } from "../../src/chain";
-import { base58CheckDecode, base58CheckEncode, decodeSegwit, encodeSegwit } from "../../src/pool/coin";
+import { base58, base58CheckDecode, base58CheckEncode, unbase58 } from "../../src/chain";
+import { decodeSegwit, encodeSegwit } from "../../src/pool/coin";
 import { fromHex, toHex } from "../../src/core";
 import vectors from "../fixtures/base58_encode_decode.json";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bin, freePort, waitFor } from "../helpers";
 import { coin, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { fromHex, leToBigInt, toHex } from "../../src/core";
-import { bitsToTarget } from "../../src/chain";
+import { base58CheckEncode, bitsToTarget } from "../../src/chain";
 import { kernel } from "../chain/helpers";
 import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
 
@@ -52,8 +52,8 @@ function startWorkers(pool: ReturnType<typeof startPool>, a: string, b: string) 
 
 const addr = {
   a: coin.encodeSegwit("rltc", 0, new Uint8Array(20).fill(0xa1)), // bech32 P2WPKH
-  b: coin.base58CheckEncode(0x6f, new Uint8Array(20).fill(0xb2)), // legacy P2PKH
-  pool: coin.base58CheckEncode(0x3a, new Uint8Array(20).fill(0xc3)), // P2SH
+  b: base58CheckEncode(0x6f, new Uint8Array(20).fill(0xb2)), // legacy P2PKH
+  pool: base58CheckEncode(0x3a, new Uint8Array(20).fill(0xc3)), // P2SH
   burn: coin.encodeSegwit("rltc", 0, new Uint8Array(32).fill(0xd4)), // P2WSH, for the blocks before the pool
 };
 
