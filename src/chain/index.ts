@@ -8,7 +8,7 @@ export {
   encodeTx, decodeTx, txId, signTransfer, verifyTransfer, splitCoinbase, coinbaseBytesBound, transferSigningBytes, EXTRANONCE_BYTES,
   type Tx, type Coinbase, type Transfer, type CoinbaseOutput,
 } from "./tx";
-export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, rootFromBranch, blockTxIds, sealBytes, type Block } from "./block";
+export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, coinbaseRoot, rootFromBranch, blockTxIds, sealBytes, type Block } from "./block";
 export { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
 export { Chain, genesisBlock, syncMemo, type ChainOptions, type Tip, type AcceptResult, type SyncClaim } from "./chain";
 export type { Account } from "./state";
