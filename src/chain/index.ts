@@ -10,5 +10,7 @@ export {
 } from "./tx";
 export { encodeBlock, decodeBlock, blockHash, merkleRoot, coinbaseBranch, coinbaseRoot, rootFromBranch, blockTxIds, sealBytes, type Block } from "./block";
 export { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
-export { Chain, genesisBlock, syncMemo, type ChainOptions, type Tip, type AcceptResult, type SyncClaim } from "./chain";
+export { Chain, genesisBlock, type ChainOptions, type AcceptResult } from "./chain";
+export type { Tip } from "./chain-index";
+export { syncMemo, type SyncClaim } from "./sync-claims";
 export type { Account } from "./state";
