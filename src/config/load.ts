@@ -30,6 +30,8 @@ const ALLOWED: Record<string, string> = {
   "pool.startDifficulty": "a positive number",
   "pool.minDifficulty": "a positive number",
   "pool.maxConnsPerIp": "a whole number, 0 for no cap",
+  "pool.maxWorkersPerConn": "a whole number, 0 for no cap",
+  "pool.maxWorkersPerIp": "a whole number, 0 for no cap",
   "pool.sharesPerSecond": "a whole number, 0 for no cap",
   "pool.banSeconds": "a whole number of seconds, 0 to never ban",
   "pool.instance": "a whole number 0..255",

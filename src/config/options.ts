@@ -40,6 +40,8 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "start-difficulty", env: "RIGNODE_START_DIFFICULTY", path: ["pool", "startDifficulty"], kind: "number", arg: "D", help: "pool: difficulty of a new connection (default 1)" },
   { flag: "min-difficulty", env: "RIGNODE_MIN_DIFFICULTY", path: ["pool", "minDifficulty"], kind: "number", arg: "D", help: "pool: lowest share difficulty allowed (default 0.000001)" },
   { flag: "max-conns-per-ip", env: "RIGNODE_MAX_CONNS_PER_IP", path: ["pool", "maxConnsPerIp"], kind: "int-or-auto", arg: "N", help: "pool: connections per IP, 0 = no cap (default 256)" },
+  { flag: "max-workers-per-conn", env: "RIGNODE_MAX_WORKERS_PER_CONN", path: ["pool", "maxWorkersPerConn"], kind: "int-or-auto", arg: "N", help: "pool: workers authorized on one connection, 0 = no cap (default 256)" },
+  { flag: "max-workers-per-ip", env: "RIGNODE_MAX_WORKERS_PER_IP", path: ["pool", "maxWorkersPerIp"], kind: "int-or-auto", arg: "N", help: "pool: distinct workers from one IP across its connections, 0 = no cap (default 1024)" },
   { flag: "shares-per-second", env: "RIGNODE_SHARES_PER_SECOND", path: ["pool", "sharesPerSecond"], kind: "int-or-auto", arg: "N", help: "pool: shares per second per connection, 0 = no cap (default 100)" },
   { flag: "ban-seconds", env: "RIGNODE_BAN_SECONDS", path: ["pool", "banSeconds"], kind: "int-or-auto", arg: "N", help: "pool: ban after >10% invalid of >=100 shares, for N s, 0 = never (default 3600)" },
   { flag: "pool-instance", env: "RIGNODE_POOL_INSTANCE", path: ["pool", "instance"], kind: "int-or-auto", arg: "0-255", help: "pool: first extranonce1 byte, distinct per instance (default 0)" },

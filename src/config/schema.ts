@@ -61,6 +61,10 @@ export const configSchema = z
         /** Lowest difficulty vardiff, suggest_difficulty or d= may set. */
         minDifficulty: z.number().positive(),
         maxConnsPerIp: z.number().int().min(0),
+        /** Workers (ADDRESS.NAME) authorized on one connection, 0: no cap. */
+        maxWorkersPerConn: z.number().int().min(0),
+        /** Distinct workers authorized from one IP across its connections, 0: no cap. */
+        maxWorkersPerIp: z.number().int().min(0),
         sharesPerSecond: z.number().int().min(0),
         banSeconds: z.number().int().min(0),
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
@@ -111,6 +115,8 @@ export const DEFAULTS: Config = {
     startDifficulty: 1,
     minDifficulty: 0.000001,
     maxConnsPerIp: 256,
+    maxWorkersPerConn: 256,
+    maxWorkersPerIp: 1024,
     sharesPerSecond: 100,
     banSeconds: 3600,
     instance: 0,

@@ -32,7 +32,7 @@ export function createPool(
 ): RunningPool {
   const pc = config.pool;
   const plog = log.child({ component: "pool" });
-  const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
+  const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, maxWorkersPerConn: pc.maxWorkersPerConn, maxWorkersPerIp: pc.maxWorkersPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
   const server = new PoolServer({
     source,
     ...hash,

@@ -9,7 +9,7 @@ export const poolCommand: Command = {
   options: [
     "network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin",
     "stratum", "stratum-json", "pool-fee", "pool-address", "payout-scheme", "pplns-window", "share-interval", "start-difficulty", "min-difficulty",
-    "max-conns-per-ip", "shares-per-second", "ban-seconds", "pool-instance", "upstream", "upstream-algo", "foundation-address",
+    "max-conns-per-ip", "max-workers-per-conn", "max-workers-per-ip", "shares-per-second", "ban-seconds", "pool-instance", "upstream", "upstream-algo", "foundation-address",
   ],
   flags: {},
   positionals: [],
