@@ -32,6 +32,9 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "batch", env: "RIGNODE_BATCH", path: ["miner", "batch"], kind: "int-or-auto", arg: "N", help: "nonces per kernel call (default auto)" },
   { flag: "stratum", env: "RIGNODE_STRATUM", path: ["pool", "stratum"], kind: "string", arg: "HOST:PORT|off", help: "pool: native (msgpack frames) Stratum port (default 0.0.0.0:3334)" },
   { flag: "stratum-json", env: "RIGNODE_STRATUM_JSON", path: ["pool", "stratumJson"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON port (default 0.0.0.0:3333)" },
+  { flag: "stratum-tls", env: "RIGNODE_STRATUM_TLS", path: ["pool", "stratumTls"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON over TLS port for stratum+ssl:// miners (default off; needs --tls-cert and --tls-key)" },
+  { flag: "tls-cert", env: "RIGNODE_TLS_CERT", path: ["pool", "tlsCert"], kind: "string", arg: "FILE", help: "pool: PEM certificate (chain) for --stratum-tls" },
+  { flag: "tls-key", env: "RIGNODE_TLS_KEY", path: ["pool", "tlsKey"], kind: "string", arg: "FILE", help: "pool: PEM private key for --stratum-tls" },
   { flag: "pool-fee", env: "RIGNODE_POOL_FEE", path: ["pool", "feePercent"], kind: "number", arg: "PERCENT", help: "pool: fee in percent, 0-10 (default 1; the 1% foundation fee is separate)" },
   { flag: "pool-address", env: "RIGNODE_POOL_ADDRESS", path: ["pool", "address"], kind: "string", arg: "ADDR", help: "pool: address the pool fee goes to (default: this node's wallet)" },
   { flag: "payout-scheme", env: "RIGNODE_PAYOUT_SCHEME", path: ["pool", "scheme"], kind: "string", arg: "pplns|prop", help: "pool: PPLNS (default) or PROP by round" },
@@ -48,10 +51,11 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "upstream", env: "RIGNODE_UPSTREAM", path: ["pool", "upstream"], kind: "string", arg: "URL", help: "pool: mine a real coin: work from a bitcoind-compatible daemon, http://USER:PASS@HOST:PORT (getblocktemplate, submitblock)" },
   { flag: "upstream-algo", env: "RIGNODE_UPSTREAM_ALGO", path: ["pool", "upstreamAlgo"], kind: "string", arg: "ALGO", help: "pool: the upstream chain's algorithm (default auto: scrypt for Litecoin, sha256d otherwise)" },
   { flag: "foundation-address", env: "RIGNODE_FOUNDATION_ADDRESS", path: ["pool", "foundationAddress"], kind: "string", arg: "ADDR", help: "pool: the 1% foundation fee's address on the upstream coin (built in for regtest)" },
-  { flag: "pool", env: "RIGNODE_POOLS", path: ["worker", "pools"], kind: "list", arg: "HOST:PORT", help: "worker: pool(s) in failover order; stratum+tcp://HOST:PORT for JSON (repeatable or comma-separated)" },
+  { flag: "pool", env: "RIGNODE_POOLS", path: ["worker", "pools"], kind: "list", arg: "HOST:PORT", help: "worker: pool(s) in failover order; stratum+tcp://HOST:PORT for JSON, stratum+ssl://HOST:PORT for JSON over TLS (repeatable or comma-separated)" },
   { flag: "user", env: "RIGNODE_USER", path: ["worker", "user"], kind: "string", arg: "ADDR[.NAME]", help: "worker: payout address, optionally .WORKERNAME" },
   { flag: "password", env: "RIGNODE_PASSWORD", path: ["worker", "password"], kind: "string", arg: "TEXT", help: "worker: password sent to the pool (d=DIFF asks for a fixed difficulty)" },
   { flag: "print-time", env: "RIGNODE_PRINT_TIME", path: ["worker", "printTime"], kind: "number", arg: "SECONDS", help: "worker: a worker.speed line (hashrate 10s/60s/15m, shares, pool, difficulty) every SECONDS, 0 = none (default 60)" },
+  { flag: "tls-ca", env: "RIGNODE_TLS_CA", path: ["worker", "tlsCa"], kind: "string", arg: "FILE", help: "worker: PEM certificate(s) to trust for stratum+ssl:// (a pool's self-signed certificate; default: the system's CAs)" },
   { flag: "retry-forever", env: "RIGNODE_RETRY_FOREVER", path: ["worker", "retryForever"], kind: "boolean", help: "worker: keep retrying when the pool refuses the user (default: exit 1 after 3 refusals)" },
 ];
 

@@ -48,6 +48,12 @@ export const configSchema = z
         stratum: z.union([z.literal("off"), listenAddress]),
         /** Stratum V1 JSON-line port, or "off". */
         stratumJson: z.union([z.literal("off"), listenAddress]),
+        /** Stratum V1 JSON over TLS (stratum+ssl://), or "off"; needs tlsCert and tlsKey. */
+        stratumTls: z.union([z.literal("off"), listenAddress]),
+        /** PEM certificate (chain) file for stratumTls. */
+        tlsCert: z.string(),
+        /** PEM private key file for stratumTls. */
+        tlsKey: z.string(),
         /** Pool fee in percent of each block, 0..10 (basis-point precision). */
         feePercent: z.number().min(0).max(10).refine((x) => Number.isInteger(Math.round(x * 100)) && Math.abs(x * 100 - Math.round(x * 100)) < 1e-9, "at most two decimals"),
         /** Address the pool fee is paid to; empty: the node's wallet. */
@@ -80,7 +86,7 @@ export const configSchema = z
     worker: z
       .object({
         /** Pools in failover order: HOST:PORT (native) or stratum+tcp://HOST:PORT (JSON). */
-        pools: z.array(z.string().regex(/^((stratum\+tcp|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT or stratum+tcp://HOST:PORT")).max(16),
+        pools: z.array(z.string().regex(/^((stratum\+tcp|stratum\+ssl|stratum\+tls|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT, stratum+tcp://HOST:PORT or stratum+ssl://HOST:PORT")).max(16),
         /** Payout address, optionally .WORKERNAME. */
         user: z.string().max(200),
         password: z.string().max(200),
@@ -88,6 +94,8 @@ export const configSchema = z
         printTime: z.number().int().min(0).max(86_400),
         /** Keep retrying when every pool refuses the user (otherwise exit 1 after 3 refusals). */
         retryForever: z.boolean(),
+        /** PEM file of the certificate(s) to trust for stratum+ssl:// pools (a self-signed pool's own certificate); "": the system's CAs. */
+        tlsCa: z.string(),
       })
       .strict(),
   })
@@ -107,6 +115,9 @@ export const DEFAULTS: Config = {
   pool: {
     stratum: "0.0.0.0:3334",
     stratumJson: "0.0.0.0:3333",
+    stratumTls: "off",
+    tlsCert: "",
+    tlsKey: "",
     feePercent: 1,
     address: "",
     scheme: "pplns",
@@ -124,7 +135,7 @@ export const DEFAULTS: Config = {
     upstreamAlgo: "auto",
     foundationAddress: "",
   },
-  worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false },
+  worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false, tlsCa: "" },
 };
 
 
