@@ -11,23 +11,12 @@ import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, lo
 import { parsePoolUrl, StratumClient } from "../../src/stratum";
 import { Store } from "../../src/store";
 import { kernel } from "../chain/helpers";
+import { makeCert } from "./tls-cert";
 
 const params = { ...NETWORKS.devnet!, powLimitBits: 0x1f00ffff };
 const user = `${encodeAddress(generateKeyPair().publicKey, params.addressVersion)}.tls`;
 const stops: (() => void)[] = [];
 afterAll(() => stops.forEach((s) => s()));
-
-/** A self-signed P-256 certificate for 127.0.0.1 made by openssl, as an operator would; its files' paths. */
-export function makeCert(dir: string, name = "pool"): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  const r = Bun.spawnSync([
-    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-  ]);
-  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
-  return { cert, key };
-}
 
 const dir = mkdtempSync(join(tmpdir(), "rignode-tls-"));
 const files = makeCert(dir);
