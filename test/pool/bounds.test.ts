@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { Chain, encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer } from "../../src/pool";
+import { MAX_IDLE_WORKER_RECORDS } from "../../src/pool/server";
+import { newWorkerStats } from "../../src/pool/stats";
+import { Guard, MAX_STRIKE_SUBJECTS } from "../../src/pool/guard";
 import { Store } from "../../src/store";
 import { kernel } from "../chain/helpers";
 
@@ -124,6 +127,38 @@ describe("worker caps", () => {
     b.send({ id: 30, method: "mining.authorize", params: [`${userB}.again`, "x"] });
     expect((await b.answers([30]))[0].result).toBe(true);
     b.socket.end();
+  });
+});
+
+describe("records that outlive their connections are bounded", () => {
+  test("past 10,000 disconnected workers with shares, the longest idle are forgotten at the next sweep; connected ones stay", () => {
+    const { server } = startPool();
+    const now = Date.now();
+    const n = MAX_IDLE_WORKER_RECORDS + 500;
+    for (let i = 0; i < n; i++) {
+      const w = newWorkerStats(`${userA}.old${i}`, userA, now - 3_600_000);
+      w.accepted = 1;
+      w.lastShare = now - 3_600_000 + i; // old0 is the longest idle
+      server.workers.set(w.user, w);
+    }
+    const live = newWorkerStats(`${userB}.live`, userB, now - 7_200_000);
+    live.openSince.push(now - 7_200_000);
+    server.workers.set(live.user, live);
+    (server as unknown as { sweep(): void }).sweep();
+    expect(server.workers.size).toBe(MAX_IDLE_WORKER_RECORDS + 1);
+    expect(server.workers.has(live.user)).toBe(true);
+    expect(server.workers.has(`${userA}.old0`)).toBe(false);
+    expect(server.workers.has(`${userA}.old499`)).toBe(false);
+    expect(server.workers.has(`${userA}.old500`)).toBe(true);
+  });
+
+  test("the guard remembers strikes of at most 65,536 addresses (an IPv6 sweep cannot grow it), the most recent kept", () => {
+    const g = new Guard({ maxPerIp: 0, banSeconds: 3600 }, Date.now);
+    for (let i = 0; i < MAX_STRIKE_SUBJECTS + 100; i++) g.protocolAbuse(`2001:db8::${i.toString(16)}`, "junk");
+    const abuse = (g as unknown as { abuse: Map<string, unknown> }).abuse;
+    expect(abuse.size).toBe(MAX_STRIKE_SUBJECTS);
+    expect(abuse.has("2001:db8::0")).toBe(false);
+    expect(abuse.has(`2001:db8::${(MAX_STRIKE_SUBJECTS + 99).toString(16)}`)).toBe(true);
   });
 });
 
