@@ -12,7 +12,12 @@ interface ConnState {
   writer: FrameWriter;
   /** Set once the first chunk was checked for the other protocol (see sniff.ts). */
   sniffed?: boolean;
+  /** TLS: the refusal to say once the handshake is done (bytes written before it are lost). */
+  refusal?: Uint8Array;
 }
+
+/** A refused TLS connection whose handshake never completes is closed after this (it holds no slot, no session). */
+const TLS_REFUSAL_WAIT_MS = 10_000;
 
 /** Most bytes queued for a miner that does not read before it is dropped: room for two of the largest notifies. */
 const MAX_BACKLOG = 2 * MAX_POOL_MESSAGE_BYTES;
@@ -99,7 +104,10 @@ export function listenStratum(
           if (typeof c === "string") {
             log.info("stratum.refused", { ip, reason: c });
             // Told, not just dropped: a miner that shows pool messages says why it cannot connect.
-            socket.end(encodeStratum(codec, { id: null, method: "client.show_message", params: [c] }, maxSend));
+            const told = encodeStratum(codec, { id: null, method: "client.show_message", params: [c] }, maxSend);
+            if (!tls) return void socket.end(told);
+            state.refusal = told;
+            setTimeout(() => state.refusal && socket.end(), TLS_REFUSAL_WAIT_MS).unref();
             return;
           }
           state.conn = c;
@@ -136,7 +144,9 @@ export function listenStratum(
         },
         // TLS only: a client that does not speak TLS (plain Stratum on the TLS port) fails here and is closed.
         handshake(socket: Socket<ConnState>, success: boolean, err: Error | null) {
-          if (success) return;
+          const refusal = socket.data?.refusal;
+          if (refusal) socket.data.refusal = undefined;
+          if (success) return void (refusal && socket.end(refusal));
           log.info("stratum.tls_failed", { ip: socket.data?.ip ?? null, error: err?.message ?? "handshake failed" });
           socket.end();
         },

@@ -230,7 +230,9 @@ export class StratumClient {
             return void this.handshake();
           }
           const why = err?.message ?? "handshake failed";
-          const hint = /self[- ]signed|unable to (get|verify)|certificate|issuer/i.test(why) ? (this.o.tlsCa ? " (not signed by --tls-ca)" : "; a pool with a self-signed certificate needs --tls-ca FILE (that certificate)") : "";
+          const hint = /self[- ]signed|unable to (get|verify)|certificate|issuer/i.test(why)
+            ? this.o.tlsCa ? " (not signed by --tls-ca)" : "; a pool with a self-signed certificate needs --tls-ca FILE (that certificate)"
+            : `; is ${ep.host}:${ep.port} a TLS port? (a plain Stratum V1 port is stratum+tcp://)`;
           // Once per pool at warn (it reconnects with backoff), then at debug.
           const key = `tls ${ep.host}:${ep.port}`;
           this.o.log[this.hinted.has(key) ? "debug" : "warn"]("worker.tls_failed", { pool: `${ep.host}:${ep.port}`, error: `${why}${hint}` });

@@ -21,19 +21,20 @@ afterAll(() => stops.forEach((s) => s()));
 const dir = mkdtempSync(join(tmpdir(), "rignode-tls-"));
 const files = makeCert(dir);
 
-function startPool() {
+function startPool(limits: Partial<typeof DEFAULT_LIMITS> = {}) {
   const lines: any[] = [];
   const log = createLogger({ json: true, level: "debug", write: (l) => lines.push(JSON.parse(l)) });
   const store = Store.open(mkdtempSync(join(tmpdir(), "rignode-pool-tls-")));
   const chain = new Chain({ store, params, powHash: (h) => kernel.hash(params.algo, h) });
   const server = new PoolServer({
     source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: generateKeyPair().publicKey, poolFeeBps: 100,
-    scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 7,
+    scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, ...limits }, jobRefreshSeconds: 30, instanceId: 7,
   });
   server.start();
   const tls = listenStratum(server, { host: "127.0.0.1", port: 0, codec: "json", maxBytes: 16 * 1024, log, tls: loadStratumTls(files.cert, files.key) });
-  stops.push(() => (tls.stop(), server.stop()));
-  return { server, port: tls.port, lines };
+  const plain = listenStratum(server, { host: "127.0.0.1", port: 0, codec: "json", maxBytes: 16 * 1024, log });
+  stops.push(() => (tls.stop(), plain.stop(), server.stop()));
+  return { server, port: tls.port, plainPort: plain.port, lines };
 }
 
 function client(port: number, tlsCa?: string) {
@@ -95,6 +96,23 @@ describe("Stratum over TLS", () => {
     expect(server.guard.connections("127.0.0.1")).toBe(0);
     const { work } = client(port, await Bun.file(files.cert).text());
     await until(() => (work.length ? true : undefined));
+  });
+
+  test("a refused TLS connection is told why after the handshake (client.show_message), like a plain one", async () => {
+    const { port } = startPool({ maxPerIp: 1 });
+    const first = client(port, await Bun.file(files.cert).text());
+    await until(() => (first.work.length ? true : undefined));
+    const second = client(port, await Bun.file(files.cert).text());
+    const said = await until(() => second.lines.find((l) => l.event === "worker.pool_message"));
+    expect(said.message).toBe("more than 1 connections from 127.0.0.1");
+  });
+
+  test("stratum+ssl:// pointed at a plain Stratum V1 port: the worker says it may not be a TLS port", async () => {
+    const { plainPort, lines: poolLines } = startPool();
+    const { lines } = client(plainPort, await Bun.file(files.cert).text());
+    const failed = await until(() => lines.find((l) => l.event === "worker.tls_failed"));
+    expect(failed.error).toContain(`is 127.0.0.1:${plainPort} a TLS port? (a plain Stratum V1 port is stratum+tcp://)`);
+    expect(poolLines.find((l) => l.event === "stratum.wrong_protocol")).toMatchObject({ ip: "127.0.0.1", detected: "tls" });
   });
 
   test("bad certificate or key files: one line naming the file", () => {
