@@ -126,6 +126,8 @@ export function joinPool(
     engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string;
     /** See ClientOptions: refusals before giving up, and what to do then. */
     maxAuthFailures?: number; onFatal?: (e: Error) => void;
+    /** PEM certificate(s) trusted for stratum+ssl:// pools (ClientOptions.tlsCa). */
+    tlsCa?: string;
   },
   install: (source: PoolJobSource) => void = () => {},
 ): PoolLink {
@@ -141,6 +143,7 @@ export function joinPool(
     userAgent: o.userAgent,
     maxAuthFailures: o.maxAuthFailures,
     onFatal: o.onFatal,
+    tlsCa: o.tlsCa,
     onWork: (w) => {
       const job = source.setWork(w);
       if (!job) return;

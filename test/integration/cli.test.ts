@@ -92,7 +92,7 @@ describe("bad input: a clear message and exit code 2", () => {
     ["unknown flag", ["bench", "--thread", "2"], {}, /unknown option --thread for 'bench'; it takes: .*--threads/],
     ["unknown command", ["mine"], {}, /unknown command 'mine'; commands: node, pool, worker, wallet, bench, selftest, doctor, hash/],
     ["worker without a pool", ["worker", "--user", "x"], {}, /worker needs --pool HOST:PORT/],
-    ["worker with a bad pool address", ["worker", "--pool", "http://127.0.0.1:1", "--user", "x"], {}, /--pool: \["http:\/\/127.0.0.1:1"\] is not allowed; expected HOST:PORT or stratum\+tcp:\/\/HOST:PORT addresses/],
+    ["worker with a bad pool address", ["worker", "--pool", "http://127.0.0.1:1", "--user", "x"], {}, /--pool: \["http:\/\/127.0.0.1:1"\] is not allowed; expected HOST:PORT, stratum\+tcp:\/\/HOST:PORT or stratum\+ssl:\/\/HOST:PORT addresses/],
     ["pool fee above 10%", ["pool", "--pool-fee", "11"], {}, /--pool-fee: 11 is not allowed/],
     ["bad payout scheme", ["pool", "--payout-scheme", "pps"], {}, /--payout-scheme: "pps" is not allowed; expected pplns or prop/],
     ["bad upstream URL", ["pool", "--upstream", "ftp://x"], {}, /--upstream: "ftp:\/\/x" is not allowed; expected http:\/\/USER:PASS@HOST:PORT/],
