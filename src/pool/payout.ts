@@ -35,6 +35,13 @@ export interface PayoutPlan {
  * a worker whose amount is below the minimum output (or beyond the output cap) is not paid now: the amount is
  * recorded as carried and this block's workers' part goes to the others by weight, to be paid back first in a
  * later block. Rounding remainders go to the foundation.
+ *
+ * O(n log n) in payees. Payees are ranked once by what they would get with everyone in (least first, then by
+ * address), and the fewest lowest-ranked are carried so that everyone paid gets at least the minimum and the outputs
+ * fit. A payee's amount only grows when others leave (debts are paid largest first from what is left, the rest is
+ * split by weight), so "the rest all reach the minimum" holds for every cut past the first one that works: a binary
+ * search finds it. Without debts this is exactly the former rule (drop the least, re-split, repeat); with debts the
+ * ranking of the former rule could change as payees left, this one is fixed once (see test/pool/plan-equivalence).
  */
 export function planPayout(i: PayoutInput): PayoutPlan {
   if (i.total < 0n) throw new RignodeError("input", "total must not be negative");
@@ -49,33 +56,48 @@ export function planPayout(i: PayoutInput): PayoutPlan {
   if (poolFee < i.minOutput) poolFee = 0n;
   const workersPart = i.total - foundation - poolFee;
 
-  // Everyone with a weight or a debt competes for the workers' part; shrink the set until every amount is payable.
-  const candidates = new Set([...i.weights.keys(), ...i.carried.keys()].filter((a) => (i.weights.get(a) ?? 0n) > 0n || (i.carried.get(a) ?? 0n) > 0n));
-  const room = i.maxOutputs - 1 - (poolFee > 0n ? 1 : 0);
-  let owed = new Map<string, bigint>();
-  for (;;) {
-    owed = split(workersPart, candidates, i.weights, i.carried);
-    const small = [...owed].filter(([, v]) => v < i.minOutput).sort((a, b) => cmp(a[1], b[1]) || a[0].localeCompare(b[0]));
-    if (small.length) {
-      candidates.delete(small[0]![0]);
-      continue;
+  // Everyone with a weight or a debt competes for the workers' part.
+  const everyone = [...new Set([...i.weights.keys(), ...i.carried.keys()])];
+  const byAddress = addressOrder(everyone);
+  const debtOf = (a: string) => i.carried.get(a) ?? 0n;
+  const weightOf = (a: string) => i.weights.get(a) ?? 0n;
+  // Candidates in the order debts are paid (largest first, then by address); every smaller set keeps this order.
+  const who = everyone.filter((a) => weightOf(a) > 0n || debtOf(a) > 0n).sort((x, y) => cmp(debtOf(y), debtOf(x)) || byAddress(x, y));
+  const room = Math.max(i.maxOutputs - 1 - (poolFee > 0n ? 1 : 0), 0);
+  const all = split(workersPart, who, i.weights, i.carried);
+  // Rank once: the least amount with everyone in goes first (ties by address), as the former loop removed them.
+  const rank = new Map([...who].sort((x, y) => cmp(all.get(x)!, all.get(y)!) || byAddress(x, y)).map((a, k) => [a, k]));
+  const cut = (k: number) => (k === 0 ? all : split(workersPart, who.filter((a) => rank.get(a)! >= k), i.weights, i.carried));
+  const fits = (owed: Map<string, bigint>) => {
+    for (const v of owed.values()) if (v < i.minOutput) return false;
+    return true;
+  };
+  // The fewest dropped (at least enough for the cap) such that everyone left is payable; all dropped is always fine.
+  let lo = Math.max(who.length - room, 0);
+  let owed = cut(lo);
+  if (!fits(owed)) {
+    let hi = who.length; // fits (nobody left)
+    let best = new Map<string, bigint>();
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      const o = cut(mid);
+      if (fits(o)) [hi, best] = [mid, o];
+      else lo = mid;
     }
-    if (candidates.size > room) {
-      const least = [...owed].sort((a, b) => cmp(a[1], b[1]) || a[0].localeCompare(b[0]))[0]![0];
-      candidates.delete(least);
-      continue;
-    }
-    break;
+    owed = best;
   }
-  const paid = [...owed].reduce((s, [, v]) => s + v, 0n);
+  let paid = 0n;
+  for (const v of owed.values()) paid += v;
   foundation += workersPart - paid; // rounding remainders, or everything when nobody can be paid
 
+  let totalWeight = 0n;
+  for (const w of i.weights.values()) totalWeight += w;
   const carried = new Map<string, bigint>();
-  for (const a of new Set([...i.weights.keys(), ...i.carried.keys()])) {
+  for (const a of everyone) {
     if (owed.has(a)) continue;
     // Not paid now: what it would have had from this block (by weight) plus what it was owed already.
-    const prior = i.carried.get(a) ?? 0n;
-    const share = shareOf(workersPart, a, i.weights);
+    const prior = debtOf(a);
+    const share = totalWeight > 0n ? (workersPart * weightOf(a)) / totalWeight : 0n;
     if (prior + share > 0n) carried.set(a, prior + share);
   }
 
@@ -85,11 +107,11 @@ export function planPayout(i: PayoutInput): PayoutPlan {
   return { outputs: merge(outputs), carried, foundation, poolFee };
 }
 
-/** Debts first (as far as the part reaches, largest first), then the rest by weight, rounded down. */
-function split(part: bigint, who: Set<string>, weights: Map<string, bigint>, carried: Map<string, bigint>): Map<string, bigint> {
+/** Debts first (as far as the part reaches, in `who`'s order: largest first), then the rest by weight, rounded down. */
+function split(part: bigint, who: string[], weights: Map<string, bigint>, carried: Map<string, bigint>): Map<string, bigint> {
   const out = new Map<string, bigint>();
   let left = part;
-  for (const a of [...who].sort((x, y) => cmp(carried.get(y) ?? 0n, carried.get(x) ?? 0n) || x.localeCompare(y))) {
+  for (const a of who) {
     const debt = carried.get(a) ?? 0n;
     const pay = debt < left ? debt : left;
     out.set(a, pay);
@@ -97,14 +119,14 @@ function split(part: bigint, who: Set<string>, weights: Map<string, bigint>, car
   }
   let total = 0n;
   for (const a of who) total += weights.get(a) ?? 0n;
-  if (total > 0n) for (const a of who) out.set(a, out.get(a)! + (left * (weights.get(a) ?? 0n)) / total);
+  if (total > 0n && left > 0n) for (const a of who) out.set(a, out.get(a)! + (left * (weights.get(a) ?? 0n)) / total);
   return out;
 }
 
-function shareOf(part: bigint, a: string, weights: Map<string, bigint>): bigint {
-  let total = 0n;
-  for (const w of weights.values()) total += w;
-  return total > 0n ? (part * (weights.get(a) ?? 0n)) / total : 0n;
+/** Ties between addresses go as `localeCompare` orders them; for hex (every real address) that is code-unit order. */
+function addressOrder(all: string[]): (x: string, y: string) => number {
+  if (all.every((a) => /^[0-9a-f]*$/.test(a))) return (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+  return (x, y) => x.localeCompare(y);
 }
 
 /** One output per address (the pool or foundation may also mine). */
