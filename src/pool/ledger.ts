@@ -73,6 +73,7 @@ export class Ledger {
   private round: RoundSums | null = null;
   /** Where the PROP round starts, once read; cleared when pool blocks change. */
   private roundFrom: number | null = null;
+  private carry: Map<string, bigint> | null = null;
 
   constructor(store: Store) {
     this.db = store.db;
@@ -171,8 +172,12 @@ export class Ledger {
 
   /** What each address is owed from earlier blocks (amounts that were too small for an output). */
   carried(): Map<string, bigint> {
-    const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
-    return new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
+    // Read once and kept until a block or a reorganisation rewrites it: with an output cap most payees are owed.
+    if (!this.carry) {
+      const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
+      this.carry = new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
+    }
+    return new Map(this.carry);
   }
 
   /** Records a block the pool found with its plan, and the carry the plan leaves: one transaction. */
@@ -186,6 +191,7 @@ export class Ledger {
       for (const [a, v] of Object.entries(b.plan.carried)) put.run(Buffer.from(a, "hex"), v);
     })();
     this.roundFrom = null;
+    this.carry = null;
   }
 
   /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
@@ -226,6 +232,7 @@ export class Ledger {
       if (newest) for (const [a, v] of Object.entries((JSON.parse(newest.plan) as StoredPlan).carried)) put.run(Buffer.from(a, "hex"), v);
     })();
     this.roundFrom = null;
+    this.carry = null;
     return changes.length;
   }
 
