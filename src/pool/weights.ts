@@ -20,7 +20,8 @@ export class WindowSums {
   private ws: bigint[] = [];
   private head = 0;
   private total = 0n;
-  private readonly sums = new Map<string, { w: bigint; n: number }>();
+  /** Per address: its weight in the window, its shares there, and the one copy of its key every share points to. */
+  private readonly sums = new Map<string, { w: bigint; n: number; key: string }>();
   /** False once the oldest share held is the oldest in the table (nothing older to read back). */
   private older = true;
 
@@ -30,9 +31,8 @@ export class WindowSums {
 
   add(s: ShareEntry): void {
     this.ids.push(s.id);
-    this.keys.push(s.key);
+    this.keys.push(this.enter(s.key, s.weight));
     this.ws.push(s.weight);
-    this.enter(s.key, s.weight);
     this.trim();
   }
 
@@ -74,6 +74,8 @@ export class WindowSums {
   /** Reads shares older than `before`, newest first, until the window is reached or the table has none left. */
   private extend(before: number): void {
     const got: ShareEntry[] = [];
+    // A window may hold millions of shares: one bigint per distinct weight text, one key string per address.
+    const weights = new Map<string, bigint>();
     const rows = this.db
       .query<{ id: number; address: Uint8Array; weight: string }, [number]>("SELECT id, address, weight FROM shares WHERE id < ? ORDER BY id DESC")
       .iterate(before);
@@ -83,9 +85,12 @@ export class WindowSums {
         this.older = true;
         break;
       }
-      const s = { id: r.id, key: Buffer.from(r.address).toString("hex"), weight: BigInt(r.weight) };
-      got.push(s);
-      this.enter(s.key, s.weight);
+      let weight = weights.get(r.weight);
+      if (weight === undefined) {
+        if (weights.size > 4096) weights.clear();
+        weights.set(r.weight, (weight = BigInt(r.weight)));
+      }
+      got.push({ id: r.id, key: this.enter(Buffer.from(r.address).toString("hex"), weight), weight });
     }
     got.reverse();
     this.ids = [...got.map((s) => s.id), ...this.ids.slice(this.head)];
@@ -94,13 +99,17 @@ export class WindowSums {
     this.head = 0;
   }
 
-  private enter(k: string, w: bigint): void {
-    const e = this.sums.get(k);
-    if (e) {
-      e.w += w;
-      e.n++;
-    } else this.sums.set(k, { w, n: 1 });
+  /** Counts a share in; returns the address's one key string. */
+  private enter(k: string, w: bigint): string {
     this.total += w;
+    const e = this.sums.get(k);
+    if (!e) {
+      this.sums.set(k, { w, n: 1, key: k });
+      return k;
+    }
+    e.w += w;
+    e.n++;
+    return e.key;
   }
 
   private leave(k: string, w: bigint): void {
