@@ -40,8 +40,11 @@ export interface PayoutPlan {
  * address), and the fewest lowest-ranked are carried so that everyone paid gets at least the minimum and the outputs
  * fit. A payee's amount only grows when others leave (debts are paid largest first from what is left, the rest is
  * split by weight), so "the rest all reach the minimum" holds for every cut past the first one that works: a binary
- * search finds it. Without debts this is exactly the former rule (drop the least, re-split, repeat); with debts the
- * ranking of the former rule could change as payees left, this one is fixed once (see test/pool/plan-equivalence).
+ * search finds it. Without debts the ranking never changes as payees leave, so this is exactly the former rule (drop
+ * the least, re-split, repeat: quadratic) - unless two payees of different weights round to the same amount and
+ * the address order between them flips later, which needs weights closer than one base unit's worth. With debts
+ * the former ranking could change as payees left (a debt is a fixed part, weights grow with what others leave);
+ * this one is made once. Both keep every rule (test/pool/plan-equivalence.test.ts).
  */
 export function planPayout(i: PayoutInput): PayoutPlan {
   if (i.total < 0n) throw new RignodeError("input", "total must not be negative");
