@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Store } from "../store";
 import { TurnBatch } from "./batch";
+import { RoundSums, WindowSums, type ShareEntry } from "./weights";
 
 /** A found block's payout as stored (amounts as decimal strings, addresses as public-key hex). */
 export interface StoredPlan {
@@ -29,20 +30,25 @@ export interface ShareRecord {
 
 const ROWS_PER_INSERT = 100;
 
-const weightText = new Map<number, string>();
+const weightCache = new Map<number, { text: string; value: bigint }>();
 
-/** shareWeight as decimal text, cached per difficulty (a pool sees few distinct ones). */
-function weightOf(d: number): string {
-  let w = weightText.get(d);
+/** shareWeight (and as decimal text), cached per difficulty (a pool sees few distinct ones). */
+function weightOf(d: number): { text: string; value: bigint } {
+  let w = weightCache.get(d);
   if (w === undefined) {
-    if (weightText.size > 4096) weightText.clear();
-    weightText.set(d, (w = shareWeight(d).toString()));
+    if (weightCache.size > 4096) weightCache.clear();
+    const value = shareWeight(d);
+    weightCache.set(d, (w = { text: value.toString(), value }));
   }
   return w;
 }
 
 function row(now: number, s: ShareRecord): (string | number | Uint8Array)[] {
-  return [now, s.worker, s.address, s.job, s.difficulty, weightOf(s.difficulty), s.hash];
+  return [now, s.worker, s.address, s.job, s.difficulty, weightOf(s.difficulty).text, s.hash];
+}
+
+function entry(id: number, s: ShareRecord): ShareEntry {
+  return { id, key: Buffer.from(s.address).toString("hex"), weight: weightOf(s.difficulty).value };
 }
 
 /** Difficulty as an exact integer weight: difficulty x 2^32, rounded (fractional difficulties add up exactly). */
@@ -55,10 +61,19 @@ export function shareWeight(difficulty: number): bigint {
  * The pool's ledger in SQLite. Shares are written in group commits: every share handed in during one turn of the
  * event loop goes into one transaction, and each caller's promise resolves only after that transaction is
  * durable, so an acknowledgement sent after `await record()` is never for a share the ledger could lose.
+ * It is the only writer of its shares: the weights a plan uses are running sums kept as shares are committed (the
+ * table is read once, at the first plan), so building a job never scans the shares.
  */
 export class Ledger {
   private readonly db: Database;
   private readonly batch = new TurnBatch<ShareRecord, void>((shares) => this.commit(shares));
+  /** The highest share id, once read (kept as shares are committed). */
+  private last: number | null = null;
+  private window: WindowSums | null = null;
+  private round: RoundSums | null = null;
+  /** Where the PROP round starts, once read; cleared when pool blocks change. */
+  private roundFrom: number | null = null;
+  private carry: Map<string, bigint> | null = null;
 
   constructor(store: Store) {
     this.db = store.db;
@@ -76,25 +91,42 @@ export class Ledger {
 
   private commit(shares: ShareRecord[]): (void | Error)[] {
     const now = Date.now();
+    const entered: ShareEntry[] = [];
     try {
       this.db.transaction(() => {
         // Rows go in by the hundred: one statement per row costs more than checking the share did.
         for (let at = 0; at < shares.length; at += ROWS_PER_INSERT) {
           const part = shares.slice(at, at + ROWS_PER_INSERT);
-          this.insertRows(part.length).run(...part.flatMap((s) => row(now, s)));
+          const last = Number(this.insertRows(part.length).run(...part.flatMap((s) => row(now, s))).lastInsertRowid);
+          // One statement's rows take consecutive ids.
+          part.forEach((s, k) => entered.push(entry(last - part.length + 1 + k, s)));
         }
       })();
+      this.entered(entered);
       return shares.map(() => undefined);
     } catch {
       // One bad row (a duplicate hash) must not lose the others: retry them one by one.
-      return shares.map((s) => {
+      entered.length = 0;
+      const out = shares.map((s) => {
         try {
-          this.insertRows(1).run(...row(now, s));
+          entered.push(entry(Number(this.insertRows(1).run(...row(now, s)).lastInsertRowid), s));
           return undefined;
         } catch (err) {
           return err as Error;
         }
       });
+      this.entered(entered);
+      return out;
+    }
+  }
+
+  /** Committed shares into the running sums (only once they are durable). */
+  private entered(shares: ShareEntry[]): void {
+    if (this.last === null) return; // nothing read yet: the first plan reads the table
+    for (const s of shares) {
+      if (s.id > this.last) this.last = s.id;
+      this.window?.add(s);
+      this.round?.add(s.key, s.weight);
     }
   }
 
@@ -127,24 +159,25 @@ export class Ledger {
    * (x 2^32), or, with window null, PROP: every share since the last block the pool found.
    */
   weights(window: bigint | null): { weights: Map<string, bigint>; lastShare: number } {
-    const lastShare = this.lastShareId();
-    if (window !== null) return { weights: this.pplnsWeights(window, lastShare), lastShare };
-    const from = this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks WHERE status = 'main'").get()?.n ?? 0;
-    const out = new Map<string, bigint>();
-    const rows = this.db.query<{ address: Uint8Array; w: string }, [number, number]>(
-      "SELECT address, weight AS w FROM shares WHERE id > ? AND id <= ?",
-    ).iterate(from, lastShare);
-    for (const r of rows) {
-      const k = Buffer.from(r.address).toString("hex");
-      out.set(k, (out.get(k) ?? 0n) + BigInt(r.w));
+    const lastShare = (this.last ??= this.lastShareId());
+    if (window !== null) {
+      this.window ??= new WindowSums(this.db, window, lastShare);
+      return { weights: this.window.weights(window), lastShare };
     }
-    return { weights: out, lastShare };
+    const from = (this.roundFrom ??= this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks WHERE status = 'main'").get()?.n ?? 0);
+    // A found block (or a reorganisation) moved the round's start: read the round again from there (rare).
+    if (this.round?.from !== from) this.round = new RoundSums(this.db, from, lastShare);
+    return { weights: new Map(this.round.sums), lastShare };
   }
 
   /** What each address is owed from earlier blocks (amounts that were too small for an output). */
   carried(): Map<string, bigint> {
-    const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
-    return new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
+    // Read once and kept until a block or a reorganisation rewrites it: with an output cap most payees are owed.
+    if (!this.carry) {
+      const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
+      this.carry = new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
+    }
+    return new Map(this.carry);
   }
 
   /** Records a block the pool found with its plan, and the carry the plan leaves: one transaction. */
@@ -157,6 +190,8 @@ export class Ledger {
       const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
       for (const [a, v] of Object.entries(b.plan.carried)) put.run(Buffer.from(a, "hex"), v);
     })();
+    this.roundFrom = null;
+    this.carry = null;
   }
 
   /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
@@ -196,11 +231,13 @@ export class Ledger {
       const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
       if (newest) for (const [a, v] of Object.entries((JSON.parse(newest.plan) as StoredPlan).carried)) put.run(Buffer.from(a, "hex"), v);
     })();
+    this.roundFrom = null;
+    this.carry = null;
     return changes.length;
   }
 
   /**
-   * PPLNS: the weight per payout address over the most recent shares whose weights add up to `window`
+   * PPLNS read from the table (the running sums in weights() give the same): the weight per payout address over the most recent shares whose weights add up to `window`
    * (difficulty units x 2^32); the share that crosses the edge counts only for the part inside.
    */
   pplnsWeights(window: bigint, upTo = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
