@@ -109,8 +109,21 @@ export function planPayout(i: PayoutInput): PayoutPlan {
   let totalWeight = 0n;
   for (const v of i.weights.values()) totalWeight += v;
   const carried = new Map<string, bigint>();
+  // Debts the workers' part did not reach (more owed than one block's part): the rest stays owed, paid or not now.
+  let debtLeft = workersPart;
+  const debtPaid = new Map<number, bigint>();
+  for (const x of paidSet) {
+    if (d[x]! === 0n) continue;
+    const pay = d[x]! < debtLeft ? d[x]! : debtLeft;
+    debtPaid.set(x, pay);
+    debtLeft -= pay;
+  }
   for (let x = 0; x < n; x++) {
-    if (isPaid[x]) continue;
+    if (isPaid[x]) {
+      const rest = d[x]! - (debtPaid.get(x) ?? 0n);
+      if (rest > 0n) carried.set(keys[x]!, rest);
+      continue;
+    }
     // Not paid now: what it would have had from this block (by weight) plus what it was owed already.
     const owed = d[x]! + (totalWeight > 0n && w[x]! > 0n ? (workersPart * w[x]!) / totalWeight : 0n);
     if (owed > 0n) carried.set(keys[x]!, owed);

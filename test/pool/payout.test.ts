@@ -41,6 +41,16 @@ describe("payout plan", () => {
     expect(sum(p2)).toBe(5_000_000_000n);
   });
 
+  test("debts larger than one block's part: paid largest first as far as the part reaches, the rest still owed", () => {
+    // total 10,000: foundation 100, no pool fee; the workers' part is 9,900, the debts 6,000 + 5,000.
+    const p = planPayout(base({ total: 10_000n, poolFeeBps: 0, minOutput: 1n, weights: new Map([["a", 1n], ["b", 1n]]), carried: new Map([["a", 6_000n], ["b", 5_000n]]) }));
+    expect(amountOf(p, "a")).toBe(6_000n);
+    expect(amountOf(p, "b")).toBe(3_900n);
+    expect(p.carried.get("a")).toBeUndefined();
+    expect(p.carried.get("b")).toBe(1_100n);
+    expect(sum(p)).toBe(10_000n);
+  });
+
   test("no shares at all: everything but the pool fee goes to the foundation", () => {
     const p = planPayout(base({}));
     expect(p.outputs).toEqual([{ to: "F", amount: 4_900_000_000n }, { to: "P", amount: 100_000_000n }]);
