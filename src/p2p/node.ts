@@ -460,13 +460,16 @@ export class P2PNode {
       case "inv": {
         if (m.kind === "block") {
           for (const id of m.ids) {
-            this.remember(p, id);
-            const h = this.o.chain.heightOf(id);
-            if (h !== null && h > p.height) p.height = h;
-          }
-          for (const id of m.ids) {
             const key = hex(id);
-            // A repeated id costs a set lookup; a full queue takes no more (the peer's headers name them again).
+            // An id this peer named before costs a set lookup: a flood of repeats queues and looks up nothing.
+            if (p.knows.has(key)) continue;
+            this.remember(p, id, key);
+            const h = this.o.chain.heightOf(id);
+            if (h !== null) {
+              if (h > p.height) p.height = h;
+              continue;
+            }
+            // A full queue takes no more (the peer's headers name them again).
             if (p.inflight.has(key) || p.wanted.has(key) || this.o.chain.block(id)) continue;
             p.wanted.push(id, key);
           }
@@ -517,9 +520,9 @@ export class P2PNode {
     }
   }
 
-  private remember(p: PeerState, hash: Uint8Array): void {
+  private remember(p: PeerState, hash: Uint8Array, key = hex(hash)): void {
     if (p.knows.size > 4096) p.knows.clear();
-    p.knows.add(hex(hash));
+    p.knows.add(key);
   }
 
   private maybeReady(p: PeerState): void {
