@@ -76,11 +76,11 @@ describe("floods from one peer", () => {
     await waitFor(() => get(victim, "/health"));
   }, 30_000);
 
-  test("6,000 addr messages (600,000 addresses): RSS bounded, one source fills at most 64 entries, getaddr answered once with at most 100", async () => {
+  test("9,000 addr messages (900,000 addresses): RSS bounded, one source fills at most 64 entries, getaddr answered once with at most 100", async () => {
     const base = await baseline(victim);
     const attacker = await open(victim, "127.0.0.51");
     const rss = rssSampler(victim.proc.pid);
-    await attacker.flood(6000, 30, addrFrame);
+    await attacker.flood(9000, 30, addrFrame);
     await Bun.sleep(1000);
     rss.stop();
     console.log(`addr flood: RSS ${base} MB before, peak ${rss.peak()} MB`);
