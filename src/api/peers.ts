@@ -6,6 +6,8 @@ export interface PeersView {
   /** The --peer addresses: state (connecting / connected / failed), last error, next retry. */
   configured: unknown[];
   banned: unknown[];
+  /** The address book: how many addresses, from how many sources. */
+  addresses?: { size: number; sources: number };
 }
 
 /** GET /api/peers: open links, the configured peers with their state, banned addresses. */

@@ -14,6 +14,7 @@ const ALLOWED: Record<string, string> = {
   "p2p.listen": "HOST:PORT or off",
   "p2p.peers": "HOST:PORT addresses",
   "p2p.discover": "true or false",
+  "p2p.maxPerIp": "a whole number 1..1024",
   "api.auth": "auto or token",
   "kernel.variant": "auto, baseline, v3 or v4",
   "miner.algo": "sha256d or scrypt",

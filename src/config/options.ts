@@ -21,6 +21,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "p2p", env: "RIGNODE_P2P", path: ["p2p", "listen"], kind: "string", arg: "HOST:PORT|off", help: "P2P listen address (default 0.0.0.0:8421; off: outbound only)" },
   { flag: "peer", env: "RIGNODE_PEERS", path: ["p2p", "peers"], kind: "list", arg: "HOST:PORT", help: "a peer to keep connected (repeatable; comma-separated in the environment)" },
   { flag: "discover", env: "RIGNODE_DISCOVER", path: ["p2p", "discover"], kind: "boolean", help: "also dial peers learnt by address gossip (default true; --discover=false: only --peer)" },
+  { flag: "p2p-max-per-ip", env: "RIGNODE_P2P_MAX_PER_IP", path: ["p2p", "maxPerIp"], kind: "number", arg: "N", help: "inbound P2P links one IP address may hold (default 8)" },
   { flag: "api", env: "RIGNODE_API", path: ["api", "listen"], kind: "string", arg: "HOST:PORT", help: "HTTP API address (default 127.0.0.1:8420; when not given and 8420 is taken, the next free port up to 8439)" },
   { flag: "api-auth", env: "RIGNODE_API_AUTH", path: ["api", "auth"], kind: "string", arg: "MODE", help: "auto: bearer token for writes unless the API is loopback-only; token: always" },
   { flag: "log-json", env: "RIGNODE_LOG_JSON", path: ["log", "json"], kind: "boolean", help: "log JSON lines instead of text" },

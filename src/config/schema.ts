@@ -26,6 +26,8 @@ export const configSchema = z
         peers: z.array(listenAddress).max(64),
         /** Dial addresses learnt from peers too (false: only --peer, like Bitcoin Core's -connect). */
         discover: z.boolean(),
+        /** Inbound P2P links one IP address may hold (loopback test networks run many nodes on one address). */
+        maxPerIp: z.number().int().min(1).max(1024),
       })
       .strict(),
     api: z.object({ listen: listenAddress, auth: z.enum(["auto", "token"]) }).strict(),
@@ -108,7 +110,7 @@ export const DEFAULTS: Config = {
   dataDir: "./rignode-data",
   network: "devnet",
   log: { json: false, level: "info" },
-  p2p: { listen: "0.0.0.0:8421", peers: [], discover: true },
+  p2p: { listen: "0.0.0.0:8421", peers: [], discover: true, maxPerIp: 8 },
   api: { listen: "127.0.0.1:8420", auth: "auto" },
   kernel: { variant: "auto" },
   miner: { algo: "sha256d", threads: "auto", batch: "auto", pin: true, mine: false, address: "" },

@@ -65,6 +65,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     listen: config.p2p.listen === "off" ? null : parseListen(config.p2p.listen),
     peers: config.p2p.peers.map(parseListen),
     discover: config.p2p.discover,
+    maxInboundPerIp: config.p2p.maxPerIp,
     nodeKey,
     log: log.child({ component: "p2p" }),
   });
@@ -85,7 +86,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 
   const groups: ((app: Hono) => void)[] = [
     (app) => chainRoutes(app, { chain, onTx: (id) => p2p.relayTx(id) }),
-    (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned() })),
+    (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned(), addresses: p2p.addressBook() })),
     (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null),
   ];
   if (producer) groups.push((app) => app.get("/api/mining/status", (c) => c.json(producer.status())));

@@ -9,6 +9,8 @@ import { frame, FrameDecoder, FrameWriter } from "../stratum";
 import { MAX_BLOCKS_PER_MSG, MAX_HEADERS, messageValue, parseMessage, PROTOCOL_VERSION, type Message } from "./messages";
 import { headersAfter, locator } from "./sync";
 import { Dials, type DialView } from "./dials";
+import { AddrBook, sourceGroup } from "./addrbook";
+import { WantedQueue } from "./wanted";
 
 export interface P2POptions {
   chain: Chain;
@@ -27,6 +29,8 @@ export interface P2POptions {
   maxMessagesPerSecond?: number;
   /** Longest wait between two dials of an unreachable peer (default 10 s; the wait doubles from 1 s). */
   maxRedialMs?: number;
+  /** Inbound links one IP address may hold, handshake done or not (default 8). */
+  maxInboundPerIp?: number;
 }
 
 export interface PeerInfo {
@@ -42,6 +46,9 @@ export interface PeerInfo {
   /** The height its hello claimed (for display only: nothing is decided on it). */
   claimed_height: number | null;
   listen_port: number | null;
+  /** Blocks queued to ask it for, and asked and not yet received (both capped). */
+  wanted: number;
+  inflight: number;
 }
 
 interface PeerState {
@@ -68,8 +75,13 @@ interface PeerState {
   knows: Set<string>;
   /** Blocks asked of this peer and not yet received. */
   inflight: Set<string>;
-  /** Headers from this peer whose blocks still have to be asked for, in order. */
-  wanted: Uint8Array[];
+  /** Blocks this peer named (headers, invs) still to be asked for, in order, each once, at most MAX_WANTED. */
+  wanted: WantedQueue;
+  /** Addresses it may still send us (a bucket refilled at ADDR_RATE per second up to ADDR_BURST). */
+  addrTokens: number;
+  addrAt: number;
+  /** It has asked for addresses on this link (answered once). */
+  askedAddr: boolean;
   lastHeadersFull: boolean;
   window: { start: number; count: number };
   lastSeen: number;
@@ -82,12 +94,19 @@ interface PeerState {
 
 const HANDSHAKE_TAG = "rignode-p2p-auth";
 const MAX_INFLIGHT = 64;
+/** Blocks queued per peer: one full headers message; beyond that, later headers name them again. */
+const MAX_WANTED = MAX_HEADERS;
+/** Addresses a peer may send at once, and per second after that; the rest is ignored (not banned: gossip relays). */
+const ADDR_BURST = 1000;
+const ADDR_RATE = 10;
+/** A message still arriving pauses a peer's answer deadlines only when it is this large (a block, not a pong). */
+const LARGE_FRAME = 64 * 1024;
 /** Outbound links a node keeps, using gossiped addresses beyond the configured peers. */
 const TARGET_OUTBOUND = 8;
 /** A dial that neither connects nor fails within this is reported as failed (the kernel may take minutes). */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A link that has not completed the handshake within this is closed: not a rignode P2P port, or a stuck peer. */
-const HANDSHAKE_TIMEOUT_MS = 15_000;
+const HANDSHAKE_TIMEOUT_MS = 5_000;
 /**
  * A peer asked for headers, or for blocks its headers or invs named, that sends nothing of them within this is
  * misbehaving: an honest peer answers from its store at once, and a claim it does not back must not linger.
@@ -104,7 +123,7 @@ export class P2PNode {
   private listener: TCPSocketListener<PeerState> | null = null;
   private readonly peers = new Set<PeerState>();
   private readonly bans = new Map<string, number>();
-  private readonly known = new Map<string, { host: string; port: number }>();
+  private readonly book = new AddrBook();
   private readonly dials: Dials;
   private readonly genesis: Uint8Array;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -136,7 +155,8 @@ export class P2PNode {
       }
       this.o.log.info("p2p.listening", { address: `${this.o.listen.host}:${this.listener.port}` });
     }
-    for (const p of this.o.peers) this.known.set(`${p.host}:${p.port}`, p);
+    // Configured peers are offered in getaddr answers too (their own bucket).
+    for (const p of this.o.peers) this.book.add(p, "config");
     this.timers.push(setInterval(() => this.maintain(), 1000));
     this.maintain();
     return this.listener?.port ?? null;
@@ -175,7 +195,14 @@ export class P2PNode {
       height: p.hello ? p.height : null,
       claimed_height: p.hello ? p.claimed : null,
       listen_port: p.hello?.listenPort ?? null,
+      wanted: p.wanted.size,
+      inflight: p.inflight.size,
     }));
+  }
+
+  /** The address book's size and how many sources filled it, for GET /api/peers. */
+  addressBook(): { size: number; sources: number } {
+    return { size: this.book.size, sources: this.book.sources };
   }
 
   /** The configured peers (--peer) with their state, last error and next retry, for GET /api/peers. */
@@ -207,7 +234,7 @@ export class P2PNode {
           socket.end();
           return;
         }
-        if (inbound && this.peers.size >= (this.o.maxPeers ?? 32)) {
+        if (inbound && !this.admit(ip)) {
           socket.end();
           return;
         }
@@ -216,7 +243,7 @@ export class P2PNode {
           decoder: new FrameDecoder(this.maxFrame),
           writer: new FrameWriter(socket, 4 * this.maxFrame),
           challenge: new Uint8Array(randomBytes(32)), hello: null, height: 0, claimed: 0, headersAskedAt: 0, blocksAskedAt: 0, lastBytes: 0, authed: false, ready: false,
-          knows: new Set(), inflight: new Set(), wanted: [], lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
+          knows: new Set(), inflight: new Set(), wanted: new WantedQueue(MAX_WANTED), addrTokens: ADDR_BURST, addrAt: Date.now(), askedAddr: false, lastHeadersFull: false, window: { start: Date.now(), count: 0 }, lastSeen: Date.now(),
           opened: Date.now(), dialed: socket.data?.dialed, attempt: socket.data?.attempt,
         };
         socket.data = p;
@@ -236,8 +263,9 @@ export class P2PNode {
         } catch (e) {
           return this.misbehave(p, `bad frame: ${(e as Error).message}`);
         }
-        // A large message still arriving (blocks over a slow link) is progress; a small reply (a pong) is not.
-        if (p.decoder.pending() > 0) p.lastBytes = Date.now();
+        // A large message still arriving (blocks over a slow link) is progress; a small one (a pong, an inv) is not.
+        // Its own deadline (see maintain) stops a frame that never finishes from pausing them for long.
+        if (p.decoder.expected() >= LARGE_FRAME) p.lastBytes = Date.now();
         for (const v of values) {
           if (!this.peers.has(p)) return;
           p.lastSeen = Date.now();
@@ -286,6 +314,21 @@ export class P2PNode {
       this.dials.settled(p.dialed, p.attempt);
     }
     this.o.log.info("p2p.disconnected", { peer: p.address, id: p.hello ? hex(p.hello.nodeId).slice(0, 16) : undefined });
+    if (p.inflight.size || p.wanted.size) this.rotate(p);
+  }
+
+  /**
+   * Blocks a dropped peer still owed us are asked of another: the ready peer that proved the most beyond our tip
+   * is asked for headers, and its answer queues whichever of them it has.
+   */
+  private rotate(gone: PeerState): void {
+    if (this.stopped) return;
+    const tip = this.o.chain.tip().height;
+    let best: PeerState | null = null;
+    for (const q of this.peers) if (q.ready && q !== gone && q.height > tip && (!best || q.height > best.height)) best = q;
+    if (!best) return;
+    this.o.log.info("p2p.rotate", { from: gone.address, to: best.address, owed: gone.inflight.size + gone.wanted.size });
+    this.askHeaders(best);
   }
 
   private send(p: PeerState, m: Message): void {
@@ -353,13 +396,24 @@ export class P2PNode {
       case "headers": {
         p.headersAskedAt = 0;
         const headers = m.headers.map((h) => decodeHeader(h));
+        // Headers answer our locator, so they build on a block we hold, each on the one before: others are made up
+        // (or another chain's) and no block is asked for them.
+        const hashes = headers.map((h) => blockHash(h));
+        const first = headers.length ? this.o.chain.block(headers[0]!.prevHash) : null;
+        if (headers.length && (!first || first.status === "invalid")) return this.misbehave(p, "headers that do not connect to our chain");
+        for (let i = 1; i < headers.length; i++) {
+          if (!Buffer.from(headers[i]!.prevHash).equals(hashes[i - 1]!)) return this.misbehave(p, `headers that do not chain (at ${i})`);
+        }
         const proven = this.o.chain.provenHeight(headers);
         if (proven !== null && proven > p.height) p.height = proven;
-        for (const h of headers) {
-          const hash = blockHash(h);
-          if (!this.o.chain.block(hash)) p.wanted.push(hash);
+        let dropped = false;
+        for (const hash of hashes) {
+          const key = hex(hash);
+          if (p.inflight.has(key) || p.wanted.has(key) || this.o.chain.block(hash)) continue;
+          if (!p.wanted.push(hash, key)) dropped = true;
         }
-        p.lastHeadersFull = m.headers.length === MAX_HEADERS;
+        // Headers beyond the queue's cap are asked again once it drains.
+        p.lastHeadersFull = m.headers.length === MAX_HEADERS || dropped;
         return this.requestBlocks(p);
       }
       case "getblocks": {
@@ -406,11 +460,19 @@ export class P2PNode {
       case "inv": {
         if (m.kind === "block") {
           for (const id of m.ids) {
-            this.remember(p, id);
+            const key = hex(id);
+            // An id this peer named before costs a set lookup: a flood of repeats queues and looks up nothing.
+            if (p.knows.has(key)) continue;
+            this.remember(p, id, key);
             const h = this.o.chain.heightOf(id);
-            if (h !== null && h > p.height) p.height = h;
+            if (h !== null) {
+              if (h > p.height) p.height = h;
+              continue;
+            }
+            // A full queue takes no more (the peer's headers name them again).
+            if (p.inflight.has(key) || p.wanted.has(key) || this.o.chain.block(id)) continue;
+            p.wanted.push(id, key);
           }
-          for (const id of m.ids) if (!this.o.chain.block(id) && !p.inflight.has(hex(id))) p.wanted.push(id);
           return this.requestBlocks(p);
         }
         const missing = m.ids.filter((id) => !this.o.chain.txLocation(id) && !this.o.chain.mempoolTx(id));
@@ -436,16 +498,31 @@ export class P2PNode {
         return;
       }
       case "getaddr":
+        // Once per link (as Bitcoin Core): asking again learns nothing new and costs us a reply each time.
+        if (p.askedAddr) return;
+        p.askedAddr = true;
         return this.send(p, { t: "addr", addrs: this.addresses() });
-      case "addr":
-        for (const a of m.addrs) if (a.port > 0) this.known.set(`${a.host}:${a.port}`, a);
+      case "addr": {
+        const now = Date.now();
+        p.addrTokens = Math.min(ADDR_BURST, p.addrTokens + ((now - p.addrAt) / 1000) * ADDR_RATE);
+        p.addrAt = now;
+        const source = sourceGroup(p.ip);
+        for (const a of m.addrs) {
+          if (p.addrTokens < 1) {
+            this.o.log.debug("p2p.addr_ignored", { peer: p.address, reason: "rate" });
+            break;
+          }
+          p.addrTokens--;
+          if (a.port > 0) this.book.add(a, source);
+        }
         return;
+      }
     }
   }
 
-  private remember(p: PeerState, hash: Uint8Array): void {
+  private remember(p: PeerState, hash: Uint8Array, key = hex(hash)): void {
     if (p.knows.size > 4096) p.knows.clear();
-    p.knows.add(hex(hash));
+    p.knows.add(key);
   }
 
   private maybeReady(p: PeerState): void {
@@ -472,9 +549,9 @@ export class P2PNode {
 
   /** Asks for wanted blocks in order, keeping at most MAX_INFLIGHT outstanding; then more headers if there are. */
   private requestBlocks(p: PeerState): void {
-    while (p.wanted.length && p.inflight.size < MAX_INFLIGHT) {
+    while (p.wanted.size && p.inflight.size < MAX_INFLIGHT) {
       const batch: Uint8Array[] = [];
-      while (p.wanted.length && batch.length < MAX_BLOCKS_PER_MSG && p.inflight.size + batch.length < MAX_INFLIGHT) {
+      while (p.wanted.size && batch.length < MAX_BLOCKS_PER_MSG && p.inflight.size + batch.length < MAX_INFLIGHT) {
         const h = p.wanted.shift()!;
         if (this.o.chain.block(h) || p.inflight.has(hex(h))) continue;
         batch.push(h);
@@ -484,17 +561,42 @@ export class P2PNode {
       for (const h of batch) p.inflight.add(hex(h));
       this.send(p, { t: "getblocks", hashes: batch });
     }
-    if (!p.wanted.length && !p.inflight.size && p.lastHeadersFull) {
+    if (!p.wanted.size && !p.inflight.size && p.lastHeadersFull) {
       p.lastHeadersFull = false;
       this.askHeaders(p);
     }
   }
 
+  /** A getaddr answer: the peers linked now (a few dozen at most), then the book's cached sample, 100 in all. */
   private addresses(): { host: string; port: number }[] {
     const out = new Map<string, { host: string; port: number }>();
     for (const p of this.peers) if (p.ready && p.hello!.listenPort) out.set(`${p.ip}:${p.hello!.listenPort}`, { host: p.ip, port: p.hello!.listenPort });
-    for (const [k, a] of this.known) out.set(k, a);
+    for (const a of this.book.cachedSample()) out.set(`${a.host}:${a.port}`, a);
     return [...out.values()].slice(0, 100);
+  }
+
+  /**
+   * Whether an inbound link from `ip` may open: at most maxInboundPerIp per address, and while all maxPeers are
+   * taken, room is made by closing the oldest inbound link that has not finished its handshake (silent links
+   * cannot hold every slot, even from many addresses).
+   */
+  private admit(ip: string): boolean {
+    let fromIp = 0;
+    for (const q of this.peers) if (q.inbound && q.ip === ip) fromIp++;
+    if (fromIp >= (this.o.maxInboundPerIp ?? 8)) {
+      this.o.log.info("p2p.refused", { peer: ip, reason: "inbound links per IP", limit: this.o.maxInboundPerIp ?? 8 });
+      return false;
+    }
+    if (this.peers.size < (this.o.maxPeers ?? 32)) return true;
+    let oldest: PeerState | null = null;
+    for (const q of this.peers) if (q.inbound && !q.ready && (!oldest || q.opened < oldest.opened)) oldest = q;
+    if (!oldest) {
+      this.o.log.info("p2p.refused", { peer: ip, reason: "full" });
+      return false;
+    }
+    this.o.log.info("p2p.evicted", { peer: oldest.address, reason: "slots full; no handshake yet" });
+    this.close(oldest, "evicted: slots full and no handshake yet");
+    return true;
   }
 
   /** Once a second: redial configured peers that dropped (with backoff), ping, and drop silent peers. */
@@ -504,7 +606,9 @@ export class P2PNode {
     for (const p of this.peers) {
       // Owed for 30 s with not a byte from the peer since we asked (a slow link that is still sending is fine).
       const owes = (askedAt: number) => askedAt > 0 && now - Math.max(askedAt, p.lastBytes) > PROOF_TIMEOUT_MS;
-      if (!p.ready && now - p.opened > HANDSHAKE_TIMEOUT_MS) {
+      const late = p.decoder.overdue(now);
+      if (late) this.misbehave(p, late);
+      else if (!p.ready && now - p.opened > HANDSHAKE_TIMEOUT_MS) {
         this.o.log.info("p2p.timeout", { peer: p.address, reason: "no handshake" });
         this.close(p, `no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (is it a rignode P2P port?)`);
       } else if (owes(p.headersAskedAt)) {
@@ -532,7 +636,7 @@ export class P2PNode {
     }
     // Configured peers always; addresses learnt by gossip while there are fewer than TARGET_OUTBOUND links.
     const outbound = [...this.peers].filter((p) => !p.inbound).length;
-    const gossip = [...this.known.values()].filter((a) => !this.o.peers.some((p) => p.host === a.host && p.port === a.port));
+    const gossip = this.book.all().filter((a) => !this.o.peers.some((p) => p.host === a.host && p.port === a.port));
     const extra = this.o.discover !== false && outbound < TARGET_OUTBOUND ? gossip.slice(0, TARGET_OUTBOUND - outbound) : [];
     const targets = [...this.o.peers.map((t) => ({ ...t, configured: true })), ...extra.map((t) => ({ ...t, configured: false }))];
     for (const target of targets) {

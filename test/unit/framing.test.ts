@@ -19,6 +19,44 @@ describe("frames", () => {
   test("a body that is not canonical msgpack is refused", () => {
     expect(() => new FrameDecoder(100).push(new Uint8Array([0, 0, 0, 2, 0xcc, 0x01]))).toThrow("shortest form");
   });
+  test("a 4 MiB frame trickled in 1 KiB pieces decodes to the same value; then frames and a split prefix in one chunk", () => {
+    const big = new Uint8Array(4 * 1024 * 1024 - 64).map((_, i) => (i * 31 + 7) & 0xff);
+    const f = frame(["blocks", [big]], 4 * 1024 * 1024);
+    const d = new FrameDecoder(4 * 1024 * 1024);
+    const out = [];
+    for (let i = 0; i < f.length; i += 1024) {
+      out.push(...d.push(f.subarray(i, i + 1024)));
+      if (i + 1024 < f.length) expect(d.pending()).toBe(i + 1024);
+    }
+    expect(out.length).toBe(1);
+    expect(Buffer.from((out[0] as any)[1][0]).equals(Buffer.from(big))).toBe(true);
+    expect(d.pending()).toBe(0);
+    // Two whole frames and 2 bytes of a third's prefix, then the rest.
+    const a = frame(["ping", 1], 100), b = frame(["pong", 2], 100), c = frame(["ping", 3], 100);
+    const joined = new Uint8Array([...a, ...b, ...c]);
+    expect(d.push(joined.subarray(0, a.length + b.length + 2))).toEqual([["ping", 1], ["pong", 2]]);
+    expect(d.pending()).toBe(2);
+    expect(d.push(joined.subarray(a.length + b.length + 2))).toEqual([["ping", 3]]);
+  });
+  test("an unfinished frame is overdue after the floor plus its length at the minimum rate; a finished one is not", () => {
+    let now = 1_000_000;
+    const d = new FrameDecoder(4 * 1024 * 1024, undefined, () => now);
+    expect(d.overdue()).toBeNull();
+    const f = frame(["x", new Uint8Array(80 * 1024)], 4 * 1024 * 1024);
+    d.push(f.subarray(0, 100));
+    expect(d.expected()).toBe(f.length - 4);
+    // 15 s floor + ~80 KiB at 8 KiB/s = ~25 s.
+    now += 24_000;
+    expect(d.overdue()).toBeNull();
+    now += 2_000;
+    expect(d.overdue()).toMatch(/unfinished after 26 s/);
+    d.push(f.subarray(100));
+    expect(d.overdue()).toBeNull();
+    // A prefix that never completes is timed too.
+    d.push(new Uint8Array([0, 0]));
+    now += 16_000;
+    expect(d.overdue()).toMatch(/a frame of 0 bytes unfinished/);
+  });
   test("partial socket writes are queued and flushed on drain, in order; a peer that never reads is cut off", () => {
     const written: number[] = [];
     let room = 3;
