@@ -1,4 +1,5 @@
-export { startRole, type RunningRole } from "./role";
+export { startRole } from "./role";
+export type { RunningRole } from "./role-types";
 export { startWorkerRole } from "./worker-role";
 export { createWallet, loadOrCreateWallet, loadOrCreateNodeKey, loadWallet, WALLET_FILE, NODE_KEY_FILE } from "./wallet";
 export { runBench, type BenchOptions, type BenchResult } from "./bench";

@@ -1,12 +1,11 @@
-import { COMMIT, MetricsRegistry, RignodeError, toHex, VERSION, type Algo, type Logger } from "../core";
+import { RignodeError, toHex, type Algo, type Logger } from "../core";
 import type { Hono } from "hono";
 import { blockHash, Chain, decodeAddress, encodeAddress, genesisBlock, loadNetwork } from "../chain";
 import { MiningEngine, defaultBatch } from "../miner";
 import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { chainRoutes, createApp, minerRoutes, peerRoutes, poolRoutes, type MinerView } from "../api";
-import { apiAccess, openApi } from "./api-access";
+import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, type MinerView } from "../api";
 import { ChainSource, HttpWorkers } from "../pool";
 import { createPool } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
@@ -18,21 +17,9 @@ import { autoThreads, cpuInfo } from "../tuning";
 import { SoloJobSource } from "./solo";
 import { loadOrCreateNodeKey, loadOrCreateWallet } from "./wallet";
 import { P2PNode } from "../p2p";
-import { buildCollector, kernelCollector, nodeCollector, processCollector, uptimeSeconds } from "./metrics";
-
-export interface RunningRole {
-  apiPort: number;
-  p2pPort: number | null;
-  stratumPorts?: { stratum: number | null; stratumJson: number | null; stratumTls: number | null };
-  /** Settles when the role cannot go on by itself (e.g. a worker whose user every pool refuses): the process ends with 1. */
-  failed?: Promise<Error>;
-  stop(): Promise<void>;
-}
-
-export interface RoleOptions {
-  /** The API address was given (flag, environment, file): a busy port fails; otherwise the next free one is taken. */
-  apiExplicit?: boolean;
-}
+import { nodeCollector } from "./metrics";
+import type { RoleOptions, RunningRole } from "./role-types";
+import { serveRole } from "./serve-role";
 
 /** Composition root of the node and the pool: kernel, store, chain, P2P, pool (pool role), miner (--mine), API. */
 export async function startRole(role: "node" | "pool", config: Config, log: Logger, opts: RoleOptions = {}): Promise<RunningRole> {
@@ -106,41 +93,29 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
 
   const cpu = await cpuInfo();
-  const access = apiAccess(config, log, opts.apiExplicit ?? true, pool !== null);
-  const { token, ownerToken } = access;
-
-  const metrics = new MetricsRegistry();
-  metrics.register(buildCollector(role, kernel));
-  metrics.register(processCollector());
-  metrics.register(kernelCollector(kernel));
-  metrics.register(nodeCollector(chain, () => p2p.peerInfo().filter((p) => p.ready).length, () => (miner ? minerView(miner, kernel, params.algo) : null)));
-  if (pool) metrics.register(() => pool.server.metrics());
-  if (producer) metrics.register(() => producer.metrics());
-
-  const app = createApp({
-    token,
-    ownerToken,
-    listenHost: access.listen.host,
+  const server = serveRole(config, log, {
+    role,
+    kernel,
+    apiExplicit: opts.apiExplicit ?? true,
+    ownerRoutes: pool !== null,
+    collectors: [
+      nodeCollector(chain, () => p2p.peerInfo().filter((p) => p.ready).length, () => (miner ? minerView(miner, kernel, params.algo) : null)),
+      ...(pool ? [() => pool.server.metrics()] : []),
+      ...(producer ? [() => producer.metrics()] : []),
+    ],
     groups,
-    log,
-    metrics,
     health: () => {
       const h = pool?.server.health();
-      return { ok: h?.ok ?? true, uptime_s: uptimeSeconds(), ...(h ? { pool: h } : {}) };
+      return { ok: h?.ok ?? true, ...(h ? { pool: h } : {}) };
     },
     info: () => ({
-      name: "rignode",
-      version: VERSION,
-      commit: COMMIT,
-      role,
-      uptime_s: uptimeSeconds(),
       kernel: { variant: kernel.variant, version: kernel.version, lanes: kernel.lanes, forced: kernel.forced, supported: kernel.supported, available: kernel.available },
       cpu: { model: cpu.model, logical_cores: cpu.logicalCores, physical_cores: cpu.physicalCores ?? "unavailable", features: kernel.featureNames },
       store: { schema_version: store.schemaVersion() },
       chain: { network: chain.params.name, height: chain.tip().height },
     }),
+    listening: ({ token }) => ({ auth: token ? "bearer token for writes" : "loopback only" }),
   });
-  const server = openApi(app, access, log, () => ({ auth: token ? "bearer token for writes" : "loopback only" }));
 
   return {
     apiPort: server.port,

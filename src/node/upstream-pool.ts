@@ -1,13 +1,12 @@
-import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
+import { RignodeError, type Logger } from "../core";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { createApp, poolRoutes } from "../api";
-import { apiAccess, openApi } from "./api-access";
+import { poolRoutes } from "../api";
 import { HttpWorkers, UpstreamSource } from "../pool";
 import { createPool } from "./pool";
-import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
-import type { RoleOptions, RunningRole } from "./role";
+import type { RoleOptions, RunningRole } from "./role-types";
+import { serveRole } from "./serve-role";
 
 /**
  * `rignode pool --upstream URL`: the pool mines a real coin. Work comes from the daemon's getblocktemplate, blocks
@@ -50,21 +49,15 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     pool.start();
   };
 
-  const metrics = new MetricsRegistry();
-  metrics.register(buildCollector("pool", kernel));
-  metrics.register(processCollector());
-  metrics.register(kernelCollector(kernel));
-  metrics.register(() => pool.server.metrics());
-  metrics.register(() => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }]);
-
-  const access = apiAccess(config, log, opts.apiExplicit ?? true, true);
-  const { listen, token, ownerToken } = access;
-  const app = createApp({
-    token,
-    ownerToken,
-    listenHost: listen.host,
-    log,
-    metrics,
+  const server = serveRole(config, log, {
+    role: "pool",
+    kernel,
+    apiExplicit: opts.apiExplicit ?? true,
+    ownerRoutes: true,
+    collectors: [
+      () => pool.server.metrics(),
+      () => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }],
+    ],
     groups: [
       (app) =>
         poolRoutes(app, {
@@ -80,11 +73,11 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     ],
     health: () => {
       const h = pool.server.health();
-      return { ok: source.isUp() && h.ok, uptime_s: uptimeSeconds(), upstream: source.status(), pool: h };
+      return { ok: source.isUp() && h.ok, upstream: source.status(), pool: h };
     },
-    info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "pool", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
+    info: () => ({ kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
+    listening: ({ host, port }) => ({ blocknotify: `POST http://${host}:${port}/pool/blocknotify` }),
   });
-  const server = openApi(app, access, log, (port) => ({ blocknotify: `POST http://${listen.host}:${port}/pool/blocknotify` }));
   return {
     apiPort: server.port,
     p2pPort: null,

@@ -1,6 +1,5 @@
 import type { Logger } from "../core";
 import type { EngineStats } from "../miner";
-import type { WorkerCounts } from "./worker";
 
 // What `rignode worker` says while it mines: a periodic speed line (as XMRig's "speed 10s/60s/15m") and each
 // rejected share with the pool's reason (as cpuminer), the rejects rate-limited so that a storm stays readable.
@@ -12,6 +11,16 @@ export function formatHashrate(hs: number): string {
   let i = 0;
   while (v >= 1000 && i < units.length - 1) (v /= 1000), i++;
   return `${v.toFixed(v >= 100 || i === 0 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+}
+
+/** Share counts a worker keeps (what `rignode worker` reports and the API shows). */
+export interface WorkerCounts {
+  accepted: number;
+  rejected: number;
+  stale: number;
+  /** Submitted but the connection went before an answer. */
+  lost: number;
+  found: number;
 }
 
 /** What the speed line reads from the running worker. */

@@ -1,13 +1,12 @@
-import { COMMIT, MetricsRegistry, readRegularFile, RignodeError, VERSION, type Logger } from "../core";
+import { readRegularFile, RignodeError, VERSION, type Logger } from "../core";
 import { MiningEngine, defaultBatch } from "../miner";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
-import { createApp, minerRoutes, type MinerView } from "../api";
-import { apiAccess, openApi } from "./api-access";
+import { minerRoutes, type MinerView } from "../api";
 import { parsePoolUrl } from "../stratum";
 import { autoThreads } from "../tuning";
-import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
-import type { RoleOptions, RunningRole } from "./role";
+import type { RoleOptions, RunningRole } from "./role-types";
+import { serveRole } from "./serve-role";
 import { joinPool, SwitchSource } from "./worker";
 import { speedFields } from "./worker-report";
 
@@ -61,33 +60,27 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     user: config.worker.user,
     shares: { ...link.source.counts },
   });
-  const metrics = new MetricsRegistry();
-  metrics.register(buildCollector("worker", kernel));
-  metrics.register(processCollector());
-  metrics.register(kernelCollector(kernel));
-  metrics.register(() => {
-    const w = workerView();
-    return [
-      { name: "rignode_worker_shares_total", help: "Shares submitted by result.", type: "counter", samples: (["accepted", "rejected", "stale", "lost"] as const).map((r) => ({ labels: { result: r }, value: w.shares[r] })) },
-      { name: "rignode_worker_connected", help: "1 when connected and authorized to a pool.", type: "gauge", samples: [{ value: w.connected ? 1 : 0 }] },
-      { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
-    ];
-  });
-  const access = apiAccess(config, log, opts.apiExplicit ?? true);
-  const { token } = access;
-  const app = createApp({
-    token,
-    listenHost: access.listen.host,
-    log,
-    metrics,
+  const server = serveRole(config, log, {
+    role: "worker",
+    kernel,
+    apiExplicit: opts.apiExplicit ?? true,
+    collectors: [
+      () => {
+        const w = workerView();
+        return [
+          { name: "rignode_worker_shares_total", help: "Shares submitted by result.", type: "counter", samples: (["accepted", "rejected", "stale", "lost"] as const).map((r) => ({ labels: { result: r }, value: w.shares[r] })) },
+          { name: "rignode_worker_connected", help: "1 when connected and authorized to a pool.", type: "gauge", samples: [{ value: w.connected ? 1 : 0 }] },
+          { name: "rignode_miner_hashrate_hashes_per_second", help: "Hashrate over the last 10 s.", type: "gauge", samples: [{ value: engine.stats().hashrate["10s"] ?? 0 }] },
+        ];
+      },
+    ],
     groups: [
       (app) => minerRoutes(app, view, () => engine),
       (app) => app.get("/api/worker", (c) => c.json(workerView())),
     ],
-    health: () => ({ ok: true, uptime_s: uptimeSeconds(), pool_connected: link.client.isConnected() }),
-    info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: "worker", uptime_s: uptimeSeconds(), kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
+    health: () => ({ ok: true, pool_connected: link.client.isConnected() }),
+    info: () => ({ kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
   });
-  const server = openApi(app, access, log);
   return {
     apiPort: server.port,
     p2pPort: null,

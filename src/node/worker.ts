@@ -3,17 +3,7 @@ import { coinbaseRoot, encodeHeader } from "../chain";
 import { difficultyToTarget, hashesPerShare, swapWords } from "../pool";
 import { StratumClient, type PoolEndpoint, type PoolWork, type SubmitResult } from "../stratum";
 import type { MiningEngine } from "../miner";
-import { RejectLog } from "./worker-report";
-
-/** Share counts a worker keeps (what `rignode worker` reports and the API shows). */
-export interface WorkerCounts {
-  accepted: number;
-  rejected: number;
-  stale: number;
-  /** Submitted but the connection went before an answer. */
-  lost: number;
-  found: number;
-}
+import { RejectLog, type WorkerCounts } from "./worker-report";
 
 interface Issued {
   work: PoolWork;
