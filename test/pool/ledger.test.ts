@@ -11,16 +11,19 @@ describe("pool ledger", () => {
   test("shares handed in together are committed in one transaction before any promise resolves", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rignode-ledger-"));
     const ledger = new Ledger(Store.open(dir));
-    const done: number[] = [];
+    // A second connection to the file: what it sees is what is durable (committed), not what one connection holds.
+    const other = Store.open(dir);
+    const visible = () => other.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n;
+    const seen: number[] = [];
     const all = Array.from({ length: 500 }, (_, i) =>
-      ledger.record({ worker: `w${i % 3}`, address: addr(i % 3), job: "1", difficulty: 1, hash: `h${i}` }).then(() => done.push(i)),
+      ledger.record({ worker: `w${i % 3}`, address: addr(i % 3), job: "1", difficulty: 1, hash: `h${i}` }).then(() => seen.push(visible())),
     );
-    expect(done.length).toBe(0); // nothing acknowledged before the commit
+    expect(seen).toEqual([]); // nothing acknowledged before the commit
     await Promise.all(all);
     expect(ledger.commits).toBe(1);
-    // Durable: a second connection to the file sees every share.
-    const other = Store.open(dir);
-    expect(other.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n).toBe(500);
+    // Each promise resolved only when all 500 shares were committed and visible to another connection.
+    expect(seen.length).toBe(500);
+    expect(new Set(seen)).toEqual(new Set([500]));
   });
 
   test("a duplicate hash is refused without losing the rest of its batch", async () => {
