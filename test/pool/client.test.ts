@@ -63,8 +63,10 @@ describe("stratum client", () => {
       src.found({ jobId: job.id, nonce: n });
     }
     await waitFor(() => (results.length === Math.min(3, hits.length) ? true : undefined));
-    expect(results.every((r) => r === "accepted" || r === "stale")).toBe(true);
-    expect(src.counts.accepted + src.counts.stale).toBe(results.length);
+    // Nothing moves the tip here (no miner on the pool's chain, a share is a block ~1 time in 20,000): every share
+    // found on the job is accepted; a stale answer would be a bug.
+    expect(results).toEqual(hits.slice(0, 3).map(() => "accepted"));
+    expect(src.counts.accepted).toBe(results.length);
     expect(p.store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n).toBe(src.counts.accepted);
   }, 30_000);
 
