@@ -62,7 +62,7 @@ export class Jobs {
     c.noteDifficulty(this.current.seq, c.difficulty);
     let bytes: Uint8Array;
     try {
-      bytes = c.link.encode(this.notifyMessage(this.current, true));
+      bytes = c.link.encode(notifyMessage(this.current, true));
     } catch (e) {
       // Cannot happen within the caps (the job was encoded when published); a connection without work is useless.
       this.pool.o.log.error("pool.publish_failed", { ip: c.link.ip, codec: c.link.codec, job: this.current.job.id, reason: (e as Error).message });
@@ -89,10 +89,6 @@ export class Jobs {
     });
   }
 
-  private notifyMessage(r: JobRecord, clean: boolean): Outgoing {
-    return { id: null, method: "mining.notify", params: notifyParams(r, clean) };
-  }
-
   /** The PPLNS window in weight units (difficulty x 2^32), or null for PROP. */
   private windowWeight(bits: number): bigint | null {
     if (this.pool.o.scheme === "prop") return null;
@@ -104,7 +100,6 @@ export class Jobs {
   /**
    * A new job on the best block with the current payout plan; with clean, earlier jobs are void. The source may
    * check it first (an upstream daemon's proposal mode); a refused job is not sent, miners keep the last one.
-   * Waits for blocks still being submitted, so a found block's round is closed before the next plan.
    */
   refresh(clean: boolean): void {
     void this.builder.ask(clean);
@@ -294,7 +289,7 @@ export class Jobs {
 
   /** The notify of a job in every codec a connection with work uses, encoded once each; throws when one cannot. */
   private encodeNotify(r: JobRecord, clean: boolean): Map<string, Uint8Array> {
-    const msg = this.notifyMessage(r, clean);
+    const msg = notifyMessage(r, clean);
     const out = new Map<string, Uint8Array>();
     for (const c of this.pool.conns) if (c.workSent && !out.has(c.link.codec)) out.set(c.link.codec, c.link.encode(msg));
     return out;
@@ -304,6 +299,10 @@ export class Jobs {
   currentJob(): { seq: number; params: unknown[] } | null {
     return this.current ? { seq: this.current.seq, params: notifyParams(this.current, false) } : null;
   }
+}
+
+function notifyMessage(r: JobRecord, clean: boolean): Outgoing {
+  return { id: null, method: "mining.notify", params: notifyParams(r, clean) };
 }
 
 function notifyParams(r: JobRecord, clean: boolean): unknown[] {
