@@ -1,11 +1,12 @@
-// The pool's guard: connections per IP and bans. A ban hits one worker (an IP and a worker name) first; an IP is
-// banned only after repeated worker bans from it, or for repeated protocol abuse. Durations escalate from a
+// The guard: connections per IP, per-second rate limits and bans, free of any pool type (IPs, names and reasons as
+// strings) so any listener can use it. A ban hits one name under an IP (a pool worker) first; an IP is
+// banned only after repeated name bans from it, or for repeated protocol abuse. Durations escalate from a
 // minute, doubling per repeat, up to the configured cap (ckpool escalates the same way instead of a flat hour).
 
 /** One ban in force. */
 export interface Ban {
   ip: string;
-  /** The worker (ADDRESS[.NAME]) banned from this IP; null: the whole IP. */
+  /** The name (a pool worker: ADDRESS[.NAME]) banned from this IP; null: the whole IP. */
   worker: string | null;
   reason: string;
   since: number;
@@ -174,4 +175,21 @@ export class Guard {
 export function banText(b: Ban, now: number): string {
   const left = Math.max(1, Math.ceil((b.until - now) / 1000));
   return `Banned${b.worker ? ` worker ${b.worker}` : ""}: ${b.reason} (${left} s left)`;
+}
+
+/** A per-second allowance: a count that starts again each second of the clock it is given. */
+export class SecondRate {
+  private second = 0;
+  private count = 0;
+
+  /** 0 when this event is within the second's allowance, else how many over it (1 for the first excess one). */
+  over(nowMs: number, limit: number): number {
+    if (limit <= 0) return 0;
+    const s = Math.floor(nowMs / 1000);
+    if (s !== this.second) {
+      this.second = s;
+      this.count = 0;
+    }
+    return Math.max(0, ++this.count - limit);
+  }
 }

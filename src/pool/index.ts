@@ -1,13 +1,13 @@
 export { planPayout, FOUNDATION_PERCENT, MAX_POOL_FEE_BPS, type PayoutInput, type PayoutPlan } from "./payout";
 export { DIFF1, difficultyToTarget, hashDifficulty } from "./target";
 export { makeJob, shareHeader, swapWords, parseU32, type PoolJob, type NotifyParams, type Submission } from "./job";
-export { ShareChecker, type ShareOutcome } from "./shares";
+export { ShareChecker, ShareRejected, type ShareOutcome, type RejectReason } from "./shares";
 export { Ledger, shareWeight, type ShareRecord, type StoredPlan } from "./ledger";
 export { Vardiff, DEFAULT_VARDIFF, roundDifficulty, type VardiffOptions } from "./vardiff";
 export { PoolServer, PoolConn, DEFAULT_LIMITS, type PoolLimits, type PoolServerOptions, type Link } from "./server";
 export { listenStratum, type StratumTls } from "./transport";
 export { loadStratumTls } from "./tls";
-export { Guard, banText, type Ban, type GuardLimits } from "./guard";
+export { Guard, SecondRate, banText, type Ban, type GuardLimits } from "./guard";
 export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";

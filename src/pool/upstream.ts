@@ -8,6 +8,7 @@ import {
   type CoinNetwork, type CoinTemplate,
 } from "./coin";
 import type { PayoutOutput, SubmitResult, Work, WorkEvent, WorkSource } from "./source";
+import { RunAgain } from "./rerun";
 
 /** An error the daemon answered (its JSON-RPC code and message). */
 export class RpcError extends Error {
@@ -103,8 +104,7 @@ export class UpstreamSource implements WorkSource {
   private up = false;
   private downSince: number | null = null;
   private lastError: string | null = null;
-  private fetching: Promise<void> | null = null;
-  private fetchAgain = false;
+  private readonly fetcher = new RunAgain<void>(() => this.fetchOnce(), undefined, () => !this.stopped);
   /** The daemon came back: the next template is clean work whether or not its tip moved. */
   private freshOwed = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -190,25 +190,20 @@ export class UpstreamSource implements WorkSource {
   /** Fetches a template; a new previous block (or the daemon coming back) is clean work for the miners. */
   private fetchTemplate(fresh = false): Promise<void> {
     if (fresh) this.freshOwed = true;
-    if (this.fetching) {
-      this.fetchAgain = true;
-      return this.fetching;
+    return this.fetcher.ask();
+  }
+
+  /** One getblocktemplate; asks while it runs make one more after it. */
+  private async fetchOnce(): Promise<void> {
+    try {
+      const t = parseTemplate(await this.rpc.call("getblocktemplate", [{ rules: this.rules }], 10_000));
+      const back = this.markUp() || this.freshOwed;
+      this.freshOwed = false;
+      this.lastError = null;
+      this.take(t, back);
+    } catch (e) {
+      this.markDown(e);
     }
-    this.fetching = (async () => {
-      do {
-        this.fetchAgain = false;
-        try {
-          const t = parseTemplate(await this.rpc.call("getblocktemplate", [{ rules: this.rules }], 10_000));
-          const back = this.markUp() || this.freshOwed;
-          this.freshOwed = false;
-          this.lastError = null;
-          this.take(t, back);
-        } catch (e) {
-          this.markDown(e);
-        }
-      } while (this.fetchAgain && !this.stopped);
-    })().finally(() => (this.fetching = null));
-    return this.fetching;
   }
 
   private take(t: CoinTemplate, fresh: boolean): void {
