@@ -7,3 +7,4 @@ export * from "./build-info";
 export { encode, decode, type Value } from "./msgpack";
 export { encodeLoose, decodeLoose, type LooseValue } from "./loose";
 export { fsReason, fileKind, readRegularFile, MAX_CONFIG_BYTES } from "./files";
+export { Guard, SecondRate, banText, type Ban, type GuardLimits } from "./guard";

@@ -1,7 +1,7 @@
 // The connector's side of one connection: where its messages go (a Link) and its Stratum session with the state
 // the pool keeps per connection (extranonce1, difficulty history, workers, counters).
 import { StratumSession, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
-import { SecondRate } from "./guard";
+import { SecondRate } from "../core";
 import type { Vardiff } from "./vardiff";
 import type { PoolServer } from "./server";
 

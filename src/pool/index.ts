@@ -7,7 +7,7 @@ export { Vardiff, DEFAULT_VARDIFF, roundDifficulty, type VardiffOptions } from "
 export { PoolServer, PoolConn, DEFAULT_LIMITS, type PoolLimits, type PoolServerOptions, type Link } from "./server";
 export { listenStratum, type StratumTls } from "./transport";
 export { loadStratumTls } from "./tls";
-export { Guard, SecondRate, banText, type Ban, type GuardLimits } from "./guard";
+export { Guard, SecondRate, banText, type Ban, type GuardLimits } from "../core";
 export { HttpWorkers } from "./http";
 export { hashesPerShare, workerScore } from "./stats";
 export type { StratumCodec } from "../stratum";

@@ -7,7 +7,7 @@ import type { WorkSource } from "./source";
 import { ShareChecker } from "./shares";
 import { roundDifficulty } from "./vardiff";
 import type { WorkerStats } from "./stats";
-import { Guard, type Ban } from "./guard";
+import { Guard, type Ban } from "../core";
 import type { PoolConn, Link } from "./conn";
 import { Sessions } from "./sessions";
 import { Jobs, type JobRecord } from "./jobs";

@@ -3,7 +3,7 @@
 import { toHex } from "../core";
 import { EXTRANONCE_BYTES } from "../chain";
 import { StratumError, STRATUM_ERROR } from "../stratum";
-import { banText, type Ban } from "./guard";
+import { banText, type Ban } from "../core";
 import { PoolConn, type Link } from "./conn";
 import { Vardiff, roundDifficulty } from "./vardiff";
 import type { PoolServer } from "./server";

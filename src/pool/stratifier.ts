@@ -8,7 +8,7 @@ import type { PoolJob } from "./job";
 import type { SubmitResult } from "./source";
 import { BANNABLE, ShareChecker, ShareRejected, type RejectReason } from "./shares";
 import { hashQueue, type TurnBatch } from "./batch";
-import { banText } from "./guard";
+import { banText } from "../core";
 import type { PoolConn } from "./conn";
 import type { JobRecord } from "./jobs";
 import type { WorkerStats } from "./stats";

@@ -10,7 +10,7 @@ import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer } from "../../src/pool";
 import { MAX_IDLE_WORKER_RECORDS } from "../../src/pool/server";
 import { newWorkerStats } from "../../src/pool/stats";
-import { Guard, MAX_STRIKE_SUBJECTS } from "../../src/pool/guard";
+import { Guard, MAX_STRIKE_SUBJECTS } from "../../src/core/guard";
 import { Store } from "../../src/store";
 import { kernel } from "../chain/helpers";
 

@@ -1,7 +1,7 @@
 // The pool's guard on a fake clock: connection caps, worker bans that escalate, IP bans only after repeated worker
 // bans or protocol abuse, operator lifts, and a new ban cap applied to the bans in force.
 import { describe, expect, test } from "bun:test";
-import { ABUSE_FOR_IP_BAN, banText, FIRST_BAN_SECONDS, Guard, STRIKE_MEMORY_MS } from "../../src/pool/guard";
+import { ABUSE_FOR_IP_BAN, banText, FIRST_BAN_SECONDS, Guard, STRIKE_MEMORY_MS } from "../../src/core/guard";
 
 function guard(banSeconds = 3600, maxPerIp = 2) {
   const clock = { t: 1_000_000 };

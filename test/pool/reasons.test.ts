@@ -8,7 +8,7 @@ import { bitsToTarget, Chain, generateKeyPair, NETWORKS } from "../../src/chain"
 import { fromHex, leToBigInt } from "../../src/core";
 import { chainWork, makeJob, shareHeader, ShareChecker, type PoolJob } from "../../src/pool";
 import { BANNABLE, KEEP_JOBS, ShareRejected, type RejectReason } from "../../src/pool/shares";
-import { SecondRate } from "../../src/pool/guard";
+import { SecondRate } from "../../src/core/guard";
 import { StratumError } from "../../src/stratum";
 import { Store } from "../../src/store";
 import { kernel } from "../chain/helpers";
