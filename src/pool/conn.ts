@@ -3,7 +3,6 @@
 import { StratumSession, type Outgoing, type SessionHandler, type SubmitParams } from "../stratum";
 import { SecondRate } from "../core";
 import type { Vardiff } from "./vardiff";
-import type { PoolServer } from "./server";
 
 /** Where a connection's messages go: a socket with its codec, or an HTTP worker. */
 export interface Link {
@@ -16,6 +15,16 @@ export interface Link {
   /** Sends what write() queued now. */
   flush(): void;
   close(reason: string): void;
+}
+
+/** What a connection's session asks of the pool (the pool server); declared here so this file imports no part. */
+export interface ConnOwner {
+  readonly startDifficulty: number;
+  readonly versionMask: number;
+  subscribe(c: PoolConn): { extranonce1: string; extranonce2Size: number };
+  authorize(c: PoolConn, user: string, password: string): boolean;
+  submit(c: PoolConn, p: SubmitParams): Promise<void>;
+  suggestDifficulty(c: PoolConn, d: number): void;
 }
 
 /** One connection's state: its session, extranonce1, difficulty history and counters. */
@@ -46,7 +55,7 @@ export class PoolConn implements SessionHandler {
   capLogged = false;
 
   constructor(
-    readonly server: PoolServer,
+    readonly server: ConnOwner,
     readonly link: Link,
     now: number,
   ) {

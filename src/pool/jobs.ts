@@ -3,24 +3,17 @@
 import { toHex } from "../core";
 import { bitsToTarget } from "../chain";
 import type { Outgoing } from "../stratum";
-import { makeJob, type PoolJob } from "./job";
+import { makeJob } from "./job";
 import type { WorkEvent } from "./source";
 import { shareWeight, type StoredPlan } from "./ledger";
 import { planPayout } from "./payout";
 import { hashDifficulty } from "./target";
 import { RunAgain } from "./rerun";
 import type { PoolConn } from "./conn";
-import type { PoolServer } from "./server";
+import type { JobRecord, PoolContext } from "./context";
 
-/** A published job with what the pool keeps about it (kept with it in the share checker's cache). */
-export interface JobRecord {
-  job: PoolJob;
-  seq: number;
-  plan: StoredPlan;
-  createdAt: number;
-  /** The network's difficulty for this job: share difficulties are never set above it (no withheld blocks). */
-  networkDifficulty: number;
-}
+/** What this part uses of the pool. */
+type Pool = Pick<PoolContext, "o" | "now" | "algo" | "isRunning" | "sessions" | "shares" | "report">;
 
 export class Jobs {
   /** The job being mined, and the sequence of the last one built (job ids are it in hex). */
@@ -38,7 +31,7 @@ export class Jobs {
   /** One build at a time; refreshes asked for meanwhile make one more (clean if any of them was). */
   private readonly builder = new RunAgain<boolean>((clean) => this.build(clean), (a, b) => a || b, () => this.pool.isRunning());
 
-  constructor(private readonly pool: PoolServer) {}
+  constructor(private readonly pool: Pool) {}
 
   /** The network's difficulty at the current job (Infinity before the first). */
   get networkDifficulty(): number {
@@ -265,7 +258,7 @@ export class Jobs {
    * next notify), then the notify, encoded once per codec.
    */
   private broadcast(r: JobRecord, encoded: Map<string, Uint8Array>): void {
-    for (const c of [...this.pool.conns]) {
+    for (const c of [...this.pool.sessions.conns]) {
       // Authorized while the pool had no job (none built yet, or the last could not be sent): its first work now.
       if (!c.workSent) {
         if (c.session.subscribed && c.users.size) this.sendWork(c);
@@ -291,7 +284,7 @@ export class Jobs {
   private encodeNotify(r: JobRecord, clean: boolean): Map<string, Uint8Array> {
     const msg = notifyMessage(r, clean);
     const out = new Map<string, Uint8Array>();
-    for (const c of this.pool.conns) if (c.workSent && !out.has(c.link.codec)) out.set(c.link.codec, c.link.encode(msg));
+    for (const c of this.pool.sessions.conns) if (c.workSent && !out.has(c.link.codec)) out.set(c.link.codec, c.link.encode(msg));
     return out;
   }
 

@@ -3,8 +3,11 @@
 import { leToDisplayHex, type MetricFamily } from "../core";
 import { LatencyRing, RateWindow, newWorkerStats, workerScore, type WorkerStats } from "./stats";
 import type { RejectReason } from "./shares";
-import type { PoolServer } from "./server";
+import type { PoolContext } from "./context";
 import { MAX_IDLE_WORKER_RECORDS } from "./options";
+
+/** What this part uses of the pool. */
+type Pool = Pick<PoolContext, "o" | "now" | "algo" | "guard" | "isRunning" | "health" | "sessions" | "jobs" | "shares">;
 
 export class PoolReport {
   readonly workers = new Map<string, WorkerStats>();
@@ -18,7 +21,7 @@ export class PoolReport {
   lastBroadcastMs = 0;
   private readonly startedAt: number;
 
-  constructor(private readonly pool: PoolServer) {
+  constructor(private readonly pool: Pool) {
     this.startedAt = pool.now();
   }
 
@@ -92,7 +95,7 @@ export class PoolReport {
       source: this.pool.o.source.status(),
       job_problem: this.pool.jobs.problem,
       algo: this.pool.algo,
-      connections: this.pool.conns.size,
+      connections: this.pool.sessions.conns.size,
       workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
       hashrate_hs: this.poolRate.hashrate(now, this.pool.algo, this.startedAt),
       shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected }, block_candidates_skipped: this.counters.blockCandidatesSkipped },
@@ -149,7 +152,7 @@ export class PoolReport {
   metrics(): MetricFamily[] {
     const reasons = Object.entries(this.rejected).map(([reason, v]) => ({ labels: { result: reason }, value: v }));
     return [
-      { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: this.pool.conns.size }] },
+      { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: this.pool.sessions.conns.size }] },
       { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: [...this.workers.values()].filter((w) => w.openSince.length).length }] },
       { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted }, ...reasons] },
       { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty }] },

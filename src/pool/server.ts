@@ -1,6 +1,7 @@
 // The pool (ckpool's split): connections and sessions (sessions.ts, over the sockets of transport.ts and http.ts),
 // work (jobs.ts: build, coalesce, publish), the share path (stratifier.ts: check, record, answer; no socket), what
-// it shows (report.ts) and the guard (guard.ts). This file wires them and is the one face the node and the API use.
+// it shows (report.ts) and the guard (guard.ts). This file wires them and is the one face the node and the API use;
+// the parts see it, and each other, only through the narrow views of context.ts (none of them imports this file).
 import { RignodeError, type MetricFamily } from "../core";
 import { MAX_POOL_MESSAGE_BYTES, notifyBytesBound, type SubmitParams } from "../stratum";
 import type { WorkSource } from "./source";
@@ -10,7 +11,8 @@ import type { WorkerStats } from "./stats";
 import { Guard, type Ban } from "../core";
 import type { PoolConn, Link } from "./conn";
 import { Sessions } from "./sessions";
-import { Jobs, type JobRecord } from "./jobs";
+import { Jobs } from "./jobs";
+import type { JobRecord } from "./context";
 import { SharePath } from "./stratifier";
 import { PoolReport } from "./report";
 import type { PoolServerOptions } from "./options";

@@ -4,9 +4,12 @@ import { toHex } from "../core";
 import { EXTRANONCE_BYTES } from "../chain";
 import { StratumError, STRATUM_ERROR } from "../stratum";
 import { banText, type Ban } from "../core";
-import { PoolConn, type Link } from "./conn";
+import { PoolConn, type ConnOwner, type Link } from "./conn";
 import { Vardiff, roundDifficulty } from "./vardiff";
-import type { PoolServer } from "./server";
+import type { PoolContext } from "./context";
+
+/** What this part uses of the pool. */
+type Pool = Pick<PoolContext, "o" | "now" | "guard" | "jobs" | "report" | keyof ConnOwner>;
 
 export class Sessions {
   readonly conns = new Set<PoolConn>();
@@ -15,7 +18,7 @@ export class Sessions {
   /** Per IP: the workers authorized on its open connections, with how many of them each is open on. */
   private readonly ipWorkers = new Map<string, Map<string, number>>();
 
-  constructor(private readonly pool: PoolServer) {}
+  constructor(private readonly pool: Pool) {}
 
   /** A new connection, or the reason it is refused (its IP is banned or over the cap), to be told to the miner. */
   open(link: Link): PoolConn | string {

@@ -10,9 +10,11 @@ import { BANNABLE, ShareChecker, ShareRejected, type RejectReason } from "./shar
 import { hashQueue, type TurnBatch } from "./batch";
 import { banText } from "../core";
 import type { PoolConn } from "./conn";
-import type { JobRecord } from "./jobs";
 import type { WorkerStats } from "./stats";
-import type { PoolServer } from "./server";
+import type { JobRecord, PoolContext } from "./context";
+
+/** What this part uses of the pool. */
+type Pool = Pick<PoolContext, "o" | "now" | "guard" | "sessions" | "jobs" | "report">;
 
 export class SharePath {
   private readonly hasher: TurnBatch<Uint8Array, Uint8Array>;
@@ -23,7 +25,7 @@ export class SharePath {
   private readonly storage = { error: null as string | null, since: 0, failed: 0, loggedAt: 0 };
 
   constructor(
-    private readonly pool: PoolServer,
+    private readonly pool: Pool,
     /** The jobs shares are checked against: the pool's one cache of recent jobs, filled by the generator. */
     readonly checker: ShareChecker<JobRecord>,
     powHash: (header: Uint8Array) => Uint8Array,
@@ -43,7 +45,7 @@ export class SharePath {
     const pool = this.pool;
     const t0 = performance.now();
     const now = pool.now();
-    const w = pool.workers.get(p.worker);
+    const w = pool.report.workers.get(p.worker);
     const address = c.users.get(p.worker);
     if (!w || !address) throw new StratumError(STRATUM_ERROR.unauthorized, "Unauthorized worker");
     // Shares already in flight when a ban fell (same read, same batch): answered with the ban, not counted again.
