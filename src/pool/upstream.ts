@@ -10,13 +10,13 @@ import {
 import type { PayoutOutput, SubmitResult, Work, WorkEvent, WorkSource } from "./source";
 import { RunAgain } from "./rerun";
 
-/** An error the daemon answered (its JSON-RPC code and message). */
-export class RpcError extends Error {
+/** An error the daemon answered (its JSON-RPC code and message): a RignodeError ("refused") with the daemon's code. */
+export class RpcError extends RignodeError {
   constructor(
-    readonly code: number,
+    readonly rpcCode: number,
     message: string,
   ) {
-    super(message);
+    super("refused", message, { details: { rpc_code: String(rpcCode) } });
   }
 }
 

@@ -1,6 +1,8 @@
 // One Stratum V1 session, independent of the codec (JSON lines or msgpack frames) and of the pool behind it:
 // method shapes, the orders real miners use, ids echoed verbatim, errors as [code, message, null].
 
+import { RignodeError } from "../core";
+
 /** The de-facto error codes every Stratum V1 pool uses. */
 export const STRATUM_ERROR = {
   other: 20,
@@ -11,12 +13,16 @@ export const STRATUM_ERROR = {
   notSubscribed: 25,
 } as const;
 
-export class StratumError extends Error {
+/**
+ * A request the pool turns down, with the Stratum code the session answers it with. One error type: a RignodeError
+ * ("refused") that also carries its wire code, so every edge maps it the same way (HTTP workers: 409).
+ */
+export class StratumError extends RignodeError {
   constructor(
-    readonly code: number,
+    readonly stratumCode: number,
     message: string,
   ) {
-    super(message);
+    super("refused", message, { details: { stratum_code: String(stratumCode) } });
   }
 }
 
@@ -118,7 +124,7 @@ export class StratumSession {
           return fail(STRATUM_ERROR.other, `Unknown method ${method.slice(0, 64)}`);
       }
     } catch (e) {
-      if (e instanceof StratumError) return fail(e.code, e.message);
+      if (e instanceof StratumError) return fail(e.stratumCode, e.message);
       return fail(STRATUM_ERROR.other, (e as Error).message ?? "error");
     }
   }

@@ -49,20 +49,20 @@ describe("reject reasons", () => {
 
   test("a job id never seen is job_not_found; a share on a job replaced by a new tip is stale: both code 21, told apart by the reason", () => {
     const unknown = refusal(() => checker.check({ ...notABlock(j1), jobId: "ffff" }, EN1, 0, 2 ** -20));
-    expect([unknown.reason, unknown.code]).toEqual(["job_not_found", 21]);
+    expect([unknown.reason, unknown.stratumCode]).toEqual(["job_not_found", 21]);
     const share = notABlock(j1);
     const j2 = job(2);
     checker.addJob(j2, true, { seq: 2 });
     const stale = refusal(() => checker.check(share, EN1, 0, 2 ** -20));
-    expect([stale.reason, stale.code]).toEqual(["stale", 21]);
+    expect([stale.reason, stale.stratumCode]).toEqual(["stale", 21]);
     // The same hash again is a duplicate, whatever the job's state.
     const dup = refusal(() => checker.check(share, EN1, 0, 2 ** -20));
-    expect([dup.reason, dup.code]).toEqual(["duplicate", 22]);
+    expect([dup.reason, dup.stratumCode]).toEqual(["duplicate", 22]);
     // Under the share difficulty: low_difficulty, 23; a malformed field: invalid, 20.
     const low = refusal(() => checker.check(notABlock(j2), EN1, 0, 1));
-    expect([low.reason, low.code]).toEqual(["low_difficulty", 23]);
+    expect([low.reason, low.stratumCode]).toEqual(["low_difficulty", 23]);
     const bad = refusal(() => checker.check({ ...notABlock(j2), extranonce2: "xyz" }, EN1, 0, 1));
-    expect([bad.reason, bad.code]).toEqual(["invalid", 20]);
+    expect([bad.reason, bad.stratumCode]).toEqual(["invalid", 20]);
   });
 
   test("only wrong work counts towards a ban", () => {
