@@ -78,7 +78,7 @@ export class HttpWorkers {
   private async call(token: string, method: string, params: unknown[]): Promise<{ result: unknown; error: [number, string, null] | null }> {
     const w = this.get(token);
     const id = this.nextId++;
-    await w.conn.handle({ id, method, params }, Date.now());
+    await w.conn.handle({ id, method, params }, this.server.now());
     const r = w.replies.get(id) as { result: unknown; error: [number, string, null] | null } | undefined;
     w.replies.delete(id);
     if (!r) throw new RignodeError("internal", `no answer to ${method}`);

@@ -136,7 +136,7 @@ export function listenStratum(
             server.protocolAbuse(c.link.ip, (e as Error).message);
             return;
           }
-          const now = Date.now();
+          const now = server.now(); // the pool's clock, the one its sweep and rate limits read
           for (const m of msgs) {
             if (c.closed) return;
             c.handle(m, now).catch((e) => log.error("stratum.handler_error", { ip: c.link.ip, error: e as Error }));

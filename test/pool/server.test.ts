@@ -8,7 +8,8 @@ import { bitsToTarget, Chain, encodeAddress, generateKeyPair, NETWORKS } from ".
 import { createLogger, MetricsRegistry, decodeLoose, encodeLoose, fromHex, leToBigInt } from "../../src/core";
 import { createApp, poolRoutes, serveApi } from "../../src/api";
 import { request as httpRequest } from "node:http";
-import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolServer, shareHeader, swapWords, type PoolJob } from "../../src/pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, HttpWorkers, Ledger, listenStratum, PoolConn, PoolServer, shareHeader, swapWords, workerScore, type PoolJob } from "../../src/pool";
+import { newWorkerStats } from "../../src/pool/stats";
 import { Store } from "../../src/store";
 import { kernel, mineOn } from "../chain/helpers";
 
@@ -445,4 +446,61 @@ describe("pool server over TCP", () => {
     expect(await (await post("/pool/configure", { ban_seconds: 0 })).json()).toMatchObject({ ban_seconds: 0 });
     expect(await (await app.request("/pool/bans")).json()).toEqual({ bans: [] });
   }, 30_000);
+});
+
+describe("pool upkeep", () => {
+  test("the once-a-second sweep (on the pool's clock) closes a connection never authorized after 30 s, and an authorized one silent for 15 min", async () => {
+    let clock = Date.now();
+    const { server, json } = startPool({}, () => clock);
+    const quiet = await client(json);
+    await quiet.ask("mining.subscribe", []);
+    const idle = await client(json);
+    await idle.ask("mining.subscribe", []);
+    await idle.ask("mining.authorize", [userA, "x"]);
+    expect(server.conns.size).toBe(2);
+    clock += 29_000;
+    await Bun.sleep(1_200); // a sweep ran: both still open
+    expect(server.conns.size).toBe(2);
+    clock += 2_000; // past authorizeSeconds: the one without a worker goes
+    await quiet.closed;
+    expect(server.conns.size).toBe(1);
+    await idle.ask("mining.suggest_difficulty", [1]); // a message resets its idle time
+    clock += 899_000;
+    await Bun.sleep(1_200);
+    expect(server.conns.size).toBe(1);
+    clock += 2_000; // 901 s after its last message
+    await idle.closed;
+    expect(server.conns.size).toBe(0);
+  }, 30_000);
+
+  test("a share is checked and credited at the difficulty in force when its job was sent, or the current one when lower", () => {
+    const conn = new PoolConn({ startDifficulty: 8 } as never, { ip: "127.0.0.1", codec: "json", encode: () => new Uint8Array(0), write() {}, flush() {}, close() {} }, 0);
+    conn.noteDifficulty(1, 8);
+    conn.noteDifficulty(5, 16);
+    conn.difficulty = 16;
+    expect(conn.difficultyForJob(1)).toBe(8); // sent at 8, credited at 8 though the connection is at 16 now
+    expect(conn.difficultyForJob(4)).toBe(8);
+    expect(conn.difficultyForJob(5)).toBe(16);
+    conn.noteDifficulty(7, 2);
+    conn.difficulty = 2; // lowered: every job's shares are checked at the lower one, never penalised
+    expect([1, 5, 7, 9].map((s) => conn.difficultyForJob(s))).toEqual([2, 2, 2, 2]);
+  });
+
+  test("worker score: 0.4 quality + 0.3 speed + 0.2 availability + 0.1 participation", () => {
+    const w = newWorkerStats("A.rig", "A", 0);
+    w.accepted = 8;
+    w.stale = 1;
+    w.rejected = { low_difficulty: 1 };
+    w.latencySumMs = 500;
+    w.latencyCount = 10; // mean 50 ms: speed 1 / 1.5
+    w.connectedMs = 3_000; // of 6 s since first seen: availability 0.5
+    const s = workerScore(w, 6_000, 16); // the best worker has 16 accepted: participation 0.5
+    expect(s.quality).toBeCloseTo(0.8, 10);
+    expect(s.speed).toBeCloseTo(2 / 3, 10);
+    expect(s.availability).toBeCloseTo(0.5, 10);
+    expect(s.participation).toBeCloseTo(0.5, 10);
+    expect(s.score).toBeCloseTo(0.4 * 0.8 + 0.3 * (2 / 3) + 0.2 * 0.5 + 0.1 * 0.5, 10);
+    w.openSince = [4_000]; // connected again since 4 s: 3 s + 2 s of 6 s
+    expect(workerScore(w, 6_000, 16).availability).toBeCloseTo(5 / 6, 10);
+  });
 });
