@@ -180,4 +180,28 @@ describe("inbound slots", () => {
     await waitFor(() => (victim.log.some((e) => e.event === "p2p.timeout" && e.reason === "no handshake" && String(e.peer).startsWith("127.0.0.57:")) ? true : undefined), 15_000);
     stop = true;
   }, 120_000);
+
+  test("a closed link gives its address's slot back: after 8 links from one address close, 8 more are greeted", async () => {
+    const victim = startNode("slots-back", ["--discover=false"]);
+    await waitFor(() => get(victim, "/health"));
+    const ip = "127.0.0.58";
+    /** Opens `n` links from `ip` and waits for each to get the node's hello (a refused link is ended with nothing). */
+    const greeted = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: "127.0.0.1", port: victim.p2p, localAddress: ip });
+          silent.push(s);
+          s.on("error", reject);
+          s.once("data", () => resolve(s));
+          s.once("close", () => reject(new Error("closed without a hello (refused)")));
+        })),
+      );
+    const first = await greeted(8);
+    for (const s of first) s.destroy();
+    await waitFor(async () => ((await get(victim, "/api/peers"))?.peers.some((p: any) => p.address.startsWith(ip + ":")) ? undefined : true));
+    const second = await greeted(8);
+    expect(second).toHaveLength(8);
+    expect(victim.log.some((e) => e.event === "p2p.refused" && e.peer === ip)).toBe(false);
+    for (const s of second) s.destroy();
+  }, 60_000);
 });
