@@ -20,6 +20,8 @@ export interface GuardLimits {
   maxPerIp: number;
   /** Cap of a ban's duration in seconds; 0 turns bans off. */
   banSeconds: number;
+  /** A subject's first ban in seconds, doubling per repeat up to banSeconds (default 60; banSeconds: a flat ban). */
+  firstBanSeconds?: number;
 }
 
 /** First ban of a subject, in seconds (then 2x, 4x, … up to banSeconds). */
@@ -73,6 +75,11 @@ export class Guard {
 
   connections(ip: string): number {
     return this.perIp.get(ip) ?? 0;
+  }
+
+  /** The ban of the whole IP in force, if any. */
+  ipBan(ip: string): Ban | null {
+    return this.active(key(ip, null));
   }
 
   /** The ban that keeps `worker` (or its whole IP) from mining from `ip`, if any. */
@@ -151,7 +158,7 @@ export class Guard {
     if (this.limits.banSeconds <= 0) return null;
     const k = key(ip, worker);
     const strikes = this.strike(this.banCount, k);
-    const seconds = Math.min(this.limits.banSeconds, FIRST_BAN_SECONDS * 2 ** Math.min(strikes - 1, 20));
+    const seconds = Math.min(this.limits.banSeconds, (this.limits.firstBanSeconds ?? FIRST_BAN_SECONDS) * 2 ** Math.min(strikes - 1, 20));
     const now = this.now();
     const b: Ban = { ip, worker, reason, since: now, until: now + seconds * 1000, strikes };
     this.bans.set(k, b);

@@ -1,6 +1,7 @@
-// The P2P node's IP bans, inbound links per IP and per-second message limits, in one place behind a narrow
-// interface (admit/release, banned, ban, countMessage): the pool's guard does the same job for miners, and this is
-// the one spot to point at a shared implementation.
+// The P2P node's IP bans, inbound links per IP and per-second message limits: the same guard as the pool's
+// (src/core/guard.ts), with P2P's settings: a flat ban (a peer that misbehaves is one that runs wrong code, not a
+// miner to be eased back in), no names under an IP, and the inbound cap checked before a slot is taken.
+import { Guard, SecondRate } from "../core";
 
 export interface BansOptions {
   /** How long a ban lasts (default 3600 s). */
@@ -20,73 +21,68 @@ export interface Refusal {
 }
 
 /** One peer's message count in the current second (kept on the peer, counted here). */
-export interface MessageWindow {
-  start: number;
-  count: number;
-}
+export type MessageWindow = SecondRate;
 
 export class P2PBans {
-  private readonly until = new Map<string, number>();
-  private readonly inbound = new Map<string, number>();
+  private readonly guard: Guard;
   private readonly now: () => number;
+  private readonly limit: number;
 
-  constructor(private readonly o: BansOptions = {}) {
+  constructor(o: BansOptions = {}) {
     this.now = o.now ?? Date.now;
+    const banSeconds = o.banSeconds ?? 3600;
+    this.limit = o.maxInboundPerIp ?? 8;
+    this.guard = new Guard({ maxPerIp: this.limit, banSeconds, firstBanSeconds: banSeconds }, this.now);
+    this.rate = o.maxMessagesPerSecond ?? 500;
   }
+
+  private readonly rate: number;
 
   /** A new message window for a peer whose link just opened. */
   window(): MessageWindow {
-    return { start: this.now(), count: 0 };
+    return new SecondRate();
   }
 
   /** Whether `ip` is banned now. */
   banned(ip: string): boolean {
-    const u = this.until.get(ip);
-    return !!u && u > this.now();
+    return this.guard.ipBan(ip) !== null;
   }
 
-  /** When the last ban of `ip` ends (ms; 0: never banned), for a configured peer's next retry. */
+  /** When the ban of `ip` in force ends (ms; 0: none), for a configured peer's next retry. */
   bannedUntil(ip: string): number {
-    return this.until.get(ip) ?? 0;
+    return this.guard.ipBan(ip)?.until ?? 0;
   }
 
-  /** Bans `ip` for `seconds` (default banSeconds); returns the seconds applied. `reason` is for the caller's log. */
-  ban(ip: string, _reason: string, seconds = this.o.banSeconds ?? 3600): number {
-    this.until.set(ip, this.now() + seconds * 1000);
-    return seconds;
+  /** Bans `ip` for banSeconds; returns the seconds applied (0 when bans are off). */
+  ban(ip: string, reason: string): number {
+    const b = this.guard.banIp(ip, reason);
+    return b ? Math.round((b.until - b.since) / 1000) : 0;
   }
 
   /** Takes an inbound slot for `ip`: the refusal (banned, too many links from it), or null. Give it back with release. */
   admit(ip: string): Refusal | null {
     if (this.banned(ip)) return { reason: "banned" };
-    const limit = this.o.maxInboundPerIp ?? 8;
-    const n = this.inbound.get(ip) ?? 0;
-    if (n >= limit) return { reason: "inbound links per IP", limit };
-    this.inbound.set(ip, n + 1);
+    if (this.guard.admit(ip) !== null) return { reason: "inbound links per IP", limit: this.limit };
     return null;
   }
 
   /** Gives back an inbound slot taken by admit. */
   release(ip: string): void {
-    const n = (this.inbound.get(ip) ?? 1) - 1;
-    if (n <= 0) this.inbound.delete(ip);
-    else this.inbound.set(ip, n);
+    this.guard.release(ip);
   }
 
   /** Counts one message from a peer; false when it is over the per-second limit (flooding). */
   countMessage(w: MessageWindow): boolean {
-    if (++w.count > (this.o.maxMessagesPerSecond ?? 500)) {
-      const now = this.now();
-      if (now - w.start < 1000) return false;
-      w.start = now;
-      w.count = 1;
-    }
-    return true;
+    return w.over(this.now(), this.rate) === 0;
   }
 
   /** Addresses banned now, with the second their ban ends. */
   list(): { ip: string; until: number }[] {
-    const now = this.now();
-    return [...this.until].filter(([, u]) => u > now).map(([ip, until]) => ({ ip, until: Math.floor(until / 1000) }));
+    return this.guard.list().filter((b) => b.worker === null).map((b) => ({ ip: b.ip, until: Math.floor(b.until / 1000) }));
+  }
+
+  /** Forgets expired bans (once a second). */
+  sweep(): void {
+    this.guard.sweep();
   }
 }

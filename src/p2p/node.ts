@@ -254,6 +254,7 @@ export class P2PNode {
   /** Once a second: redial configured peers that dropped (with backoff), ping, and drop silent peers. */
   private maintain(): void {
     if (this.links.stopped) return;
+    this.bans.sweep();
     const now = Date.now();
     for (const p of this.links.peers) {
       const late = p.decoder.overdue(now);

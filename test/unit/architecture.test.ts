@@ -54,9 +54,19 @@ function violations(src: string): string[] {
   return out;
 }
 
+/** Files over the size where one file is doing several jobs. */
+const MAX_LINES = 400;
+
 describe("architecture", () => {
   test("no import points up a layer or across a layer, and folders are entered through index.ts", () => {
     expect(violations(SRC)).toEqual([]);
+  });
+
+  test(`no file under src/ is over ${MAX_LINES} lines (one role per file)`, () => {
+    const long = files(SRC)
+      .map((f) => [relative(SRC, f), readFileSync(f, "utf8").split("\n").length - 1] as const)
+      .filter(([, n]) => n > MAX_LINES);
+    expect(long).toEqual([]);
   });
 
   test("the check catches an upward import, a sideways import and a reach past index.ts", () => {
