@@ -1,5 +1,5 @@
 // Several rignode nodes as real processes on loopback: sync, late join, partition and heal, hostile peers.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -152,11 +152,22 @@ describe("p2p", () => {
       ["truncated frame, then garbage", "127.0.0.23", (s) => { s.write(Buffer.from([0, 0, 0, 9, 0x92])); s.write(Buffer.from([0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1])); }, /bad frame/],
       ["another chain's hello", "127.0.0.24", (s) => s.write(hello(new Uint8Array(32).fill(1), "other-chain")), /wrong chain/],
       ["a message before the handshake", "127.0.0.25", (s) => s.write(frame(["getaddr"], 1000)), /before the handshake/],
+      ["another genesis in the hello", "127.0.0.28", (s) => s.write(hello(new Uint8Array(32).fill(2), params.chainId, new Uint8Array(32).fill(7))), /wrong chain/],
+      ["a second hello", "127.0.0.29", (s) => (s.write(hello(new Uint8Array(32).fill(3))), s.write(hello(new Uint8Array(32).fill(3)))), /second hello/],
+      ["an auth before any hello", "127.0.0.30", (s) => s.write(frame(["auth", new Uint8Array(64)], 1000)), /auth out of order/],
+      ["a hello whose auth is not signed by its node key", "127.0.0.31", (s) => (s.write(hello(generateKeyPair().publicKey)), s.write(frame(["auth", new Uint8Array(64).fill(9)], 1000))), /bad handshake signature/],
     ];
 
-    test("setup", async () => {
+    // Every case below needs the victim, whichever of them runs (bun test -t NAME runs one alone).
+    beforeAll(async () => {
       victim = startNode("victim", []);
       await waitFor(() => get(victim, "/health"));
+    }, 30_000);
+
+    test("a link that never says hello is closed after the 5 s handshake deadline, not banned", async () => {
+      expect(await attack("127.0.0.32", () => {})).toBe(true);
+      expect(victim.log.map((l) => JSON.parse(l)).some((e) => e.event === "p2p.timeout" && e.reason === "no handshake" && String(e.peer).startsWith("127.0.0.32:"))).toBe(true);
+      expect(banReason("127.0.0.32")).toBeUndefined();
     }, 30_000);
 
     for (const [name, ip, send, reason] of cases) {
