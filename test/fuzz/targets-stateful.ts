@@ -9,10 +9,10 @@ import { loadConfig, DEFAULTS, OPTIONS } from "../../src/config";
 import { createLogger, encodeLoose, MetricsRegistry, RignodeError, toHex, type LooseValue } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, HttpWorkers, Ledger, PoolServer, type Link } from "../../src/pool";
 import { Store } from "../../src/store";
-import { encodeStratum, MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES, stratumDecoder, type StratumCodec } from "../../src/stratum";
+import { encodeStratum, FrameWriter, MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES, StratumClient, stratumDecoder, type StratumCodec } from "../../src/stratum";
 import { kernel } from "../chain/helpers";
 import { chunks, concat, frameOf, mutateBytes, mutateEncoded, mutateJson, type Rng } from "./gen";
-import { ADDR_A, ADDR_B, KEY_A, MINER_MESSAGES, PARAMS, TX_BYTES } from "./seeds";
+import { ADDR_A, ADDR_B, KEY_A, MINER_MESSAGES, POOL_MESSAGES, TX_BYTES } from "./seeds";
 import { count, describeError, expectRefusal, hex, type Outcome, type Target } from "./runner";
 
 const MAX_INPUT = 40_000;
@@ -115,6 +115,72 @@ export function sessionTarget(): Target {
       server.stop();
       store.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- the worker's side ----
+
+const POOL_LINES = POOL_MESSAGES.map((m) => new TextEncoder().encode(JSON.stringify(m)));
+const POOL_BODIES = POOL_MESSAGES.map((m) => encodeLoose(m as LooseValue));
+
+/**
+ * What `rignode worker` does with a pool's messages: the bytes through the codec's decoder (1 MiB cap), each message
+ * into StratumClient's handler (notify, set_difficulty, errors, bans, reconnect) with the client past its handshake.
+ * The handler has no error contract (it runs in the socket's data callback): any exception from it is a crash.
+ */
+export function clientTarget(): Target {
+  const tally = new Map<string, number>();
+  const client = new StratumClient({
+    pools: [{ host: "127.0.0.1", port: 3334, codec: "native" }], user: ADDR_A, password: "x", log,
+    onWork: () => count(tally, "work"),
+  });
+  const inner = client as unknown as { onMessage(m: unknown): void; authorized: boolean; current: unknown; said: Set<string>; socket: unknown; writer: unknown };
+  // A socket that takes every write: answers to the pool's requests are encoded and sent as on a real link.
+  const socket = { write: (b: Uint8Array) => b.length, end: () => {} };
+  inner.socket = socket;
+  inner.writer = new FrameWriter(socket, 4 << 20);
+  return {
+    name: "stratum-client",
+    tally,
+    run(r) {
+      const codec: StratumCodec = r.chance(0.5) ? "json" : "native";
+      const parts: Uint8Array[] = [];
+      for (let k = 1 + r.int(3); k > 0; k--) {
+        const i = r.int(POOL_MESSAGES.length);
+        if (codec === "json") parts.push(r.chance(0.9) ? mutateJson(r, POOL_MESSAGES[i], POOL_LINES, MAX_INPUT) : POOL_LINES[i]!, new Uint8Array([10]));
+        else parts.push(frameOf(r.chance(0.9) ? mutateEncoded(r, POOL_BODIES[i]!, POOL_BODIES, MAX_INPUT) : POOL_BODIES[i]!));
+      }
+      const stream = concat(parts);
+      const show = () => `${codec} ${codec === "json" ? JSON.stringify(Buffer.from(stream).toString("latin1")).slice(0, 1000) : hex(stream)}`;
+      const decoder = stratumDecoder(codec, MAX_POOL_MESSAGE_BYTES);
+      inner.authorized = true;
+      inner.current = { host: "127.0.0.1", port: 3334, codec };
+      inner.said.clear();
+      for (const c of chunks(r, stream)) {
+        let msgs: unknown[];
+        try {
+          msgs = decoder.push(c);
+        } catch (e) {
+          if (e instanceof RignodeError) {
+            count(tally, "decoder refused");
+            return null;
+          }
+          return { error: `decoder: ${describeError(e)}`, input: show() };
+        }
+        for (const m of msgs) {
+          try {
+            inner.onMessage(m);
+            count(tally, "accepted");
+          } catch (e) {
+            return { error: `client message handler threw: ${describeError(e)}`, input: show() };
+          }
+        }
+      }
+      return null;
+    },
+    close() {
+      client.stop();
     },
   };
 }

@@ -1,0 +1,68 @@
+// Found by the fuzzer (test/fuzz, target stratum-client): a pool on the native port could make the worker's message
+// handler throw a TypeError with values only msgpack carries. Maps decode without a prototype (String() of one throws)
+// and integers past 2^53 decode as bigints (JSON.stringify throws on them): a merkle branch holding a map, an error
+// whose message is a map or holds a bigint. The handler runs in the socket's data callback, so the throw dropped the
+// connection and every message after it in the read.
+import { afterAll, describe, expect, test } from "bun:test";
+import { createLogger, decodeLoose, encodeLoose, type LooseValue } from "../../src/core";
+import { frame, FrameDecoder, LOOSE_CODEC, StratumClient, stratumErrorText, type PoolWork } from "../../src/stratum";
+import { waitFor } from "../helpers";
+
+const stops: (() => void)[] = [];
+afterAll(() => stops.forEach((s) => s()));
+
+const notify = (jobId: string, branch: LooseValue[]) => ({ id: null, method: "mining.notify", params: [jobId, "00".repeat(32), "01", "02", branch, "20000000", "1d00ffff", "5f5e1000", true] });
+
+describe("stratum client: msgpack-only values from a native pool", () => {
+  test("an error text that is a map or holds an integer past 2^53 is shown, not thrown", () => {
+    const [map, big] = decodeLoose(encodeLoose([{ reason: "full" }, { n: (1n << 64n) - 1n }] as LooseValue)) as LooseValue[];
+    expect(() => String(map)).toThrow(TypeError);
+    expect(stratumErrorText([20, map, null])).toEqual({ code: 20, message: '{"reason":"full"}' });
+    expect(stratumErrorText([map, "x", null])).toEqual({ code: null, message: "x" });
+    expect(stratumErrorText({ message: map })).toEqual({ code: null, message: '{"reason":"full"}' });
+    expect(stratumErrorText(big)).toEqual({ code: null, message: '{"n":"18446744073709551615"}' });
+  });
+
+  test("a notify whose branch holds a map is refused as a bad notify; the link and the next notify survive", async () => {
+    const frames = (ms: unknown[]) => Buffer.concat(ms.map((m) => frame(m as LooseValue, 1 << 20, LOOSE_CODEC)));
+    let connects = 0;
+    const server = Bun.listen<FrameDecoder<LooseValue>>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(s) {
+          connects++;
+          s.data = new FrameDecoder<LooseValue>(1 << 20, LOOSE_CODEC);
+        },
+        data(s, chunk) {
+          for (const m of s.data.push(new Uint8Array(chunk)) as { id: number; method: string }[]) {
+            if (m.method === "mining.subscribe") s.write(frames([{ id: m.id, result: [[["mining.notify", "s1"]], "00000001", 4], error: null }]));
+            if (m.method === "mining.authorize") {
+              s.write(frames([{ id: m.id, result: true, error: null }]));
+              // Once the worker is authorized (a notify before that only replaces the one kept for then), in one read.
+              setTimeout(() => s.write(frames([
+                notify("bad", [{ not: "a hash" }]),
+                { id: null, result: null, error: [20, { reason: "a map" }, null] },
+                { id: null, result: null, error: { n: (1n << 64n) - 1n } },
+                notify("good", ["11".repeat(32)]),
+              ])), 100);
+            }
+          }
+        },
+      },
+    });
+    stops.push(() => server.stop(true));
+    const lines: { event: string }[] = [];
+    const work: PoolWork[] = [];
+    const log = createLogger({ json: true, level: "debug", write: (l) => lines.push(JSON.parse(l)) });
+    const c = new StratumClient({ pools: [{ host: "127.0.0.1", port: server.port, codec: "native" }], user: "ADDR.rig", password: "x", log, onWork: (w) => work.push(w), backoffMinMs: 20, backoffMaxMs: 50 });
+    c.start();
+    stops.push(() => c.stop());
+    await waitFor(() => (work.length ? true : undefined), 10_000);
+    expect(work.map((w) => w.jobId)).toEqual(["good"]);
+    expect(work[0]!.merkleBranch).toEqual(["11".repeat(32)]);
+    expect(lines.filter((l) => l.event === "worker.bad_notify")).toHaveLength(1);
+    expect(lines.filter((l) => l.event === "worker.pool_message").map((l) => (l as unknown as { message: string }).message)).toEqual(['{"reason":"a map"}', '{"n":"18446744073709551615"}']);
+    expect(connects).toBe(1);
+  }, 30_000);
+});
