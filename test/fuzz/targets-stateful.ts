@@ -20,32 +20,37 @@ const log = createLogger({ json: true, level: "error" });
 const POOL_PARAMS = { ...NETWORKS.devnet!, powLimitBits: 0x1f00ffff };
 
 /** A real pool on a throwaway data dir (chain, ledger, kernel), started: jobs exist, shares are checked. */
-function startPool(): { server: PoolServer; chain: Chain; store: Store; dir: string } {
+function startPool(limits: Partial<typeof DEFAULT_LIMITS> = {}): { server: PoolServer; chain: Chain; store: Store; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), "rignode-fuzz-pool-"));
   const store = Store.open(dir);
   const chain = new Chain({ store, params: POOL_PARAMS, powHash: (h) => kernel.hash(POOL_PARAMS.algo, h) });
   const server = new PoolServer({
     source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log, poolAddress: KEY_A.publicKey, poolFeeBps: 100,
-    scheme: "pplns", pplnsWindow: "auto", vardiff: { ...DEFAULT_VARDIFF }, startDifficulty: 1, limits: { ...DEFAULT_LIMITS }, jobRefreshSeconds: 30, instanceId: 3,
+    scheme: "pplns", pplnsWindow: "auto", vardiff: { ...DEFAULT_VARDIFF }, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, ...limits }, jobRefreshSeconds: 30, instanceId: 3,
   });
   server.start();
   return { server, chain, store, dir };
 }
 
-const JSON_LINES = MINER_MESSAGES.map((m) => new TextEncoder().encode(JSON.stringify(m)));
-const LOOSE_BODIES = MINER_MESSAGES.map((m) => encodeLoose(m as LooseValue));
 const HANDSHAKE = [MINER_MESSAGES[0]!, MINER_MESSAGES[1]!];
 
+/** The miner's messages with the pool's current job in the submits, so mutated shares reach the share checks. */
+function minerSeeds(server: PoolServer): { job: unknown; msgs: Record<string, unknown>[]; lines: Uint8Array[]; bodies: Uint8Array[] } {
+  const job = server.currentJob()?.params;
+  const msgs = MINER_MESSAGES.map((m) => (m.method === "mining.submit" && job ? { ...m, params: (m.params as string[]).map((x, i) => (i === 1 ? String(job[0]) : i === 3 ? String(job[7]) : x)) } : m));
+  return { job: job?.[0], msgs, lines: msgs.map((m) => new TextEncoder().encode(JSON.stringify(m))), bodies: msgs.map((m) => encodeLoose(m as LooseValue)) };
+}
+
 /** One connection's bytes in a codec: often a valid handshake first (so submit and friends are reached), then mutations. */
-function sessionStream(r: Rng, codec: StratumCodec): Uint8Array {
+function sessionStream(r: Rng, codec: StratumCodec, seeds: ReturnType<typeof minerSeeds>): Uint8Array {
   const msgs: Uint8Array[] = [];
   const one = (m: Record<string, unknown>, mutate: boolean): Uint8Array => {
-    if (codec === "json") return concat([mutate ? mutateJson(r, m, JSON_LINES, MAX_INPUT) : new TextEncoder().encode(JSON.stringify(m)), new Uint8Array([10])]);
+    if (codec === "json") return concat([mutate ? mutateJson(r, m, seeds.lines, MAX_INPUT) : new TextEncoder().encode(JSON.stringify(m)), new Uint8Array([10])]);
     const body = encodeLoose(m as LooseValue);
-    return frameOf(mutate ? mutateEncoded(r, body, LOOSE_BODIES, MAX_INPUT) : body);
+    return frameOf(mutate ? mutateEncoded(r, body, seeds.bodies, MAX_INPUT) : body);
   };
   if (r.chance(0.7)) for (const m of HANDSHAKE) msgs.push(one(m, false));
-  for (let k = 1 + r.int(3); k > 0; k--) msgs.push(one(r.pick(MINER_MESSAGES), r.chance(0.9)));
+  for (let k = 1 + r.int(3); k > 0; k--) msgs.push(one(r.pick(seeds.msgs), r.chance(0.9)));
   return concat(msgs);
 }
 
@@ -55,15 +60,18 @@ function sessionStream(r: Rng, codec: StratumCodec): Uint8Array {
  * encoded as the transport does. StratumSession.handle must never reject: it answers bad requests with errors.
  */
 export function sessionTarget(): Target {
-  const { server, store, dir } = startPool();
+  // No bans: a banned worker's shares stop at the ban check, and these inputs are mostly invalid shares.
+  const { server, store, dir } = startPool({ banSeconds: 0 });
   const ips = ["10.0.0.1", "10.0.0.2", "2001:db8::7"];
+  let seeds = minerSeeds(server);
   const tally = new Map<string, number>();
   return {
     name: "stratum-session",
     tally,
     async run(r) {
       const codec: StratumCodec = r.chance(0.5) ? "json" : "native";
-      const stream = sessionStream(r, codec);
+      if (server.currentJob()?.params[0] !== seeds.job) seeds = minerSeeds(server);
+      const stream = sessionStream(r, codec, seeds);
       const show = () => `${codec} ${codec === "json" ? JSON.stringify(Buffer.from(stream).toString("latin1")).slice(0, 1000) : hex(stream)}`;
       let encodeError: unknown = null;
       const link: Link = {
@@ -277,14 +285,15 @@ export async function apiTarget(): Promise<Target> {
     ],
   });
   const reg = await http.register(`${ADDR_A}.fuzz`, "d=0.001", "127.0.0.1");
-  const job = server.currentJob();
+  let job = server.currentJob();
+  const share = () => ({ session: reg.session, job_id: String(job?.params[0] ?? "1"), extranonce2: "00000001", ntime: String(job?.params[7] ?? "6a000000"), nonce: "deadbeef", version_bits: "00002000" });
   const routes: { path: string; body: unknown }[] = [
     { path: "/api/tx", body: { raw: toHex(TX_BYTES[3]!) } },
     { path: "/pool/mode", body: { mode: "join", pool: "stratum+tcp://127.0.0.1:3333", user: ADDR_B } },
     { path: "/pool/mode", body: { mode: "solo" } },
     { path: "/pool/configure", body: { pool_fee_percent: 1.5, share_interval_s: 10, shares_per_second: 100, max_conns_per_ip: 256, ban_seconds: 3600 } },
     { path: "/pool/register", body: { user: `${ADDR_B}.web`, password: "d=0.5" } },
-    { path: "/pool/share", body: { session: reg.session, job_id: String(job?.params[0] ?? "1"), extranonce2: "00000001", ntime: String(job?.params[7] ?? "6a000000"), nonce: "deadbeef", version_bits: "00002000" } },
+    { path: "/pool/share", body: share() },
     { path: "/api/miner/pause", body: {} },
   ];
   const texts = routes.map((x) => new TextEncoder().encode(JSON.stringify(x.body)));
@@ -294,6 +303,12 @@ export async function apiTarget(): Promise<Target> {
     name: "api",
     tally,
     async run(r) {
+      // The share seed follows the pool's current job (a new one every 30 s), so shares reach the share checks.
+      if (server.currentJob()?.params[0] !== job?.params[0]) {
+        job = server.currentJob();
+        routes[5]!.body = share();
+        texts[5] = new TextEncoder().encode(JSON.stringify(routes[5]!.body));
+      }
       const route = r.pick(routes);
       const body = mutateJson(r, route.body, texts, MAX_INPUT);
       const headers: Record<string, string> = { "content-type": r.chance(0.9) ? "application/json" : r.pick(JSON_TYPES) };
