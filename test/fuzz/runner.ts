@@ -44,9 +44,14 @@ export function describeError(e: unknown): string {
   return `thrown ${typeof e}: ${String(e).slice(0, 300)}`;
 }
 
+/** Most distinct keys a tally keeps; the rest count together (a refusal quoting its input would grow it per input). */
+const TALLY_KEYS = 64;
+
 /** Counts one event in a tally. */
 export function count(tally: Map<string, number> | undefined, key: string): void {
-  if (tally) tally.set(key, (tally.get(key) ?? 0) + 1);
+  if (!tally) return;
+  const k = tally.has(key) || tally.size < TALLY_KEYS ? key : "(other kinds)";
+  tally.set(k, (tally.get(k) ?? 0) + 1);
 }
 
 /** A refusal's message with its numbers and quoted parts blanked, so refusals of one kind count together. */
