@@ -17,7 +17,7 @@ export interface PoolRouteDeps {
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
   /** The Stratum ports listening now (null: closed or off). */
-  listening?(): { stratum: number | null; stratumJson: number | null };
+  listening?(): { stratum: number | null; stratumJson: number | null; stratumTls?: number | null };
   /** With an upstream daemon: its -blocknotify calls POST /pool/blocknotify (fetch the new template now). */
   blocknotify?: () => void;
 }
@@ -52,9 +52,9 @@ const configureBody = z
 const modeBody = z.object({ mode: z.enum(["host", "solo", "join"]), pool: z.string().max(300).optional(), user: z.string().max(200).optional() }).strict();
 
 /** The Stratum ports listening now, as the API shows them. */
-function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; stratum_json: number | null } } {
+function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; stratum_json: number | null; stratum_tls: number | null } } {
   const l = d.listening?.();
-  return l ? { listening: { stratum: l.stratum, stratum_json: l.stratumJson } } : {};
+  return l ? { listening: { stratum: l.stratum, stratum_json: l.stratumJson, stratum_tls: l.stratumTls ?? null } } : {};
 }
 
 /**

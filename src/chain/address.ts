@@ -42,26 +42,40 @@ export function unbase58(s: string): Uint8Array | null {
   return Uint8Array.from(bytes);
 }
 
+/** Base58Check: version byte, payload, the first 4 bytes of sha256d of both; as Bitcoin writes addresses. */
+export function base58CheckEncode(version: number, payload: Uint8Array): string {
+  const all = new Uint8Array(payload.length + 5);
+  all[0] = version;
+  all.set(payload, 1);
+  all.set(sha256d(all.subarray(0, payload.length + 1)).subarray(0, 4), payload.length + 1);
+  return base58(all);
+}
+
+/** Version byte and payload of a Base58Check string; null on any bad character or checksum. */
+export function base58CheckDecode(s: string): { version: number; payload: Uint8Array } | null {
+  if (!s || s.length > 64) return null;
+  const full = unbase58(s);
+  if (!full || full.length < 5) return null;
+  const body = full.subarray(0, full.length - 4);
+  const check = sha256d(body).subarray(0, 4);
+  for (let i = 0; i < 4; i++) if (check[i] !== full[full.length - 4 + i]) return null;
+  return { version: body[0]!, payload: body.slice(1) };
+}
+
 /** The address string of a public key on a network. */
 export function encodeAddress(publicKey: Uint8Array, version: number): string {
   if (publicKey.length !== 32) throw new RignodeError("input", `public key must be 32 bytes, got ${publicKey.length}`);
-  const body = new Uint8Array(33);
-  body[0] = version;
-  body.set(publicKey, 1);
-  const check = sha256d(body).subarray(0, 4);
-  const all = new Uint8Array(37);
-  all.set(body);
-  all.set(check, 33);
-  return base58(all);
+  return base58CheckEncode(version, publicKey);
 }
 
 /** The public key of an address; a typo, a bad checksum or another network's address is an "input" error. */
 export function decodeAddress(address: string, version: number): Uint8Array {
-  const raw = unbase58(address.trim());
+  const text = address.trim();
+  const raw = unbase58(text);
   if (!raw) throw new RignodeError("input", `address '${address}' has a character that is not base58`);
   if (raw.length !== 37) throw new RignodeError("input", `address '${address}' has the wrong length`);
-  const check = sha256d(raw.subarray(0, 33)).subarray(0, 4);
-  if (!check.every((b, i) => b === raw[33 + i])) throw new RignodeError("input", `address '${address}' has a bad checksum (a typo?)`);
-  if (raw[0] !== version) throw new RignodeError("input", `address '${address}' belongs to another network`);
-  return raw.slice(1, 33);
+  const d = base58CheckDecode(text);
+  if (!d) throw new RignodeError("input", `address '${address}' has a bad checksum (a typo?)`);
+  if (d.version !== version) throw new RignodeError("input", `address '${address}' belongs to another network`);
+  return d.payload;
 }

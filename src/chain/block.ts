@@ -87,6 +87,19 @@ export function rootFromBranch(coinbaseId: Uint8Array, branch: Uint8Array[]): Ui
   return h;
 }
 
+/**
+ * A miner's coinbase, coinb1 ‖ extranonce ‖ coinb2 (the pool's two halves around the miner's extranonce bytes), and
+ * the merkle root it makes with the job's branch: what a pool checking a share, a worker building a header and a
+ * real-coin proposal all compute.
+ */
+export function coinbaseRoot(coinb1: Uint8Array, extranonce: Uint8Array, coinb2: Uint8Array, branch: Uint8Array[]): { coinbase: Uint8Array; merkleRoot: Uint8Array } {
+  const coinbase = new Uint8Array(coinb1.length + extranonce.length + coinb2.length);
+  coinbase.set(coinb1);
+  coinbase.set(extranonce, coinb1.length);
+  coinbase.set(coinb2, coinb1.length + extranonce.length);
+  return { coinbase, merkleRoot: rootFromBranch(sha256d(coinbase), branch) };
+}
+
 /** The transaction ids of a block, in order. */
 export function blockTxIds(b: Block): Uint8Array[] {
   return b.txs.map((t) => txId(t));

@@ -1,16 +1,15 @@
-import type { Database } from "bun:sqlite";
 import { leToBigInt, leToDisplayHex, RignodeError, type Logger, type ProducerRules } from "../core";
 import type { Store } from "../store";
 import { blockHash, decodeBlock, encodeBlock, merkleRoot, type Block } from "./block";
-import { nextBits } from "./difficulty";
-import { bitsToTarget, decodeHeader, encodeHeader, workForTarget, type Header } from "./header";
+import { bitsToTarget, encodeHeader, workForTarget, type Header } from "./header";
 import { rewardAt, type NetworkParams } from "./params";
-import { applyUndo, readAccount, StateWriter, type Account } from "./state";
-import { decodeTx, encodeTx, EXTRANONCE_BYTES, txId, type CoinbaseOutput, type Transfer } from "./tx";
-import { provenHeight } from "./headers";
-import { checkBlockAlone, checkTransferAlone, ValidationError } from "./validate";
-import { sealBytes } from "./block";
-import { verifySignature } from "./keys";
+import { applyUndo, StateWriter } from "./state";
+import { EXTRANONCE_BYTES, txId, type CoinbaseOutput, type Transfer } from "./tx";
+import { ChainIndex, type BlockRow, type Tip } from "./chain-index";
+import { checkBlockAlone, ValidationError } from "./validate";
+import { Mempool } from "./mempool";
+import { claimOf, SyncClaims, type SyncClaim } from "./sync-claims";
+import { buildTemplate } from "./template";
 
 export interface ChainOptions {
   store: Store;
@@ -28,29 +27,8 @@ export interface ChainOptions {
   producers?: ProducerRules;
 }
 
-/** What a proof-of-sync block claims, parsed from its coinbase memo and header. */
-export interface SyncClaim {
-  producer: string;
-  slot: number;
-  timeMs: number;
-}
-
-const SYNC_MEMO = /^sync1:([0-9a-f]{64}):(\d{1,15})$/;
-
-/** The coinbase memo of a proof-of-sync block: the producer and the block's time in ms (committed by the merkle root). */
-export function syncMemo(producer: string, timeMs: number): string {
-  return `sync1:${producer}:${timeMs}`;
-}
-
 /** Work of one proof-of-sync block: most blocks first, then fewer backup slots (slots are 0..6). */
 const SYNC_BLOCK_WORK = 1n << 20n;
-
-export interface Tip {
-  height: number;
-  hash: Uint8Array;
-  work: bigint;
-  header: Header;
-}
 
 export interface AcceptResult {
   status: "connected" | "reorg" | "side" | "duplicate";
@@ -58,15 +36,6 @@ export interface AcceptResult {
   height: number;
   /** Blocks taken off the main chain by a reorganisation. */
   disconnected: number;
-}
-
-interface BlockRow {
-  hash: Uint8Array;
-  height: number;
-  prev: Uint8Array;
-  header: Uint8Array;
-  work: string;
-  status: "main" | "side" | "invalid";
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -91,19 +60,18 @@ export function genesisBlock(p: NetworkParams): Block {
  * Connecting a block, and a whole reorganisation, is one SQLite transaction: a crash leaves the state of
  * either before or after, never between.
  */
-export class Chain {
-  readonly params: NetworkParams;
-  private readonly db: Database;
+export class Chain extends ChainIndex {
   private readonly listeners: ((tip: Tip, result: AcceptResult) => void)[] = [];
-  private readonly now: () => number;
-  private tipCache: Tip | null = null;
   /** When this process last saw the tip change (ms), for `since_last_s` in the log. */
   private lastTipAt: number | null = null;
 
+  private readonly pool: Mempool;
+  private readonly sync: SyncClaims | null;
+
   constructor(private readonly opts: ChainOptions) {
-    this.params = opts.params;
-    this.db = opts.store.db;
-    this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+    super(opts.params, opts.store.db, opts.now ?? (() => Math.floor(Date.now() / 1000)), opts.powHash);
+    this.pool = new Mempool(this.db, this.params, { account: (a) => this.account(a), isMined: (id) => this.txLocation(id) !== null }, opts.mempoolLimit);
+    this.sync = opts.producers ? new SyncClaims(this.db, this.params, opts.producers, this.now) : null;
     this.init();
   }
 
@@ -124,102 +92,19 @@ export class Chain {
     }
   }
 
-  /** The best block of the main chain. */
-  tip(): Tip {
-    if (this.tipCache) return this.tipCache;
-    const r = this.db.query<BlockRow, []>("SELECT b.* FROM main_chain m JOIN blocks b ON b.hash = m.hash ORDER BY m.height DESC LIMIT 1").get()!;
-    this.tipCache = { height: r.height, hash: r.hash, work: BigInt("0x" + r.work), header: decodeHeader(r.header) };
-    return this.tipCache;
-  }
-
   /** Called after every change of the main chain's tip. */
   onTip(fn: (tip: Tip, result: AcceptResult) => void): void {
     this.listeners.push(fn);
   }
 
-  /** The height of a stored block of any branch, or null. */
-  heightOf(hash: Uint8Array): number | null {
-    return this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(hash)?.height ?? null;
-  }
-
-  /**
-   * The height a peer's run of headers proves (see provenHeight): it builds on a block we hold that is not invalid,
-   * links up and passes the header-only checks. null when it does not build on anything we hold.
-   */
-  provenHeight(headers: readonly Header[]): number | null {
-    return provenHeight(headers, {
-      params: this.params,
-      powHash: this.opts.powHash,
-      now: this.now,
-      known: (hash) => {
-        const r = this.db.query<{ height: number; header: Uint8Array; status: string }, [Uint8Array]>("SELECT height, header, status FROM blocks WHERE hash = ?").get(hash);
-        return r && r.status !== "invalid" ? { height: r.height, time: decodeHeader(r.header).time } : null;
-      },
-    });
-  }
-
-  /** A block of any branch by hash, with its height and whether it is on the main chain. */
-  block(hash: Uint8Array): { block: Block; height: number; status: string; work: bigint } | null {
-    const r = this.db.query<BlockRow & { body: Uint8Array }, [Uint8Array]>("SELECT * FROM blocks WHERE hash = ?").get(hash);
-    return r ? { block: decodeBlock(r.body), height: r.height, status: r.status, work: BigInt("0x" + r.work) } : null;
-  }
-
-  /** Hash of the main-chain block at a height. */
-  hashAt(height: number): Uint8Array | null {
-    return this.db.query<{ hash: Uint8Array }, [number]>("SELECT hash FROM main_chain WHERE height = ?").get(height)?.hash ?? null;
-  }
-
-  /** The 80 header bytes of the main-chain block at a height (no body decoded: what sync serves). */
-  headerBytesAt(height: number): Uint8Array | null {
-    return this.db.query<{ header: Uint8Array }, [number]>("SELECT b.header FROM main_chain m JOIN blocks b ON b.hash = m.hash WHERE m.height = ?").get(height)?.header ?? null;
-  }
-
-  /** Where a transaction was mined on the main chain. */
-  txLocation(id: Uint8Array): { block: Uint8Array; height: number; index: number } | null {
-    const r = this.db.query<{ block: Uint8Array; height: number; idx: number }, [Uint8Array]>("SELECT block, height, idx FROM txindex WHERE txid = ?").get(id);
-    return r ? { block: r.block, height: r.height, index: r.idx } : null;
-  }
-
-  /** An account at the tip (zero balance and nonce if it never received anything). */
-  account(address: Uint8Array): Account {
-    return readAccount(this.db, address) ?? { balance: 0n, nonce: 0n };
-  }
-
   /** The nonce a sender's next transfer must carry, counting its transfers already in the mempool. */
   nextNonce(address: Uint8Array): bigint {
-    return this.account(address).nonce + BigInt(this.pendingOf(address).length);
+    return this.pool.nextNonce(address);
   }
 
   /** Number of transactions waiting in the mempool. */
   mempoolSize(): number {
-    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM mempool").get()?.n ?? 0;
-  }
-
-  /** Compact bits a child of `parent` must carry (LWMA over its own branch). */
-  nextBitsAfter(parent: Uint8Array): number {
-    if (this.params.consensus === "sync") return this.params.powLimitBits; // no proof of work to retarget
-    const pts = this.ancestors(parent, this.params.lwmaWindow + 1).map((h) => ({ time: h.time, target: bitsToTarget(h.bits) }));
-    return nextBits(pts, this.params.blockTime, this.params.lwmaWindow, this.params.powLimitBits);
-  }
-
-  /** Median time of the last mtpWindow blocks ending at `parent`: a child's time must be above it. */
-  medianTimePast(parent: Uint8Array): number {
-    const times = this.ancestors(parent, this.params.mtpWindow).map((h) => h.time).sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)]!;
-  }
-
-  /** Headers of the last `n` blocks ending at `hash` (inclusive), oldest first. */
-  private ancestors(hash: Uint8Array, n: number): Header[] {
-    const out: Header[] = [];
-    let cur: Uint8Array | null = hash;
-    while (cur && out.length < n) {
-      const r: { header: Uint8Array; height: number } | null = this.db.query<{ header: Uint8Array; height: number }, [Uint8Array]>("SELECT header, height FROM blocks WHERE hash = ?").get(cur);
-      if (!r) break;
-      const h = decodeHeader(r.header);
-      out.push(h);
-      cur = r.height === 0 ? null : h.prevHash;
-    }
-    return out.reverse();
+    return this.pool.size();
   }
 
   /**
@@ -246,7 +131,8 @@ export class Chain {
     if (b.header.bits !== bits) throw new ValidationError("bad-bits", `bits 0x${b.header.bits.toString(16)}, expected 0x${bits.toString(16)}`);
     let work: bigint;
     if (this.params.consensus === "sync") {
-      const claim = this.checkSyncClaim(b, hash, height, parent.hash);
+      if (!this.sync) throw new RignodeError("config", "a proof-of-sync network needs its producer rules");
+      const claim = this.sync.check(b, hash, height, parent.hash);
       work = BigInt("0x" + parent.work) + SYNC_BLOCK_WORK - BigInt(claim.slot);
     } else {
       if (b.sig) throw new ValidationError("unexpected-signature", "a proof-of-work block carries no producer signature");
@@ -320,12 +206,12 @@ export class Chain {
     // Transfers of abandoned blocks go back to the mempool when they still fit the new state.
     for (const t of back.reverse()) {
       try {
-        this.addToMempool(t);
+        this.pool.add(t);
       } catch {
         /* mined on the new branch too, or no longer valid */
       }
     }
-    this.pruneMempool();
+    this.pool.prune();
     return tipHeight - fork;
   }
 
@@ -379,169 +265,49 @@ export class Chain {
     return b.txs.filter((t): t is Transfer => t.type === "transfer");
   }
 
+
   /** Validates a transfer against the tip state and the sender's pending transfers, and keeps it. Returns its id. */
   addToMempool(t: Transfer): Uint8Array {
-    checkTransferAlone(t, this.params);
-    const id = txId(t);
-    if (this.db.query("SELECT 1 FROM mempool WHERE txid = ?").get(id)) throw new ValidationError("duplicate", "already in the mempool");
-    if (this.txLocation(id)) throw new ValidationError("duplicate", "already in the chain");
-    const count = (this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM mempool").get()?.n ?? 0);
-    if (count >= (this.opts.mempoolLimit ?? 10_000)) throw new ValidationError("mempool-full", `the mempool holds ${count} transactions`);
-    const acct = this.account(t.from);
-    const pending = this.pendingOf(t.from);
-    const expected = acct.nonce + BigInt(pending.length);
-    if (t.nonce !== expected) throw new ValidationError("bad-nonce", `transfer nonce ${t.nonce}, next for this sender is ${expected}`);
-    const committed = pending.reduce((s, p) => s + p.amount + p.fee, 0n);
-    if (acct.balance - committed < t.amount + t.fee) throw new ValidationError("insufficient-funds", `available ${acct.balance - committed} < ${t.amount + t.fee}`, { available: acct.balance - committed, needed: t.amount + t.fee });
-    this.db.query("INSERT INTO mempool (txid, raw, sender, nonce, fee, added) VALUES (?, ?, ?, ?, ?, ?)").run(id, encodeTx(t), t.from, Number(t.nonce), t.fee.toString(), Date.now());
-    return id;
+    return this.pool.add(t);
   }
 
-  private pendingOf(sender: Uint8Array): Transfer[] {
-    return this.db
-      .query<{ raw: Uint8Array }, [Uint8Array]>("SELECT raw FROM mempool WHERE sender = ? ORDER BY nonce")
-      .all(sender)
-      .map((r) => decodeTx(r.raw) as Transfer);
-  }
-
-  /** Drops pending transfers whose nonce the chain has already used. */
-  private pruneMempool(): void {
-    for (const r of this.db.query<{ txid: Uint8Array; sender: Uint8Array; nonce: number }, []>("SELECT txid, sender, nonce FROM mempool").all()) {
-      if (BigInt(r.nonce) < this.account(r.sender).nonce) this.db.query("DELETE FROM mempool WHERE txid = ?").run(r.txid);
-    }
-  }
-
-  /** A pending transfer by id, without decoding the rest of the mempool. */
+  /** A pending transfer by id. */
   mempoolTx(id: Uint8Array): Transfer | null {
-    const r = this.db.query<{ raw: Uint8Array }, [Uint8Array]>("SELECT raw FROM mempool WHERE txid = ?").get(id);
-    return r ? (decodeTx(r.raw) as Transfer) : null;
+    return this.pool.get(id);
   }
 
   /** Pending transfers, oldest first. */
   mempool(): Transfer[] {
-    return this.db.query<{ raw: Uint8Array }, []>("SELECT raw FROM mempool ORDER BY added, nonce").all().map((r) => decodeTx(r.raw) as Transfer);
-  }
-
-  /**
-   * The proof-of-sync rules for a block on `parent`: its claim (coinbase memo, header nonce = slot, header time =
-   * the ms time in seconds), the producer holding that slot for this branch, the slot's time come, not from the
-   * future, and the producer's signature.
-   */
-  private checkSyncClaim(b: Block, hash: Uint8Array, height: number, parent: Uint8Array): SyncClaim {
-    const rules = this.opts.producers;
-    if (!rules) throw new RignodeError("config", "a proof-of-sync network needs its producer rules");
-    const claim = this.claimOf(b);
-    if (!claim) throw new ValidationError("bad-claim", "a proof-of-sync block names its producer and time in the coinbase memo (sync1:PRODUCER:MS)");
-    if (b.header.time !== Math.floor(claim.timeMs / 1000)) throw new ValidationError("bad-claim", `header time ${b.header.time} is not the claim's ${claim.timeMs} ms`);
-    const p = this.syncInfo(parent);
-    const w = rules.winners(parent, height, this.recentSync(parent, rules.memory));
-    if (claim.slot >= w.length) throw new ValidationError("bad-slot", `slot ${claim.slot} does not exist (${w.length} slots)`);
-    if (w[claim.slot] !== claim.producer) throw new ValidationError("wrong-producer", `slot ${claim.slot} of height ${height} is not ${claim.producer.slice(0, 16)}'s`);
-    const opens = p.timeMs + claim.slot * rules.slotMs;
-    if (claim.timeMs < opens) throw new ValidationError("slot-not-open", `slot ${claim.slot} opens at ${opens} ms, block stamped ${claim.timeMs}`);
-    if (claim.timeMs > (this.now() + 2) * 1000) throw new ValidationError("time-too-new", `block stamped ${claim.timeMs} ms, ahead of this node's clock`);
-    if (!b.sig || !verifySignature(Buffer.from(claim.producer, "hex"), sealBytes(this.params.chainId, hash), b.sig)) {
-      throw new ValidationError("bad-signature", "the block is not signed by its producer");
-    }
-    this.syncCache.set(hex(hash), { prev: hex(parent), primary: w[0]!, slot: claim.slot, timeMs: claim.timeMs });
-    return claim;
+    return this.pool.all();
   }
 
   /** A block's proof-of-sync claim, or null when its coinbase memo holds none. */
   claimOf(b: Block): SyncClaim | null {
-    const cb = b.txs[0];
-    const m = cb?.type === "coinbase" ? SYNC_MEMO.exec(cb.memo) : null;
-    return m ? { producer: m[1]!, slot: b.header.nonce, timeMs: Number(m[2]) } : null;
+    return claimOf(b);
   }
 
-  private readonly syncCache = new Map<string, { prev: string; primary: string; slot: number; timeMs: number }>();
-
-  /** Primary, slot and ms time of a stored block (genesis: no primary, its time in ms), computed once per block. */
-  private syncInfo(hash: Uint8Array): { prev: string; primary: string; slot: number; timeMs: number } {
-    const key = hex(hash);
-    const hit = this.syncCache.get(key);
-    if (hit) return hit;
-    // Walk back to a known block, then fill forward: each primary needs the branch before it.
-    const todo: { hash: Uint8Array; block: Block; height: number }[] = [];
-    let cur: Uint8Array = hash;
-    for (;;) {
-      const r = this.db.query<{ body: Uint8Array; height: number }, [Uint8Array]>("SELECT body, height FROM blocks WHERE hash = ?").get(cur);
-      if (!r) throw new RignodeError("internal", `block ${leToDisplayHex(cur)} is not stored`);
-      const block = decodeBlock(r.body);
-      if (r.height === 0) {
-        this.syncCache.set(hex(cur), { prev: "", primary: "", slot: 0, timeMs: block.header.time * 1000 });
-        break;
-      }
-      todo.push({ hash: cur, block, height: r.height });
-      if (this.syncCache.has(hex(block.header.prevHash))) break;
-      cur = block.header.prevHash;
-    }
-    const rules = this.opts.producers!;
-    for (let i = todo.length - 1; i >= 0; i--) {
-      const t = todo[i]!;
-      const claim = this.claimOf(t.block)!;
-      const w = rules.winners(t.block.header.prevHash, t.height, this.recentSync(t.block.header.prevHash, rules.memory));
-      this.syncCache.set(hex(t.hash), { prev: hex(t.block.header.prevHash), primary: w[0] ?? "", slot: claim.slot, timeMs: claim.timeMs });
-    }
-    return this.syncCache.get(key)!;
-  }
-
-  /** The last `n` blocks of the branch ending at `hash` (genesis excluded), oldest first: primary and slot. */
+  /** proof-of-sync: the last `n` blocks of the branch ending at `hash`: primary and slot, oldest first. */
   recentSync(hash: Uint8Array, n: number): { primary: string; slot: number }[] {
-    const out: { primary: string; slot: number }[] = [];
-    let info = this.syncInfo(hash);
-    while (info.prev && out.length < n) {
-      out.push({ primary: info.primary, slot: info.slot });
-      info = this.syncCache.get(info.prev) ?? this.syncInfo(Buffer.from(info.prev, "hex"));
-    }
-    return out.reverse();
+    return this.syncRules().recent(hash, n);
   }
 
   /** proof-of-sync: the producers of the height after `parent` (slot 0 first) and the parent's ms time. */
   syncWinners(parent: Uint8Array): { winners: string[]; pool: string[]; parentTimeMs: number; height: number } {
-    const rules = this.opts.producers;
-    if (!rules) throw new RignodeError("config", "not a proof-of-sync chain");
-    const height = this.db.query<{ height: number }, [Uint8Array]>("SELECT height FROM blocks WHERE hash = ?").get(parent)!.height + 1;
-    const recent = this.recentSync(parent, rules.memory);
-    return { winners: rules.winners(parent, height, recent), pool: rules.pool(recent), parentTimeMs: this.syncInfo(parent).timeMs, height };
+    return this.syncRules().winners(parent);
   }
 
-  /**
-   * A block to mine on the tip: pending transfers that apply in order (highest fee first, each sender's nonces in
-   * sequence), a coinbase whose outputs `payout` makes from reward + fees, header nonce 0.
-   */
+  private syncRules(): SyncClaims {
+    if (!this.sync) throw new RignodeError("config", "not a proof-of-sync chain");
+    return this.sync;
+  }
+
+  /** A block to mine on the tip (see buildTemplate). */
   template(payout: (total: bigint) => CoinbaseOutput[], extranonce: Uint8Array, memo = ""): Block {
-    const tip = this.tip();
-    const height = tip.height + 1;
-    const chosen: Transfer[] = [];
-    const taken = new Set<Transfer>();
-    const sim = new Map<string, Account>();
-    const acct = (a: Uint8Array) => sim.get(hex(a)) ?? this.account(a);
-    let size = 200 + memo.length + this.params.maxCoinbaseOutputs * 50;
-    let fees = 0n;
-    let pool = this.mempool().sort((a, b) => (b.fee > a.fee ? 1 : b.fee < a.fee ? -1 : 0));
-    for (let progress = true; progress; ) {
-      progress = false;
-      for (const t of pool) {
-        const from = acct(t.from);
-        if (t.nonce !== from.nonce || from.balance < t.amount + t.fee) continue;
-        const bytes = encodeTx(t).length + 5;
-        if (size + bytes > this.params.maxBlockBytes) continue;
-        sim.set(hex(t.from), { balance: from.balance - t.amount - t.fee, nonce: from.nonce + 1n });
-        const to = acct(t.to);
-        sim.set(hex(t.to), { balance: to.balance + t.amount, nonce: to.nonce });
-        chosen.push(t);
-        taken.add(t);
-        fees += t.fee;
-        size += bytes;
-        progress = true;
-      }
-      pool = pool.filter((t) => !taken.has(t)); // a Set: a full mempool must not cost O(n^2) per template
-    }
-    const coinbase = { type: "coinbase" as const, height, outputs: payout(rewardAt(this.params, height) + fees), extranonce, memo };
-    const txs = [coinbase, ...chosen];
-    const time = Math.max(this.now(), this.medianTimePast(tip.hash) + 1);
-    const header: Header = { version: 1, prevHash: tip.hash, merkleRoot: merkleRoot(txs.map((t) => txId(t))), time, bits: this.nextBitsAfter(tip.hash), nonce: 0 };
-    return { header, txs };
+    return buildTemplate(
+      { params: this.params, tip: () => this.tip(), account: (a) => this.account(a), pending: () => this.pool.all(), medianTimePast: (p) => this.medianTimePast(p), nextBitsAfter: (p) => this.nextBitsAfter(p), now: this.now },
+      payout,
+      extranonce,
+      memo,
+    );
   }
 }

@@ -11,9 +11,10 @@ import { nodeCommand } from "./commands/node";
 import { walletCommand } from "./commands/wallet";
 import { poolCommand } from "./commands/pool";
 import { workerCommand } from "./commands/worker";
+import { doctorCommand } from "./commands/doctor";
 
 /** The commands that exist; --help lists exactly these. */
-export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, selftestCommand, hashCommand];
+export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, selftestCommand, doctorCommand, hashCommand];
 
 const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
 

@@ -22,6 +22,9 @@ const ALLOWED: Record<string, string> = {
   "miner.pin": "true or false",
   "pool.stratum": "HOST:PORT or off",
   "pool.stratumJson": "HOST:PORT or off",
+  "pool.stratumTls": "HOST:PORT or off",
+  "pool.tlsCert": "a PEM certificate file",
+  "pool.tlsKey": "a PEM private key file",
   "pool.feePercent": "a percentage from 0 to 10 (at most two decimals)",
   "pool.address": "an address",
   "pool.scheme": "pplns or prop",
@@ -30,14 +33,17 @@ const ALLOWED: Record<string, string> = {
   "pool.startDifficulty": "a positive number",
   "pool.minDifficulty": "a positive number",
   "pool.maxConnsPerIp": "a whole number, 0 for no cap",
+  "pool.maxWorkersPerConn": "a whole number, 0 for no cap",
+  "pool.maxWorkersPerIp": "a whole number, 0 for no cap",
   "pool.sharesPerSecond": "a whole number, 0 for no cap",
   "pool.banSeconds": "a whole number of seconds, 0 to never ban",
   "pool.instance": "a whole number 0..255",
-  "worker.pools": "HOST:PORT or stratum+tcp://HOST:PORT addresses",
+  "worker.pools": "HOST:PORT, stratum+tcp://HOST:PORT or stratum+ssl://HOST:PORT addresses",
   "worker.user": "a payout address, optionally .NAME",
   "worker.password": "text of at most 200 characters",
   "worker.printTime": "a whole number of seconds 0..86400 (0: no speed line)",
   "worker.retryForever": "true or false",
+  "worker.tlsCa": "a PEM certificate file",
 };
 
 export interface ConfigInput {

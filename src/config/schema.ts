@@ -48,6 +48,12 @@ export const configSchema = z
         stratum: z.union([z.literal("off"), listenAddress]),
         /** Stratum V1 JSON-line port, or "off". */
         stratumJson: z.union([z.literal("off"), listenAddress]),
+        /** Stratum V1 JSON over TLS (stratum+ssl://), or "off"; needs tlsCert and tlsKey. */
+        stratumTls: z.union([z.literal("off"), listenAddress]),
+        /** PEM certificate (chain) file for stratumTls. */
+        tlsCert: z.string(),
+        /** PEM private key file for stratumTls. */
+        tlsKey: z.string(),
         /** Pool fee in percent of each block, 0..10 (basis-point precision). */
         feePercent: z.number().min(0).max(10).refine((x) => Number.isInteger(Math.round(x * 100)) && Math.abs(x * 100 - Math.round(x * 100)) < 1e-9, "at most two decimals"),
         /** Address the pool fee is paid to; empty: the node's wallet. */
@@ -61,6 +67,10 @@ export const configSchema = z
         /** Lowest difficulty vardiff, suggest_difficulty or d= may set. */
         minDifficulty: z.number().positive(),
         maxConnsPerIp: z.number().int().min(0),
+        /** Workers (ADDRESS.NAME) authorized on one connection, 0: no cap. */
+        maxWorkersPerConn: z.number().int().min(0),
+        /** Distinct workers authorized from one IP across its connections, 0: no cap. */
+        maxWorkersPerIp: z.number().int().min(0),
         sharesPerSecond: z.number().int().min(0),
         banSeconds: z.number().int().min(0),
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
@@ -76,7 +86,7 @@ export const configSchema = z
     worker: z
       .object({
         /** Pools in failover order: HOST:PORT (native) or stratum+tcp://HOST:PORT (JSON). */
-        pools: z.array(z.string().regex(/^((stratum\+tcp|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT or stratum+tcp://HOST:PORT")).max(16),
+        pools: z.array(z.string().regex(/^((stratum\+tcp|stratum\+ssl|stratum\+tls|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected HOST:PORT, stratum+tcp://HOST:PORT or stratum+ssl://HOST:PORT")).max(16),
         /** Payout address, optionally .WORKERNAME. */
         user: z.string().max(200),
         password: z.string().max(200),
@@ -84,6 +94,8 @@ export const configSchema = z
         printTime: z.number().int().min(0).max(86_400),
         /** Keep retrying when every pool refuses the user (otherwise exit 1 after 3 refusals). */
         retryForever: z.boolean(),
+        /** PEM file of the certificate(s) to trust for stratum+ssl:// pools (a self-signed pool's own certificate); "": the system's CAs. */
+        tlsCa: z.string(),
       })
       .strict(),
   })
@@ -103,6 +115,9 @@ export const DEFAULTS: Config = {
   pool: {
     stratum: "0.0.0.0:3334",
     stratumJson: "0.0.0.0:3333",
+    stratumTls: "off",
+    tlsCert: "",
+    tlsKey: "",
     feePercent: 1,
     address: "",
     scheme: "pplns",
@@ -111,6 +126,8 @@ export const DEFAULTS: Config = {
     startDifficulty: 1,
     minDifficulty: 0.000001,
     maxConnsPerIp: 256,
+    maxWorkersPerConn: 256,
+    maxWorkersPerIp: 1024,
     sharesPerSecond: 100,
     banSeconds: 3600,
     instance: 0,
@@ -118,7 +135,7 @@ export const DEFAULTS: Config = {
     upstreamAlgo: "auto",
     foundationAddress: "",
   },
-  worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false },
+  worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false, tlsCa: "" },
 };
 
 

@@ -7,39 +7,18 @@ import { RignodeError } from "./errors";
 /** The values the chain encodes: unsigned integers (bigint above 2^53), byte strings, text, booleans, null, arrays. */
 export type Value = number | bigint | Uint8Array | string | boolean | null | Value[];
 
-/**
- * What the loose profile (Stratum's native frames) carries on top: any JSON value, so the same JSON-RPC objects
- * travel as msgpack: maps with string keys, negative integers, floats. Its decoder also takes any integer width.
- */
-export type LooseValue = Value | number | LooseValue[] | { [key: string]: LooseValue };
-
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Encodes a value canonically. Integers must be unsigned; floats and maps are not part of the format. */
 export function encode(v: Value): Uint8Array {
   const w = new Writer();
-  write(w, v, false);
+  write(w, v);
   return w.finish();
-}
-
-/** Encodes any JSON-shaped value (maps, floats, negative integers too): the loose profile. */
-export function encodeLoose(v: LooseValue): Uint8Array {
-  const w = new Writer();
-  write(w, v as Value, true);
-  return w.finish();
-}
-
-/** Decodes one loose-profile value (what any msgpack encoder writes for JSON data); "input" error otherwise. */
-export function decodeLoose(bytes: Uint8Array, maxDepth = 16): LooseValue {
-  const r: Reader = { b: bytes, p: 0, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), loose: true };
-  const v = read(r, maxDepth);
-  if (r.p !== bytes.length) fail(`${bytes.length - r.p} trailing bytes`);
-  return v as LooseValue;
 }
 
 /** Decodes exactly one canonical value from `bytes`; anything else is an "input" error. */
 export function decode(bytes: Uint8Array, maxDepth = 16): Value {
-  const r: Reader = { b: bytes, p: 0, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), loose: false };
+  const r: Reader = { b: bytes, p: 0, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   const v = read(r, maxDepth);
   if (r.p !== bytes.length) fail(`${bytes.length - r.p} trailing bytes`);
   return v;
@@ -91,21 +70,13 @@ function writeLen(w: Writer, n: number, fix: number | null, fixMax: number, c8: 
   else (w.byte(c32), w.uint(BigInt(n), 4));
 }
 
-function write(w: Writer, v: Value, loose: boolean): void {
+function write(w: Writer, v: Value): void {
   if (v === null) w.byte(0xc0);
   else if (v === false) w.byte(0xc2);
   else if (v === true) w.byte(0xc3);
   else if (typeof v === "number") {
     if (Number.isSafeInteger(v) && v >= 0) writeUint(w, BigInt(v));
-    else if (!loose) throw new RignodeError("input", `msgpack: ${v} is not an unsigned safe integer`);
-    else if (Number.isSafeInteger(v) && v >= -32) w.byte(v & 0xff);
-    else if (Number.isSafeInteger(v)) (w.byte(0xd3), w.uint(BigInt.asUintN(64, BigInt(v)), 8));
-    else {
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setFloat64(0, v);
-      w.byte(0xcb);
-      w.bytes(b);
-    }
+    else throw new RignodeError("input", `msgpack: ${v} is not an unsigned safe integer`);
   } else if (typeof v === "bigint") writeUint(w, v);
   else if (v instanceof Uint8Array) {
     writeLen(w, v.length, null, 0, 0xc4, 0xc5, 0xc6);
@@ -116,11 +87,7 @@ function write(w: Writer, v: Value, loose: boolean): void {
     w.bytes(b);
   } else if (Array.isArray(v)) {
     writeLen(w, v.length, 0x90, 15, null, 0xdc, 0xdd);
-    for (const x of v) write(w, x, loose);
-  } else if (loose && typeof v === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
-    const entries = Object.entries(v as Record<string, Value>).filter(([, x]) => x !== undefined);
-    writeLen(w, entries.length, 0x80, 15, null, 0xde, 0xdf);
-    for (const [k, x] of entries) (write(w, k, true), write(w, x, true));
+    for (const x of v) write(w, x);
   } else throw new RignodeError("input", `msgpack: cannot encode ${typeof v}`);
 }
 
@@ -128,8 +95,6 @@ interface Reader {
   b: Uint8Array;
   p: number;
   dv: DataView;
-  /** Loose profile: maps, floats, signed integers, any width. */
-  loose: boolean;
 }
 
 function fail(msg: string): never {
@@ -152,7 +117,7 @@ function readUintN(r: Reader, n: number): bigint {
 
 function lenOf(r: Reader, n: number, min: number): number {
   const x = Number(readUintN(r, n));
-  if (x < min && !r.loose) fail(`length ${x} not in its shortest form`);
+  if (x < min) fail(`length ${x} not in its shortest form`);
   return x;
 }
 
@@ -166,10 +131,6 @@ function read(r: Reader, depth: number): Value {
   if (t < 0x80) return t;
   if (t >= 0x90 && t <= 0x9f) return readArray(r, t & 0x0f, depth);
   if (t >= 0xa0 && t <= 0xbf) return readStr(r, t & 0x1f);
-  if (r.loose) {
-    const v = readLoose(r, t, depth);
-    if (v !== undefined) return v as Value;
-  }
   switch (t) {
     case 0xc0:
       return null;
@@ -185,7 +146,7 @@ function read(r: Reader, depth: number): Value {
       return readBin(r, lenOf(r, 4, 0x10000));
     case 0xcc: {
       const x = readUintN(r, 1);
-      if (x < 0x80n && !r.loose) fail("integer not in its shortest form");
+      if (x < 0x80n) fail("integer not in its shortest form");
       return Number(x);
     }
     case 0xcd:
@@ -210,7 +171,7 @@ function read(r: Reader, depth: number): Value {
 }
 
 function intMin(r: Reader, x: bigint, min: bigint): number | bigint {
-  if (x < min && !r.loose) fail("integer not in its shortest form");
+  if (x < min) fail("integer not in its shortest form");
   return intValue(x);
 }
 
@@ -233,45 +194,5 @@ function readArray(r: Reader, n: number, depth: number): Value[] {
   if (n > r.b.length - r.p) fail(`array of ${n} items cannot fit in the remaining bytes`);
   const out: Value[] = [];
   for (let i = 0; i < n; i++) out.push(read(r, depth - 1));
-  return out;
-}
-
-/** The loose profile's extra types: negative integers, floats, maps; undefined for a type byte it does not add. */
-function readLoose(r: Reader, t: number, depth: number): LooseValue | undefined {
-  if (t >= 0xe0) return t - 0x100;
-  if (t >= 0x80 && t <= 0x8f) return readMap(r, t & 0x0f, depth);
-  switch (t) {
-    case 0xd0:
-      return r.dv.getInt8(take(r, 1));
-    case 0xd1:
-      return r.dv.getInt16(take(r, 2));
-    case 0xd2:
-      return r.dv.getInt32(take(r, 4));
-    case 0xd3: {
-      const x = r.dv.getBigInt64(take(r, 8));
-      return x >= -MAX_SAFE && x <= MAX_SAFE ? Number(x) : fail("integer beyond 2^53");
-    }
-    case 0xca:
-      return r.dv.getFloat32(take(r, 4));
-    case 0xcb:
-      return r.dv.getFloat64(take(r, 8));
-    case 0xde:
-      return readMap(r, Number(readUintN(r, 2)), depth);
-    case 0xdf:
-      return readMap(r, Number(readUintN(r, 4)), depth);
-    default:
-      return undefined;
-  }
-}
-
-function readMap(r: Reader, n: number, depth: number): { [key: string]: LooseValue } {
-  if (depth <= 0) fail("nested too deeply");
-  if (2 * n > r.b.length - r.p) fail(`map of ${n} entries cannot fit in the remaining bytes`);
-  const out: { [key: string]: LooseValue } = Object.create(null);
-  for (let i = 0; i < n; i++) {
-    const k = read(r, depth - 1);
-    if (typeof k !== "string") fail("map keys must be strings");
-    out[k] = read(r, depth - 1) as LooseValue;
-  }
   return out;
 }

@@ -45,6 +45,7 @@ export class Modes {
     }
     const endpoint = r.mode === "join" ? parsePoolUrl(r.pool!) : null;
     if (r.mode === "host" && m && this.config.pool.stratum === "off" && this.config.pool.stratumJson === "off") {
+      // (The local miner joins its own pool in plain TCP: the TLS port alone is not enough.)
       throw new RignodeError("config", "host mode with a local miner needs a Stratum port (--stratum or --stratum-json)");
     }
     // The pool first: when its listeners cannot open, nothing has changed yet (the mode, the miner's link) and the

@@ -1,11 +1,11 @@
 import { type Logger } from "../core";
 import { parseListen, type Config } from "../config";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, PoolServer, type StratumCodec, type WorkSource } from "../pool";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, PoolServer, type WorkSource } from "../pool";
 import type { Store } from "../store";
 
 export interface RunningPool {
   server: PoolServer;
-  ports: { stratum: number | null; stratumJson: number | null };
+  ports: StratumPorts;
   /**
    * Opens the listeners and starts serving jobs (host mode). When a listener cannot open (a port in use: code "busy")
    * it throws that error and the pool stays stopped with every port closed.
@@ -15,7 +15,14 @@ export interface RunningPool {
   stop(): void;
   running(): boolean;
   /** The ports listening now (null: closed or off). */
-  listening(): { stratum: number | null; stratumJson: number | null };
+  listening(): StratumPorts;
+}
+
+/** The pool's Stratum ports: native frames, V1 JSON, V1 JSON over TLS (null: off or closed). */
+export interface StratumPorts {
+  stratum: number | null;
+  stratumJson: number | null;
+  stratumTls: number | null;
 }
 
 /**
@@ -32,7 +39,9 @@ export function createPool(
 ): RunningPool {
   const pc = config.pool;
   const plog = log.child({ component: "pool" });
-  const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
+  // Read and checked once at start-up: a bad file stops the start with its name, before any port opens.
+  const tls = pc.stratumTls !== "off" ? loadStratumTls(pc.tlsCert, pc.tlsKey) : undefined;
+  const limits = { ...DEFAULT_LIMITS, maxPerIp: pc.maxConnsPerIp, maxWorkersPerConn: pc.maxWorkersPerConn, maxWorkersPerIp: pc.maxWorkersPerIp, sharesPerSecond: pc.sharesPerSecond, banSeconds: pc.banSeconds };
   const server = new PoolServer({
     source,
     ...hash,
@@ -48,23 +57,27 @@ export function createPool(
     jobRefreshSeconds: 30,
     instanceId: pc.instance,
   });
-  type Key = "stratum" | "stratumJson";
-  const keyOf: Record<StratumCodec, Key> = { native: "stratum", json: "stratumJson" };
+  type Key = keyof StratumPorts;
   /** The listeners open now: the pool runs exactly when every configured one is open. */
   const open: Partial<Record<Key, { stop(): void }>> = {};
-  const ports = { stratum: null as number | null, stratumJson: null as number | null };
+  const ports: StratumPorts = { stratum: null, stratumJson: null, stratumTls: null };
   // Ports chosen by the OS (":0") are kept across stop/start so miners can come back to the same one.
-  const want: Record<StratumCodec, string> = { native: pc.stratum, json: pc.stratumJson };
-  const listen = (codec: StratumCodec) => {
-    if (want[codec] === "off") return;
-    const l = parseListen(want[codec]);
-    const key = keyOf[codec];
-    const r = listenStratum(server, { host: l.host, port: ports[key] ?? l.port, codec, maxBytes: limits.maxMessageBytes, log: plog, otherPort: () => ports[key === "stratum" ? "stratumJson" : "stratum"] });
+  const want: Record<Key, string> = { stratum: pc.stratum, stratumJson: pc.stratumJson, stratumTls: pc.stratumTls };
+  const listen = (key: Key) => {
+    if (want[key] === "off") return;
+    const l = parseListen(want[key]);
+    // The TLS port speaks Stratum V1 JSON inside TLS: the same handlers as the JSON port.
+    const codec = key === "stratum" ? "native" : "json";
+    const r = listenStratum(server, {
+      host: l.host, port: ports[key] ?? l.port, codec, maxBytes: limits.maxMessageBytes, log: plog,
+      otherPort: () => ports[key === "stratum" ? "stratumJson" : "stratum"],
+      ...(key === "stratumTls" ? { tls } : {}),
+    });
     ports[key] = r.port;
     open[key] = r;
   };
   const closeAll = () => {
-    for (const key of ["stratum", "stratumJson"] as const) {
+    for (const key of ["stratum", "stratumJson", "stratumTls"] as const) {
       open[key]?.stop();
       delete open[key];
     }
@@ -77,8 +90,9 @@ export function createPool(
       // Stopped -> running only when every listener opened: one that fails closes the others and the pool stays
       // stopped, with the listen error (a port in use: "busy") thrown to whoever asked.
       try {
-        listen("native");
-        listen("json");
+        listen("stratum");
+        listen("stratumJson");
+        listen("stratumTls");
       } catch (e) {
         closeAll();
         plog.warn("pool.start_failed", { error: (e as Error).message });
@@ -86,7 +100,7 @@ export function createPool(
       }
       // No event-loop turn passes between the listeners opening and the server running: no miner sees a stopped pool.
       server.start();
-      plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off" });
+      plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off", stratum_tls: ports.stratumTls ?? "off" });
     },
     stop() {
       if (!server.isRunning()) return;
@@ -94,7 +108,7 @@ export function createPool(
       server.stop();
       plog.info("pool.stopped", {});
     },
-    listening: () => ({ stratum: open.stratum ? ports.stratum : null, stratumJson: open.stratumJson ? ports.stratumJson : null }),
+    listening: () => ({ stratum: open.stratum ? ports.stratum : null, stratumJson: open.stratumJson ? ports.stratumJson : null, stratumTls: open.stratumTls ? ports.stratumTls : null }),
     running: () => server.isRunning(),
   };
 }

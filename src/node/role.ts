@@ -23,7 +23,7 @@ import { buildCollector, kernelCollector, nodeCollector, processCollector, uptim
 export interface RunningRole {
   apiPort: number;
   p2pPort: number | null;
-  stratumPorts?: { stratum: number | null; stratumJson: number | null };
+  stratumPorts?: { stratum: number | null; stratumJson: number | null; stratumTls: number | null };
   /** Settles when the role cannot go on by itself (e.g. a worker whose user every pool refuses): the process ends with 1. */
   failed?: Promise<Error>;
   stop(): Promise<void>;

@@ -1,4 +1,4 @@
-import { COMMIT, MetricsRegistry, RignodeError, VERSION, type Logger } from "../core";
+import { COMMIT, MetricsRegistry, readRegularFile, RignodeError, VERSION, type Logger } from "../core";
 import { MiningEngine, defaultBatch } from "../miner";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
@@ -16,6 +16,9 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
   if (!config.worker.pools.length) throw new RignodeError("usage", "worker needs --pool HOST:PORT (or stratum+tcp://HOST:PORT for JSON)");
   if (!config.worker.user) throw new RignodeError("usage", "worker needs --user ADDRESS[.NAME] (the payout address)");
   const pools = config.worker.pools.map(parsePoolUrl);
+  // Read before anything starts: a missing or unreadable CA file is a one-line error naming it.
+  const tlsCa = config.worker.tlsCa ? readRegularFile(config.worker.tlsCa, { what: "TLS CA file (--tls-ca)", maxBytes: 1 << 20, code: "unavailable" }) : undefined;
+  if (tlsCa !== undefined && !/-----BEGIN CERTIFICATE-----/.test(tlsCa)) throw new RignodeError("unavailable", `TLS CA file (--tls-ca) ${config.worker.tlsCa}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
   const { info: kernel } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
   const algo = config.miner.algo;
@@ -31,7 +34,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
   const link = joinPool(
     {
       engine, algo, pools, user: config.worker.user, password: config.worker.password, log: mlog, userAgent: `rignode/${VERSION}`,
-      maxAuthFailures: config.worker.retryForever ? Infinity : 3, onFatal: fail,
+      maxAuthFailures: config.worker.retryForever ? Infinity : 3, onFatal: fail, tlsCa,
     },
     (src) => (sw.inner = src),
   );

@@ -1,5 +1,5 @@
 import { bigIntToLe, fromHex, toHex, type Algo, type FoundNonce, type JobSource, type Logger, type MinerJob } from "../core";
-import { encodeHeader, rootFromBranch, sha256d } from "../chain";
+import { coinbaseRoot, encodeHeader } from "../chain";
 import { difficultyToTarget, hashesPerShare, swapWords } from "../pool";
 import { StratumClient, type PoolEndpoint, type PoolWork, type SubmitResult } from "../stratum";
 import type { MiningEngine } from "../miner";
@@ -68,8 +68,7 @@ export class PoolJobSource implements JobSource {
     let x = this.en2++ >>> 0;
     for (let i = size - 1; i >= 0 && i >= size - 4; i--, x >>>= 8) en2[i] = x & 0xff;
     const en2Hex = toHex(en2);
-    const coinbase = fromHex(w.coinb1 + w.extranonce1 + en2Hex + w.coinb2);
-    const root = rootFromBranch(sha256d(coinbase), w.merkleBranch.map((b) => fromHex(b, 32, "merkle branch")));
+    const { merkleRoot: root } = coinbaseRoot(fromHex(w.coinb1), fromHex(w.extranonce1 + en2Hex), fromHex(w.coinb2), w.merkleBranch.map((b) => fromHex(b, 32, "merkle branch")));
     const header = encodeHeader({
       version: parseInt(w.version, 16) >>> 0,
       prevHash: swapWords(fromHex(w.prevHash, 32, "prevhash")),
@@ -127,6 +126,8 @@ export function joinPool(
     engine: MiningEngine; algo: Algo; pools: PoolEndpoint[]; user: string; password: string; log: Logger; userAgent?: string;
     /** See ClientOptions: refusals before giving up, and what to do then. */
     maxAuthFailures?: number; onFatal?: (e: Error) => void;
+    /** PEM certificate(s) trusted for stratum+ssl:// pools (ClientOptions.tlsCa). */
+    tlsCa?: string;
   },
   install: (source: PoolJobSource) => void = () => {},
 ): PoolLink {
@@ -142,6 +143,7 @@ export function joinPool(
     userAgent: o.userAgent,
     maxAuthFailures: o.maxAuthFailures,
     onFatal: o.onFatal,
+    tlsCa: o.tlsCa,
     onWork: (w) => {
       const job = source.setWork(w);
       if (!job) return;

@@ -2,7 +2,7 @@
 // from a getblocktemplate answer, and the block it submits. Hashes are kept in internal (wire) order throughout; the
 // RPC's display order (byte-reversed hex) is converted once, at parseTemplate.
 import { RignodeError, fromHex, toHex, concatBytes } from "../core";
-import { base58, coinbaseBranch, sha256d, unbase58 } from "../chain";
+import { base58CheckDecode, base58CheckEncode, coinbaseBranch, sha256d } from "../chain";
 
 // ---- serialisation primitives ----
 
@@ -149,22 +149,6 @@ export function decodeSegwit(hrp: string, addr: string): { version: number; prog
   if (!prog || prog.length < 2 || prog.length > 40 || version > 16) return null;
   if (version === 0 && prog.length !== 20 && prog.length !== 32) return null;
   return { version, program: Uint8Array.from(prog) };
-}
-
-export function base58CheckEncode(version: number, payload: Uint8Array): string {
-  const body = concatBytes(Uint8Array.of(version), payload);
-  return base58(concatBytes(body, sha256d(body).subarray(0, 4)));
-}
-
-/** Version byte and payload of a Base58Check string; null on any bad character or checksum. */
-export function base58CheckDecode(s: string): { version: number; payload: Uint8Array } | null {
-  if (!s || s.length > 64) return null;
-  const full = unbase58(s);
-  if (!full || full.length < 5) return null;
-  const body = full.subarray(0, full.length - 4);
-  const check = sha256d(body).subarray(0, 4);
-  for (let i = 0; i < 4; i++) if (check[i] !== full[full.length - 4 + i]) return null;
-  return { version: body[0]!, payload: body.slice(1) };
 }
 
 /** The scriptPubKey an address pays to on this network; throws a clear error for anything else. */

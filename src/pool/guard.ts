@@ -29,6 +29,8 @@ export const WORKER_BANS_FOR_IP_BAN = 3;
 export const ABUSE_FOR_IP_BAN = 10;
 /** How long strikes are remembered after the last one. */
 export const STRIKE_MEMORY_MS = 3600_000;
+/** Subjects (IPs, IP+worker) whose strikes are remembered at most, per kind: beyond it the least recent are forgotten. */
+export const MAX_STRIKE_SUBJECTS = 65_536;
 
 interface Strikes {
   n: number;
@@ -160,7 +162,10 @@ export class Guard {
     const now = this.now();
     const s = m.get(k);
     const n = s && now - s.last <= STRIKE_MEMORY_MS ? s.n + 1 : 1;
+    // Re-inserted so the map stays in order of the last strike: many addresses (IPv6) cannot grow it without bound.
+    m.delete(k);
     m.set(k, { n, last: now });
+    while (m.size > MAX_STRIKE_SUBJECTS) m.delete(m.keys().next().value!);
     return n;
   }
 }

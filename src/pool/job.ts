@@ -1,6 +1,6 @@
 import { RignodeError, toHex, fromHex, type Algo } from "../core";
 import type { NotifyFields } from "../stratum";
-import { encodeHeader, rootFromBranch, sha256d, type Header } from "../chain";
+import { coinbaseRoot, encodeHeader, type Header } from "../chain";
 import type { Work } from "./source";
 
 /** The notify fields of a job and whether it voids the jobs before it. */
@@ -63,13 +63,10 @@ export interface Submission {
  * version rolled within the mask, ntime and nonce from their big-endian hex.
  */
 export function shareHeader(job: PoolJob, en1: Uint8Array, s: Submission, versionMask: number): { header: Header; bytes: Uint8Array; coinbase: Uint8Array } {
-  const en2 = fromHex(s.extranonce2, 4, "extranonce2");
-  const coinbase = new Uint8Array(job.coinb1.length + 8 + job.coinb2.length);
-  coinbase.set(job.coinb1);
-  coinbase.set(en1, job.coinb1.length);
-  coinbase.set(en2, job.coinb1.length + 4);
-  coinbase.set(job.coinb2, job.coinb1.length + 8);
-  const root = rootFromBranch(sha256d(coinbase), job.branch);
+  const extranonce = new Uint8Array(8);
+  extranonce.set(en1);
+  extranonce.set(fromHex(s.extranonce2, 4, "extranonce2"), 4);
+  const { coinbase, merkleRoot: root } = coinbaseRoot(job.coinb1, extranonce, job.coinb2, job.branch);
   const t = job.work.header;
   let version = t.version;
   if (s.versionBits !== undefined) {

@@ -30,6 +30,10 @@ export interface PoolLimits {
   maxPerIp: number;
   /** Line (JSON) and frame (native) size cap in bytes of what a miner sends (what the pool sends: MAX_POOL_MESSAGE_BYTES). */
   maxMessageBytes: number;
+  /** Workers (authorized user names) on one connection (0: no cap). */
+  maxWorkersPerConn: number;
+  /** Distinct workers authorized from one IP across its open connections (0: no cap). */
+  maxWorkersPerIp: number;
 }
 
 export const DEFAULT_LIMITS: PoolLimits = {
@@ -41,7 +45,15 @@ export const DEFAULT_LIMITS: PoolLimits = {
   idleSeconds: 900,
   maxPerIp: 256,
   maxMessageBytes: MAX_MINER_MESSAGE_BYTES,
+  maxWorkersPerConn: 256,
+  maxWorkersPerIp: 1024,
 };
+
+/**
+ * Worker records of disconnected workers kept for the stats (the oldest beyond this are forgotten first); records
+ * of workers that never sent a share go when their last connection closes.
+ */
+export const MAX_IDLE_WORKER_RECORDS = 10_000;
 
 export interface PoolServerOptions {
   /** Where jobs come from and blocks go: the node's chain or an upstream daemon. */
@@ -108,6 +120,8 @@ export class PoolConn implements SessionHandler {
   private rateCount = 0;
   workSent = false;
   closed = false;
+  /** An authorize over a worker cap was refused (logged once per connection). */
+  capLogged = false;
 
   constructor(
     readonly server: PoolServer,
@@ -222,6 +236,8 @@ export class PoolServer {
   private current: JobRecord | null = null;
   private seq = 0;
   readonly workers = new Map<string, WorkerStats>();
+  /** Per IP: the workers authorized on its open connections, with how many of them each is open on. */
+  private readonly ipWorkers = new Map<string, Map<string, number>>();
   private readonly latency = new LatencyRing();
   private readonly poolRate = new RateWindow();
   private readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, blockCandidatesSkipped: 0, bans: 0, notifies: 0, jobs: 0 };
@@ -310,7 +326,7 @@ export class PoolServer {
   }
 
   /** Changes settings at runtime; the fee applies from the next job, the share interval to the next retarget. */
-  configure(p: { poolFeeBps?: number; shareInterval?: number; sharesPerSecond?: number; maxPerIp?: number; banSeconds?: number }): void {
+  configure(p: { poolFeeBps?: number; shareInterval?: number; sharesPerSecond?: number; maxPerIp?: number; banSeconds?: number; maxWorkersPerConn?: number; maxWorkersPerIp?: number }): void {
     if (p.poolFeeBps !== undefined) {
       if (!Number.isInteger(p.poolFeeBps) || p.poolFeeBps < 0 || p.poolFeeBps > 1000) throw new RignodeError("input", "pool fee must be 0-10%");
       if (p.poolFeeBps > 0 && this.o.poolAddress.length === 0) throw new RignodeError("input", "a pool fee needs a pool address (--pool-address)");
@@ -323,6 +339,8 @@ export class PoolServer {
     const l = this.o.limits;
     if (p.sharesPerSecond !== undefined) l.sharesPerSecond = p.sharesPerSecond;
     if (p.maxPerIp !== undefined) l.maxPerIp = this.guard.limits.maxPerIp = p.maxPerIp;
+    if (p.maxWorkersPerConn !== undefined) l.maxWorkersPerConn = p.maxWorkersPerConn;
+    if (p.maxWorkersPerIp !== undefined) l.maxWorkersPerIp = p.maxWorkersPerIp;
     if (p.banSeconds !== undefined) {
       l.banSeconds = p.banSeconds;
       this.guard.setBanSeconds(p.banSeconds);
@@ -340,6 +358,8 @@ export class PoolServer {
       share_interval_s: this.o.vardiff.targetSeconds,
       shares_per_second: l.sharesPerSecond,
       max_conns_per_ip: l.maxPerIp,
+      max_workers_per_conn: l.maxWorkersPerConn,
+      max_workers_per_ip: l.maxWorkersPerIp,
       ban_seconds: l.banSeconds,
       ban_invalid_ratio: l.banInvalidRatio,
       ban_min_shares: l.banMinShares,
@@ -367,7 +387,13 @@ export class PoolServer {
     this.guard.release(c.link.ip);
     if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
     const now = this.now();
+    const mine = this.ipWorkers.get(c.link.ip);
     for (const user of c.users.keys()) {
+      if (mine) {
+        const n = (mine.get(user) ?? 1) - 1;
+        if (n <= 0) mine.delete(user);
+        else mine.set(user, n);
+      }
       const w = this.workers.get(user);
       if (!w) continue;
       const i = w.openSince.indexOf(c.connectedAt);
@@ -375,7 +401,10 @@ export class PoolServer {
         w.connectedMs += now - w.openSince[i]!;
         w.openSince.splice(i, 1);
       }
+      // A worker that never sent a share has nothing worth showing once it is gone: its record goes with it.
+      if (!w.openSince.length && !hasShares(w)) this.workers.delete(user);
     }
+    if (mine && !mine.size) this.ipWorkers.delete(c.link.ip);
   }
 
   subscribe(c: PoolConn): { extranonce1: string; extranonce2Size: number } {
@@ -402,6 +431,8 @@ export class PoolServer {
     }
     const ban = this.guard.banned(c.link.ip, user);
     if (ban) throw new StratumError(STRATUM_ERROR.unauthorized, banText(ban, this.now()));
+    // Counted before anything about the connection changes: a refused worker leaves no trace on it.
+    if (!c.users.has(user)) this.admitWorker(c, user);
     const m = /(?:^|,)\s*d=([0-9.eE+-]+)/.exec(password);
     if (m) {
       const d = Number(m[1]);
@@ -421,6 +452,33 @@ export class PoolServer {
     this.payeeJoined(address);
     if (c.session.subscribed) setImmediate(() => this.sendWork(c));
     return true;
+  }
+
+  /**
+   * Counts a new worker of a connection against the caps per connection and per IP, or refuses it (code 24, not an
+   * invalid share: nothing counts towards a ban). One connection cannot make the pool keep unbounded worker state.
+   */
+  private admitWorker(c: PoolConn, user: string): void {
+    const l = this.o.limits;
+    const ip = c.link.ip;
+    let mine = this.ipWorkers.get(ip);
+    let why: string | null = null;
+    if (l.maxWorkersPerConn > 0 && c.users.size >= l.maxWorkersPerConn) why = `too many workers on this connection (${l.maxWorkersPerConn})`;
+    else if (l.maxWorkersPerIp > 0 && !mine?.has(user) && (mine?.size ?? 0) >= l.maxWorkersPerIp) why = `too many workers from ${ip} (${l.maxWorkersPerIp})`;
+    if (why) {
+      if (!c.capLogged) {
+        c.capLogged = true;
+        this.o.log.warn("pool.workers_capped", { ip, reason: why, workers_on_conn: c.users.size, workers_on_ip: mine?.size ?? 0 });
+      }
+      throw new StratumError(STRATUM_ERROR.unauthorized, why);
+    }
+    if (!mine) this.ipWorkers.set(ip, (mine = new Map()));
+    mine.set(user, (mine.get(user) ?? 0) + 1);
+  }
+
+  /** Distinct workers authorized on the open connections of `ip`. */
+  workersFrom(ip: string): number {
+    return this.ipWorkers.get(ip)?.size ?? 0;
   }
 
   /** A payout user: an address of the source's network, optionally ".worker" (1-64 of [A-Za-z0-9_-]). */
@@ -963,8 +1021,16 @@ export class PoolServer {
         }
       }
     }
+    let idle = 0;
     for (const [user, w] of this.workers) {
-      if (!w.openSince.length && now - (w.lastShare ?? w.firstSeen) > 24 * 3600 * 1000) this.workers.delete(user);
+      if (w.openSince.length) continue;
+      if (now - (w.lastShare ?? w.firstSeen) > 24 * 3600 * 1000) this.workers.delete(user);
+      else idle++;
+    }
+    if (idle > MAX_IDLE_WORKER_RECORDS) {
+      // Many workers came and went (each with shares): the longest idle are forgotten, the stats stay small.
+      const gone = [...this.workers.values()].filter((w) => !w.openSince.length).sort((a, b) => (a.lastShare ?? a.firstSeen) - (b.lastShare ?? b.firstSeen));
+      for (const w of gone.slice(0, idle - MAX_IDLE_WORKER_RECORDS)) this.workers.delete(w.user);
     }
     this.guard.sweep();
   }
@@ -1076,6 +1142,13 @@ export class PoolServer {
       { name: "rignode_pool_last_job_broadcast_seconds", help: "Time to build the last job and write it to every connection.", type: "gauge", samples: [{ value: this.lastBroadcastMs / 1000 }] },
     ];
   }
+}
+
+/** Whether a worker sent any share (accepted, stale or rejected). */
+function hasShares(w: WorkerStats): boolean {
+  if (w.accepted || w.stale) return true;
+  for (const k in w.rejected) if (w.rejected[k]) return true;
+  return false;
 }
 
 function notifyParams(r: JobRecord, clean: boolean): unknown[] {

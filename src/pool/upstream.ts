@@ -2,7 +2,7 @@
 // a fast poll of the best block hash, the assembled block checked in proposal mode before miners hash on it,
 // submitblock for found blocks, and a clear status while the daemon is away.
 import { RignodeError, leToDisplayHex, toHex, type Algo, type Logger } from "../core";
-import { blockHash, encodeHeader, rootFromBranch, sha256d, type Header } from "../chain";
+import { blockHash, coinbaseRoot, encodeHeader, type Header } from "../chain";
 import {
   addressToScript, buildCoinbase, coinbaseBytesBound, COIN_EXTRANONCE, COIN_NETWORKS, encodeSegwit, parseTemplate, scriptToAddress, serializeBlock, templateBranch,
   type CoinNetwork, type CoinTemplate,
@@ -263,10 +263,8 @@ export class UpstreamSource implements WorkSource {
   /** Proposal mode: the daemon checks the block assembled with zero extranonces (everything but the proof of work). */
   async verify(work: Work): Promise<void> {
     const t = work.data as CoinTemplate;
-    const coinbase = new Uint8Array(work.coinb1.length + COIN_EXTRANONCE + work.coinb2.length);
-    coinbase.set(work.coinb1);
-    coinbase.set(work.coinb2, work.coinb1.length + COIN_EXTRANONCE);
-    const header = { ...work.header, merkleRoot: rootFromBranch(sha256d(coinbase), work.branch) };
+    const { coinbase, merkleRoot } = coinbaseRoot(work.coinb1, new Uint8Array(COIN_EXTRANONCE), work.coinb2, work.branch);
+    const header = { ...work.header, merkleRoot };
     const block = serializeBlock(t, encodeHeader(header), coinbase);
     let r: unknown;
     try {

@@ -4,20 +4,26 @@ import { encodeStratum, stratumDecoder, type StratumCodec } from "./codec";
 import { FrameWriter } from "./framing";
 import { MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES } from "./limits";
 
-/** A pool to connect to: HOST:PORT is the native msgpack port, stratum+tcp://HOST:PORT the JSON one. */
+/**
+ * A pool to connect to: HOST:PORT is the native msgpack port, stratum+tcp://HOST:PORT the JSON one,
+ * stratum+ssl://HOST:PORT (or stratum+tls://) the JSON one over TLS.
+ */
 export interface PoolEndpoint {
   host: string;
   port: number;
   codec: StratumCodec;
+  tls?: boolean;
 }
 
-/** Parses one pool address: `HOST:PORT` (native frames) or `stratum+tcp://HOST:PORT` (Stratum V1 JSON). */
+/** Parses one pool address: `HOST:PORT` (native frames), `stratum+tcp://HOST:PORT` (Stratum V1 JSON), `stratum+ssl://` (over TLS). */
 export function parsePoolUrl(s: string): PoolEndpoint {
-  const m = /^(?:(stratum\+tcp|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim());
+  const m = /^(?:(stratum\+tcp|stratum\+ssl|stratum\+tls|rignode):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim());
   if (!m || Number(m[3]) > 65535 || Number(m[3]) === 0) {
-    throw new RignodeError("config", `pool address '${s}' is not HOST:PORT or stratum+tcp://HOST:PORT`);
+    throw new RignodeError("config", `pool address '${s}' is not HOST:PORT, stratum+tcp://HOST:PORT or stratum+ssl://HOST:PORT`);
   }
-  return { host: m[2]!.replace(/^\[|\]$/g, ""), port: Number(m[3]), codec: m[1] === "stratum+tcp" ? "json" : "native" };
+  const host = m[2]!.replace(/^\[|\]$/g, "");
+  if (m[1] === "stratum+ssl" || m[1] === "stratum+tls") return { host, port: Number(m[3]), codec: "json", tls: true };
+  return { host, port: Number(m[3]), codec: m[1] === "stratum+tcp" ? "json" : "native" };
 }
 
 /** What mining.notify carries, in Stratum V1's byte orders (the pool builds it, the client reads it). */
@@ -106,6 +112,8 @@ export interface ClientOptions {
   maxAuthFailures?: number;
   /** The client gave up (it is stopped): the role cannot go on. */
   onFatal?(e: RignodeError): void;
+  /** PEM certificate(s) trusted for stratum+ssl:// pools instead of the system's CAs (a self-signed pool). */
+  tlsCa?: string;
 }
 
 interface Pending {
@@ -224,7 +232,26 @@ export class StratumClient {
     Bun.connect({
       hostname: ep.host,
       port: ep.port,
+      // The pool's certificate is checked (against --tls-ca when given, else the system's CAs) and its name too.
+      ...(ep.tls ? { tls: { rejectUnauthorized: true, serverName: ep.host, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) } } : {}),
       socket: {
+        handshake: (socket, success, err) => {
+          // Over TLS the Stratum handshake waits for the TLS one: bytes written before it completes are lost.
+          if (success) {
+            if (socket !== this.socket || this.stopped) return;
+            if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+            return void this.handshake();
+          }
+          const why = err?.message ?? "handshake failed";
+          const hint = /self[- ]signed|unable to (get|verify)|certificate|issuer/i.test(why)
+            ? this.o.tlsCa ? " (not signed by --tls-ca)" : "; a pool with a self-signed certificate needs --tls-ca FILE (that certificate)"
+            : `; is ${ep.host}:${ep.port} a TLS port? (a plain Stratum V1 port is stratum+tcp://)`;
+          // Once per pool at warn (it reconnects with backoff), then at debug.
+          const key = `tls ${ep.host}:${ep.port}`;
+          this.o.log[this.hinted.has(key) ? "debug" : "warn"]("worker.tls_failed", { pool: `${ep.host}:${ep.port}`, error: `${why}${hint}` });
+          this.hinted.add(key);
+          socket.end();
+        },
         open: (socket) => {
           opened = true;
           if (this.stopped) return void socket.end();
@@ -236,8 +263,15 @@ export class StratumClient {
           this.gotMessage = false;
           this.firstByte = null;
           this.said.clear();
-          this.o.log.info("worker.connected", { pool: `${ep.host}:${ep.port}`, protocol: ep.codec });
-          this.handshake();
+          this.o.log.info("worker.connected", { pool: `${ep.host}:${ep.port}`, protocol: ep.codec, tls: ep.tls === true });
+          if (!ep.tls) return void this.handshake();
+          // A port that accepts TCP but never answers TLS (a plain Stratum port) must not hold the worker forever.
+          const ms = this.o.handshakeTimeoutMs ?? 10_000;
+          this.handshakeTimer = setTimeout(() => {
+            if (this.socket !== socket || this.authorized) return;
+            this.o.log.warn("worker.tls_failed", { pool: `${ep.host}:${ep.port}`, error: `no TLS handshake within ${ms / 1000} s; is it a plain port (stratum+tcp://)?` });
+            socket.end();
+          }, ms);
         },
         data: (socket, chunk) => {
           if (socket !== this.socket) return;
@@ -441,7 +475,8 @@ export class StratumClient {
   private lost(socket: Socket<unknown>, why: string): void {
     if (socket !== this.socket) return;
     // Closed (or timed out) before one intelligible message: perhaps the other protocol listens there.
-    if (!this.authorized && !this.gotMessage && this.current) {
+    // (Over TLS a failed handshake was said already, and no other rignode protocol speaks TLS.)
+    if (!this.authorized && !this.gotMessage && this.current && !this.current.tls) {
       const hp = this.describe();
       this.protocolHint(
         this.current.codec === "native"
@@ -486,6 +521,7 @@ export class StratumClient {
     Bun.connect({
       hostname: ep.host,
       port: ep.port,
+      ...(ep.tls ? { tls: { rejectUnauthorized: true, serverName: ep.host, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) } } : {}),
       socket: {
         open: (s) => {
           s.end();

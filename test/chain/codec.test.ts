@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import {
-  bitsToTarget, blockHash, coinbaseBranch, decode, decodeAddress, decodeBlock, decodeTx, encode, encodeAddress, encodeBlock,
+  bitsToTarget, blockHash, encodeHeader, coinbaseBranch, decode, decodeAddress, decodeBlock, decodeTx, encode, encodeAddress, encodeBlock,
   encodeTx, generateKeyPair, merkleRoot, rootFromBranch, sha256d, signTransfer, splitCoinbase, targetToBits, txId, verifyTransfer,
   type Coinbase, type Value,
 } from "../../src/chain";
@@ -91,6 +92,11 @@ describe("blocks and merkle trees", () => {
     const cb: Coinbase = { type: "coinbase", height: 1, outputs: [{ to: kp.publicKey, amount: 1n }], extranonce: new Uint8Array(8), memo: "" };
     const b = { header: { version: 1, prevHash: new Uint8Array(32), merkleRoot: txId(cb), time: 5, bits: 0x207fffff, nonce: 9 }, txs: [cb] };
     expect(decodeBlock(encodeBlock(b))).toEqual(b);
-    expect(blockHash(b.header).length).toBe(32);
+    // The id is sha256d of the 80 header bytes, computed here with OpenSSL (node:crypto), not with the code under test.
+    const bytes = encodeHeader(b.header);
+    expect(bytes.length).toBe(80);
+    const once = createHash("sha256").update(bytes).digest();
+    expect(Buffer.from(blockHash(b.header)).toString("hex")).toBe(createHash("sha256").update(once).digest("hex"));
+    expect(Buffer.from(blockHash({ ...b.header, nonce: 10 })).toString("hex")).not.toBe(Buffer.from(blockHash(b.header)).toString("hex"));
   });
 });

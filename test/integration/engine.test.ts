@@ -68,18 +68,24 @@ describe("mining engine", () => {
     const easy = new Uint8Array(32).fill(0xff);
     easy[31] = 0x00; // 1 nonce in 256 hits: the old job has results in flight at every switch
     for (let round = 0; round < 5; round++) {
-      engine.setJob({ id: `old-${round}`, algo: "sha256d", header: header(10 + round), target: easy });
-      await Bun.sleep(30);
+      const old = `old-${round}`;
+      engine.setJob({ id: old, algo: "sha256d", header: header(10 + round), target: easy });
+      // The old job is producing results when the switch comes (so there are some in flight to be dropped).
+      await waitFor(() => (src.found_.filter((f) => f.jobId === old).length >= 20 ? true : undefined));
       const mark = src.found_.length;
       const newTarget = new Uint8Array(32).fill(0xff);
       newTarget[31] = 0x0f;
       const job: MinerJob = { id: `new-${round}`, algo: "sha256d", header: header(100 + round), target: newTarget };
+      const hashesAtSwitch = engine.totalHashes();
       engine.setJob(job);
-      await Bun.sleep(60);
+      // Every batch in flight at the switch (one per thread, at most 50,000 nonces) has come back: two batches per
+      // thread hashed since, and the new job has shares.
+      await waitFor(() => (engine.totalHashes() - hashesAtSwitch >= 2 * 2 * 50_000 && src.found_.slice(mark).filter((f) => f.jobId === job.id).length >= 50 ? true : undefined));
       const after = src.found_.slice(mark);
+      expect(after.filter((f) => f.jobId === job.id).length).toBeGreaterThanOrEqual(50);
       expect(after.filter((f) => f.jobId !== job.id)).toEqual([]);
       // Every nonce reported for the new job really meets the new job's target.
-      for (const f of after.slice(0, 50)) {
+      for (const f of after) {
         expect(referenceBackend.scan("sha256d", job.header, f.nonce, 1, newTarget)).toEqual([f.nonce]);
       }
     }

@@ -31,6 +31,22 @@ function copy(name: string): string {
   return d;
 }
 
+/** Random bytes over three b-tree pages in the middle of the data dir's database; returns the database's path. */
+function flipPages(d: string): string {
+  const path = join(d, "rignode.sqlite");
+  const db = new Database(path);
+  const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+  const roots = (db.query("SELECT rootpage FROM sqlite_master WHERE rootpage > 1 ORDER BY rootpage").all() as { rootpage: number }[]).map((r) => r.rootpage);
+  db.close();
+  const middle = roots.slice(Math.floor(roots.length / 3), Math.floor(roots.length / 3) + 3);
+  expect(middle.length).toBe(3);
+  const rand = prng(13);
+  const fd = openSync(path, "r+");
+  for (const page of middle) writeSync(fd, Buffer.from(Array.from({ length: pageSize }, () => Math.floor(rand() * 256))), 0, pageSize, (page - 1) * pageSize);
+  closeSync(fd);
+  return path;
+}
+
 /** Starts a node on `data`, waits for its API, stops it with SIGTERM; returns its exit code. */
 async function startAndStop(data: string): Promise<number> {
   const port = freePort();
@@ -59,17 +75,7 @@ describe("rignode node start-up refusals", () => {
 
   test("random bytes over b-tree pages in the middle of rignode.sqlite: refused, exit 1, the lock released", () => {
     const d = copy("flipped");
-    const path = join(d, "rignode.sqlite");
-    const db = new Database(path);
-    const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
-    const roots = (db.query("SELECT rootpage FROM sqlite_master WHERE rootpage > 1 ORDER BY rootpage").all() as { rootpage: number }[]).map((r) => r.rootpage);
-    db.close();
-    const middle = roots.slice(Math.floor(roots.length / 3), Math.floor(roots.length / 3) + 3);
-    expect(middle.length).toBe(3);
-    const rand = prng(13);
-    const fd = openSync(path, "r+");
-    for (const page of middle) writeSync(fd, Buffer.from(Array.from({ length: pageSize }, () => Math.floor(rand() * 256))), 0, pageSize, (page - 1) * pageSize);
-    closeSync(fd);
+    const path = flipPages(d);
     const r = node(d);
     expect(errorLine(r)).toStartWith(`rignode: database ${path} is damaged (`);
     expect(r.stderr).toContain(`restore rignode.sqlite from a backup, or move rignode.sqlite and rignode.meta out of ${d} to start a new chain`);
@@ -141,5 +147,66 @@ describe("rignode node start-up refusals", () => {
     const r2 = node(d, ["--config", root]);
     expect(errorLine(r2)).toContain(`config file ${root}: a directory, not a regular file`);
     expect(r2.code).toBe(2);
+  });
+});
+
+describe("rignode doctor", () => {
+  const doctor = (d: string) => run([bin(), "doctor", "--data-dir", d, "--json"], { timeoutMs: 60_000 });
+  const findings = (r: RunResult) => (JSON.parse(r.stdout) as { ok: boolean; findings: { check: string; status: string; detail: string }[] });
+  const status = (r: RunResult, check: string) => findings(r).findings.find((f) => f.check === check)?.status;
+
+  test("a data dir made by a real node: every check ok (full integrity_check, chain linked from genesis), exit 0, not a byte changed", () => {
+    const d = copy("doctor-intact");
+    const before = readFileSync(join(d, "rignode.sqlite"));
+    const r = doctor(d);
+    expect(r.code).toBe(0);
+    const f = findings(r);
+    expect(f.ok).toBe(true);
+    expect(f.findings.map((x) => x.check)).toEqual(["data dir", "lock", "marker", "integrity", "foreign keys", "schema", "chain", "pool ledger"]);
+    expect(f.findings.filter((x) => x.status === "fail")).toEqual([]);
+    expect(f.findings.find((x) => x.check === "chain")!.detail).toBe("main chain linked from genesis to height 0");
+    expect(readFileSync(join(d, "rignode.sqlite")).equals(before)).toBe(true);
+    const text = run([bin(), "doctor", "--data-dir", d]);
+    expect(text.stdout).toContain("doctor: no problems that stop rignode");
+  });
+
+  test("flipped pages: integrity FAIL naming the file, exit 1", () => {
+    const d = copy("doctor-flipped");
+    const path = flipPages(d);
+    const r = doctor(d);
+    expect(r.code).toBe(1);
+    expect(status(r, "integrity")).toBe("fail");
+    expect(findings(r).findings.find((x) => x.check === "integrity")!.detail).toStartWith(`${path} is damaged`);
+  });
+
+  test("truncated to 0 bytes where the marker says a database was made: database FAIL, exit 1", () => {
+    const d = copy("doctor-truncated");
+    truncateSync(join(d, "rignode.sqlite"), 0);
+    const r = doctor(d);
+    expect(r.code).toBe(1);
+    expect(status(r, "database")).toBe("fail");
+    expect(readFileSync(join(d, "rignode.sqlite")).length).toBe(0);
+  });
+
+  test("a sound file with a broken chain (genesis no longer on the main chain): chain FAIL, exit 1", () => {
+    const d = copy("doctor-chain");
+    const db = new Database(join(d, "rignode.sqlite"));
+    db.exec("UPDATE blocks SET status = 'side' WHERE height = 0");
+    db.close();
+    const r = doctor(d);
+    expect(r.code).toBe(1);
+    expect(status(r, "integrity")).toBe("ok");
+    expect(findings(r).findings.find((x) => x.check === "chain")!.detail).toContain("block 0 is marked 'side'");
+  });
+
+  test("a lock left by a dead process: warned, not failed; a LOCK directory: FAIL", () => {
+    const d = copy("doctor-lock");
+    writeFileSync(join(d, "LOCK"), "999999999\n");
+    expect(status(doctor(d), "lock")).toBe("warn");
+    const d2 = copy("doctor-lockdir");
+    mkdirSync(join(d2, "LOCK"));
+    const r = doctor(d2);
+    expect(status(r, "lock")).toBe("fail");
+    expect(r.code).toBe(1);
   });
 });

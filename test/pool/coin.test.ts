@@ -3,11 +3,11 @@
 // same bytes in test/upstream/litecoind.test.ts.
 import { describe, expect, test } from "bun:test";
 import { fromHex, toHex } from "../../src/core";
-import { rootFromBranch, sha256d } from "../../src/chain";
+import { base58CheckEncode, rootFromBranch, sha256d } from "../../src/chain";
 import { coin, makeJob, ShareChecker, type Work } from "../../src/pool";
 import { kernel } from "../chain/helpers";
 
-const { addressToScript, scriptToAddress, bip34HeightPush, buildCoinbase, templateBranch, serializeBlock, computeWitnessCommitment, parseTemplate, encodeSegwit, base58CheckEncode } = coin;
+const { addressToScript, scriptToAddress, bip34HeightPush, buildCoinbase, templateBranch, serializeBlock, computeWitnessCommitment, parseTemplate, encodeSegwit } = coin;
 const LTC_REG = coin.COIN_NETWORKS["litecoin-regtest"]!;
 const d = (s: string) => toHex(sha256d(new TextEncoder().encode(s)).slice().reverse()); // an id in RPC (display) order
 

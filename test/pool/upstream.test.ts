@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/core";
+import { coinbaseRoot } from "../../src/chain";
 import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, UpstreamSource } from "../../src/pool";
 import { Store } from "../../src/store";
 import { freePort, waitFor } from "../helpers";
@@ -16,7 +17,7 @@ afterAll(() => stops.forEach((s) => s()));
 
 /** A daemon that answers like litecoind 0.21 in regtest; `proposal` is what it says of the next proposals. */
 function fakeDaemon() {
-  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0, chain: new Map<number, string>(), gbtError: null as { code: number; message: string } | null };
+  const state = { prev: "11".repeat(32), height: 200, proposal: null as string | null, calls: [] as string[], up: true, proposals: 0, chain: new Map<number, string>(), gbtError: null as { code: number; message: string } | null, submitDown: 0, submitAnswer: null as unknown, confirmations: 1 };
   const template = () => ({
     version: 0x20000000, previousblockhash: state.prev, transactions: [], coinbasevalue: 5000000000, longpollid: state.prev + state.height,
     target: "7fffff0000000000000000000000000000000000000000000000000000000000", mintime: 1795309851, curtime: 1795309900, bits: "207fffff", height: state.height,
@@ -37,6 +38,15 @@ function fakeDaemon() {
           return ok({ subversion: "/LitecoinCore:0.21.2.1/" });
         case "getbestblockhash":
           return ok(state.prev);
+        case "submitblock":
+          if (state.submitDown > 0) {
+            state.submitDown--;
+            return new Response("", { status: 503 });
+          }
+          if (typeof state.submitAnswer === "object" && state.submitAnswer) return Response.json({ result: null, error: state.submitAnswer, id: method }, { status: 500 });
+          return ok(state.submitAnswer);
+        case "getblockheader":
+          return ok({ confirmations: state.confirmations, height: state.height });
         case "getblockhash":
           return state.chain.has(params[0]) ? ok(state.chain.get(params[0])) : Response.json({ result: null, error: { code: -8, message: "Block height out of range" }, id: method }, { status: 500 });
         case "getblocktemplate":
@@ -140,7 +150,10 @@ describe("upstream work source", () => {
     expect(source.isUp()).toBe(false);
     expect(source.status().last_error).toContain("not connected");
     const since = source.status().down_since;
-    await Bun.sleep(400); // several polls: getbestblockhash answers, getblocktemplate still does not
+    // Several polls while it is down: each asks for a template again, and each refusal keeps the same down_since.
+    const gbts = () => d.state.calls.filter((m) => m === "getblocktemplate").length;
+    const asked = gbts();
+    await waitFor(() => (gbts() >= asked + 3 ? true : undefined));
     expect(source.status()).toMatchObject({ up: false, down_since: since });
     expect(server.currentJob()).toBeNull();
     d.state.gbtError = null;
@@ -152,5 +165,42 @@ describe("upstream work source", () => {
     const s = new UpstreamSource({ url: `http://u:secret@127.0.0.1:${freePort()}`, algo: "auto", foundationAddress: "", log });
     await expect(s.start()).rejects.toThrow(/upstream http:\/\/u@127\.0\.0\.1:\d+ did not answer/);
     expect(() => new UpstreamSource({ url: "ftp://x", algo: "auto", foundationAddress: "", log })).toThrow(/--upstream must be http:\/\/USER:PASS@HOST:PORT/);
+  });
+
+  test("submitblock: retried while the daemon is unreachable, then confirmed; refusals and side branches answered as such", async () => {
+    const d = fakeDaemon();
+    const { source, server } = await startPool(d.url);
+    await waitFor(() => server.currentJob() ?? undefined);
+    const work = source.work((total) => [{ to: Uint8Array.of(0x00, 0x14, ...new Uint8Array(20).fill(7)), amount: total }], "test");
+    const { coinbase } = coinbaseRoot(work.coinb1, new Uint8Array(8), work.coinb2, work.branch);
+    const submits = () => d.state.calls.filter((m) => m === "submitblock").length;
+
+    // Unreachable twice (HTTP 503), then accepted and found on the daemon's best chain.
+    d.state.submitDown = 2;
+    expect(await source.submit(work, { ...work.header, nonce: 1 }, coinbase)).toMatchObject({ status: "accepted", height: 200 });
+    expect(submits()).toBe(3);
+    expect(source.status()).toMatchObject({ blocks_submitted: 1, blocks_accepted: 1 });
+
+    // A second block on the same previous block is never sent.
+    expect(await source.submit(work, { ...work.header, nonce: 2 }, coinbase)).toMatchObject({ status: "not_best", reason: "a block on this previous block was already submitted" });
+    expect(submits()).toBe(3);
+  });
+
+  test("submitblock refused (an answer or an RPC error): rejected with the daemon's reason, and the previous block free again", async () => {
+    const d = fakeDaemon();
+    const { source, server } = await startPool(d.url);
+    await waitFor(() => server.currentJob() ?? undefined);
+    const work = source.work((total) => [{ to: Uint8Array.of(0x00, 0x14, ...new Uint8Array(20).fill(7)), amount: total }], "test");
+    const { coinbase } = coinbaseRoot(work.coinb1, new Uint8Array(8), work.coinb2, work.branch);
+    d.state.submitAnswer = "high-hash";
+    expect(await source.submit(work, { ...work.header, nonce: 1 }, coinbase)).toMatchObject({ status: "rejected", reason: "high-hash" });
+    d.state.submitAnswer = { code: -22, message: "Block decode failed" };
+    expect(await source.submit(work, { ...work.header, nonce: 2 }, coinbase)).toMatchObject({ status: "rejected", reason: expect.stringContaining("Block decode failed") });
+    // Taken, but not on the daemon's best chain (0 confirmations): a side branch.
+    d.state.submitAnswer = null;
+    d.state.confirmations = 0;
+    expect(await source.submit(work, { ...work.header, nonce: 3 }, coinbase)).toMatchObject({ status: "not_best", reason: "side branch" });
+    expect(d.state.calls.filter((m) => m === "submitblock").length).toBe(3);
+    expect(source.status()).toMatchObject({ blocks_submitted: 3, blocks_accepted: 0 });
   });
 });

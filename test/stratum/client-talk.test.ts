@@ -238,3 +238,50 @@ describe("stratum client: the other protocol on the port", () => {
     expect(lines.slice(0, second < 0 ? undefined : second).filter((l) => l.event === "worker.pool_message").length).toBe(1);
   });
 });
+
+describe("stratum client: what the pool asks", () => {
+  test("mining.set_extranonce: the next job carries the new extranonce1 and extranonce2 size", async () => {
+    let sock: Socket<unknown> | null = null;
+    const pool = fakePool(normal, (s) => void (sock = s));
+    const work: any[] = [];
+    client([`stratum+tcp://127.0.0.1:${pool.port}`], { onWork: (w) => work.push(w) });
+    await waitFor(() => (work.length >= 1 ? true : undefined));
+    sock!.write(JSON.stringify({ id: null, method: "mining.set_extranonce", params: ["abcdef01", 6] }) + "\n");
+    sock!.write(JSON.stringify({ ...NOTIFY, params: ["2", ...NOTIFY.params.slice(1)] }) + "\n");
+    await waitFor(() => (work.length >= 2 ? true : undefined));
+    expect(work.map((w) => [w.jobId, w.extranonce1, w.extranonce2Size])).toEqual([["1", "00000001", 4], ["2", "abcdef01", 6]]);
+  });
+
+  test("client.reconnect to another port of the same host: the client moves there after the wait", async () => {
+    const next = fakePool(normal);
+    const first = fakePool((m) => {
+      const r = normal(m);
+      if (m.method === "mining.authorize") r.send.push({ id: null, method: "client.reconnect", params: ["127.0.0.1", next.port, 0] });
+      return r;
+    });
+    const { c, events } = client([`stratum+tcp://127.0.0.1:${first.port}`]);
+    await waitFor(() => (next.stats.connects > 0 && c.isConnected() && c.current?.port === next.port ? true : undefined));
+    expect(events("worker.reconnect_requested")[0]).toMatchObject({ pool: `127.0.0.1:${next.port}`, wait_s: 0 });
+    expect(first.stats.connects).toBe(1);
+  });
+
+  test("client.reconnect to another host is ignored: the client stays where it is", async () => {
+    const elsewhere = fakePool(normal);
+    const pool = fakePool((m) => {
+      const r = normal(m);
+      if (m.method === "mining.authorize") {
+        r.send.push({ id: null, method: "client.reconnect", params: ["evil.example", elsewhere.port, 0] });
+        // Sent after the reconnect on the same stream: once it is logged, the reconnect has been handled.
+        r.send.push({ id: null, method: "client.show_message", params: ["after the reconnect"] });
+      }
+      return r;
+    });
+    const { c, events } = client([`stratum+tcp://127.0.0.1:${pool.port}`]);
+    await waitFor(() => (events("worker.pool_message").length ? true : undefined));
+    expect(events("worker.reconnect_requested")).toEqual([]);
+    expect(c.isConnected()).toBe(true);
+    expect(c.current?.port).toBe(pool.port);
+    expect(elsewhere.stats.connects).toBe(0);
+    expect(pool.stats.connects).toBe(1);
+  });
+});

@@ -1,6 +1,6 @@
 // The loose msgpack profile of the native Stratum port, and that the canonical (consensus) profile refuses it.
 import { describe, expect, test } from "bun:test";
-import { decode, decodeLoose, encode, encodeLoose } from "../../src/core";
+import { decode, decodeLoose, encode, encodeLoose, RignodeError } from "../../src/core";
 
 describe("msgpack loose profile", () => {
   test("JSON-RPC objects round-trip: maps, floats, negative integers, nested arrays, null", () => {
@@ -18,7 +18,33 @@ describe("msgpack loose profile", () => {
   test("the loose decoder takes wider-than-needed integers and lengths (other encoders write them)", () => {
     expect(decodeLoose(new Uint8Array([0xcd, 0x00, 0x05]))).toBe(5);
     expect(decodeLoose(new Uint8Array([0xd9, 0x01, 0x61]))).toBe("a");
-    expect(() => decodeLoose(new Uint8Array([0x81, 0x01, 0x02]))).toThrow(/map keys must be strings/);
-    expect(() => decodeLoose(new Uint8Array([0xde, 0xff, 0xff]))).toThrow(/cannot fit/);
+  });
+
+  test("bad input is an 'input' error, never another exception: a key that is an array, truncation, trailing bytes, unknown extensions, nesting that exhausts the stack", () => {
+    const deep = new Uint8Array(1 << 20).fill(0x91);
+    deep[deep.length - 1] = 0xc0;
+    for (const bad of [[0x81, 0x91, 0x01, 0x02], [0xde, 0xff, 0xff], [0x92, 0x01], [0x01, 0x02], [0xd4, 0x05, 0x01], [], [0xdd, 0xff, 0xff, 0xff, 0xff]].map((b) => Uint8Array.from(b)).concat([deep])) {
+      let err: unknown;
+      try {
+        decodeLoose(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RignodeError);
+      expect((err as RignodeError).code).toBe("input");
+      expect((err as Error).message).toStartWith("msgpack: ");
+    }
+  });
+
+  test("a '__proto__' key cannot reach an object's prototype", () => {
+    const m = decodeLoose(Uint8Array.from([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0x81, 0xa1, 0x61, 0x01])) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
+    expect((m as { a?: unknown }).a).toBeUndefined();
+    expect(({} as { a?: unknown }).a).toBeUndefined();
+  });
+
+  test("the bytes are the shortest forms, the same any msgpack encoder writes for JSON data", () => {
+    expect([...encodeLoose({ id: 1, result: true, error: null })]).toEqual([0x83, 0xa2, 0x69, 0x64, 0x01, 0xa6, ...new TextEncoder().encode("result"), 0xc3, 0xa5, ...new TextEncoder().encode("error"), 0xc0]);
+    expect([...encodeLoose([-1, 300, "a"])]).toEqual([0x93, 0xff, 0xcd, 0x01, 0x2c, 0xa1, 0x61]);
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bin, freePort, waitFor } from "../helpers";
 import { coin, shareHeader, swapWords, type PoolJob } from "../../src/pool";
 import { fromHex, leToBigInt, toHex } from "../../src/core";
-import { bitsToTarget } from "../../src/chain";
+import { base58CheckEncode, bitsToTarget } from "../../src/chain";
 import { kernel } from "../chain/helpers";
 import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
 
@@ -52,8 +52,8 @@ function startWorkers(pool: ReturnType<typeof startPool>, a: string, b: string) 
 
 const addr = {
   a: coin.encodeSegwit("rltc", 0, new Uint8Array(20).fill(0xa1)), // bech32 P2WPKH
-  b: coin.base58CheckEncode(0x6f, new Uint8Array(20).fill(0xb2)), // legacy P2PKH
-  pool: coin.base58CheckEncode(0x3a, new Uint8Array(20).fill(0xc3)), // P2SH
+  b: base58CheckEncode(0x6f, new Uint8Array(20).fill(0xb2)), // legacy P2PKH
+  pool: base58CheckEncode(0x3a, new Uint8Array(20).fill(0xc3)), // P2SH
   burn: coin.encodeSegwit("rltc", 0, new Uint8Array(32).fill(0xd4)), // P2WSH, for the blocks before the pool
 };
 
@@ -147,13 +147,23 @@ describe.skipIf(!haveLitecoind)("rignode pool on litecoind regtest", () => {
       // A reorganisation on the daemon (invalidateblock on one of the pool's blocks): that block and the pool blocks
       // above it are marked orphaned once the pool sees the next tip; the ones below stay main.
       const gone = after[after.length - 1]!;
+      const above = ((await json(`${pool.api}/pool/blocks?limit=1000`)).blocks as any[]).filter((b) => b.height >= gone.height).map((b) => b.hash as string);
+      expect(above.length).toBeGreaterThanOrEqual(3); // gone and the pool blocks after the restart built on it
       await o.call("invalidateblock", [gone.hash]);
-      const orphaned = await waitFor(async () => {
+      const blocks = await waitFor(async () => {
         const r = await json(`${pool.api}/pool/blocks?limit=1000`);
-        const x = (r?.blocks ?? []).find((b: any) => b.hash === gone.hash);
-        return x?.status === "orphaned" ? r.blocks : undefined;
+        const mine = (r?.blocks ?? []).filter((b: any) => above.includes(b.hash));
+        return mine.length === above.length && mine.every((b: any) => b.status === "orphaned") ? (r.blocks as any[]) : undefined;
       }, 60_000);
-      for (const b of orphaned) if (b.height < gone.height) expect([b.hash, b.status]).toEqual([b.hash, (await o.call("getblockhash", [b.height])) === b.hash ? "main" : "orphaned"]);
+      // Above: every one orphaned, and none of them is the daemon's block at its height any more.
+      for (const h of above) {
+        const b = blocks.find((x) => x.hash === h)!;
+        expect(await o.call("getblockhash", [b.height]).catch(() => null)).not.toBe(b.hash);
+      }
+      // Below: main, exactly the daemon's blocks at those heights.
+      const below = blocks.filter((b) => b.height < gone.height);
+      expect(below.length).toBeGreaterThan(0);
+      for (const b of below) expect([b.hash, b.status]).toEqual([await o.call("getblockhash", [b.height]), "main"]);
     } finally {
       for (const p of procs) p.kill("SIGKILL");
       await pair.stop();
