@@ -80,6 +80,25 @@ export function hugeHeader(r: Rng): Uint8Array {
   return concat([new Uint8Array([t]), be(n % 2 ** (8 * w), w)]);
 }
 
+/** A msgpack extension value: timestamps (type -1, every width, some out of range), unknown types, empty and cut ones. */
+export function extValue(r: Rng): Uint8Array {
+  const t = r.pick([0xff, 0x00, 0x01, 0x7f, 0x80, 0xfe]);
+  switch (r.int(6)) {
+    case 0:
+      return concat([new Uint8Array([0xd6, t]), r.bytes(4)]);
+    case 1:
+      return concat([new Uint8Array([0xd7, t]), r.chance(0.5) ? new Uint8Array(8).fill(0xff) : r.bytes(8)]);
+    case 2:
+      return concat([new Uint8Array([0xc7, 12, t]), r.bytes(12)]);
+    case 3:
+      return new Uint8Array([r.pick([0xd4, 0xd5, 0xd8]), t, ...r.bytes(r.int(17))]);
+    case 4:
+      return new Uint8Array([0xc7, 0, t]);
+    default:
+      return concat([new Uint8Array([r.pick([0xc8, 0xc9]), 0xff, 0xff, 0xff, 0xff].slice(0, r.chance(0.5) ? 3 : 5)), new Uint8Array([t])]);
+  }
+}
+
 /** `depth` nested one-item arrays (or maps) around a small value: deep nesting without size. */
 export function deepNest(r: Rng, depth: number): Uint8Array {
   const open = r.chance(0.5) ? [0x91] : [0x81, 0xa1, 0x6b];
@@ -134,7 +153,7 @@ export function mutateOnce(r: Rng, b: Uint8Array, others: readonly Uint8Array[],
       return c;
     }
     case 8:
-      return concat([b.subarray(0, at), hugeHeader(r), r.chance(0.5) ? b.subarray(at) : new Uint8Array(0)]);
+      return concat([b.subarray(0, at), r.chance(0.5) ? hugeHeader(r) : extValue(r), r.chance(0.5) ? b.subarray(at) : new Uint8Array(0)]);
     case 9:
       return concat([b.subarray(0, at), deepNest(r, 1 + r.size(200)), b.subarray(at)]);
     default: {
@@ -300,7 +319,7 @@ export function mutateTree(r: Rng, root: Tree): Tree {
 
 /** A msgpack-aware mutation: decode a valid input, change 1 to 3 nodes, encode (loose: any JSON-shaped value). */
 export function mutateMsgpack(r: Rng, bytes: Uint8Array): Uint8Array {
-  let v: Tree = clone(decodeLoose(bytes, 64));
+  let v: Tree = clone(decodeLoose(bytes));
   for (let k = 1 + r.int(3); k > 0; k--) v = mutateTree(r, v);
   try {
     return encodeLoose(v);

@@ -106,8 +106,12 @@ export const p2pTarget: Target = {
   },
 };
 
-/** Loose round trip: the same value back (numbers by ===, so -0 and 0 are one; NaN is itself). */
+/**
+ * Loose round trip: the same value back (numbers by ===, so -0 and 0 are one; NaN is itself). msgpackr decodes the
+ * extension of type 0 as undefined and writes undefined as nil, by design (encodeUndefinedAsNil): the two are one here.
+ */
 function looseEqual(a: unknown, b: unknown): boolean {
+  if (a == null && b == null) return true;
   if (typeof a === "number" && typeof b === "number") return a === b || (Number.isNaN(a) && Number.isNaN(b));
   if (a instanceof Uint8Array && b instanceof Uint8Array) return same(a, b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => looseEqual(x, b[i]));
