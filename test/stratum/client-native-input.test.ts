@@ -1,10 +1,12 @@
-// Found by the fuzzer (test/fuzz, target stratum-client): a pool on the native port could make the worker's message
-// handler throw a TypeError with values only msgpack carries. Maps decode without a prototype (String() of one throws)
-// and integers past 2^53 decode as bigints (JSON.stringify throws on them): a merkle branch holding a map, an error
-// whose message is a map or holds a bigint. The handler runs in the socket's data callback, so the throw dropped the
-// connection and every message after it in the read.
+// Found by the fuzzer (test/fuzz, target stratum-client) on the loose msgpack decoder of the time, which made maps
+// without a prototype (String() of one throws) and integers past 2^53 bigints (JSON.stringify throws on them): a pool
+// on the native port made the worker's message handler throw a TypeError with a merkle branch holding a map or an
+// error whose text is a map or holds a bigint. The handler runs in the socket's data callback, so the throw dropped
+// the connection and every message after it in the read. With msgpackr (plain objects, 64-bit integers as numbers)
+// the map no longer throws but became the branch hash "[object Object]". Now: any value is shown as text without
+// throwing, and a branch that is not all strings is a bad notify.
 import { afterAll, describe, expect, test } from "bun:test";
-import { createLogger, decodeLoose, encodeLoose, type LooseValue } from "../../src/core";
+import { createLogger, type LooseValue } from "../../src/core";
 import { frame, FrameDecoder, LOOSE_CODEC, StratumClient, stratumErrorText, type PoolWork } from "../../src/stratum";
 import { waitFor } from "../helpers";
 
@@ -14,13 +16,15 @@ afterAll(() => stops.forEach((s) => s()));
 const notify = (jobId: string, branch: LooseValue[]) => ({ id: null, method: "mining.notify", params: [jobId, "00".repeat(32), "01", "02", branch, "20000000", "1d00ffff", "5f5e1000", true] });
 
 describe("stratum client: msgpack-only values from a native pool", () => {
-  test("an error text that is a map or holds an integer past 2^53 is shown, not thrown", () => {
-    const [map, big] = decodeLoose(encodeLoose([{ reason: "full" }, { n: (1n << 64n) - 1n }] as LooseValue)) as LooseValue[];
+  test("an error text that is a map without a prototype or holds a bigint is shown, not thrown", () => {
+    const map = Object.assign(Object.create(null) as object, { reason: "full" });
+    const big = { n: (1n << 64n) - 1n };
     expect(() => String(map)).toThrow(TypeError);
     expect(stratumErrorText([20, map, null])).toEqual({ code: 20, message: '{"reason":"full"}' });
     expect(stratumErrorText([map, "x", null])).toEqual({ code: null, message: "x" });
     expect(stratumErrorText({ message: map })).toEqual({ code: null, message: '{"reason":"full"}' });
     expect(stratumErrorText(big)).toEqual({ code: null, message: '{"n":"18446744073709551615"}' });
+    expect(stratumErrorText([20, { reason: "x" }, null])).toEqual({ code: 20, message: '{"reason":"x"}' });
   });
 
   test("a notify whose branch holds a map is refused as a bad notify; the link and the next notify survive", async () => {
@@ -62,7 +66,10 @@ describe("stratum client: msgpack-only values from a native pool", () => {
     expect(work.map((w) => w.jobId)).toEqual(["good"]);
     expect(work[0]!.merkleBranch).toEqual(["11".repeat(32)]);
     expect(lines.filter((l) => l.event === "worker.bad_notify")).toHaveLength(1);
-    expect(lines.filter((l) => l.event === "worker.pool_message").map((l) => (l as unknown as { message: string }).message)).toEqual(['{"reason":"a map"}', '{"n":"18446744073709551615"}']);
+    const said = lines.filter((l) => l.event === "worker.pool_message").map((l) => (l as unknown as { message: string }).message);
+    expect(said).toHaveLength(2);
+    expect(said[0]).toBe('{"reason":"a map"}');
+    expect(said[1]).toMatch(/^\{"n":"?1844674407370955\d+"?\}$/); // a bigint or the nearest double, by the decoder
     expect(connects).toBe(1);
   }, 30_000);
 });
