@@ -80,10 +80,18 @@ export function hugeHeader(r: Rng): Uint8Array {
   return concat([new Uint8Array([t]), be(n % 2 ** (8 * w), w)]);
 }
 
-/** A msgpack extension value: timestamps (type -1, every width, some out of range), unknown types, empty and cut ones. */
+/**
+ * A msgpack extension value: timestamps (type -1, every width, some out of range), the types msgpackr decodes by default
+ * (bigint, error, set, typed array, regexp, references), unknown types, empty and cut ones.
+ */
 export function extValue(r: Rng): Uint8Array {
-  const t = r.pick([0xff, 0x00, 0x01, 0x7f, 0x80, 0xfe]);
-  switch (r.int(6)) {
+  const t = r.pick([0xff, 0x00, 0x01, 0x7f, 0x80, 0xfe, 0x42, 0x62, 0x65, 0x69, 0x70, 0x73, 0x74, 0x78]);
+  switch (r.int(7)) {
+    case 6: {
+      // msgpackr's structured-clone pair: value #id (0x69), then a pointer back to it (0x70) inside: a cycle.
+      const id = [0, 0, 0, r.int(3)];
+      return new Uint8Array([0xd6, 0x69, ...id, ...r.pick([[0x91, 0x91], [0x92, 0xc0], [0x91]]), 0xd6, 0x70, ...id]);
+    }
     case 0:
       return concat([new Uint8Array([0xd6, t]), r.bytes(4)]);
     case 1:
@@ -317,15 +325,35 @@ export function mutateTree(r: Rng, root: Tree): Tree {
   return root;
 }
 
-/** A msgpack-aware mutation: decode a valid input, change 1 to 3 nodes, encode (loose: any JSON-shaped value). */
+/** A string whose encoding is swapped for raw msgpack after encoding: how a value no encoder writes gets into a tree. */
+const RAW = "\u0001raw\u0001";
+const RAW_BYTES = new Uint8Array([0xa5, 0x01, 0x72, 0x61, 0x77, 0x01]);
+
+/**
+ * A msgpack-aware mutation: decode a valid input, change 1 to 3 nodes, encode (loose: any JSON-shaped value); sometimes
+ * one node becomes an extension value (a timestamp, msgpackr's types, a reference cycle) in a well-formed message.
+ */
 export function mutateMsgpack(r: Rng, bytes: Uint8Array): Uint8Array {
   let v: Tree = clone(decodeLoose(bytes));
   for (let k = 1 + r.int(3); k > 0; k--) v = mutateTree(r, v);
+  const raw = r.chance(0.1);
+  if (raw) {
+    const cs = containers(v);
+    if (cs.length) {
+      const c = r.pick(cs) as Record<string | number, Tree>;
+      const keys = Object.keys(c);
+      c[keys.length ? r.pick(keys) : 0] = RAW;
+    } else v = RAW;
+  }
+  let out: Uint8Array;
   try {
-    return encodeLoose(v);
+    out = encodeLoose(v);
   } catch {
     return bytes;
   }
+  if (!raw) return out;
+  const at = Buffer.from(out).indexOf(RAW_BYTES);
+  return at < 0 ? out : concat([out.subarray(0, at), extValue(r), out.subarray(at + RAW_BYTES.length)]);
 }
 
 /** A valid input mutated by either layer: structure first (most of the time), then sometimes bytes on top. */
