@@ -1,6 +1,6 @@
 // "msgpackr/pack" resolves to the pure-JavaScript build: the optional native string extractor is never loaded, so the
 // tests and the compiled binary run the same code.
-import { Packr, Unpackr } from "msgpackr/pack";
+import { addExtension, Packr, Unpackr } from "msgpackr/pack";
 import { RignodeError } from "./errors";
 import type { Value } from "./msgpack";
 
@@ -20,6 +20,14 @@ export type LooseValue = Value | number | LooseValue[] | { [key: string]: LooseV
 // stack, and the session's answer failed) and JSON.stringify throws on.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number", structuredClone: false });
+// msgpackr also reads its big-integer extension (type 0x42) of any size, which nothing writes back past 64 bits: a
+// session echoing one as an id could not encode its answer (found by test/fuzz). Stratum has no use for it.
+addExtension({
+  type: 0x42,
+  unpack: () => {
+    throw new Error("the big-integer extension (0x42) is not accepted");
+  },
+});
 
 /** Encodes a JSON-shaped value (a fresh copy: msgpackr's own buffer is reused by its next call). */
 export function encodeLoose(v: LooseValue): Uint8Array {

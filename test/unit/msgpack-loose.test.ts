@@ -57,4 +57,11 @@ describe("msgpack loose profile", () => {
     expect(() => decodeLoose(cyclic)).toThrow(/msgpack: Structured clone extension is disabled/);
     expect(() => decodeLoose(Uint8Array.from([0xd6, 0x70, 0, 0, 0, 1]))).toThrow(RignodeError);
   });
+
+  // Found by test/fuzz: msgpackr reads its big-integer extension (0x42) of any size; nothing writes one back past 64
+  // bits, so a session echoing it as an id could not answer.
+  test("the big-integer extension (0x42) is refused as bad input", () => {
+    const big = Uint8Array.from(Buffer.from("81a26964c70c420c6eada6e7c445f309ad1287", "hex")); // {id: <a 96-bit integer>}
+    expect(() => decodeLoose(big)).toThrow(/msgpack: the big-integer extension \(0x42\) is not accepted/);
+  });
 });
