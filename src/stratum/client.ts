@@ -458,9 +458,11 @@ export class StratumClient {
   private onReconnect(p: unknown[]): void {
     const host = typeof p[0] === "string" && p[0] ? p[0] : this.current?.host;
     const port = typeof p[1] === "number" ? p[1] : typeof p[1] === "string" ? Number(p[1]) : this.current?.port;
-    const wait = typeof p[2] === "number" ? Math.min(p[2], 3600) : 0;
+    const wait = typeof p[2] === "number" && Number.isFinite(p[2]) ? Math.min(Math.max(p[2], 0), 3600) : 0;
     // Only to the same host (a pool may move us to another port): a reconnect to anywhere else is an attack vector.
-    if (!host || !port || host !== this.current?.host || !this.current) return;
+    if (!host || host !== this.current?.host || !this.current) return;
+    // Only to a port a socket can take: Bun.connect throws on any other, in the timer, and the worker would exit.
+    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return;
     this.o.log.info("worker.reconnect_requested", { pool: `${host}:${port}`, wait_s: wait });
     const codec = this.current.codec;
     this.o.pools[this.index] = { host, port, codec };

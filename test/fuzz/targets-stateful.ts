@@ -143,11 +143,16 @@ export function clientTarget(): Target {
     pools: [{ host: "127.0.0.1", port: 3334, codec: "native" }], user: ADDR_A, password: "x", log,
     onWork: () => count(tally, "work"),
   });
-  const inner = client as unknown as { onMessage(m: unknown): void; authorized: boolean; current: unknown; said: Set<string>; socket: unknown; writer: unknown };
+  const inner = client as unknown as {
+    onMessage(m: unknown): void; authorized: boolean; current: unknown; said: Set<string>; socket: unknown; writer: unknown;
+    connect(i: number): void; reconnectTimer: ReturnType<typeof setTimeout> | null; o: { pools: { host: string; port: number }[] };
+  };
   // A socket that takes every write: answers to the pool's requests are encoded and sent as on a real link.
   const socket = { write: (b: Uint8Array) => b.length, end: () => {} };
-  inner.socket = socket;
-  inner.writer = new FrameWriter(socket, 4 << 20);
+  const writer = new FrameWriter(socket, 4 << 20);
+  // No real connections from here: a client.reconnect's timer finds connect() replaced (its target is checked below).
+  inner.connect = () => {};
+  const home = { ...inner.o.pools[0]! };
   return {
     name: "stratum-client",
     tally,
@@ -164,7 +169,10 @@ export function clientTarget(): Target {
       const decoder = stratumDecoder(codec, MAX_POOL_MESSAGE_BYTES);
       inner.authorized = true;
       inner.current = { host: "127.0.0.1", port: 3334, codec };
+      inner.socket = socket;
+      inner.writer = writer;
       inner.said.clear();
+      inner.o.pools[0] = { ...home };
       for (const c of chunks(r, stream)) {
         let msgs: unknown[];
         try {
@@ -182,7 +190,13 @@ export function clientTarget(): Target {
             count(tally, "accepted");
           } catch (e) {
             return { error: `client message handler threw: ${describeError(e)}`, input: show() };
+          } finally {
+            if (inner.reconnectTimer) clearTimeout(inner.reconnectTimer);
           }
+          // Where a client.reconnect would take the worker: Bun.connect throws (in a timer: the process exits) on a
+          // port that is not a whole number 0..65535.
+          const port = inner.o.pools[0]!.port;
+          if (!Number.isInteger(port) || port < 0 || port > 65535) return { error: `client.reconnect accepted port ${port}`, input: show() };
         }
       }
       return null;

@@ -27,6 +27,43 @@ describe("stratum client: msgpack-only values from a native pool", () => {
     expect(stratumErrorText([20, { reason: "x" }, null])).toEqual({ code: 20, message: '{"reason":"x"}' });
   });
 
+  // Found by the fuzzer too: a client.reconnect to the same host with a port no socket takes (70000, 1.5, 2^53) made
+  // the reconnect timer's Bun.connect throw, uncaught: the worker process exited.
+  test("a client.reconnect to a port no socket can take is ignored; the link stays", async () => {
+    let connects = 0;
+    const server = Bun.listen<FrameDecoder<LooseValue>>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(s) {
+          connects++;
+          s.data = new FrameDecoder<LooseValue>(1 << 20, LOOSE_CODEC);
+        },
+        data(s, chunk) {
+          for (const m of s.data.push(new Uint8Array(chunk)) as { id: number; method: string }[]) {
+            const send = (ms: unknown[]) => s.write(Buffer.concat(ms.map((x) => frame(x as LooseValue, 1 << 20, LOOSE_CODEC))));
+            if (m.method === "mining.subscribe") send([{ id: m.id, result: [[["mining.notify", "s1"]], "00000001", 4], error: null }]);
+            if (m.method === "mining.authorize") {
+              send([{ id: m.id, result: true, error: null }]);
+              setTimeout(() => send(["70000", 70000, 1.5, -1, 2 ** 53].map((port) => ({ id: null, method: "client.reconnect", params: ["127.0.0.1", port, -5] }))), 50);
+              setTimeout(() => send([notify("after", [])]), 300);
+            }
+          }
+        },
+      },
+    });
+    stops.push(() => server.stop(true));
+    const work: PoolWork[] = [];
+    const log = createLogger({ json: true, level: "error" });
+    const c = new StratumClient({ pools: [{ host: "127.0.0.1", port: server.port, codec: "native" }], user: "ADDR.rig", password: "x", log, onWork: (w) => work.push(w), backoffMinMs: 20, backoffMaxMs: 50 });
+    c.start();
+    stops.push(() => c.stop());
+    await waitFor(() => (work.length ? true : undefined), 10_000);
+    expect(work.map((w) => w.jobId)).toEqual(["after"]);
+    expect(connects).toBe(1);
+    expect(c.isConnected()).toBe(true);
+  }, 30_000);
+
   test("a notify whose branch holds a map is refused as a bad notify; the link and the next notify survive", async () => {
     const frames = (ms: unknown[]) => Buffer.concat(ms.map((m) => frame(m as LooseValue, 1 << 20, LOOSE_CODEC)));
     let connects = 0;
