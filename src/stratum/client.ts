@@ -208,13 +208,29 @@ export class StratumClient {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, { resolve });
-      this.send({ id, method, params });
+      const refused = this.send({ id, method, params });
+      if (refused) {
+        this.pending.delete(id);
+        resolve({ result: null, error: [-1, refused, null] });
+      }
     });
   }
 
-  private send(m: unknown): void {
-    if (!this.socket || !this.writer || !this.current) return;
-    if (!this.writer.send(encodeStratum(this.current.codec, m, MAX_MINER_MESSAGE_BYTES))) this.socket.end();
+  /**
+   * Sends a message; the reason when it cannot be encoded within the cap (e.g. an answer echoing a pool's 20 KB id):
+   * said and dropped, never thrown into the socket's data callback.
+   */
+  private send(m: unknown): string | null {
+    if (!this.socket || !this.writer || !this.current) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeStratum(this.current.codec, m, MAX_MINER_MESSAGE_BYTES);
+    } catch (e) {
+      this.o.log.warn("worker.unsendable", { pool: this.describe(), error: (e as Error).message });
+      return (e as Error).message;
+    }
+    if (!this.writer.send(bytes)) this.socket.end();
+    return null;
   }
 
   private failPending(message: string): void {

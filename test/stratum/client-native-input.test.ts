@@ -29,7 +29,7 @@ describe("stratum client: msgpack-only values from a native pool", () => {
 
   // Found by the fuzzer too: a client.reconnect to the same host with a port no socket takes (70000, 1.5, 2^53) made
   // the reconnect timer's Bun.connect throw, uncaught: the worker process exited.
-  test("a client.reconnect to a port no socket can take is ignored; the link stays", async () => {
+  test("a client.reconnect to a port no socket can take is ignored, an answer too large to send is dropped; the link stays", async () => {
     let connects = 0;
     const server = Bun.listen<FrameDecoder<LooseValue>>({
       hostname: "127.0.0.1",
@@ -46,6 +46,9 @@ describe("stratum client: msgpack-only values from a native pool", () => {
             if (m.method === "mining.authorize") {
               send([{ id: m.id, result: true, error: null }]);
               setTimeout(() => send(["70000", 70000, 1.5, -1, 2 ** 53].map((port) => ({ id: null, method: "client.reconnect", params: ["127.0.0.1", port, -5] }))), 50);
+              // Found by the 1,000,000-input run: a request the worker answers "unsupported" with an id too large to
+              // echo within the 16 KiB cap made the encoder throw in the data callback.
+              setTimeout(() => send([{ id: "x".repeat(20_000), method: "pool.unknown", params: [] }]), 100);
               setTimeout(() => send([notify("after", [])]), 300);
             }
           }
