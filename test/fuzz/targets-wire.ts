@@ -127,7 +127,7 @@ function looseEqual(a: unknown, b: unknown): boolean {
 function nonJson(v: unknown, depth = 0): string | null {
   if (v === null || v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v instanceof Uint8Array) return null;
   if (typeof v !== "object") return typeof v;
-  if (depth > 64) return "cycle";
+  if (depth > 64) return "value nested over 64 deep";
   const proto = Object.getPrototypeOf(v);
   if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return (v as object).constructor?.name ?? "object";
   for (const x of Object.values(v)) {
