@@ -102,7 +102,8 @@ export const NETWORKS: Record<string, NetworkParams> = {
 
 /** A built-in network by name, or a JSON file of the same shape (validated). */
 export function loadNetwork(nameOrFile: string): NetworkParams {
-  if (NETWORKS[nameOrFile]) return NETWORKS[nameOrFile]!;
+  // Own keys only: "constructor" or "toString" would otherwise return Object's members as a network.
+  if (Object.hasOwn(NETWORKS, nameOrFile)) return NETWORKS[nameOrFile]!;
   if (!nameOrFile.endsWith(".json")) {
     throw new RignodeError("config", `unknown network '${nameOrFile}'; built in: ${Object.keys(NETWORKS).join(", ")}, or a FILE.json`);
   }

@@ -116,7 +116,9 @@ function mergeFile(doc: Doc, origin: Map<string, string>, file: string): void {
   }
   if (!isObject(data)) throw new RignodeError("config", `config file ${file}: expected a JSON object at the top level`);
   for (const [key, value] of Object.entries(data)) {
-    if (!(key in DEFAULTS)) {
+    // Own keys only: "__proto__", "constructor" or "toString" are on every object's prototype chain, and taking them
+    // as sections would write the config into Object.prototype (or throw a TypeError) instead of refusing them.
+    if (!Object.hasOwn(DEFAULTS, key)) {
       throw new RignodeError("config", `config file ${file}: unknown key '${key}'; allowed: ${Object.keys(DEFAULTS).join(", ")}`);
     }
     const section = (DEFAULTS as unknown as Doc)[key];
@@ -125,7 +127,7 @@ function mergeFile(doc: Doc, origin: Map<string, string>, file: string): void {
         throw new RignodeError("config", `config file ${file}: key '${key}' must be an object with keys ${Object.keys(section).join(", ")}`);
       }
       for (const [sub, v] of Object.entries(value)) {
-        if (!(sub in section)) {
+        if (!Object.hasOwn(section, sub)) {
           throw new RignodeError("config", `config file ${file}: unknown key '${key}.${sub}'; allowed in '${key}': ${Object.keys(section).join(", ")}`);
         }
         setPath(doc, [key, sub], v);

@@ -1,6 +1,6 @@
 // "msgpackr/pack" resolves to the pure-JavaScript build: the optional native string extractor is never loaded, so the
 // tests and the compiled binary run the same code.
-import { Packr, Unpackr } from "msgpackr/pack";
+import { addExtension, Packr, Unpackr } from "msgpackr/pack";
 import { RignodeError } from "./errors";
 import type { Value } from "./msgpack";
 
@@ -15,8 +15,19 @@ export type LooseValue = Value | number | LooseValue[] | { [key: string]: LooseV
 
 // No records or structures (plain msgpack both ways, what other implementations read); maps sized to their
 // entries (the shortest header); undefined written as nil; 64-bit integers as numbers (nothing in Stratum needs more).
+// No structured-clone references when reading: msgpackr otherwise builds objects that contain themselves from two
+// extension values (found by test/fuzz), which no encoder can write back (the answer echoing such an id overflowed the
+// stack, and the session's answer failed) and JSON.stringify throws on.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number", structuredClone: false });
+// msgpackr also reads its big-integer extension (type 0x42) of any size, which nothing writes back past 64 bits: a
+// session echoing one as an id could not encode its answer (found by test/fuzz). Stratum has no use for it.
+addExtension({
+  type: 0x42,
+  unpack: () => {
+    throw new Error("the big-integer extension (0x42) is not accepted");
+  },
+});
 
 /** Encodes a JSON-shaped value (a fresh copy: msgpackr's own buffer is reused by its next call). */
 export function encodeLoose(v: LooseValue): Uint8Array {

@@ -126,13 +126,29 @@ export class PoolConnection {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.send({ id, method, params });
+      const refused = this.send({ id, method, params });
+      if (refused) {
+        this.pending.delete(id);
+        resolve({ result: null, error: [-1, refused, null] });
+      }
     });
   }
 
-  private send(m: unknown): void {
-    if (!this.socket || !this.writer) return;
-    if (!this.writer.send(encodeStratum(this.o.endpoint.codec, m, MAX_MINER_MESSAGE_BYTES))) this.socket.end();
+  /**
+   * Sends a message; the reason when it cannot be encoded within the cap (e.g. an answer echoing a pool's 20 KB id):
+   * said and dropped, never thrown into the socket's data callback.
+   */
+  private send(m: unknown): string | null {
+    if (!this.socket || !this.writer) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeStratum(this.o.endpoint.codec, m, MAX_MINER_MESSAGE_BYTES);
+    } catch (e) {
+      this.o.log.warn("worker.unsendable", { pool: this.describe(), error: (e as Error).message });
+      return (e as Error).message;
+    }
+    if (!this.writer.send(bytes)) this.socket.end();
+    return null;
   }
 
   private failPending(message: string): void {
@@ -295,9 +311,11 @@ export class PoolConnection {
     const ep = this.o.endpoint;
     const host = typeof p[0] === "string" && p[0] ? p[0] : ep.host;
     const port = typeof p[1] === "number" ? p[1] : typeof p[1] === "string" ? Number(p[1]) : ep.port;
-    const wait = typeof p[2] === "number" ? Math.min(p[2], 3600) : 0;
+    const wait = typeof p[2] === "number" && Number.isFinite(p[2]) ? Math.min(Math.max(p[2], 0), 3600) : 0;
     // Only to the same host (a pool may move us to another port): a reconnect to anywhere else is an attack vector.
-    if (!host || !port || host !== ep.host) return;
+    if (!host || host !== ep.host) return;
+    // Only to a port a socket can take: Bun.connect throws on any other, in the timer, and the worker would exit.
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return;
     this.o.log.info("worker.reconnect_requested", { pool: `${host}:${port}`, wait_s: wait });
     this.o.events.move({ ...ep, host, port }, wait);
   }

@@ -3,10 +3,23 @@ import { hostPort, type PoolEndpoint } from "./endpoint";
 
 /** The code and text of a Stratum error: `[code, message, data]`, ckpool's bare string, or anything else. */
 export function stratumErrorText(error: unknown): { code: number | null; message: string } {
-  if (Array.isArray(error)) return { code: Number.isFinite(Number(error[0])) ? Number(error[0]) : null, message: String(error[1] ?? "").slice(0, 500) };
+  if (Array.isArray(error)) {
+    const code = typeof error[0] === "number" || typeof error[0] === "string" || typeof error[0] === "bigint" ? Number(error[0]) : NaN;
+    return { code: Number.isFinite(code) ? code : null, message: textOf(error[1] ?? "").slice(0, 500) };
+  }
   if (typeof error === "string") return { code: null, message: error.slice(0, 500) };
-  if (error && typeof error === "object" && "message" in error) return { code: null, message: String((error as { message: unknown }).message).slice(0, 500) };
-  return { code: null, message: error == null ? "no reason given" : JSON.stringify(error).slice(0, 500) };
+  if (error && typeof error === "object" && "message" in error) return { code: null, message: textOf((error as { message: unknown }).message).slice(0, 500) };
+  return { code: null, message: error == null ? "no reason given" : textOf(error).slice(0, 500) };
+}
+
+/**
+ * Any value a pool sent as text, without throwing: the native codec decodes maps without a prototype (String() throws
+ * on them) and integers past 2^53 as bigints (JSON.stringify throws on them).
+ */
+function textOf(x: unknown): string {
+  if (typeof x === "string") return x;
+  if (typeof x !== "object" || x === null) return String(x);
+  return JSON.stringify(x, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v));
 }
 
 /** A ban the pool announced: its reason, and the seconds when the pool gives them. */

@@ -29,10 +29,11 @@ export type SubmitResult = { status: "accepted" } | { status: "rejected" | "stal
 /** mining.notify's params as work under the connection's terms; null when a field has the wrong type. */
 export function readNotify(p: unknown[], terms: { difficulty: number; extranonce1: string; extranonce2Size: number }): PoolWork | null {
   const [jobId, prevHash, coinb1, coinb2, branch, version, nbits, ntime, clean] = p;
-  if (![jobId, prevHash, coinb1, coinb2, version, nbits, ntime].every((x) => typeof x === "string") || !Array.isArray(branch)) return null;
+  const strings = (xs: unknown[]) => xs.every((x) => typeof x === "string");
+  if (!strings([jobId, prevHash, coinb1, coinb2, version, nbits, ntime]) || !Array.isArray(branch) || !strings(branch)) return null;
   return {
     jobId: jobId as string, prevHash: prevHash as string, coinb1: coinb1 as string, coinb2: coinb2 as string,
-    merkleBranch: (branch as unknown[]).map(String), version: version as string, nbits: nbits as string, ntime: ntime as string,
+    merkleBranch: branch as string[], version: version as string, nbits: nbits as string, ntime: ntime as string,
     clean: clean === true, difficulty: terms.difficulty, extranonce1: terms.extranonce1, extranonce2Size: terms.extranonce2Size,
   };
 }

@@ -77,3 +77,33 @@ describe("network file", () => {
     expect(refusal(() => loadNetwork(big)).message).toContain("more than the 1048576 bytes allowed");
   });
 });
+
+// Found by the fuzzer (test/fuzz): keys that live on every object's prototype chain were taken as config sections or
+// network names. A config file {"__proto__": {"toString": 1}} was accepted and replaced Object.prototype.toString for
+// the whole process; {"__proto__": {"__proto__": []}} threw a TypeError; --network constructor returned Object.
+describe("prototype keys", () => {
+  test("__proto__, constructor and toString in a config file are unknown keys, and Object.prototype is untouched", () => {
+    const f = join(dir(), "c.json");
+    const cases: [string, string][] = [
+      ['{"__proto__": {"toString": 1}}', "unknown key '__proto__'"],
+      ['{"__proto__": {"__proto__": []}}', "unknown key '__proto__'"],
+      ['{"constructor": {"name": "x"}}', "unknown key 'constructor'"],
+      ['{"toString": 1}', "unknown key 'toString'"],
+      ['{"pool": {"hasOwnProperty": 1}}', "unknown key 'pool.hasOwnProperty'"],
+      ['{"pool": {"__proto__": {"feePercent": 5}}}', "unknown key 'pool.__proto__'"],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(f, text);
+      expect(refusal(() => loadConfig({ file: f, env: {}, flags: {} })).message).toContain(message);
+      expect(Object.prototype.toString).toBe(Object.getPrototypeOf({}).toString);
+      expect(typeof ({} as { toString: unknown }).toString).toBe("function");
+      expect(Object.prototype.hasOwnProperty.call({}, "feePercent")).toBe(false);
+    }
+  });
+
+  test("a network named like a member of Object (constructor, toString, __proto__) is unknown", () => {
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(refusal(() => loadNetwork(name)).message).toBe(`unknown network '${name}'; built in: devnet, devnet-sync, devnet-scrypt, or a FILE.json`);
+    }
+  });
+});

@@ -47,4 +47,21 @@ describe("msgpack loose profile", () => {
     expect([...encodeLoose({ id: 1, result: true, error: null })]).toEqual([0x83, 0xa2, 0x69, 0x64, 0x01, 0xa6, ...new TextEncoder().encode("result"), 0xc3, 0xa5, ...new TextEncoder().encode("error"), 0xc0]);
     expect([...encodeLoose([-1, 300, "a"])]).toEqual([0x93, 0xff, 0xcd, 0x01, 0x2c, 0xa1, 0x61]);
   });
+
+  // Found by test/fuzz: msgpackr reads structured-clone references by default, so two extension values (0x69 "value
+  // #1", then 0x70 "pointer to #1" inside it) made an object that contains itself. A session echoing such an id could
+  // not encode its answer (stack overflow), and the worker's client threw a TypeError showing such an error text.
+  test("a reference cycle (structured-clone extensions 0x69/0x70) is refused as bad input", () => {
+    const cyclic = Uint8Array.from(Buffer.from("82a26964d669000000019191d67000000001a66d6574686f64a178", "hex")); // {id: [[<id>]], method: "x"}
+    expect(() => decodeLoose(cyclic)).toThrow(RignodeError);
+    expect(() => decodeLoose(cyclic)).toThrow(/msgpack: Structured clone extension is disabled/);
+    expect(() => decodeLoose(Uint8Array.from([0xd6, 0x70, 0, 0, 0, 1]))).toThrow(RignodeError);
+  });
+
+  // Found by test/fuzz: msgpackr reads its big-integer extension (0x42) of any size; nothing writes one back past 64
+  // bits, so a session echoing it as an id could not answer.
+  test("the big-integer extension (0x42) is refused as bad input", () => {
+    const big = Uint8Array.from(Buffer.from("81a26964c70c420c6eada6e7c445f309ad1287", "hex")); // {id: <a 96-bit integer>}
+    expect(() => decodeLoose(big)).toThrow(/msgpack: the big-integer extension \(0x42\) is not accepted/);
+  });
 });
