@@ -9,7 +9,9 @@ import { loadConfig, DEFAULTS, OPTIONS } from "../../src/config";
 import { createLogger, encodeLoose, MetricsRegistry, RignodeError, toHex, type LooseValue } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, HttpWorkers, Ledger, PoolServer, type Link } from "../../src/pool";
 import { Store } from "../../src/store";
-import { encodeStratum, FrameWriter, MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES, StratumClient, stratumDecoder, type StratumCodec } from "../../src/stratum";
+import { encodeStratum, FrameWriter, MAX_MINER_MESSAGE_BYTES, MAX_POOL_MESSAGE_BYTES, PoolConnection, stratumDecoder, type PoolEndpoint, type StratumCodec } from "../../src/stratum";
+import type { ConnectionEvents } from "../../src/stratum/connection";
+import { ProtocolHints } from "../../src/stratum/pool-says";
 import { kernel } from "../chain/helpers";
 import { chunks, concat, frameOf, mutateBytes, mutateEncoded, mutateJson, type Rng } from "./gen";
 import { ADDR_A, ADDR_B, KEY_A, MINER_MESSAGES, POOL_MESSAGES, TX_BYTES } from "./seeds";
@@ -134,25 +136,25 @@ const POOL_BODIES = POOL_MESSAGES.map((m) => encodeLoose(m as LooseValue));
 
 /**
  * What `rignode worker` does with a pool's messages: the bytes through the codec's decoder (1 MiB cap), each message
- * into StratumClient's handler (notify, set_difficulty, errors, bans, reconnect) with the client past its handshake.
- * The handler has no error contract (it runs in the socket's data callback): any exception from it is a crash.
+ * into PoolConnection's handler (notify, set_difficulty, set_extranonce, errors, bans, reconnect) on a connection past
+ * its handshake. The handler has no error contract (it runs in the socket's data callback): any exception from it is
+ * a crash, and so is a client.reconnect that would send the failover policy to a port no socket can take.
  */
 export function clientTarget(): Target {
   const tally = new Map<string, number>();
-  const client = new StratumClient({
-    pools: [{ host: "127.0.0.1", port: 3334, codec: "native" }], user: ADDR_A, password: "x", log,
-    onWork: () => count(tally, "work"),
-  });
-  const inner = client as unknown as {
-    onMessage(m: unknown): void; authorized: boolean; current: unknown; said: Set<string>; socket: unknown; writer: unknown;
-    connect(i: number): void; reconnectTimer: ReturnType<typeof setTimeout> | null; o: { pools: { host: string; port: number }[] };
+  let moved: PoolEndpoint | null = null;
+  const events: ConnectionEvents = {
+    opened() {},
+    ready() {},
+    work: () => count(tally, "work"),
+    banned: () => count(tally, "banned"),
+    refused: () => count(tally, "refused"),
+    move: (to) => void (moved = to),
+    ended() {},
   };
+  const hints = new ProtocolHints(log);
   // A socket that takes every write: answers to the pool's requests are encoded and sent as on a real link.
   const socket = { write: (b: Uint8Array) => b.length, end: () => {} };
-  const writer = new FrameWriter(socket, 4 << 20);
-  // No real connections from here: a client.reconnect's timer finds connect() replaced (its target is checked below).
-  inner.connect = () => {};
-  const home = { ...inner.o.pools[0]! };
   return {
     name: "stratum-client",
     tally,
@@ -167,12 +169,14 @@ export function clientTarget(): Target {
       const stream = concat(parts);
       const show = () => `${codec} ${codec === "json" ? JSON.stringify(Buffer.from(stream).toString("latin1")).slice(0, 1000) : hex(stream)}`;
       const decoder = stratumDecoder(codec, MAX_POOL_MESSAGE_BYTES);
-      inner.authorized = true;
-      inner.current = { host: "127.0.0.1", port: 3334, codec };
-      inner.socket = socket;
-      inner.writer = writer;
-      inner.said.clear();
-      inner.o.pools[0] = { ...home };
+      // A connection as it is once subscribed and authorized, built without dialling (no network in the fuzzer).
+      const conn = Object.assign(Object.create(PoolConnection.prototype) as object, {
+        o: { endpoint: { host: "127.0.0.1", port: 3334, codec }, user: ADDR_A, password: "x", log, difficulty: 1, hints, events },
+        socket, writer: new FrameWriter(socket, 4 << 20), nextId: 1, pending: new Map(), handshakeTimer: null, closed: false,
+        extranonce1: "00000001", extranonce2Size: 4, lastNotify: null, gotMessage: true, firstByte: null, said: new Set<string>(),
+        opened: true, authorized: true, difficulty: 1,
+      }) as unknown as { onMessage(m: unknown): void };
+      moved = null;
       for (const c of chunks(r, stream)) {
         let msgs: unknown[];
         try {
@@ -186,24 +190,20 @@ export function clientTarget(): Target {
         }
         for (const m of msgs) {
           try {
-            inner.onMessage(m);
+            conn.onMessage(m);
             count(tally, "accepted");
           } catch (e) {
             return { error: `client message handler threw: ${describeError(e)}`, input: show() };
-          } finally {
-            if (inner.reconnectTimer) clearTimeout(inner.reconnectTimer);
           }
           // Where a client.reconnect would take the worker: Bun.connect throws (in a timer: the process exits) on a
-          // port that is not a whole number 0..65535.
-          const port = inner.o.pools[0]!.port;
-          if (!Number.isInteger(port) || port < 0 || port > 65535) return { error: `client.reconnect accepted port ${port}`, input: show() };
+          // port that is not a whole number 1..65535.
+          const port = (moved as PoolEndpoint | null)?.port;
+          if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) return { error: `client.reconnect accepted port ${port}`, input: show() };
         }
       }
       return null;
     },
-    close() {
-      client.stop();
-    },
+    close() {},
   };
 }
 
