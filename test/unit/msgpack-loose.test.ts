@@ -36,6 +36,15 @@ describe("msgpack loose profile", () => {
     }
   });
 
+  test("only JSON data comes out: msgpackr's Date and undefined extensions and nesting past 32 are 'input' errors", () => {
+    const deep = new Uint8Array(40).fill(0x91);
+    deep[39] = 0xc0;
+    expect(() => decodeLoose(Uint8Array.from([0xd6, 0xff, 0, 0, 0, 1]))).toThrow("msgpack: a Date value is not JSON data");
+    expect(() => decodeLoose(Uint8Array.from([0xd4, 0x00, 0x00]))).toThrow("msgpack: an undefined value is not JSON data");
+    expect(() => decodeLoose(deep)).toThrow("msgpack: nested too deeply");
+    expect(decodeLoose(Uint8Array.from([0x81, 0xa1, 0x62, 0xc4, 0x02, 0x01, 0x02]))).toEqual({ b: new Uint8Array([1, 2]) });
+  });
+
   test("a '__proto__' key cannot reach an object's prototype", () => {
     const m = decodeLoose(Uint8Array.from([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0x81, 0xa1, 0x61, 0x01])) as Record<string, unknown>;
     expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
