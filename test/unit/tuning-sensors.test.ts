@@ -5,7 +5,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFil
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createLogger } from "../../src/core";
-import { EnergyCounter, readPower, TemperatureSensor } from "../../src/tuning/sensors";
+import { EnergyCounter, type PowerReading, readPower, TemperatureSensor } from "../../src/tuning/sensors";
 import { SysFs } from "../../src/tuning/sysfs";
 import { ROOT } from "../helpers";
 
@@ -230,7 +230,7 @@ describe("power source", () => {
     const d = copy("laptop");
     rmSync(join(d, `${ps}/ADP1`), { recursive: true });
     rmSync(join(d, `${ps}/BAT0`), { recursive: true });
-    const none = { status: "unknown", batteryPercent: null, batteryStatus: null, source: null };
+    const none: PowerReading = { status: "unknown", batteryPercent: null, batteryStatus: null, source: null };
     expect(readPower(new SysFs(d))).toEqual(none);
     expect(readPower(fixture("server2s"))).toEqual(none);
     expect(readPower(fixture("vm"))).toEqual(none);
