@@ -226,6 +226,18 @@ describe("power source", () => {
     expect(readPower(fs)).toMatchObject({ status: "unknown", batteryPercent: 76 });
   });
 
+  test("a USB-C charger (ucsi, type USB) online is ac; offline with the battery discharging is battery", () => {
+    const usbc = "ucsi-source-psy-USBC000:001";
+    const d = tree({
+      [`${ps}/${usbc}/type`]: "USB", [`${ps}/${usbc}/online`]: 1, [`${ps}/${usbc}/usb_type`]: "C [PD] PD_PPS",
+      [`${ps}/BAT0/type`]: "Battery", [`${ps}/BAT0/status`]: "Charging", [`${ps}/BAT0/capacity`]: 41,
+    });
+    expect(readPower(new SysFs(d))).toEqual({ status: "ac", batteryPercent: 41, batteryStatus: "Charging", source: usbc });
+    put(d, `${ps}/${usbc}/online`, 0);
+    put(d, `${ps}/BAT0/status`, "Discharging");
+    expect(readPower(new SysFs(d))).toMatchObject({ status: "battery", source: "BAT0" });
+  });
+
   test("only a peripheral battery, a server, a VM: unknown with nothing invented", () => {
     const d = copy("laptop");
     rmSync(join(d, `${ps}/ADP1`), { recursive: true });

@@ -182,6 +182,16 @@ describe("thread order (placement)", () => {
     expect(cpuOrder(t, allowed).sort((a, b) => a - b)).toEqual([...allowed].sort((a, b) => a - b));
   });
 
+  test("without NUMA nodes (one assumed) the two packages still alternate", () => {
+    const d = tempDir();
+    cpSync(join(FIXTURES, "server2s"), d, { recursive: true });
+    rmSync(join(d, "sys/devices/system/node"), { recursive: true });
+    const t = readTopology(new SysFs(d));
+    expect(t.nodes).toEqual([{ node: 0, cpus: Array.from({ length: 16 }, (_, i) => i) }]);
+    expect(t.source).toContain("no numa nodes");
+    expect(cpuOrder(t, null)).toEqual([0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15]);
+  });
+
   test("layoutOf: threads per node, unknown CPUs and unpinned threads", () => {
     const s = topo("server2s");
     const order = cpuOrder(s, null);
