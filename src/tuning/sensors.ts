@@ -57,7 +57,8 @@ function temps(fs: SysFs, h: { id: string; dir: string }): { n: number; label: s
 const sane = (fs: SysFs, file: string) => celsiusOf(readInt(fs, file)) !== null;
 
 /**
- * Picks the CPU package sensor. Order: coretemp "Package id N" (all packages, the hottest counts); k10temp Tdie,
+ * Picks the CPU package sensor. Order: coretemp "Package id N" (all packages, the hottest counts), else its
+ * "Core N" inputs (CPUs without a package sensor); k10temp Tdie,
  * else Tctl (on Zen 1/Zen+ Tctl carries a +10..27 °C fan-control offset; Tdie is the die itself), else the
  * unlabelled temp1 of pre-Zen parts; zenpower likewise; thermal zones of type x86_pkg_temp; acpitz. A kind counts
  * only when at least one of its inputs reads a plausible value now; inputs of other drivers (nvme, iwlwifi, pch)
@@ -72,10 +73,16 @@ export function discoverTemperature(fs: SysFs): Choice | null {
           name: members.length === 1 ? `${driver} ${members[0]!.tag}` : `${driver} max of ${members.map((m) => m.tag).join(", ")}`,
           members,
         };
-  const coretemp: Member[] = [];
-  for (const h of hw.filter((h) => h.name === "coretemp"))
-    for (const t of temps(fs, h))
-      if (t.label && /^Package id \d+$/.test(t.label) && sane(fs, t.file)) coretemp.push({ file: t.file, tag: `${t.label} (${h.id}/temp${t.n})` });
+  const PACKAGE = /^Package id \d+$/;
+  const coretempOf = (label: RegExp): Member[] =>
+    hw
+      .filter((h) => h.name === "coretemp")
+      .map((h) => ({ h, ts: temps(fs, h) }))
+      // "Core N" only stands in on a device that has no package input at all, not for a broken one.
+      .filter(({ ts }) => label === PACKAGE || !ts.some((t) => t.label && PACKAGE.test(t.label)))
+      .flatMap(({ h, ts }) => ts.map((t) => ({ ...t, id: h.id })))
+      .filter((t) => t.label && label.test(t.label) && sane(fs, t.file))
+      .map((t) => ({ file: t.file, tag: `${t.label} (${t.id}/temp${t.n})` }));
   const amd = (driver: string): Member[] => {
     const out: Member[] = [];
     for (const h of hw.filter((h) => h.name === driver)) {
@@ -94,7 +101,8 @@ export function discoverTemperature(fs: SysFs): Choice | null {
       .filter((z) => /^thermal_zone\d+$/.test(z) && fs.read(`${THERMAL}/${z}/type`) === type && sane(fs, `${THERMAL}/${z}/temp`))
       .map((z) => ({ file: `${THERMAL}/${z}/temp`, tag: `(${z})` }));
   return (
-    group("coretemp", coretemp) ??
+    group("coretemp", coretempOf(PACKAGE)) ??
+    group("coretemp", coretempOf(/^Core \d+$/)) ?? // before Sandy Bridge (no PTS) and on some Atoms there is no package input
     group("k10temp", amd("k10temp")) ??
     group("zenpower", amd("zenpower")) ??
     group("x86_pkg_temp", zone("x86_pkg_temp")) ??

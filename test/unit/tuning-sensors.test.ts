@@ -87,6 +87,15 @@ describe("CPU temperature: the sensor chosen and named", () => {
     expect(new TemperatureSensor(new SysFs(fam15)).read()).toMatchObject({ celsius: 38.125, sensor: "k10temp temp1 (hwmon0/temp1)" });
   });
 
+  test("coretemp without a package sensor (Core 2 era): the hottest core", () => {
+    const core2 = tree({
+      "sys/class/hwmon/hwmon0/name": "coretemp",
+      "sys/class/hwmon/hwmon0/temp2_label": "Core 0", "sys/class/hwmon/hwmon0/temp2_input": 44000,
+      "sys/class/hwmon/hwmon0/temp3_label": "Core 1", "sys/class/hwmon/hwmon0/temp3_input": 47000,
+    });
+    expect(new TemperatureSensor(new SysFs(core2)).read()).toMatchObject({ celsius: 47, sensor: "coretemp max of Core 0 (hwmon0/temp2), Core 1 (hwmon0/temp3)" });
+  });
+
   test("zenpower Tdie; then thermal zones x86_pkg_temp and acpitz when no hwmon driver is loaded", () => {
     const zp = tree({
       "sys/class/hwmon/hwmon3/name": "zenpower",
