@@ -33,19 +33,21 @@ export function shapes(n: number): RigShape[] {
     { name: "flat-batch", maxThreads: n, maxBatch: 32, rate: (t) => PER_THREAD * t },
     // A fixed cost per kernel call: small batches lose up to 40%; 32 is best, 23 within 2%, 16 is 4% short.
     { name: "small-batch-overhead", maxThreads: n, maxBatch: 32, rate: (t, b) => PER_THREAD * t * (b / (b + 1.5)) },
-    // Half the CPUs are SMT siblings that add 6% each; slight batch overhead.
+    // Half the CPUs are SMT siblings that add 6% each; siblings share L1/L2, so a small batch (~6) is best and the
+    // default 16 is 6% short.
     {
       name: "smt-little",
       maxThreads: n,
       maxBatch: 32,
-      rate: (t, b) => PER_THREAD * (Math.min(t, cores) + 0.06 * Math.max(0, t - cores)) * (b / (b + 0.5)),
+      rate: (t, b) => PER_THREAD * (Math.min(t, cores) + 0.06 * Math.max(0, t - cores)) * (b / (b + 0.5)) * (1 - 0.01 * b),
     },
-    // Memory-bound (scrypt-like): past the knee threads fight for cache and the total drops; big batches spill too.
+    // Memory-bound (scrypt-like): past the knee threads fight for cache and the total drops; big batches spill too
+    // (best batch ~8, the default 16 is 5% short).
     {
       name: "memory-bound",
       maxThreads: n,
       maxBatch: 32,
-      rate: (t, b) => ((PER_THREAD * t) / (1 + 0.25 * Math.max(0, t - knee))) * (b / (b + 1)) * (1 - 0.006 * b),
+      rate: (t, b) => ((PER_THREAD * t) / (1 + 0.25 * Math.max(0, t - knee))) * (b / (b + 1)) * (1 - 0.012 * b),
     },
   ];
 }
