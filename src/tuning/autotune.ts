@@ -3,7 +3,8 @@
 // small, a zooming grid otherwise), then batch over log-spaced values refined between the best one's neighbours, then
 // threads ±1 at the new batch. Near ties are measured again. The search's winner then has to beat the incumbent (the
 // start) on FRESH windows only — the search's own numbers are biased towards whichever candidate got lucky — by a
-// one-sided Welch test with a minimum gain, over at most CONFIRM_ROUNDS paired rounds at alpha / CONFIRM_ROUNDS each.
+// one-sided Welch test with a minimum gain (the incumbent's earlier windows count, the winner's do not), over 3..5
+// paired rounds as the budget allows at alpha / rounds each, stopping early once the winner is not ahead.
 import { RignodeError } from "../core";
 import { mean, welchGreater } from "./stats";
 
@@ -27,8 +28,10 @@ export interface AutoTuneOptions {
 
 /** Evaluation windows one search may use (with 60 s windows: 30 minutes). */
 export const MAX_WINDOWS = 30;
-/** Paired incumbent/winner rounds of the final challenge. */
+/** Paired incumbent/winner rounds of the final challenge that the search always leaves budget for. */
 export const CONFIRM_ROUNDS = 3;
+/** Rounds the challenge may take when the search left the budget for them. */
+export const MAX_ROUNDS = 5;
 /** A threads range up to this size is measured whole; larger ones by a zooming grid. */
 const SCAN_ALL = 12;
 const GRID = 8;
@@ -218,7 +221,10 @@ export class AutoTuner {
     // the winner's do not.
     const fi: number[] = [...this.rates(inc)];
     const fw: number[] = [];
-    for (let round = 0; round < CONFIRM_ROUNDS && this.left() >= 2; round++) {
+    // As many paired rounds as the budget leaves (at least the reserved CONFIRM_ROUNDS, at most MAX_ROUNDS); the
+    // level is split over them (Bonferroni), so peeking after every round keeps the false-win rate under alpha.
+    const rounds = Math.max(1, Math.min(MAX_ROUNDS, Math.floor(this.left() / 2)));
+    for (let round = 0; round < rounds; round++) {
       const [first, second] = round % 2 === 0 ? [inc, win] : [win, inc];
       const a = yield* this.measure(first);
       const b = yield* this.measure(second);
@@ -226,7 +232,7 @@ export class AutoTuner {
       (second === inc ? fi : fw).push(...b);
       const margin = this.o.minGain * mean(fi);
       const r = welchGreater(fw, fi, margin);
-      if (r.p < this.o.alpha / CONFIRM_ROUNDS) return win;
+      if (r.p < this.o.alpha / rounds) return win;
       if (r.diff <= margin) return inc; // not ahead on fresh data: a lucky search window, not a better candidate
     }
     return inc;
