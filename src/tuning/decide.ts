@@ -78,3 +78,13 @@ export function decide(i: DecideInput): Decision {
   }
   return { threads: Math.max(1, threads), batch, constraints_applied: constraints, should_mine: shouldMine };
 }
+
+/**
+ * Why the auto-tuner must not run now (a window measured under a cap or a pause says nothing about the free rig), or
+ * null. Warm, unavailable, AC and unknown do not block.
+ */
+export function tuningBlockedBy(thermal: ThermalDecision, power: PowerDecision): string | null {
+  if (thermal.pause || thermal.threadCap !== null) return `thermal:${thermal.state}`;
+  if (power.pause || power.threadCap !== null || power.batchCap !== null) return `power:${power.state}`;
+  return null;
+}

@@ -60,9 +60,10 @@ export class PowerGovernor {
     const { enabled, batteryThreads, batteryBatch, pauseBelowPercent } = this.limits;
     const pct = p.batteryPercent !== null && Number.isFinite(p.batteryPercent) ? p.batteryPercent : null;
     let state: PowerState = p.status;
-    if (state === "battery" && pct !== null) {
+    if (state === "battery") {
       const wasLow = this.last?.state === "low_battery";
-      if (pct < pauseBelowPercent || (wasLow && pct < pauseBelowPercent + LOW_BATTERY_HYSTERESIS)) state = "low_battery";
+      // A gauge that stops answering while paused does not resume mining: only a reading or AC does.
+      if (pct === null ? wasLow : pct < pauseBelowPercent || (wasLow && pct < pauseBelowPercent + LOW_BATTERY_HYSTERESIS)) state = "low_battery";
     }
     let threadCap: number | null = null;
     let batchCap: number | null = null;
@@ -76,7 +77,7 @@ export class PowerGovernor {
       reason = `on battery (${level}): threads <= ${batteryThreads}, batch <= ${batteryBatch}`;
     } else {
       pause = true;
-      reason = `battery at ${pct}% (below ${pauseBelowPercent}%): mining paused until AC`;
+      reason = `battery ${pct === null ? "charge unreadable after" : `at ${pct}%`} (below ${pauseBelowPercent}%): mining paused until AC`;
     }
     if (!enabled) {
       [threadCap, batchCap, pause] = [null, null, false];

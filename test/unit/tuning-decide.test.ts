@@ -1,6 +1,6 @@
 // decide(): the seed's flow thermal → power → history → hints → placement, each step on its own and in order.
 import { describe, expect, test } from "bun:test";
-import { decide, type DecideInput } from "../../src/tuning/decide";
+import { decide, tuningBlockedBy, type DecideInput } from "../../src/tuning/decide";
 import { DEFAULT_THERMAL, ThermalGovernor, type ThermalDecision } from "../../src/tuning/thermal";
 import { DEFAULT_POWER, PowerGovernor, type PowerDecision } from "../../src/tuning/power";
 
@@ -65,6 +65,16 @@ describe("decide", () => {
     expect(both.constraints_applied).toEqual(["thermal:critical pause", "power:low_battery pause"]);
     // what would run after the pause lifts is still bounded by placement
     expect(decide(base({ thermal: thermalAt(95, 8), maxThreads: 2 })).threads).toBe(2);
+  });
+
+  test("the tuner is blocked while a governor caps or pauses, not while warm, unavailable, on AC or unknown", () => {
+    expect(tuningBlockedBy(cool, ac)).toBeNull();
+    expect(tuningBlockedBy(thermalAt(75, 8), powerOf("unknown", null))).toBeNull();
+    expect(tuningBlockedBy(thermalAt(null, 8), ac)).toBeNull();
+    expect(tuningBlockedBy(thermalAt(85, 8), ac)).toBe("thermal:hot");
+    expect(tuningBlockedBy(thermalAt(95, 8), ac)).toBe("thermal:critical");
+    expect(tuningBlockedBy(cool, powerOf("battery", 50))).toBe("power:battery");
+    expect(tuningBlockedBy(cool, powerOf("battery", 5))).toBe("power:low_battery");
   });
 
   test("bad input is refused", () => {

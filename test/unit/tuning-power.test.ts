@@ -37,8 +37,12 @@ describe("power governor", () => {
     expect(gov.update({ status: "ac", batteryPercent: 10 })).toMatchObject({ state: "ac", pause: false, threadCap: null, changed: true });
   });
 
-  test("battery with no charge reading: caps, no pause", () => {
+  test("battery with no charge reading: caps, no pause; but a paused rig stays paused until a reading or AC", () => {
     expect(rig().gov.update(bat(null))).toMatchObject({ state: "battery", threadCap: 2, batchCap: 4, pause: false });
+    const { gov } = rig();
+    gov.update(bat(15));
+    expect(gov.update(bat(null))).toMatchObject({ state: "low_battery", pause: true, changed: false });
+    expect(gov.update(bat(30))).toMatchObject({ state: "battery", pause: false, changed: true });
   });
 
   test("unknown source: no caps, and the reason says why", () => {
