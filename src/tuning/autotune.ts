@@ -223,7 +223,8 @@ export class AutoTuner {
     const fw: number[] = [];
     // As many paired rounds as the budget leaves (at least the reserved CONFIRM_ROUNDS, at most MAX_ROUNDS); the
     // level is split over them (Bonferroni), so peeking after every round keeps the false-win rate under alpha.
-    const rounds = Math.max(1, Math.min(MAX_ROUNDS, Math.floor(this.left() / 2)));
+    const rounds = Math.min(MAX_ROUNDS, Math.floor(this.left() / 2));
+    if (rounds < 1) return inc;
     for (let round = 0; round < rounds; round++) {
       const [first, second] = round % 2 === 0 ? [inc, win] : [win, inc];
       const a = yield* this.measure(first);
