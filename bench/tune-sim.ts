@@ -1,7 +1,8 @@
 // The auto-tuner on simulated rigs (test/tune-sim.ts): per shape, how often the choice is within 2% of the true best,
 // the evaluation windows used (median / 95th / max), and on a flat rig (every candidate equal) the false-win rate —
 // how often the tuner moves away from its start although nothing is better.
-// usage: bun run bench/tune-sim.ts [--seeds 1000] [--threads 8,2] [--noise 0.03] [--window-noise 0.005]
+// usage: bun run bench/tune-sim.ts [--seeds 1000] [--threads 8,2] [--noise 0.03] [--window-noise 0.005] [--sub-windows 12]
+// (--sub-windows 24 models 120 s windows of 5 s sub-windows: what a noisier machine needs)
 import { MAX_WINDOWS } from "../src/tuning/autotune";
 import { DEFAULT_NOISE, flatRig, runSession, shapes, trueBest, type RigShape } from "../test/tune-sim";
 
@@ -12,6 +13,7 @@ const opt = (name: string, def: string) => {
 };
 const seeds = Number(opt("seeds", "1000"));
 const threadRanges = opt("threads", "8,2").split(",").map(Number);
+const subWindows = Number(opt("sub-windows", "12"));
 const noise = { sub: Number(opt("noise", String(DEFAULT_NOISE.sub))), window: Number(opt("window-noise", String(DEFAULT_NOISE.window))) };
 
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
@@ -31,7 +33,7 @@ function run(s: RigShape) {
   const evals: number[] = [];
   const start = { threads: s.maxThreads, batch: 16 };
   for (let seed = 1; seed <= seeds; seed++) {
-    const r = runSession(s, seed, { noise });
+    const r = runSession(s, seed, { noise, subWindows });
     if (r.ratio >= 0.98) ok++;
     if (r.chosen.threads !== start.threads || r.chosen.batch !== start.batch) moved++;
     worst = Math.min(worst, r.ratio);
@@ -40,7 +42,7 @@ function run(s: RigShape) {
   return { ok: ok / seeds, moved: moved / seeds, worst, med: pct(evals, 0.5), p95: pct(evals, 0.95), max: Math.max(...evals) };
 }
 
-console.log(`auto-tuner on simulated rigs: ${seeds} seeds per shape, batch 1..32, ${12} sub-windows per window,`);
+console.log(`auto-tuner on simulated rigs: ${seeds} seeds per shape, batch 1..32, ${subWindows} sub-windows per window,`);
 console.log(`noise: ${(noise.sub * 100).toFixed(1)}% per sub-window, ${(noise.window * 100).toFixed(1)}% per window; budget ${MAX_WINDOWS} windows`);
 console.log("");
 console.log(["threads", "shape", "true best", "start/best", "within 2%", "worst", "evals med", "p95", "max"].map((h, i) => (i < 2 ? h.padEnd(i ? 22 : 8) : h.padStart(11))).join(""));

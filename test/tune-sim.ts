@@ -73,14 +73,15 @@ export interface SessionResult {
 }
 
 /** One tuning session against the simulated rig, seeded. */
-export function runSession(s: RigShape, seed: number, opts: { noise?: Noise; start?: Candidate } = {}): SessionResult {
+export function runSession(s: RigShape, seed: number, opts: { noise?: Noise; start?: Candidate; subWindows?: number } = {}): SessionResult {
   const noise = opts.noise ?? DEFAULT_NOISE;
+  const subs = opts.subWindows ?? SUB_WINDOWS;
   const rnd = prng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const tuner = new AutoTuner({ minThreads: 1, maxThreads: s.maxThreads, minBatch: 1, maxBatch: s.maxBatch, start: opts.start });
   for (let c = tuner.next(); c; c = tuner.next()) {
     const w = s.rate(c.threads, c.batch) * (1 + noise.window * gauss());
-    tuner.report(c, Array.from({ length: SUB_WINDOWS }, () => Math.max(0, w * (1 + noise.sub * gauss()))));
+    tuner.report(c, Array.from({ length: subs }, () => Math.max(0, w * (1 + noise.sub * gauss()))));
   }
   const chosen = tuner.best!.candidate;
   return { chosen, ratio: s.rate(chosen.threads, chosen.batch) / trueBest(s).rate, evaluations: tuner.progress().evaluated };

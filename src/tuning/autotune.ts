@@ -4,9 +4,10 @@
 // threads ±1 at the new batch. Near ties are measured again. The search's winner then has to beat the incumbent (the
 // start) on FRESH windows only — the search's own numbers are biased towards whichever candidate got lucky — by a
 // one-sided Welch test with a minimum gain (the incumbent's earlier windows count, the winner's do not), over 3..5
-// paired rounds as the budget allows at alpha / rounds each, stopping early once the winner is not ahead.
+// paired rounds as the budget allows at alpha / rounds each, stopping early once the winner is not ahead. The test's
+// variance is never below what the window means show, so a drift shared by one window's sub-windows is not a win.
 import { RignodeError } from "../core";
-import { mean, welchGreater } from "./stats";
+import { mean, welchGreater, welchGreaterWindows } from "./stats";
 
 export interface Candidate {
   threads: number;
@@ -42,7 +43,8 @@ type Search<T> = Generator<Candidate, T, number[]>;
 interface Cell {
   c: Candidate;
   rates: number[];
-  windows: number;
+  /** The same rates, one array per window. */
+  windows: number[][];
 }
 
 const keyOf = (c: Candidate) => `${c.threads}x${c.batch}`;
@@ -133,9 +135,9 @@ export class AutoTuner {
   private *measure(c: Candidate): Search<number[]> {
     const rates = yield c;
     const k = keyOf(c);
-    const cell = this.cells.get(k) ?? { c: { ...c }, rates: [], windows: 0 };
+    const cell = this.cells.get(k) ?? { c: { ...c }, rates: [], windows: [] };
     cell.rates.push(...rates);
-    cell.windows++;
+    cell.windows.push(rates);
     this.cells.set(k, cell);
     return rates;
   }
@@ -219,8 +221,8 @@ export class AutoTuner {
   private *challenge(inc: Candidate, win: Candidate): Search<Candidate> {
     // The incumbent's search windows were not chosen for looking good (it was measured first), so they count;
     // the winner's do not.
-    const fi: number[] = [...this.rates(inc)];
-    const fw: number[] = [];
+    const fi: number[][] = [...(this.cells.get(keyOf(inc))?.windows ?? [])];
+    const fw: number[][] = [];
     // As many paired rounds as the budget leaves (at least the reserved CONFIRM_ROUNDS, at most MAX_ROUNDS); the
     // level is split over them (Bonferroni), so peeking after every round keeps the false-win rate under alpha.
     const rounds = Math.min(MAX_ROUNDS, Math.floor(this.left() / 2));
@@ -229,10 +231,10 @@ export class AutoTuner {
       const [first, second] = round % 2 === 0 ? [inc, win] : [win, inc];
       const a = yield* this.measure(first);
       const b = yield* this.measure(second);
-      (first === inc ? fi : fw).push(...a);
-      (second === inc ? fi : fw).push(...b);
-      const margin = this.o.minGain * mean(fi);
-      const r = welchGreater(fw, fi, margin);
+      (first === inc ? fi : fw).push(a);
+      (second === inc ? fi : fw).push(b);
+      const margin = this.o.minGain * mean(fi.flat());
+      const r = welchGreaterWindows(fw, fi, margin);
       if (r.p < this.o.alpha / rounds) return win;
       if (r.diff <= margin) return inc; // not ahead on fresh data: a lucky search window, not a better candidate
     }

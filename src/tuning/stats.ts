@@ -102,3 +102,31 @@ export function welchGreater(x: readonly number[], y: readonly number[], delta =
   const df = (se2 * se2) / ((vx * vx) / (x.length - 1) + (vy * vy) / (y.length - 1));
   return { diff, t, df, p: studentTUpper(t, df) };
 }
+
+/**
+ * welchGreater on samples grouped by window. Sub-windows of one window share its drift (a background job that ran
+ * that minute), so their spread can understate the noise between windows: each side's variance of the mean is the
+ * larger of the sub-window estimate and, with two windows or more, the estimate from the window means. Degrees of
+ * freedom stay the sub-windows' (the window count's, 1–5, would make the test too weak to ever move).
+ */
+export function welchGreaterWindows(x: readonly number[][], y: readonly number[][], delta = 0): WelchResult {
+  const side = (ws: readonly number[][]) => {
+    const all = ws.flat();
+    let v = variance(all) / all.length;
+    const df = all.length - 1;
+    if (ws.length >= 2) {
+      const vw = variance(ws.map((w) => mean(w))) / ws.length;
+      if (vw > v) v = vw;
+    }
+    return { m: mean(all), n: all.length, v, df };
+  };
+  const a = side(x);
+  const b = side(y);
+  const diff = a.m - b.m;
+  if (a.n < 2 || b.n < 2) return { diff, t: NaN, df: NaN, p: 1 };
+  const se2 = a.v + b.v;
+  if (se2 === 0) return { diff, t: diff > delta ? Infinity : -Infinity, df: a.n + b.n - 2, p: diff > delta ? 0 : 1 };
+  const t = (diff - delta) / Math.sqrt(se2);
+  const df = (se2 * se2) / ((a.v * a.v) / a.df + (b.v * b.v) / b.df);
+  return { diff, t, df, p: studentTUpper(t, df) };
+}

@@ -3,7 +3,7 @@
 // windows, and on a flat rig (all candidates equal) a false-win rate under 5%.
 import { describe, expect, test } from "bun:test";
 import { AutoTuner, MAX_WINDOWS } from "../../src/tuning/autotune";
-import { incompleteBeta, lnGamma, mean, studentTUpper, variance, welchGreater } from "../../src/tuning/stats";
+import { incompleteBeta, lnGamma, mean, studentTUpper, variance, welchGreater, welchGreaterWindows } from "../../src/tuning/stats";
 import { flatRig, runSession, shapes, SUB_WINDOWS, type RigShape } from "../tune-sim";
 import { prng } from "../helpers";
 
@@ -43,6 +43,17 @@ describe("stats", () => {
     expect(welchGreater([10, 11, 12, 13], [10, 10.5, 11, 12]).p).toBeCloseTo(0.22732800724927651, 9);
     // a required gain shifts the test: 11.5 vs 10.875 is not 1 better
     expect(welchGreater([10, 11, 12, 13], [10, 10.5, 11, 12], 1).p).toBeGreaterThan(0.6);
+  });
+
+  test("by windows: one window a side is the plain test; a spread between windows widens the test", () => {
+    const x = [10, 11, 12, 13];
+    const y = [10, 10.5, 11, 12];
+    expect(welchGreaterWindows([x], [y]).p).toBeCloseTo(welchGreater(x, y).p, 12);
+    // each side's windows are tight inside but their means differ a lot: the sub-windows alone claim too much
+    const xw = [[104, 104.2, 103.8], [96, 96.2, 95.8], [106, 106.1, 105.9]];
+    const yw = [[100, 100.1, 99.9], [99, 99.2, 98.8], [98, 98.1, 97.9]];
+    expect(welchGreater(xw.flat(), yw.flat()).p).toBeLessThan(0.1);
+    expect(welchGreaterWindows(xw, yw).p).toBeGreaterThan(0.15);
   });
 
   test("degenerate samples: one sample proves nothing; constant samples compare by mean", () => {
