@@ -176,7 +176,8 @@ export class MiningEngine {
    * Runs `n` threads: adds Workers in free slots (pinned to the next free CPU of the order) or retires the
    * highest-numbered ones after their current batch. The job goes on: new threads claim from the shared nonce cursor.
    * Calls made while one is applied are applied after it, the last one winning; each returns when the engine has
-   * settled. Before start() it sets the number start() spawns.
+   * settled. Before start() it sets the number start() spawns. Rejects (and logs miner.change_failed) when a new
+   * thread cannot start; the threads that did start keep mining.
    */
   setThreads(n: number, reason: string): Promise<void> {
     this.checkThreads(n, this.ctl.max);
@@ -235,8 +236,11 @@ export class MiningEngine {
       failure = e;
     }
     this.opts.threads = pool.active().length;
-    this.changed("threads", from, this.opts.threads, reason, { pinned: this.pinnedList() });
-    if (failure) throw failure;
+    if (this.opts.threads !== from) this.changed("threads", from, this.opts.threads, reason, { pinned: this.pinnedList() });
+    if (failure) {
+      this.opts.log?.error("miner.change_failed", { knob: "threads", from, wanted: n, to: this.opts.threads, reason, error: (failure as Error).message });
+      throw failure;
+    }
   }
 
   /** Changes made while mining, per knob (no-op calls are not changes). */
