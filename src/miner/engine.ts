@@ -110,10 +110,14 @@ export class MiningEngine {
     try {
       await pool.spawn(threads, placer.initial(this.opts.threads));
     } catch (e) {
-      this.ctl.setState(STATE.stopping);
-      await pool.stopAll();
+      this.stopping = (async () => {
+        this.ctl.setState(STATE.stopping);
+        await pool.stopAll();
+      })();
+      await this.stopping;
       throw e;
     }
+    if (this.stopping) return; // stop() came while the threads were starting
     this.sampler = setInterval(() => this.sample(), 1000);
     this.sampler.unref?.();
     this.sample();

@@ -276,6 +276,18 @@ describe("steering the mining engine", () => {
     again.release();
   });
 
+  test("stop() while start() is still bringing threads up stops them all", async () => {
+    const dir = claimsDir();
+    const engine = new MiningEngine({ kernelPath: kernel.path, threads: 2, batch: 50_000, source: new OneJob(), claimsDir: dir, cpuOrder: allowed });
+    const starting = engine.start();
+    await engine.stop();
+    await starting;
+    expect(engine.stats().activeWorkers).toBe(0);
+    const after = new CpuClaims(dir);
+    for (const c of allowed) expect(after.tryClaim(c)).toBe(true);
+    after.release();
+  });
+
   test("bad thread counts are refused and change nothing", async () => {
     const engine = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 1000, source: new OneJob(), claimsDir: null, maxThreads: 4 });
     expect(() => engine.setThreads(0, "x")).toThrow("threads must be >= 1");
