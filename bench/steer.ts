@@ -93,9 +93,24 @@ for (let p = 0; p < pairs; p++) {
     `pair ${p + 1}: fixed ${(a.hs / scale).toFixed(2)} ${unitName} (${(a.hcpu / scale).toFixed(2)} per CPU-s), steered ${(b.hs / scale).toFixed(2)} ${unitName} (${(b.hcpu / scale).toFixed(2)} per CPU-s)`,
   );
 }
+const c = engine.changes(); // those of the B phases
+// How long a real change takes to settle: retiring one thread (it finishes its batch first) and adding it back
+// (a Worker started, the kernel loaded, the thread pinned).
+const retireMs: number[] = [];
+const addMs: number[] = [];
+if (threads > 1) {
+  for (let i = 0; i < 5; i++) {
+    let t = performance.now();
+    await engine.setThreads(threads - 1, "bench: retire");
+    retireMs.push(performance.now() - t);
+    t = performance.now();
+    await engine.setThreads(threads, "bench: add");
+    addMs.push(performance.now() - t);
+    await Bun.sleep(500);
+  }
+}
 await engine.stop();
 rmSync(claimsDir, { recursive: true, force: true });
-const c = engine.changes();
 const pct = (r: number) => `${((r - 1) * 100).toFixed(2)}%`;
 console.log(`| algo | kernel | threads | phase | pairs | fixed (median) | steered (median) | steered/fixed per wall s (median pair) | per CPU s (median pair) | changes |`);
 console.log(`|---|---|---|---|---|---|---|---|---|---|`);
@@ -103,3 +118,4 @@ console.log(
   `| ${algo} | ${kernel.variant} | ${threads} | ${phase} s | ${pairs} | ${(median(as) / scale).toFixed(2)} ${unitName} | ${(median(bs) / scale).toFixed(2)} ${unitName} | ${median(wall).toFixed(4)} (${pct(median(wall))}) | ${median(perCpu).toFixed(4)} (${pct(median(perCpu))}) | batch ${c.batch}, threads ${c.threads} |`,
 );
 console.log(`pair ratios per wall s: min ${Math.min(...wall).toFixed(4)} max ${Math.max(...wall).toFixed(4)}; per CPU s: min ${Math.min(...perCpu).toFixed(4)} max ${Math.max(...perCpu).toFixed(4)}`);
+if (retireMs.length) console.log(`settle time (median of 5): retire one thread ${median(retireMs).toFixed(1)} ms (batch ${batch}), add one ${median(addMs).toFixed(1)} ms`);
