@@ -2,13 +2,17 @@ import { ALGO_ID, type Algo } from "../core";
 
 // One SharedArrayBuffer carries the current job and the run state to every worker, so the hot loop never waits
 // for a message: a job change is a seqlock write, and workers notice it between batches (as XMRig's Nonce.h).
-// Layout (byte offsets):
-//   Int32 [0] seq (odd while the job is being written)  [1] state  [2] algo  [3] batch
-//   64..144 header   144..176 target   BigInt64 at 192 next nonce, 200 end nonce   256.. per-thread hash counters
+// Layout (byte offsets), for a block sized for `max` threads:
+//   Int32 [0] seq (odd while the job is being written)  [1] state  [2] algo  [3] batch  [4] max
+//   64..144 header   144..176 target   BigInt64 at 192 next nonce, 200 end nonce
+//   256.. per-thread hash counters (BigInt64 × max)   then per-thread retire flags (Int32 × max)
+// A thread slot is reused when a thread is added after one was retired: its counter goes on counting, so the sum
+// over all slots (the engine's total) never goes down.
 const I_SEQ = 0;
 const I_STATE = 1;
 const I_ALGO = 2;
 const I_BATCH = 3;
+const I_MAX = 4;
 const HEADER_OFF = 64;
 const TARGET_OFF = 144;
 const CURSOR_IDX = 24; // BigInt64 index of byte 192
@@ -30,16 +34,23 @@ export class Control {
   readonly i32: Int32Array;
   readonly i64: BigInt64Array;
   readonly u8: Uint8Array;
+  /** Threads the block has slots for. */
+  readonly max: number;
+  private readonly retireIdx: number;
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab);
     this.i64 = new BigInt64Array(sab);
     this.u8 = new Uint8Array(sab);
+    this.max = Atomics.load(this.i32, I_MAX);
+    this.retireIdx = (256 + 8 * this.max) / 4;
   }
 
-  /** A new block for `threads` workers. */
-  static create(threads: number): Control {
-    return new Control(new SharedArrayBuffer(256 + 8 * threads));
+  /** A new block with slots for up to `max` worker threads. */
+  static create(max: number): Control {
+    const sab = new SharedArrayBuffer(256 + 12 * max);
+    Atomics.store(new Int32Array(sab), I_MAX, max);
+    return new Control(sab);
   }
 
   get seq(): number {
@@ -107,5 +118,20 @@ export class Control {
 
   hashes(thread: number): number {
     return Number(Atomics.load(this.i64, COUNTERS_IDX + thread));
+  }
+
+  /** Asks `thread` to stop after the batch it is scanning (its results are posted first); wakes it if it waits. */
+  retire(thread: number): void {
+    Atomics.store(this.i32, this.retireIdx + thread, 1);
+    Atomics.notify(this.i32, I_SEQ);
+  }
+
+  /** Clears the flag before a new thread takes a retired thread's slot. */
+  unretire(thread: number): void {
+    Atomics.store(this.i32, this.retireIdx + thread, 0);
+  }
+
+  retiring(thread: number): boolean {
+    return Atomics.load(this.i32, this.retireIdx + thread) !== 0;
   }
 }

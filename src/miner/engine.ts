@@ -2,9 +2,10 @@ import { RignodeError, type Algo, type JobSource, type Logger, type MinerJob } f
 import { checkHeader, chooseImpls, KernelLib, type ImplChoice } from "../kernel";
 import { Control, STATE } from "./control";
 import { HashrateMeter } from "./hashrate";
-import { allowedCpus, placeThreads } from "./affinity";
-import { CpuClaims, defaultClaimsDir } from "./cpu-claims";
-import type { WorkerInit, WorkerMessage } from "./worker";
+import { allowedCpus } from "./affinity";
+import { CpuPlacer } from "./placer";
+import { ThreadPool } from "./threads";
+import type { WorkerMessage } from "./worker";
 
 export interface EngineOptions {
   /** dlopen path of the kernel variant to mine with (KernelInfo.path). */
@@ -23,97 +24,100 @@ export interface EngineOptions {
    * null: pin round-robin without asking other processes.
    */
   claimsDir?: string | null;
+  /** CPUs in the order threads take them (default: the allowed mask, allowedCpus(), in order). */
+  cpuOrder?: number[];
+  /** Most threads setThreads may ask for (the control block is sized for it); default 1024. */
+  maxThreads?: number;
 }
 
 export interface ThreadStats {
   thread: number;
   /** CPU the thread is pinned to, or null when it is not pinned. */
   cpu: number | null;
+  /** Hashes of this thread (since it was started in its slot). */
   hashes: number;
   hashrate: { "10s": number; "60s": number; "15m": number };
 }
 
 export interface EngineStats {
+  /** Threads asked for (after the last finished setThreads). */
   threads: number;
+  /** Workers alive (threads mining, and retiring ones until they are gone). */
+  activeWorkers: number;
   batch: number;
   state: "idle" | "running" | "paused" | "stopping";
   impls: Record<Algo, ImplChoice> | null;
+  /** Every hash done, retired threads' included: it never goes down. */
   hashes: number;
   hashrate: { "10s": number; "60s": number; "15m": number };
+  /** The threads alive now (after stop(): the last ones). */
   perThread: ThreadStats[];
   found: number;
   staleDropped: number;
 }
 
-/**
- * Where the worker entry point is: beside this file when run from source; in a compiled binary this module is
- * bundled into the main chunk at the root of the embedded file system and the worker keeps its path under src/.
- */
-function workerUrl(): string {
-  const here = import.meta.url;
-  return here.includes("$bunfs") ? new URL("./miner/worker.ts", here).href : new URL("./worker.ts", here).href;
-}
+/** The knobs steered while mining; each change is logged (`miner.changed`) and counted. */
+export type Knob = "threads" | "batch" | "pause" | "resume";
 
 const STATE_NAMES = ["idle", "running", "paused", "stopping"] as const;
 
-/** The mining engine: one Worker per thread, lock-free job switching through a shared control block. */
+/**
+ * The mining engine: one Worker per thread, lock-free job switching through a shared control block, and steerable
+ * while it mines (threads added and retired, batch size, pause) without dropping the job or a found nonce.
+ */
 export class MiningEngine {
   private readonly ctl: Control;
-  private readonly workers: Worker[] = [];
+  private pool: ThreadPool | null = null;
   private job: MinerJob | null = null;
   private seq = 0;
-  private readonly meters: HashrateMeter[];
   private readonly total = new HashrateMeter();
   private sampler: ReturnType<typeof setInterval> | undefined;
-  private stoppedWaiters: (() => void)[] = [];
-  private stoppedCount = 0;
   private foundCount = 0;
   private staleDropped = 0;
   private impls: Record<Algo, ImplChoice> | null = null;
-  private pinned: (number | null)[] = [];
-  private claims: CpuClaims | null = null;
+  private placer: CpuPlacer | null = null;
+  private readonly counts: Record<Knob, number> = { threads: 0, batch: 0, pause: 0, resume: 0 };
+  /** The latest setThreads not yet applied (the last call wins), and the loop applying them. */
+  private wanted: { n: number; reason: string } | null = null;
+  private steering: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: EngineOptions) {
-    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RignodeError("config", `threads must be >= 1, got ${opts.threads}`);
+    const max = opts.maxThreads ?? 1024;
+    if (!Number.isInteger(max) || max < 1 || max > 65536) throw new RignodeError("config", `maxThreads must be 1..65536, got ${max}`);
+    this.checkThreads(opts.threads, max);
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new RignodeError("config", `batch must be >= 1, got ${opts.batch}`);
-    this.ctl = Control.create(opts.threads);
+    this.ctl = Control.create(max);
     this.ctl.setBatch(opts.batch);
-    this.meters = Array.from({ length: opts.threads }, () => new HashrateMeter());
+  }
+
+  private checkThreads(n: number, max: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RignodeError("config", `threads must be >= 1, got ${n}`);
+    if (n > max) throw new RignodeError("config", `threads must be <= maxThreads (${max}), got ${n}`);
   }
 
   /** Spawns the workers; resolves when each has loaded the kernel. */
   async start(): Promise<void> {
+    if (this.pool) throw new RignodeError("internal", "the engine is started already");
     this.impls = this.opts.impls ?? chooseImpls(new KernelLib(this.opts.kernelPath));
     const impls = { sha256d: this.impls.sha256d.impl, scrypt: this.impls.scrypt.impl };
-    const placement = this.place();
-    this.pinned = placement.map(() => null);
-    const ready: Promise<void>[] = [];
-    for (let t = 0; t < this.opts.threads; t++) {
-      const w = new Worker(workerUrl());
-      this.workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          w.onmessage = (ev: MessageEvent<WorkerMessage>) => {
-            if (ev.data.type === "ready") {
-              this.pinned[t] = ev.data.pinned;
-              resolve();
-            }
-            else if (ev.data.type === "error") reject(new RignodeError("kernel", `mining thread ${t}: ${ev.data.message}`));
-            this.onMessage(ev.data);
-          };
-          w.onerror = (ev) => reject(new RignodeError("internal", `mining thread ${t} failed: ${ev.message}`));
-        }),
-      );
-      w.postMessage({ type: "init", thread: t, kernelPath: this.opts.kernelPath, sab: this.ctl.sab, impls, cpu: placement[t] ?? null } satisfies WorkerInit);
-    }
+    // CPUs from those this process may run on (sched_getaffinity) in preference order, skipping those another
+    // rignode process has pinned a thread to; threads left over when every one is taken run unpinned.
+    const order = this.opts.pin === false ? null : (this.opts.cpuOrder ?? allowedCpus());
+    const placer = (this.placer = new CpuPlacer(order, this.opts.claimsDir, this.opts.log));
+    const pool = (this.pool = new ThreadPool(this.ctl, this.opts.kernelPath, impls, placer, (m) => this.onMessage(m)));
+    const threads = Array.from({ length: this.opts.threads }, (_, t) => t);
     try {
-      await Promise.all(ready);
+      await pool.spawn(threads, placer.initial(this.opts.threads));
     } catch (e) {
-      this.claims?.release();
+      this.stopping = (async () => {
+        this.ctl.setState(STATE.stopping);
+        await pool.stopAll();
+      })();
+      await this.stopping;
       throw e;
     }
-    // A thread the kernel would not pin holds no CPU: give its claim back.
-    for (let t = 0; t < placement.length; t++) if (placement[t] !== null && this.pinned[t] === null) this.claims?.releaseCpu(placement[t]!);
+    if (this.stopping) return; // stop() came while the threads were starting
     this.sampler = setInterval(() => this.sample(), 1000);
     this.sampler.unref?.();
     this.sample();
@@ -121,40 +125,14 @@ export class MiningEngine {
       threads: this.opts.threads,
       batch: this.opts.batch,
       sha256d_impl: impls.sha256d,
-      pinned: this.pinned.map((c) => (c === null ? "-" : c)).join(","),
-      cpu_claims: this.claims?.dir,
+      pinned: this.pinnedList(),
+      cpu_claims: placer.dir,
       impl_measured: this.impls.sha256d.measured.map((m) => `${m.impl}=${(m.hs / 1e6).toFixed(1)}MH/s`).join(",") || undefined,
     });
   }
 
-  /**
-   * CPU per thread: from the CPUs this process may run on (sched_getaffinity), skipping those another rignode
-   * process has pinned a thread to; threads left over when every allowed CPU is taken run unpinned.
-   */
-  private place(): (number | null)[] {
-    const allowed = this.opts.pin === false ? null : allowedCpus();
-    if (!allowed?.length || this.opts.claimsDir === null) return placeThreads(this.opts.threads, allowed);
-    const dir = this.opts.claimsDir ?? defaultClaimsDir();
-    try {
-      this.claims = new CpuClaims(dir);
-    } catch (e) {
-      this.opts.log?.warn("miner.cpu_claims_unavailable", { dir, error: (e as Error).message, note: "pinning without checking other rignode processes" });
-      return placeThreads(this.opts.threads, allowed);
-    }
-    const claims = this.claims;
-    const placement = placeThreads(this.opts.threads, allowed, (cpu) => claims.tryClaim(cpu));
-    const unpinned = placement.filter((c) => c === null).length;
-    if (unpinned > 0) {
-      const taken = allowed.filter((c) => !claims.held().includes(c));
-      this.opts.log?.warn("miner.cpus_taken", {
-        unpinned_threads: unpinned,
-        allowed: allowed.join(","),
-        taken_by: taken.map((c) => `${c}:pid${claims.holder(c) ?? "?"}`).join(","),
-        cpu_claims: dir,
-        note: "every allowed CPU is pinned by another rignode process (or thread); these threads run unpinned",
-      });
-    }
-    return placement;
+  private pinnedList(): string {
+    return (this.pool?.active() ?? []).map((s) => (s.pinned === null ? "-" : s.pinned)).join(",");
   }
 
   /** Switches every thread to `job` at its next batch boundary; results of the old job are dropped from then on. */
@@ -174,53 +152,146 @@ export class MiningEngine {
     return this.job;
   }
 
-  /** Threads finish their batch and sleep without spinning until resume(). */
-  pause(): void {
-    if (this.ctl.state === STATE.running) this.ctl.setState(STATE.paused);
+  /** Threads finish their batch and sleep without spinning until resume(). Only a running engine pauses. */
+  pause(reason?: string): void {
+    if (this.ctl.state !== STATE.running) return;
+    this.ctl.setState(STATE.paused);
+    this.changed("pause", "running", "paused", reason);
   }
 
-  resume(): void {
-    if (this.ctl.state === STATE.paused) this.ctl.setState(this.job ? STATE.running : STATE.idle);
+  resume(reason?: string): void {
+    if (this.ctl.state !== STATE.paused) return;
+    const to = this.job ? STATE.running : STATE.idle;
+    this.ctl.setState(to);
+    this.changed("resume", "paused", STATE_NAMES[to], reason);
   }
 
-  /** Nonces per kernel call, changed live (the auto-tuner's knob). */
-  setBatch(n: number): void {
+  /** Nonces per kernel call, changed live (the auto-tuner's knob): each thread reads it at its next claim. */
+  setBatch(n: number, reason?: string): void {
     if (!Number.isInteger(n) || n < 1) throw new RignodeError("config", `batch must be >= 1, got ${n}`);
+    const from = this.opts.batch;
+    if (n === from) return;
     this.opts.batch = n;
     this.ctl.setBatch(n);
+    this.changed("batch", from, n, reason);
   }
 
-  /** Stops every thread after its current batch and waits for them. */
-  async stop(): Promise<void> {
-    if (this.workers.length === 0) return;
-    this.ctl.setState(STATE.stopping);
-    if (this.stoppedCount < this.workers.length) {
-      await new Promise<void>((resolve) => this.stoppedWaiters.push(resolve));
+  /**
+   * Runs `n` threads: adds Workers in free slots (pinned to the next free CPU of the order) or retires the
+   * highest-numbered ones after their current batch. The job goes on: new threads claim from the shared nonce cursor.
+   * Calls made while one is applied are applied after it, the last one winning; each returns when the engine has
+   * settled. Before start() it sets the number start() spawns. Rejects (and logs miner.change_failed) when a new
+   * thread cannot start; the threads that did start keep mining.
+   */
+  setThreads(n: number, reason: string): Promise<void> {
+    this.checkThreads(n, this.ctl.max);
+    if (this.stopping) return Promise.reject(new RignodeError("unavailable", "the mining engine is stopped"));
+    if (!this.pool) {
+      if (n !== this.opts.threads) this.changed("threads", this.opts.threads, n, reason);
+      this.opts.threads = n;
+      return Promise.resolve();
     }
+    this.wanted = { n, reason };
+    this.steering ??= this.steer();
+    return this.steering;
+  }
+
+  private async steer(): Promise<void> {
+    await Promise.resolve(); // this.steering is set before the loop can clear it
+    try {
+      for (;;) {
+        const w = this.wanted;
+        // No await between this check and clearing `steering`: a call after it starts a new loop.
+        if (!w || this.stopping) {
+          this.steering = null;
+          this.wanted = null;
+          return;
+        }
+        this.wanted = null;
+        await this.applyThreads(w.n, w.reason);
+      }
+    } catch (e) {
+      this.steering = null;
+      this.wanted = null;
+      throw e;
+    }
+  }
+
+  private async applyThreads(n: number, reason: string): Promise<void> {
+    const pool = this.pool!;
+    const active = pool.active();
+    const from = active.length;
+    if (n === from) return;
+    let failure: unknown = null;
+    try {
+      if (n > from) {
+        const inUse = new Set(active.map((s) => s.cpu).filter((c): c is number => c !== null));
+        const slots = pool.freeSlots(n - from);
+        const cpus = slots.map((t) => {
+          const cpu = this.placer!.next(t, inUse);
+          if (cpu !== null) inUse.add(cpu);
+          return cpu;
+        });
+        await pool.spawn(slots, cpus);
+      } else {
+        await pool.retire(active.slice(n).map((s) => s.thread));
+      }
+    } catch (e) {
+      failure = e;
+    }
+    this.opts.threads = pool.active().length;
+    if (this.opts.threads !== from) this.changed("threads", from, this.opts.threads, reason, { pinned: this.pinnedList() });
+    if (failure) {
+      this.opts.log?.error("miner.change_failed", { knob: "threads", from, wanted: n, to: this.opts.threads, reason, error: (failure as Error).message });
+      throw failure;
+    }
+  }
+
+  /** Changes made while mining, per knob (no-op calls are not changes). */
+  changes(): Record<Knob, number> {
+    return { ...this.counts };
+  }
+
+  private changed(knob: Knob, from: number | string, to: number | string, reason: string | undefined, extra: Record<string, string> = {}): void {
+    this.counts[knob]++;
+    this.opts.log?.info("miner.changed", { knob, from, to, reason: reason ?? "unspecified", ...extra });
+  }
+
+  /** Stops every thread after its current batch (a setThreads in flight included) and waits for them. */
+  stop(): Promise<void> {
+    if (!this.pool) return Promise.resolve();
+    this.stopping ??= this.shutdown(this.pool);
+    return this.stopping;
+  }
+
+  private async shutdown(pool: ThreadPool): Promise<void> {
+    this.ctl.setState(STATE.stopping);
+    // Threads being added come up and stop at once; threads retiring finish as they would.
+    await this.steering?.catch(() => {});
+    await pool.stopAll();
     clearInterval(this.sampler);
     this.sample();
-    for (const w of this.workers) w.terminate();
-    this.workers.length = 0;
-    this.claims?.release();
     this.opts.log?.info("miner.stopped", { hashes: this.totalHashes() });
   }
 
-  /** Hashes done so far by all threads (counted after each finished batch). */
+  /** Hashes done so far by all threads, retired ones included (counted after each finished batch). */
   totalHashes(): number {
     let s = 0;
-    for (let t = 0; t < this.opts.threads; t++) s += this.ctl.hashes(t);
+    for (let t = 0; t < (this.pool?.used ?? 0); t++) s += this.ctl.hashes(t);
     return s;
   }
 
   stats(): EngineStats {
+    const slots = [...(this.pool?.slots.values() ?? [])].sort((a, b) => a.thread - b.thread);
     return {
       threads: this.opts.threads,
+      activeWorkers: this.pool?.alive() ?? 0,
       batch: this.opts.batch,
       state: STATE_NAMES[this.ctl.state] ?? "idle",
       impls: this.impls,
       hashes: this.totalHashes(),
       hashrate: this.total.windows(),
-      perThread: this.meters.map((m, thread) => ({ thread, cpu: this.pinned[thread] ?? null, hashes: this.ctl.hashes(thread), hashrate: m.windows() })),
+      perThread: slots.map((s) => ({ thread: s.thread, cpu: s.pinned, hashes: this.ctl.hashes(s.thread) - s.base, hashrate: s.meter.windows() })),
       found: this.foundCount,
       staleDropped: this.staleDropped,
     };
@@ -228,13 +299,8 @@ export class MiningEngine {
 
   private sample(): void {
     const now = performance.now();
-    let sum = 0;
-    for (let t = 0; t < this.opts.threads; t++) {
-      const h = this.ctl.hashes(t);
-      sum += h;
-      this.meters[t]!.sample(now, h);
-    }
-    this.total.sample(now, sum);
+    for (const s of this.pool?.slots.values() ?? []) s.meter.sample(now, this.ctl.hashes(s.thread) - s.base);
+    this.total.sample(now, this.totalHashes());
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -263,9 +329,6 @@ export class MiningEngine {
         this.opts.log?.error("miner.thread_error", { thread: m.thread, error: m.message });
         return;
       case "stopped":
-        this.stoppedCount++;
-        if (this.stoppedCount >= this.workers.length) for (const r of this.stoppedWaiters.splice(0)) r();
-        return;
       case "ready":
         return;
     }

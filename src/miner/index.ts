@@ -1,4 +1,4 @@
-export { MiningEngine, type EngineOptions, type EngineStats, type ThreadStats } from "./engine";
+export { MiningEngine, type EngineOptions, type EngineStats, type Knob, type ThreadStats } from "./engine";
 export { HashrateMeter } from "./hashrate";
 export { defaultBatch } from "./batch";
 export { allowedCpus, placeThreads } from "./affinity";

@@ -22,7 +22,8 @@ export type WorkerMessage =
   | { type: "found"; thread: number; seq: number; nonces: number[] }
   | { type: "exhausted"; thread: number; seq: number }
   | { type: "error"; thread: number; message: string }
-  | { type: "stopped"; thread: number };
+  /** The thread left its loop (stop, or retired: every result it had was posted before this). */
+  | { type: "stopped"; thread: number; retired: boolean };
 
 self.onmessage = (ev: MessageEvent<WorkerInit>) => {
   const init = ev.data;
@@ -45,7 +46,8 @@ function run(init: WorkerInit): void {
   let reportedExhausted = -1;
   for (;;) {
     const state = ctl.state;
-    if (state === STATE.stopping) break;
+    // Retire is checked only here and after a finished batch: a claimed range is always scanned and reported.
+    if (state === STATE.stopping || ctl.retiring(thread)) break;
     const job = state === STATE.running ? ctl.snapshot() : null;
     if (!job) {
       ctl.waitForChange(ctl.seq, 250);
@@ -79,8 +81,8 @@ function run(init: WorkerInit): void {
         const nonces = Array.from(out.subarray(0, n));
         self.postMessage({ type: "found", thread, seq: job.seq, nonces } satisfies WorkerMessage);
       }
-      if (ctl.state !== STATE.running) break;
+      if (ctl.state !== STATE.running || ctl.retiring(thread)) break;
     }
   }
-  self.postMessage({ type: "stopped", thread } satisfies WorkerMessage);
+  self.postMessage({ type: "stopped", thread, retired: ctl.retiring(thread) } satisfies WorkerMessage);
 }
