@@ -2,6 +2,8 @@ import type { Hono } from "hono";
 
 export interface MinerView {
   threads: number;
+  /** Mining Workers alive (fewer than threads while a change is being applied). */
+  activeWorkers: number;
   batch: number;
   state: string;
   hashes: number;
@@ -13,24 +15,30 @@ export interface MinerView {
 }
 
 export interface MinerControl {
-  pause(): void;
-  resume(): void;
+  pause(reason?: string): void;
+  resume(reason?: string): void;
 }
 
 /**
  * GET /api/miner: hashrate windows, threads, kernel variant, blocks found; POST /api/miner/pause and /resume
  * (write requests: they need the token off loopback). 404 when this node does not mine.
  */
-export function minerRoutes(app: Hono, view: () => MinerView | null, control?: () => MinerControl | null): void {
+export function minerRoutes(app: Hono, view: () => MinerView | null, control?: () => MinerControl | null, tuning?: () => object | null): void {
   const act = (name: "pause" | "resume") =>
     app.post(`/api/miner/${name}`, (c) => {
       const m = control?.();
       if (!m) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);
-      m[name]();
+      m[name](`POST /api/miner/${name}`);
       return c.json({ state: view()?.state });
     });
   act("pause");
   act("resume");
+  // The rig's steering: the decision, every sensor reading (or why it is unavailable), governors, memory, tuner.
+  app.get("/api/miner/tuning", (c) => {
+    const t = tuning?.();
+    if (!t) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);
+    return c.json(t);
+  });
   app.get("/api/miner", (c) => {
     const v = view();
     if (!v) return c.json({ error: "not_found", message: "this node is not mining (start it with --mine)" }, 404);
@@ -38,6 +46,7 @@ export function minerRoutes(app: Hono, view: () => MinerView | null, control?: (
       mining: v.state === "running",
       state: v.state,
       threads: v.threads,
+      active_workers: v.activeWorkers,
       batch: v.batch,
       kernel_variant: v.kernelVariant,
       impl: v.impl,

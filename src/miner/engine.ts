@@ -77,6 +77,8 @@ export class MiningEngine {
   private impls: Record<Algo, ImplChoice> | null = null;
   private placer: CpuPlacer | null = null;
   private readonly counts: Record<Knob, number> = { threads: 0, batch: 0, pause: 0, resume: 0 };
+  /** Who holds the engine paused (holder -> reason); it runs only when this is empty. */
+  private readonly holders = new Map<string, string>();
   /** The latest setThreads not yet applied (the last call wins), and the loop applying them. */
   private wanted: { n: number; reason: string } | null = null;
   private steering: Promise<void> | null = null;
@@ -144,7 +146,7 @@ export class MiningEngine {
     if (start < 0 || end > 2 ** 32 || start > end) throw new RignodeError("input", `nonce range [${start}, ${end}) is invalid`);
     this.job = job;
     this.seq = this.ctl.publish(job.algo, job.header, job.target, start, end);
-    if (this.ctl.state === STATE.idle) this.ctl.setState(STATE.running);
+    if (this.ctl.state === STATE.idle) this.ctl.setState(this.holders.size ? STATE.paused : STATE.running);
   }
 
   /** The current job, if any. */
@@ -152,18 +154,39 @@ export class MiningEngine {
     return this.job;
   }
 
-  /** Threads finish their batch and sleep without spinning until resume(). Only a running engine pauses. */
-  pause(reason?: string): void {
-    if (this.ctl.state !== STATE.running) return;
+  /**
+   * Holds the engine paused on behalf of `holder` ("pool": no work; "operator": the API; "governor": heat or battery)
+   * until that holder releases it: threads finish their batch and sleep without spinning. It mines again only when no
+   * holder is left, so new work from the pool cannot end a thermal pause, nor a cool-down an operator's pause.
+   */
+  hold(holder: string, reason?: string): void {
+    if (this.holders.has(holder)) return;
+    this.holders.set(holder, reason ?? "unspecified");
+    const s = this.ctl.state;
+    if (s !== STATE.running && s !== STATE.idle) return;
     this.ctl.setState(STATE.paused);
-    this.changed("pause", "running", "paused", reason);
+    this.changed("pause", STATE_NAMES[s], "paused", `${holder}: ${reason ?? "unspecified"}`);
+  }
+
+  release(holder: string, reason?: string): void {
+    if (!this.holders.delete(holder) || this.holders.size > 0 || this.ctl.state !== STATE.paused) return;
+    const to = this.job ? STATE.running : STATE.idle;
+    this.ctl.setState(to);
+    this.changed("resume", "paused", STATE_NAMES[to], `${holder}: ${reason ?? "unspecified"}`);
+  }
+
+  /** Who holds the engine paused, and why. */
+  heldBy(): Record<string, string> {
+    return Object.fromEntries(this.holders);
+  }
+
+  /** The operator's pause (POST /api/miner/pause): hold("operator"). */
+  pause(reason?: string): void {
+    this.hold("operator", reason);
   }
 
   resume(reason?: string): void {
-    if (this.ctl.state !== STATE.paused) return;
-    const to = this.job ? STATE.running : STATE.idle;
-    this.ctl.setState(to);
-    this.changed("resume", "paused", STATE_NAMES[to], reason);
+    this.release("operator", reason);
   }
 
   /** Nonces per kernel call, changed live (the auto-tuner's knob): each thread reads it at its next claim. */

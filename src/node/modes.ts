@@ -6,6 +6,7 @@ import type { PoolMode } from "../api";
 import { parsePoolUrl } from "../stratum";
 import type { RunningPool } from "./pool";
 import type { SoloJobSource } from "./solo";
+import type { Rig } from "./rig";
 import { joinPool, type PoolLink, type SwitchSource } from "./worker";
 
 /** The local miner of a node or pool role: the engine, its solo source, and the switch in front of it. */
@@ -13,6 +14,8 @@ export interface RunningMiner {
   engine: MiningEngine;
   source: SoloJobSource;
   switch: SwitchSource;
+  /** Governors and tuner steering the engine. */
+  rig: Rig;
 }
 
 /**
@@ -60,7 +63,7 @@ export class Modes {
       if (r.mode === "solo") {
         m.switch.inner = m.source;
         m.engine.setJob(m.source.job());
-        m.engine.resume();
+        m.engine.release("pool", "solo mode: mining this node's chain");
       } else {
         const target = endpoint ?? { host: "127.0.0.1", port: this.pool.ports.stratum ?? this.pool.ports.stratumJson!, codec: this.pool.ports.stratum ? ("native" as const) : ("json" as const) };
         this.link = joinPool(

@@ -124,7 +124,7 @@ export function joinPool(
   let client: StratumClient;
   const source = new PoolJobSource(o.algo, (j, e, t, n) => client.submit(j, e, t, n), o.log);
   install(source);
-  o.engine.pause();
+  o.engine.hold("pool", "waiting for work from the pool");
   client = new StratumClient({
     pools: o.pools,
     user: o.user,
@@ -138,11 +138,11 @@ export function joinPool(
       const job = source.setWork(w);
       if (!job) return;
       o.engine.setJob(job);
-      o.engine.resume();
+      o.engine.release("pool", "work from the pool");
     },
     onDisconnect: () => {
       source.clear();
-      o.engine.pause();
+      o.engine.hold("pool", "pool connection lost");
     },
   });
   client.start();

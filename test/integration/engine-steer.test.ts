@@ -216,10 +216,30 @@ describe("steering the mining engine", () => {
     await engine.stop();
     expect(engine.changes()).toEqual({ threads: 1, batch: 0, pause: 1, resume: 1 });
     expect(changed().map((l) => [l.knob, l.from, l.to, l.reason])).toEqual([
-      ["pause", "running", "paused", "thermal:critical"],
+      ["pause", "running", "paused", "operator: thermal:critical"],
       ["threads", 2, 1, "power:battery cap 1"],
-      ["resume", "paused", "running", "cooled"],
+      ["resume", "paused", "running", "operator: cooled"],
     ]);
+  });
+
+  test("holds: the engine mines only when no holder is left (new pool work does not end a governor's pause)", async () => {
+    const engine = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: 4096, source: new OneJob(), claimsDir: null });
+    await engine.start();
+    try {
+      engine.hold("pool", "waiting for work");
+      engine.setJob({ id: "h", algo: "sha256d", header: header(5), target: new Uint8Array(32) });
+      expect(engine.stats().state).toBe("paused"); // a job alone does not start a held engine
+      engine.hold("governor", "thermal:critical pause");
+      engine.release("pool", "work from the pool");
+      expect(engine.stats().state).toBe("paused");
+      expect(engine.heldBy()).toEqual({ governor: "thermal:critical pause" });
+      engine.release("governor", "cooled");
+      expect(engine.stats().state).toBe("running");
+      engine.release("governor", "again"); // not held: nothing changes
+      expect(engine.changes()).toMatchObject({ pause: 1, resume: 1 });
+    } finally {
+      await engine.stop();
+    }
   });
 
   test("concurrent setThreads calls are applied one at a time and the last one wins", async () => {

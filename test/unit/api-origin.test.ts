@@ -41,7 +41,7 @@ function rig(opts: { listenHost?: string; machineNames?: string[]; token?: strin
       (a) =>
         minerRoutes(
           a,
-          () => ({ threads: 1, batch: 1, state, hashes: 0, hashrate: {}, perThread: [], kernelVariant: "baseline", impl: "zig", blocksFound: 0 }),
+          () => ({ threads: 1, activeWorkers: 1, batch: 1, state, hashes: 0, hashrate: {}, perThread: [], kernelVariant: "baseline", impl: "zig", blocksFound: 0 }),
           () => ({ pause: () => (applied.push("pause"), (state = "paused")), resume: () => (applied.push("resume"), (state = "running")) }),
         ),
       (a) =>
