@@ -12,9 +12,10 @@ import { walletCommand } from "./commands/wallet";
 import { poolCommand } from "./commands/pool";
 import { workerCommand } from "./commands/worker";
 import { doctorCommand } from "./commands/doctor";
+import { tuneCommand } from "./commands/tune";
 
 /** The commands that exist; --help lists exactly these. */
-export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, selftestCommand, doctorCommand, hashCommand];
+export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, tuneCommand, selftestCommand, doctorCommand, hashCommand];
 
 const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
 

@@ -31,6 +31,26 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "threads", env: "RIGNODE_THREADS", path: ["miner", "threads"], kind: "int-or-auto", arg: "N", help: "mining threads (default auto: one per CPU)" },
   { flag: "pin", env: "RIGNODE_PIN", path: ["miner", "pin"], kind: "boolean", help: "pin each mining thread to one CPU (sched_setaffinity); --pin=false to not" },
   { flag: "batch", env: "RIGNODE_BATCH", path: ["miner", "batch"], kind: "int-or-auto", arg: "N", help: "nonces per kernel call (default auto)" },
+  { flag: "profile", env: "RIGNODE_PROFILE", path: ["tuning", "profile"], kind: "string", arg: "NAME", help: "miner: laptop, balanced (default) or beast: the thermal and battery limits left at auto" },
+  { flag: "auto-tune", env: "RIGNODE_AUTO_TUNE", path: ["tuning", "autoTune"], kind: "boolean", help: "miner: search threads x batch while mining, re-evaluated every --tune-reeval (default false: the performance memory's best)" },
+  { flag: "min-threads", env: "RIGNODE_MIN_THREADS", path: ["tuning", "minThreads"], kind: "int-or-auto", arg: "N", help: "miner: fewest threads the tuner tries (default 1)" },
+  { flag: "max-threads", env: "RIGNODE_MAX_THREADS", path: ["tuning", "maxThreads"], kind: "int-or-auto", arg: "N", help: "miner: most threads the tuner tries (default auto: the CPUs this process may use)" },
+  { flag: "min-batch", env: "RIGNODE_MIN_BATCH", path: ["tuning", "minBatch"], kind: "int-or-auto", arg: "UNITS", help: "miner: smallest batch the tuner tries, in units (1 unit = 65,536 sha256d or 64 scrypt nonces; default 1)" },
+  { flag: "max-batch", env: "RIGNODE_MAX_BATCH", path: ["tuning", "maxBatch"], kind: "int-or-auto", arg: "UNITS", help: "miner: largest batch the tuner tries, in units (default 32)" },
+  { flag: "tune-window", env: "RIGNODE_TUNE_WINDOW", path: ["tuning", "windowSeconds"], kind: "int-or-auto", arg: "SECONDS", help: "miner: evaluation window of one candidate (default 60)" },
+  { flag: "tune-reeval", env: "RIGNODE_TUNE_REEVAL", path: ["tuning", "reevalSeconds"], kind: "int-or-auto", arg: "SECONDS", help: "miner: re-evaluate the tuned configuration every SECONDS (default 900)" },
+  { flag: "thermal", env: "RIGNODE_THERMAL", path: ["tuning", "thermal"], kind: "boolean", help: "miner: thermal governor (default true; --thermal=false to mine whatever the temperature)" },
+  { flag: "thermal-warm", env: "RIGNODE_THERMAL_WARM", path: ["tuning", "thermalWarm"], kind: "number-or-auto", arg: "C", help: "miner: warm from this CPU temperature (default auto: the profile's, balanced 70)" },
+  { flag: "thermal-hot", env: "RIGNODE_THERMAL_HOT", path: ["tuning", "thermalHot"], kind: "number-or-auto", arg: "C", help: "miner: hot from this temperature: threads reduced linearly up to 50% (default auto: balanced 80)" },
+  { flag: "thermal-critical", env: "RIGNODE_THERMAL_CRITICAL", path: ["tuning", "thermalCritical"], kind: "number-or-auto", arg: "C", help: "miner: pause above this temperature (default auto: balanced 90)" },
+  { flag: "thermal-cooldown", env: "RIGNODE_THERMAL_COOLDOWN", path: ["tuning", "cooldownSeconds"], kind: "int-or-auto", arg: "SECONDS", help: "miner: wait this long after a thermal cut before ramping back (default 120)" },
+  { flag: "power", env: "RIGNODE_POWER", path: ["tuning", "power"], kind: "boolean", help: "miner: battery governor (default true; --power=false to ignore the battery)" },
+  { flag: "battery-threads", env: "RIGNODE_BATTERY_THREADS", path: ["tuning", "batteryThreads"], kind: "int-or-auto", arg: "N", help: "miner: thread cap on battery (default auto: balanced 2)" },
+  { flag: "battery-batch", env: "RIGNODE_BATTERY_BATCH", path: ["tuning", "batteryBatch"], kind: "int-or-auto", arg: "UNITS", help: "miner: batch cap on battery, in units (default auto: balanced 4)" },
+  { flag: "battery-pause-below", env: "RIGNODE_BATTERY_PAUSE_BELOW", path: ["tuning", "batteryPauseBelow"], kind: "number-or-auto", arg: "PERCENT", help: "miner: pause on battery below this charge (default auto: balanced 20)" },
+  { flag: "numa", env: "RIGNODE_NUMA", path: ["tuning", "numa"], kind: "boolean", help: "miner: place threads over NUMA nodes and physical cores before SMT siblings (default true)" },
+  { flag: "sensor-poll", env: "RIGNODE_SENSOR_POLL", path: ["tuning", "pollSeconds"], kind: "number", arg: "SECONDS", help: "miner: seconds between temperature, power and energy readings (default 5)" },
+  { flag: "sys-root", env: "RIGNODE_SYS_ROOT", path: ["tuning", "sysRoot"], kind: "string", arg: "DIR", help: "miner: read sys/ and proc/ under DIR instead of / (a container's bind mount of the host's)" },
   { flag: "stratum", env: "RIGNODE_STRATUM", path: ["pool", "stratum"], kind: "string", arg: "HOST:PORT|off", help: "pool: native (msgpack frames) Stratum port (default 0.0.0.0:3334)" },
   { flag: "stratum-json", env: "RIGNODE_STRATUM_JSON", path: ["pool", "stratumJson"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON port (default 0.0.0.0:3333)" },
   { flag: "stratum-tls", env: "RIGNODE_STRATUM_TLS", path: ["pool", "stratumTls"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON over TLS port for stratum+ssl:// miners (default off; needs --tls-cert and --tls-key)" },
@@ -83,3 +103,6 @@ export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown
       return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim()) ? Number(text) : text;
   }
 }
+
+/** The miner's steering flags (governors, tuner, placement): every command that mines takes all of them. */
+export const TUNING_FLAGS: string[] = OPTIONS.filter((o) => o.path[0] === "tuning").map((o) => o.flag);

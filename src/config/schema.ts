@@ -85,6 +85,39 @@ export const configSchema = z
         foundationAddress: z.string().max(200),
       })
       .strict(),
+    tuning: z
+      .object({
+        /** laptop, balanced or beast: the limits that keys left at "auto" take (README: Miner intelligence). */
+        profile: z.enum(["laptop", "balanced", "beast"]),
+        /** Search threads x batch while mining and re-evaluate every reevalSeconds (false: use the memory's best, or the flags). */
+        autoTune: z.boolean(),
+        minThreads: z.number().int().min(1).max(1024),
+        maxThreads: z.union([z.literal("auto"), z.number().int().min(1).max(1024)]),
+        /** Batch in units of 1/16 of the default kernel call (sha256d 65,536 nonces, scrypt 64). */
+        minBatch: z.number().int().min(1).max(1024),
+        maxBatch: z.number().int().min(1).max(1024),
+        windowSeconds: z.number().int().min(5).max(3600),
+        reevalSeconds: z.number().int().min(60).max(7 * 86_400),
+        thermal: z.boolean(),
+        thermalWarm: z.union([z.literal("auto"), z.number().min(30).max(120)]),
+        thermalHot: z.union([z.literal("auto"), z.number().min(30).max(120)]),
+        thermalCritical: z.union([z.literal("auto"), z.number().min(30).max(120)]),
+        cooldownSeconds: z.number().int().min(0).max(3600),
+        /** Battery sensitivity: cap on battery, pause when low. */
+        power: z.boolean(),
+        batteryThreads: z.union([z.literal("auto"), z.number().int().min(1).max(1024)]),
+        batteryBatch: z.union([z.literal("auto"), z.number().int().min(1).max(32)]),
+        batteryPauseBelow: z.union([z.literal("auto"), z.number().min(0).max(100)]),
+        /** Place threads over NUMA nodes in proportion, physical cores before SMT siblings (false: CPU number order). */
+        numa: z.boolean(),
+        /** Seconds between sensor readings (temperature, power, energy). */
+        pollSeconds: z.number().min(0.2).max(60),
+        /** Where sys/ and proc/ are read from ("/"; a copy or bind mount of a host's, or a test's fake tree). */
+        sysRoot: z.string().min(1),
+      })
+      .strict()
+      .refine((t) => t.minBatch <= t.maxBatch, { message: "minBatch must be <= maxBatch", path: ["minBatch"] })
+      .refine((t) => t.maxThreads === "auto" || t.minThreads <= t.maxThreads, { message: "minThreads must be <= maxThreads", path: ["minThreads"] }),
     worker: z
       .object({
         /** Pools in failover order: HOST:PORT (native) or stratum+tcp://HOST:PORT (JSON). */
@@ -136,6 +169,28 @@ export const DEFAULTS: Config = {
     upstream: "",
     upstreamAlgo: "auto",
     foundationAddress: "",
+  },
+  tuning: {
+    profile: "balanced",
+    autoTune: false,
+    minThreads: 1,
+    maxThreads: "auto",
+    minBatch: 1,
+    maxBatch: 32,
+    windowSeconds: 60,
+    reevalSeconds: 900,
+    thermal: true,
+    thermalWarm: "auto",
+    thermalHot: "auto",
+    thermalCritical: "auto",
+    cooldownSeconds: 120,
+    power: true,
+    batteryThreads: "auto",
+    batteryBatch: "auto",
+    batteryPauseBelow: "auto",
+    numa: true,
+    pollSeconds: 5,
+    sysRoot: "/",
   },
   worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false, tlsCa: "" },
 };

@@ -33,7 +33,7 @@ export interface BenchResult {
 }
 
 /** Work for a benchmark: random headers and a target no hash meets, so every nonce is hashed and none reported. */
-class BenchSource implements JobSource {
+export class BenchSource implements JobSource {
   private n = 0;
   constructor(private readonly algo: Algo) {}
   job(): MinerJob {

@@ -3,3 +3,4 @@ export type { RunningRole } from "./role-types";
 export { startWorkerRole } from "./worker-role";
 export { createWallet, loadOrCreateWallet, loadOrCreateNodeKey, loadWallet, WALLET_FILE, NODE_KEY_FILE } from "./wallet";
 export { runBench, type BenchOptions, type BenchResult } from "./bench";
+export { runTune, type TuneOptions, type TuneResult } from "./tune";

@@ -1,7 +1,7 @@
 import { RignodeError, toHex, type Algo, type Logger } from "../core";
 import type { Hono } from "hono";
 import { blockHash, Chain, decodeAddress, encodeAddress, genesisBlock, loadNetwork } from "../chain";
-import { MiningEngine, defaultBatch } from "../miner";
+import { MiningEngine } from "../miner";
 import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
@@ -13,7 +13,8 @@ import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
 import { producerRules } from "../consensus";
 import { SwitchSource } from "./worker";
-import { autoThreads, cpuInfo } from "../tuning";
+import { cpuInfo } from "../tuning";
+import { planRig, startRig } from "./rig";
 import { SoloJobSource } from "./solo";
 import { loadOrCreateNodeKey, loadOrCreateWallet } from "./wallet";
 import { P2PNode } from "../p2p";
@@ -74,7 +75,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   const groups: ((app: Hono) => void)[] = [
     (app) => chainRoutes(app, { chain, onTx: (id) => p2p.relayTx(id) }),
     (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned(), addresses: p2p.addressBook() })),
-    (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null),
+    (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null, () => miner?.rig.view() ?? null),
   ];
   if (producer) groups.push((app) => app.get("/api/mining/status", (c) => c.json(producer.status())));
   if (pool && modes) {
@@ -100,6 +101,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     ownerRoutes: pool !== null,
     collectors: [
       nodeCollector(chain, () => p2p.peerInfo().filter((p) => p.ready).length, () => (miner ? minerView(miner, kernel, params.algo) : null)),
+      ...(miner ? [() => miner.rig.metrics()] : []),
       ...(pool ? [() => pool.server.metrics()] : []),
       ...(producer ? [() => producer.metrics()] : []),
     ],
@@ -125,6 +127,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       modes?.close();
       pool?.stop();
       producer?.stop();
+      miner?.rig.stop();
       await miner?.engine.stop();
       await p2p.stop();
       await server.stop();
@@ -139,18 +142,20 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 async function startMiner(config: Config, chain: Chain, kernel: KernelInfo, log: Logger): Promise<RunningMiner> {
   const params = chain.params;
   const payTo = config.miner.address ? decodeAddress(config.miner.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey;
-  const threads = config.miner.threads === "auto" ? autoThreads() : config.miner.threads;
-  const batch = config.miner.batch === "auto" ? defaultBatch(params.algo) : config.miner.batch;
   const mlog = log.child({ component: "miner" });
+  const plan = planRig(config, params.algo, log, config.dataDir);
+  const threads = plan.start.threads;
+  const batch = plan.batchNonces;
   const source = new SoloJobSource(chain, payTo, mlog);
   const sw = new SwitchSource(source);
-  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
+  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog, cpuOrder: plan.cpuOrder });
   await engine.start();
+  const rig = startRig(plan, config, engine, params.algo, log);
   // A new tip, ours or a peer's, switches every thread to a job on it at its next batch (when mining solo).
   chain.onTip(() => sw.inner === source && engine.setJob(source.job()));
   engine.setJob(source.job());
   log.info("miner.mining", { address: encodeAddress(payTo, params.addressVersion), threads, batch });
-  return { engine, source, switch: sw };
+  return { engine, source, switch: sw, rig };
 }
 
 function minerView(m: RunningMiner, kernel: KernelInfo, algo: Algo): MinerView {

@@ -1,10 +1,10 @@
 import { readRegularFile, RignodeError, VERSION, type Logger } from "../core";
-import { MiningEngine, defaultBatch } from "../miner";
+import { MiningEngine } from "../miner";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { minerRoutes, type MinerView } from "../api";
 import { parsePoolUrl } from "../stratum";
-import { autoThreads } from "../tuning";
+import { planRig, startRig } from "./rig";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
 import { joinPool, SwitchSource } from "./worker";
@@ -21,12 +21,14 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
   const { info: kernel } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
   const algo = config.miner.algo;
-  const threads = config.miner.threads === "auto" ? autoThreads() : config.miner.threads;
-  const batch = config.miner.batch === "auto" ? defaultBatch(algo) : config.miner.batch;
+  const plan = planRig(config, algo, log, config.dataDir);
+  const threads = plan.start.threads;
+  const batch = plan.batchNonces;
   const mlog = log.child({ component: "worker" });
   const sw = new SwitchSource({ nextJob: () => null, found: () => {} });
-  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog });
+  const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch, pin: config.miner.pin, source: sw, log: mlog, cpuOrder: plan.cpuOrder });
   await engine.start();
+  const rig = startRig(plan, config, engine, algo, log);
   // The role fails (exit 1) when every pool keeps refusing the user, unless told to retry forever.
   let fail!: (e: Error) => void;
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -65,6 +67,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     kernel,
     apiExplicit: opts.apiExplicit ?? true,
     collectors: [
+      () => rig.metrics(),
       () => {
         const w = workerView();
         return [
@@ -75,7 +78,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
       },
     ],
     groups: [
-      (app) => minerRoutes(app, view, () => engine),
+      (app) => minerRoutes(app, view, () => engine, () => rig.view()),
       (app) => app.get("/api/worker", (c) => c.json(workerView())),
     ],
     health: () => ({ ok: true, pool_connected: link.client.isConnected() }),
@@ -87,6 +90,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     failed,
     async stop() {
       for (const t of timers) clearInterval(t);
+      rig.stop();
       link.stop();
       link.source.rejects?.flush();
       await engine.stop();

@@ -1,1 +1,14 @@
 export { cpuInfo, autoThreads, type CpuInfo } from "./hardware";
+export { SysFs } from "./sysfs";
+export { TemperatureSensor, readPower, EnergyCounter, type TempReading, type PowerReading, type EnergyReading } from "./sensors";
+export { readTopology, normaliseCpuModel, type Topology, type CpuTopo } from "./topology";
+export { cpuOrder, layoutOf } from "./placement";
+export { ThermalGovernor, DEFAULT_THERMAL, type ThermalLimits, type ThermalDecision, type ThermalState } from "./thermal";
+export { PowerGovernor, type PowerLimits, type PowerDecision } from "./power";
+export { PROFILES, autoThreadsFor, profileLimits, type ProfileName } from "./profiles";
+export { AutoTuner, type Candidate } from "./autotune";
+export { decide, tuningBlockedBy, type Decision } from "./decide";
+export { PerfMemory, PERF_FILE, type PerfKey, type PerfRecord } from "./memory";
+export { resolveLimits, type ResolvedLimits } from "./limits";
+export { RigController, startingPoint, type ControllerView, type Steerable, type Sensors } from "./controller";
+export { TuneLoop, type TuneSettings, type TuneView } from "./tune-loop";

@@ -26,7 +26,7 @@ describe("compiled binary, alone in an empty directory", () => {
     const r = rn(["--help"]);
     expect(r.code).toBe(0);
     const cmds = [...r.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-    expect(cmds).toEqual(["node", "pool", "worker", "wallet", "bench", "selftest", "doctor", "hash"]);
+    expect(cmds).toEqual(["node", "pool", "worker", "wallet", "bench", "tune", "selftest", "doctor", "hash"]);
   });
 
   test("--version names the version, commit, kernel variants available and chosen", () => {
@@ -90,7 +90,7 @@ describe("bad input: a clear message and exit code 2", () => {
   const header = vectors.real_headers[0]!.header;
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     ["unknown flag", ["bench", "--thread", "2"], {}, /unknown option --thread for 'bench'; it takes: .*--threads/],
-    ["unknown command", ["mine"], {}, /unknown command 'mine'; commands: node, pool, worker, wallet, bench, selftest, doctor, hash/],
+    ["unknown command", ["mine"], {}, /unknown command 'mine'; commands: node, pool, worker, wallet, bench, tune, selftest, doctor, hash/],
     ["worker without a pool", ["worker", "--user", "x"], {}, /worker needs --pool HOST:PORT/],
     ["worker with a bad pool address", ["worker", "--pool", "http://127.0.0.1:1", "--user", "x"], {}, /--pool: \["http:\/\/127.0.0.1:1"\] is not allowed; expected HOST:PORT, stratum\+tcp:\/\/HOST:PORT or stratum\+ssl:\/\/HOST:PORT addresses/],
     ["pool fee above 10%", ["pool", "--pool-fee", "11"], {}, /--pool-fee: 11 is not allowed/],
