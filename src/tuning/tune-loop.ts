@@ -144,9 +144,9 @@ export class TuneLoop {
       if (next) return this.move(next);
       const best = this.tuner.best?.candidate ?? this.before;
       this.o.log?.info("tune.chosen", { candidate: key(best), hashrate_hs: Math.round(this.tuner.best?.mean ?? mean), before: key(this.before), round: this.round });
+      this.move(best); // the last candidate measured is rarely the winner: back to it (or to the incumbent)
       if (key(best) === key(this.before)) return this.settle();
       this.phase = "confirming";
-      return this.move(best);
     }
     // confirming: the winner over one more window against what it replaced.
     const prev = this.seen.get(key(this.before));

@@ -138,8 +138,22 @@ describe("rig controller", () => {
     const v = c.view().tuner!;
     expect(v.phase).toBe("settled");
     expect(engine.threads).toBe(3);
+    // The engine runs the winner, not the last candidate the search happened to measure.
+    expect(v.candidate).toEqual(v.best!.candidate);
+    expect({ threads: engine.threads, batch: engine.batch / 1000 }).toEqual(v.candidate);
     expect(engine.batch).toBeGreaterThanOrEqual(8_000);
     expect(records()).toBeGreaterThanOrEqual(v.evaluated);
     expect(memory.bestFor("test cpu", "balanced", "sha256d")!.threads).toBe(3);
+  });
+
+  test("when the start is already the best, the tuner goes back to it after its search (not the last candidate tried)", async () => {
+    const rate = (t: number, b: number) => [0, 1, 1.9, 2.7, 2.5][t]! * 1e6 * (b >= 8 ? 1 : 0.9);
+    const { c, engine, run } = rig({ tune: true, rate, start: { threads: 3, batch: 16 } });
+    for (let i = 0; i < 80 && c.view().tuner!.phase !== "settled"; i++) await run(60);
+    const v = c.view().tuner!;
+    expect(v.phase).toBe("settled");
+    expect(v.evaluated).toBeGreaterThan(1);
+    expect(v.candidate).toEqual({ threads: 3, batch: 16 });
+    expect([engine.threads, engine.batch]).toEqual([3, 16_000]);
   });
 });

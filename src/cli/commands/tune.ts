@@ -38,7 +38,7 @@ export const tuneCommand: Command = {
       return 0;
     }
     out(`${"threads".padStart(7)} ${"batch".padStart(5)} ${"hashrate".padStart(12)}  chosen`);
-    for (const t of r.tried) out(`${String(t.threads).padStart(7)} ${String(t.batch).padStart(5)} ${formatRate(t.hashrate_hs).padStart(12)}  ${t.accepted ? "better" : ""}`);
+    for (const t of r.tried) out(`${String(t.threads).padStart(7)} ${String(t.batch).padStart(5)} ${formatRate(t.hashrate_hs).padStart(12)}  ${t.accepted ? "<- chosen" : ""}`);
     if (r.chosen) {
       out(`${r.settled ? "chosen" : "best so far (time ran out)"}: ${r.chosen.threads} thread(s), batch ${r.chosen.batch} (${r.chosen.batch_nonces} nonces per call), ${formatRate(r.chosen.hashrate_hs)}` + (r.rolled_back ? " (the first winner was rolled back)" : ""));
     } else out("no configuration was measured (time ran out before the first window ended)");
