@@ -77,7 +77,7 @@ export function startRig(plan: RigPlan, config: Config, engine: MiningEngine, al
   const t = config.tuning;
   const limits = resolveLimits(t);
   const tlog = log.child({ component: "tuning" });
-  const temp = new TemperatureSensor(plan.sys);
+  const temp = new TemperatureSensor(plan.sys, { log: tlog });
   const energy = new EnergyCounter(plan.sys);
   const controller = new RigController({
     engine,
@@ -92,7 +92,8 @@ export function startRig(plan: RigPlan, config: Config, engine: MiningEngine, al
     memory: plan.memory,
     best: plan.best,
     key: { cpu: plan.topology.modelKey, profile: t.profile, algo },
-    layout: () => layoutOf(plan.topology, engine.stats().perThread.map((p) => p.cpu)),
+    // The layout a thread count is placed on (the engine's CPUs can lag a change still being applied).
+    layout: (threads) => layoutOf(plan.topology, plan.cpuOrder.slice(0, threads)),
     tune: t.autoTune
       ? { minThreads: t.minThreads, maxThreads: t.maxThreads === "auto" ? plan.maxThreads : t.maxThreads, minBatch: t.minBatch, maxBatch: t.maxBatch, windowS: t.windowSeconds, reevalS: t.reevalSeconds }
       : null,
@@ -145,7 +146,7 @@ function rigMetrics(v: ControllerView, engine: MiningEngine): MetricFamily[] {
   out.push({ name: "rignode_miner_changes_total", help: "Changes made to the running engine, by knob.", type: "counter", samples: Object.entries(engine.changes()).map(([knob, n]) => ({ labels: { knob }, value: n })) });
   const tu = v.tuner;
   if (tu) {
-    out.push({ name: "rignode_tuner_evaluations_total", help: "Evaluation windows the tuner completed this round.", type: "counter", samples: [{ value: tu.evaluated }] });
+    out.push({ name: "rignode_tuner_evaluations", help: "Evaluation windows the tuner completed this round.", type: "gauge", samples: [{ value: tu.evaluated }] });
     out.push({ name: "rignode_tuner_round", help: "Tuning rounds started.", type: "counter", samples: [{ value: tu.round }] });
     out.push({ name: "rignode_tuner_rollbacks_total", help: "Winners rolled back after a worse confirmation.", type: "counter", samples: [{ value: tu.rollbacks }] });
     out.push({ name: "rignode_tuner_best_hashes_per_second", help: "Best candidate's mean hashrate this round.", type: "gauge", samples: tu.best ? [{ value: tu.best.mean }] : [] });

@@ -4,7 +4,7 @@ import type { KernelInfo } from "../kernel";
 import { MiningEngine } from "../miner";
 import type { TuneView } from "../tuning";
 import { BenchSource } from "./bench";
-import { planRig, startRig } from "./rig";
+import { batchUnit, planRig, startRig } from "./rig";
 
 export interface TuneOptions {
   config: Config;
@@ -58,8 +58,10 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     rig.stop();
     await engine.stop();
   }
-  const unit = engine.stats().batch / Math.max(1e-9, rig.view().decision?.batch ?? 1);
-  const best = v.phase === "settled" ? { candidate: v.candidate, mean: v.best?.mean ?? 0 } : v.best;
+  const unit = batchUnit(o.algo);
+  // Settled: what runs now (the winner, or what it replaced after a rollback), with its own measured mean.
+  const mean = (c: { threads: number; batch: number }) => v.tried.find((t) => t.candidate.threads === c.threads && t.candidate.batch === c.batch)?.mean ?? 0;
+  const best = v.phase === "settled" ? { candidate: v.candidate, mean: mean(v.candidate) } : v.best;
   return {
     algo: o.algo,
     cpu: plan.topology.modelKey,

@@ -76,6 +76,8 @@ export class RigController {
   private powerDecision: PowerDecision | null = null;
   private last: Decision | null = null;
   private paused = false;
+  private lastGood: number | null = null;
+  private polling: Promise<Decision> | null = null;
   private applying: Promise<void> = Promise.resolve();
   private readonly tuner: TuneLoop | null;
   private readonly best: PerfRecord | null;
@@ -99,13 +101,21 @@ export class RigController {
       : null;
   }
 
-  /** One poll: read, decide, apply. Resolves when the engine has the decided configuration. */
-  async poll(): Promise<Decision> {
+  /** One poll: read, decide, apply. Resolves when the engine has the decided configuration; never two at once. */
+  poll(): Promise<Decision> {
+    this.polling ??= this.pollOnce().finally(() => (this.polling = null));
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<Decision> {
     this.temp = this.o.sensors.temperature();
     this.powerReading = this.o.sensors.power();
     this.energyReading = this.o.sensors.energy();
-    // A frozen sensor (the same raw value for 10 minutes) is flagged and not trusted: the governor says unavailable.
-    const celsius = this.temp.status === "ok" && !this.temp.frozen ? this.temp.celsius : null;
+    // A sensor that was lost or froze (the same raw value for 10 minutes) is not trusted, but neither does it lift
+    // a cap or pause: the governor keeps seeing the last good reading until the sensor reads again.
+    const t = this.temp;
+    if (t.status === "ok" && !t.frozen) this.lastGood = t.celsius;
+    const celsius = t.status === "unavailable" ? null : this.lastGood;
     const wanted = this.tuner?.wanted() ?? this.o.start;
     this.thermalDecision = this.o.thermal?.update(celsius, wanted.threads) ?? null;
     this.powerDecision = this.o.power?.update({ status: this.powerReading.status, batteryPercent: this.powerReading.batteryPercent }) ?? null;
@@ -151,9 +161,12 @@ export class RigController {
     return this.applying;
   }
 
-  /** Called by the tuner's sampling timer (about windowSeconds/12). */
+  /** Called by the tuner's sampling timer (about windowSeconds/12); a new candidate is applied at once. */
   sample(): void {
-    this.tuner?.sample();
+    if (!this.tuner) return;
+    const before = this.tuner.wanted();
+    this.tuner.sample();
+    if (this.tuner.wanted() !== before) void this.poll().catch((e) => this.o.log?.error("tuning.poll_failed", { error: (e as Error).message }));
   }
 
   private record(c: Candidate, rate: number): void {

@@ -147,6 +147,7 @@ export class TuneLoop {
       this.move(best); // the last candidate measured is rarely the winner: back to it (or to the incumbent)
       if (key(best) === key(this.before)) return this.settle();
       this.phase = "confirming";
+      return; // the next window, of the winner alone, is the confirmation
     }
     // confirming: the winner over one more window against what it replaced.
     const prev = this.seen.get(key(this.before));

@@ -156,4 +156,20 @@ describe("rig controller", () => {
     expect(v.candidate).toEqual({ threads: 3, batch: 16 });
     expect([engine.threads, engine.batch]).toEqual([3, 16_000]);
   });
+
+  test("a winner that measures worse in its confirmation window is rolled back to what it replaced", async () => {
+    let confirming = false;
+    // 3 threads look best during the search; in the confirmation window they fall well below the start (2 threads).
+    const rate = (t: number, b: number) => (confirming && t === 3 ? 1.2 : [0, 1, 1.9, 2.7, 2.5][t]!) * 1e6 * (b >= 8 ? 1 : 0.9);
+    const { c, engine, run } = rig({ tune: true, rate, start: { threads: 2, batch: 16 } });
+    for (let i = 0; i < 400 && c.view().tuner!.phase !== "settled"; i++) {
+      confirming = c.view().tuner!.phase === "confirming";
+      await run(5);
+    }
+    const v = c.view().tuner!;
+    expect(v.phase).toBe("settled");
+    expect(v.rollbacks).toBe(1);
+    expect(v.candidate).toEqual({ threads: 2, batch: 16 });
+    expect([engine.threads, engine.batch]).toEqual([2, 16_000]);
+  });
 });
