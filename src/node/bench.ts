@@ -10,6 +10,8 @@ export interface BenchOptions {
   batch: number;
   seconds: number;
   pin: boolean;
+  /** CPUs in the order threads take them (threadPlacement()); default: the allowed mask in order. */
+  cpuOrder?: number[];
   log?: Logger;
   /** Called about once a second while the benchmark runs. */
   onProgress?: (stats: EngineStats, elapsedS: number) => void;
@@ -48,7 +50,7 @@ export class BenchSource implements JobSource {
 /** Measures hashrate through the mining engine (Workers calling the kernel), as mining runs. */
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const source = new BenchSource(o.algo);
-  const engine = new MiningEngine({ kernelPath: o.kernel.path, threads: o.threads, batch: o.batch, pin: o.pin, source, log: o.log });
+  const engine = new MiningEngine({ kernelPath: o.kernel.path, threads: o.threads, batch: o.batch, pin: o.pin, source, log: o.log, cpuOrder: o.cpuOrder });
   await engine.start();
   const t0 = performance.now();
   engine.setJob(source.job());

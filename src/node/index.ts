@@ -4,3 +4,4 @@ export { startWorkerRole } from "./worker-role";
 export { createWallet, loadOrCreateWallet, loadOrCreateNodeKey, loadWallet, WALLET_FILE, NODE_KEY_FILE } from "./wallet";
 export { runBench, type BenchOptions, type BenchResult } from "./bench";
 export { runTune, type TuneOptions, type TuneResult } from "./tune";
+export { threadPlacement } from "./rig";

@@ -27,12 +27,21 @@ export interface RigPlan {
   best: PerfRecord | null;
 }
 
-/** Reads the topology and the performance memory and picks the starting configuration (seed 000: history first). */
-export function planRig(config: Config, algo: Algo, log: Logger, memoryDir: string | null): RigPlan {
+/**
+ * The CPUs mining threads take, in order: the allowed ones, physical cores before SMT siblings and NUMA nodes
+ * interleaved (--numa=false: CPU number order). Every command that mines places its threads with this.
+ */
+export function threadPlacement(config: Config): { sys: SysFs; topology: Topology; order: number[] } {
   const sys = new SysFs(config.tuning.sysRoot);
   const topology = readTopology(sys);
   const allowed = config.tuning.sysRoot === "/" ? allowedCpus() : null;
   const order = config.tuning.numa ? cpuOrder(topology, allowed) : (allowed ?? topology.cpus.map((c) => c.cpu));
+  return { sys, topology, order };
+}
+
+/** Reads the topology and the performance memory and picks the starting configuration (seed 000: history first). */
+export function planRig(config: Config, algo: Algo, log: Logger, memoryDir: string | null): RigPlan {
+  const { sys, topology, order } = threadPlacement(config);
   const maxThreads = Math.max(1, order.length);
   resolveLimits(config.tuning); // a ladder that does not rise is refused before anything starts
   const unit = batchUnit(algo);

@@ -1,4 +1,4 @@
-import { runBench } from "../../node";
+import { runBench, threadPlacement } from "../../node";
 import { loadKernel } from "../../kernel";
 import { defaultBatch } from "../../miner";
 import { autoThreads, cpuInfo } from "../../tuning";
@@ -30,6 +30,7 @@ export const benchCommand: Command = {
       batch,
       seconds,
       pin: config.miner.pin,
+      cpuOrder: threadPlacement(config).order,
       log,
       onProgress: tty
         ? (s, t) => process.stderr.write(`\r${algo} ${threads}T ${kernel.variant}: ${formatRate(s.hashrate["10s"])}  ${t.toFixed(0)}/${seconds}s   `)
