@@ -8,6 +8,8 @@ export interface ChainRouteDeps {
   chain: Chain;
   /** Called with a transfer accepted into the mempool (the node relays it). */
   onTx?: (id: Uint8Array) => void;
+  /** The node's own address (what it mines to, or the pool's fee address), or null when it has none. */
+  wallet?: () => Uint8Array | null;
 }
 
 /** JSON view of a transaction: amounts as decimal strings (never floats), keys as addresses. */
@@ -42,7 +44,24 @@ export function chainRoutes(app: Hono, deps: ChainRouteDeps): void {
   const version = chain.params.addressVersion;
   app.get("/api/chain/tip", (c) => {
     const t = chain.tip();
-    return c.json({ height: t.height, hash: leToDisplayHex(t.hash), work: t.work.toString(), time: t.header.time, bits: t.header.bits.toString(16).padStart(8, "0"), network: chain.params.name });
+    return c.json({ height: t.height, hash: leToDisplayHex(t.hash), work: t.work.toString(), time: t.header.time, bits: t.header.bits.toString(16).padStart(8, "0"), network: chain.params.name, decimals: chain.params.coinDecimals });
+  });
+  // The newest blocks of the main chain, newest first: what a block list shows (the full block is /api/chain/block/:id).
+  app.get("/api/chain/blocks", (c) => {
+    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 10) || 10));
+    const tip = chain.tip().height;
+    const blocks = [];
+    for (let h = tip; h >= 0 && h > tip - limit; h--) {
+      const hash = chain.hashAt(h);
+      const found = hash ? chain.block(hash) : null;
+      if (!found) continue;
+      const cb = found.block.txs[0];
+      const reward = cb?.type === "coinbase" ? cb.outputs.reduce((a, o) => a + o.amount, 0n) : 0n;
+      // On a proof-of-sync chain: who produced it, from which slot (0 = the height's primary).
+      const claim = chain.claimOf(found.block);
+      blocks.push({ height: h, hash: leToDisplayHex(hash!), time: found.block.header.time, txs: found.block.txs.length, reward: reward.toString(), producer: claim?.producer ?? null, slot: claim?.slot ?? null });
+    }
+    return c.json({ blocks });
   });
   app.get("/api/chain/block/:id", (c) => {
     const id = c.req.param("id");
@@ -66,6 +85,12 @@ export function chainRoutes(app: Hono, deps: ChainRouteDeps): void {
     const key = decodeAddress(c.req.param("address"), version);
     const a = chain.account(key);
     return c.json({ address: c.req.param("address"), balance: a.balance.toString(), nonce: a.nonce.toString(), next_nonce: chain.nextNonce(key).toString(), decimals: chain.params.coinDecimals });
+  });
+  app.get("/api/wallet", (c) => {
+    const key = deps.wallet?.() ?? null;
+    if (!key) return c.json({ error: "not_found", message: "this node has no address of its own (no --address, no wallet: 'rignode wallet new')" }, 404);
+    const a = chain.account(key);
+    return c.json({ address: encodeAddress(key, version), balance: a.balance.toString(), decimals: chain.params.coinDecimals });
   });
   app.post("/api/tx", async (c) => {
     const p = { data: await jsonBody(c, postTx, '{"raw": "<transaction hex>"}') };

@@ -8,3 +8,4 @@ export { minerRoutes, type MinerView, type MinerControl } from "./miner";
 export { peerRoutes } from "./peers";
 export type { SystemDeps } from "./system";
 export { poolRoutes, type PoolRouteDeps, type PoolMode } from "./pool";
+export { Panel, History, PANEL_ASSETS, PANEL_CSP, SNAPSHOT_PATHS, type PanelDeps } from "./panel";

@@ -74,6 +74,7 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
     return c.text(r.render(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
   app.get("/pool/mode", (c) => c.json(d.mode()));
+  app.get("/pool/settings", (c) => c.json(d.server.settings()));
   app.get("/pool/bans", (c) => c.json({ bans: d.server.bans().map(showBan) }));
   app.delete("/pool/bans/:ip", (c) => {
     const ip = c.req.param("ip");

@@ -16,7 +16,7 @@ import { SwitchSource } from "./worker";
 import { cpuInfo } from "../tuning";
 import { planRig, startRig } from "./rig";
 import { SoloJobSource } from "./solo";
-import { loadOrCreateNodeKey, loadOrCreateWallet } from "./wallet";
+import { loadOrCreateNodeKey, loadOrCreateWallet, loadWallet } from "./wallet";
 import { P2PNode } from "../p2p";
 import { nodeCollector } from "./metrics";
 import type { RoleOptions, RunningRole } from "./role-types";
@@ -72,8 +72,10 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
 
+  // The node's own address for the panel's balance: what it mines to, the pool's fee address, or its wallet if any.
+  const ownAddress = pool ? poolAddress() : config.miner.mine && config.miner.address ? decodeAddress(config.miner.address, params.addressVersion) : walletIfAny(config.dataDir);
   const groups: ((app: Hono) => void)[] = [
-    (app) => chainRoutes(app, { chain, onTx: (id) => p2p.relayTx(id) }),
+    (app) => chainRoutes(app, { chain, onTx: (id) => p2p.relayTx(id), wallet: () => ownAddress }),
     (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned(), addresses: p2p.addressBook() })),
     (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null, () => miner?.rig.view() ?? null),
   ];
@@ -117,6 +119,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       chain: { network: chain.params.name, height: chain.tip().height },
     }),
     listening: ({ token }) => ({ auth: token ? "bearer token for writes" : "loopback only" }),
+    series: () => ({ ...(miner ? { miner: miner.engine.stats().hashrate["10s"] ?? null } : {}), ...(pool ? { pool: pool.server.hashrate() } : {}) }),
   });
 
   return {
@@ -136,6 +139,14 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       log.info("role.stopped", { role });
     },
   };
+}
+
+function walletIfAny(dataDir: string): Uint8Array | null {
+  try {
+    return loadWallet(dataDir).publicKey;
+  } catch {
+    return null;
+  }
 }
 
 /** The solo miner: the engine fed from the chain's tip, switched to a new job whenever the tip changes. */

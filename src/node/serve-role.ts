@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { COMMIT, MetricsRegistry, VERSION, type Collector, type Logger } from "../core";
 import type { Config } from "../config";
 import type { KernelInfo } from "../kernel";
-import { createApp } from "../api";
+import { createApp, Panel } from "../api";
 import { apiAccess, openApi } from "./api-access";
 import { buildCollector, kernelCollector, processCollector, uptimeSeconds } from "./metrics";
 
@@ -22,6 +22,8 @@ export interface RoleApi {
   health: () => { ok: boolean } & Record<string, unknown>;
   /** /info beyond name, version, commit, role and uptime. */
   info: () => Record<string, unknown>;
+  /** Hashrate series the panel's chart samples once a second (miner, pool). */
+  series?: () => Record<string, number | null>;
   /** More fields for the api.listening line, once the port is known. */
   listening?: (a: { host: string; port: number; token: string | null }) => Record<string, string>;
 }
@@ -40,18 +42,32 @@ export function serveRole(config: Config, log: Logger, o: RoleApi): { port: numb
 
   const access = apiAccess(config, log, o.apiExplicit, o.ownerRoutes ?? false);
   const { listen, token, ownerToken } = access;
+  const panel = new Panel({ series: o.series ?? (() => ({})) });
   const app = createApp({
     token,
     ownerToken,
     listenHost: listen.host,
     log,
     metrics,
-    groups: o.groups,
+    groups: [...o.groups, (app) => panel.routes(app)],
     health: () => {
       const { ok, ...rest } = o.health();
       return { ok, uptime_s: uptimeSeconds(), ...rest };
     },
     info: () => ({ name: "rignode", version: VERSION, commit: COMMIT, role: o.role, uptime_s: uptimeSeconds(), ...o.info() }),
   });
-  return openApi(app, access, log, (port) => o.listening?.({ host: listen.host, port, token }) ?? {});
+  let server: { port: number; stop: () => Promise<void> };
+  try {
+    server = openApi(app, access, log, (port) => o.listening?.({ host: listen.host, port, token }) ?? {});
+  } catch (e) {
+    panel.close();
+    throw e;
+  }
+  return {
+    port: server.port,
+    stop: async () => {
+      panel.close();
+      await server.stop();
+    },
+  };
 }

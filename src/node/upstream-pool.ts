@@ -76,6 +76,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
       return { ok: source.isUp() && h.ok, upstream: source.status(), pool: h };
     },
     info: () => ({ kernel: { variant: kernel.variant, lanes: kernel.lanes }, upstream: source.status() }),
+    series: () => ({ pool: pool.server.hashrate() }),
     listening: ({ host, port }) => ({ blocknotify: `POST http://${host}:${port}/pool/blocknotify` }),
   });
   return {

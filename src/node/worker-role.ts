@@ -82,6 +82,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
       (app) => app.get("/api/worker", (c) => c.json(workerView())),
     ],
     health: () => ({ ok: true, pool_connected: link.client.isConnected() }),
+    series: () => ({ miner: engine.stats().hashrate["10s"] ?? null }),
     info: () => ({ kernel: { variant: kernel.variant, lanes: kernel.lanes }, worker: workerView() }),
   });
   return {

@@ -97,7 +97,7 @@ export class PoolReport {
       algo: this.pool.algo,
       connections: this.pool.sessions.conns.size,
       workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
-      hashrate_hs: this.poolRate.hashrate(now, this.pool.algo, this.startedAt),
+      hashrate_hs: this.hashrate(),
       shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected }, block_candidates_skipped: this.counters.blockCandidatesSkipped },
       health: this.pool.health(),
       bans: this.pool.guard.list().length,
@@ -122,9 +122,15 @@ export class PoolReport {
         stale: w.stale,
         rejected: { ...w.rejected },
         last_share: w.lastShare,
+        connected_since: w.openSince.length ? Math.min(...w.openSince) : null,
         ...workerScore(w, now, maxAccepted),
       })),
     };
+  }
+
+  /** The pool's hashrate from accepted shares (10 min window): cheap enough to sample every second. */
+  hashrate(): number {
+    return this.poolRate.hashrate(this.pool.now(), this.pool.algo, this.startedAt);
   }
 
   /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
@@ -156,7 +162,7 @@ export class PoolReport {
       { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: [...this.workers.values()].filter((w) => w.openSince.length).length }] },
       { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted }, ...reasons] },
       { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty }] },
-      { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: this.poolRate.hashrate(this.pool.now(), this.pool.algo, this.startedAt) }] },
+      { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: this.hashrate() }] },
       { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
       { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
       { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies }] },

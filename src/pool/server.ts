@@ -253,6 +253,11 @@ export class PoolServer {
     return this.report.stats();
   }
 
+  /** Hashes per second from accepted shares (10 min). */
+  hashrate(): number {
+    return this.report.hashrate();
+  }
+
   /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
   blocks(limit = 100) {
     return this.report.blocks(limit);

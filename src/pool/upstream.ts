@@ -112,6 +112,8 @@ export class UpstreamSource implements WorkSource {
   private stopped = false;
   private readonly counts = { templates: 0, proposals_ok: 0, proposals_rejected: 0, blocks_submitted: 0, blocks_accepted: 0, longpolls: 0, notifies: 0 };
   private lastRejection: string | null = null;
+  /** When the current template was taken (ms since the epoch). */
+  private tmplAt: number | null = null;
   /** Previous blocks (display hex) a block was submitted on, recent ones. */
   private readonly submitted = new Set<string>();
 
@@ -209,6 +211,7 @@ export class UpstreamSource implements WorkSource {
   private take(t: CoinTemplate, fresh: boolean): void {
     const old = this.tmpl;
     this.tmpl = t;
+    this.tmplAt = Date.now();
     // Back on a block the pool already built on (a reorganisation took its child away): mine on it again.
     if (old && old.prevHashHex !== t.prevHashHex) this.submitted.delete(t.prevHashHex);
     this.counts.templates++;
@@ -366,6 +369,7 @@ export class UpstreamSource implements WorkSource {
       down_since: this.downSince ? new Date(this.downSince).toISOString() : null,
       last_error: this.lastError,
       height: t?.height ?? null,
+      template_age_ms: this.tmplAt === null ? null : Date.now() - this.tmplAt,
       previous_block: t?.prevHashHex ?? null,
       transactions: t?.txs.length ?? null,
       mweb: t ? t.mweb !== null : null,

@@ -1,0 +1,250 @@
+// The panel: one page served by every role at GET /, its assets embedded in the binary (nothing is fetched from
+// elsewhere), live over Server-Sent Events at most once a second, and the last hour's hashrate for its chart.
+import type { Context, Hono } from "hono";
+import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
+import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
+import pageHtml from "./panel/index.html" with { type: "text" };
+import pageCss from "./panel/panel.css" with { type: "text" };
+import coreJs from "./panel/core.client.js" with { type: "text" };
+import rigJs from "./panel/rig.client.js" with { type: "text" };
+import poolJs from "./panel/pool.client.js" with { type: "text" };
+import chainJs from "./panel/chain.client.js" with { type: "text" };
+import mainJs from "./panel/main.client.js" with { type: "text" };
+
+/** One embedded file: its bytes, gzip form and validator, made once at start. */
+interface Asset {
+  type: string;
+  raw: Buffer;
+  gz: Buffer;
+  etag: string;
+}
+
+function asset(type: string, text: string): Asset {
+  const raw = Buffer.from(text);
+  return { type, raw, gz: gzipSync(raw, { level: 9 }), etag: `"${createHash("sha256").update(raw).digest("hex").slice(0, 20)}"` };
+}
+
+/** The page and its files by path; app.js is the client's parts in load order. */
+export const PANEL_ASSETS: Record<string, Asset> = {
+  "/": asset("text/html; charset=utf-8", pageHtml as unknown as string),
+  "/panel/app.css": asset("text/css; charset=utf-8", `${uplotCss}\n${pageCss}`),
+  "/panel/uplot.js": asset("text/javascript; charset=utf-8", uplotJs),
+  "/panel/app.js": asset("text/javascript; charset=utf-8", [coreJs, rigJs, poolJs, chainJs, mainJs].join("\n;\n")),
+};
+
+/**
+ * Scripts and styles from this origin only, requests to this origin only: a page that cannot reach anything but
+ * the rig (inline style attributes are allowed: the chart library sizes its canvas with them).
+ */
+export const PANEL_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** GET paths whose answers make up a snapshot; those a role lacks (404) are left out. */
+export const SNAPSHOT_PATHS = [
+  "/info",
+  "/health",
+  "/api/miner",
+  "/api/miner/tuning",
+  "/api/worker",
+  "/pool/stats",
+  "/pool/mode",
+  "/pool/settings",
+  "/pool/bans",
+  "/pool/blocks?limit=20",
+  "/api/chain/tip",
+  "/api/chain/blocks?limit=12",
+  "/api/peers",
+  "/api/wallet",
+  "/api/mining/status",
+] as const;
+
+/** Seconds of history the chart shows, one sample a second. */
+export const HISTORY_SECONDS = 3600;
+/** Live clients at once; more are told to come back later (503). */
+export const MAX_LIVE_CLIENTS = 32;
+/** Snapshots a client may have unread before it is dropped (a reader that stopped must not grow the server). */
+const MAX_BACKLOG = 8;
+
+export interface PanelDeps {
+  /** Hashrate series sampled once a second (e.g. miner, pool); null: no value this second. */
+  series: () => Record<string, number | null>;
+  /** The snapshot's paths (default SNAPSHOT_PATHS). */
+  paths?: readonly string[];
+  /** Seconds between snapshots (default 1; tests may go faster, never the page: the issue caps it at 1 Hz). */
+  intervalMs?: number;
+  now?: () => number;
+}
+
+/** The last hour of each series, one sample a second, in fixed rings. */
+export class History {
+  private readonly t = new Float64Array(HISTORY_SECONDS);
+  private readonly v = new Map<string, Float64Array>();
+  private n = 0;
+  private at = 0;
+
+  add(tSec: number, values: Record<string, number | null>): void {
+    this.t[this.at] = tSec;
+    for (const [k, x] of Object.entries(values)) {
+      let ring = this.v.get(k);
+      if (!ring) this.v.set(k, (ring = new Float64Array(HISTORY_SECONDS).fill(Number.NaN)));
+      ring[this.at] = x ?? Number.NaN;
+    }
+    this.at = (this.at + 1) % HISTORY_SECONDS;
+    if (this.n < HISTORY_SECONDS) this.n++;
+  }
+
+  /** Oldest first; a missing value is null. */
+  view(): { t: number[]; series: Record<string, (number | null)[]> } {
+    const idx = Array.from({ length: this.n }, (_, i) => (this.at - this.n + i + HISTORY_SECONDS) % HISTORY_SECONDS);
+    const series: Record<string, (number | null)[]> = {};
+    for (const [k, ring] of this.v) series[k] = idx.map((i) => (Number.isNaN(ring[i]!) ? null : ring[i]!));
+    return { t: idx.map((i) => this.t[i]!), series };
+  }
+}
+
+/** The panel of one API: its routes, the history sampler and the live feed. */
+export class Panel {
+  readonly history = new History();
+  private readonly clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  private readonly sampler: ReturnType<typeof setInterval>;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private busy = false;
+  private seq = 0;
+  private app: Hono | null = null;
+  private last: { t: number; values: Record<string, number | null> } | null = null;
+  private readonly enc = new TextEncoder();
+  private readonly now: () => number;
+
+  constructor(private readonly d: PanelDeps) {
+    this.now = d.now ?? Date.now;
+    this.sampler = setInterval(() => this.sample(), 1000);
+    this.sampler.unref?.();
+    this.sample();
+  }
+
+  private sample(): void {
+    const values = this.d.series();
+    const t = Math.floor(this.now() / 1000);
+    this.history.add(t, values);
+    this.last = { t, values };
+  }
+
+  /** Adds GET /, the assets, GET /api/panel/history and GET /api/panel/events to `app`. */
+  routes(app: Hono): void {
+    this.app = app;
+    for (const path of Object.keys(PANEL_ASSETS)) app.get(path, (c) => serveAsset(c, PANEL_ASSETS[path]!));
+    app.get("/api/panel/history", (c) => c.json({ step_s: 1, ...this.history.view() }));
+    app.get("/api/panel/snapshot", async (c) => c.body(await this.snapshot(), 200, { "content-type": "application/json" }));
+    app.get("/api/panel/events", () => this.subscribe());
+  }
+
+  /** Every snapshot path's answer as one JSON object (raw texts joined: no parse and re-encode of big answers). */
+  async snapshot(): Promise<string> {
+    const app = this.app!;
+    const parts = await Promise.all(
+      (this.d.paths ?? SNAPSHOT_PATHS).map(async (p) => {
+        const r = await app.request(p);
+        return r.status === 404 ? null : `${JSON.stringify(p)}:${await r.text()}`;
+      }),
+    );
+    const point = this.last ? JSON.stringify({ t: this.last.t, ...this.last.values }) : "null";
+    return `{"t":${this.now()},"point":${point},"api":{${parts.filter((x) => x !== null).join(",")}}}`;
+  }
+
+  private subscribe(): Response {
+    if (this.clients.size >= MAX_LIVE_CLIENTS) {
+      return Response.json({ error: "busy", message: `${MAX_LIVE_CLIENTS} live panels are open already; close one or reload later` }, { status: 503, headers: { "retry-after": "10" } });
+    }
+    let me: ReadableStreamDefaultController<Uint8Array> | null = null;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (ctrl) => {
+          me = ctrl;
+          this.clients.add(ctrl);
+          // The browser reconnects by itself after 2 s; each snapshot is the whole state, so nothing is replayed.
+          ctrl.enqueue(this.enc.encode("retry: 2000\n\n"));
+          this.ensureTicker();
+          void this.tick();
+        },
+        cancel: () => {
+          if (me) this.drop(me);
+        },
+      },
+      { highWaterMark: MAX_BACKLOG },
+    );
+    return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" } });
+  }
+
+  private ensureTicker(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => void this.tick(), this.d.intervalMs ?? 1000);
+    this.ticker.unref?.();
+  }
+
+  private drop(ctrl: ReadableStreamDefaultController<Uint8Array>): void {
+    this.clients.delete(ctrl);
+    if (this.clients.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+  }
+
+  /** One snapshot for every client; skipped while the last one is still being made. */
+  private async tick(): Promise<void> {
+    if (this.busy || this.clients.size === 0) return;
+    this.busy = true;
+    try {
+      const data = await this.snapshot();
+      const frame = this.enc.encode(`id: ${++this.seq}\nevent: snapshot\ndata: ${data}\n\n`);
+      for (const c of [...this.clients]) {
+        if ((c.desiredSize ?? 0) <= 0) {
+          // MAX_BACKLOG snapshots unread: a stalled reader. Closing ends its stream; a live browser reconnects.
+          this.drop(c);
+          try {
+            c.close();
+          } catch {}
+          continue;
+        }
+        try {
+          c.enqueue(frame);
+        } catch {
+          this.drop(c);
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Live clients now. */
+  liveClients(): number {
+    return this.clients.size;
+  }
+
+  close(): void {
+    clearInterval(this.sampler);
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    for (const c of this.clients) {
+      try {
+        c.close();
+      } catch {}
+    }
+    this.clients.clear();
+  }
+}
+
+/** An embedded file with its validator; gzip when the client takes it; the page with its security headers. */
+function serveAsset(c: Context, a: Asset): Response {
+  const headers: Record<string, string> = { "content-type": a.type, etag: a.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", vary: "accept-encoding" };
+  if (a.type.startsWith("text/html")) {
+    headers["content-security-policy"] = PANEL_CSP;
+    headers["referrer-policy"] = "no-referrer";
+  }
+  if (c.req.header("if-none-match") === a.etag) return new Response(null, { status: 304, headers });
+  const gz = /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
+  if (gz) headers["content-encoding"] = "gzip";
+  return new Response(gz ? a.gz : a.raw, { headers });
+}

@@ -1,0 +1,287 @@
+// rignode panel, part 3: the pool — mode (solo / host / join) and host settings, the URLs to share, start/stop,
+// the workers table (paged: 50 rows drawn whatever the pool's size), bans with a lift button, blocks found with
+// each one's payout plan, and the upstream daemon when the pool mines a real coin.
+"use strict";
+(function () {
+  var PAGE = 50;
+  var view = { sort: "hashrate_hs", dir: -1, page: 0, filter: "" };
+  var edited = { mode: false, settings: false };
+
+  function rejectedTotal(w) {
+    var n = 0;
+    for (var k in w.rejected) n += w.rejected[k];
+    return n;
+  }
+
+  function key(w, k) {
+    if (k === "rejected_total") return rejectedTotal(w);
+    var v = w[k];
+    return v === null || v === undefined ? -Infinity : v;
+  }
+
+  function workerRow(w) {
+    var rej = rejectedTotal(w);
+    var reasons = Object.keys(w.rejected).map(function (k) { return k + ": " + w.rejected[k]; }).join(", ");
+    return RN.el(
+      "tr",
+      { "data-user": w.user, class: w.connected ? null : "offline" },
+      RN.el("td", { class: "wrap", title: w.address }, w.user, w.connected ? null : RN.el("span", { class: "muted" }, " (offline)")),
+      RN.el("td", { class: "num rate" }, RN.rate(w.hashrate_hs)),
+      RN.el("td", { class: "num" }, RN.num(w.difficulty, 6)),
+      RN.el("td", { class: "num" }, RN.num(w.accepted)),
+      RN.el("td", { class: "num", title: reasons || null }, RN.num(rej) + (reasons ? " (" + reasons + ")" : "")),
+      RN.el("td", { class: "num" }, RN.num(w.stale)),
+      RN.el("td", { class: "num", title: "quality " + RN.num(w.quality) + ", speed " + RN.num(w.speed) + ", availability " + RN.num(w.availability) + ", participation " + RN.num(w.participation) }, RN.num(w.score, 3)),
+      RN.el("td", null, w.last_share ? RN.ago(w.last_share) : "never"),
+      RN.el("td", null, w.connected_since ? RN.time(w.connected_since) : "–"),
+    );
+  }
+
+  function workers(list) {
+    var f = view.filter.toLowerCase();
+    var shown = f ? list.filter(function (w) { return w.user.toLowerCase().indexOf(f) >= 0 || w.address.toLowerCase().indexOf(f) >= 0; }) : list;
+    shown = shown.slice().sort(function (x, y) {
+      var a = key(x, view.sort), b = key(y, view.sort);
+      return (a < b ? -1 : a > b ? 1 : 0) * view.dir || (x.user < y.user ? -1 : 1);
+    });
+    var pages = Math.max(1, Math.ceil(shown.length / PAGE));
+    view.page = Math.min(view.page, pages - 1);
+    RN.rows(RN.$("workers").tBodies[0], shown.slice(view.page * PAGE, (view.page + 1) * PAGE).map(workerRow), f ? "no worker matches" : "no workers yet");
+    var online = list.filter(function (w) { return w.connected; }).length;
+    RN.$("workers-count").textContent = online + " connected, " + list.length + " known" + (f ? ", " + shown.length + " match" : "");
+    RN.$("workers-page").textContent = "page " + (view.page + 1) + " of " + pages;
+    RN.$("workers-prev").disabled = view.page === 0;
+    RN.$("workers-next").disabled = view.page >= pages - 1;
+    RN.$("workers-pager").hidden = pages < 2;
+    document.querySelectorAll("#workers th button").forEach(function (b) {
+      if (b.dataset.sort === view.sort) b.setAttribute("aria-sort", view.dir < 0 ? "descending" : "ascending");
+      else b.removeAttribute("aria-sort");
+    });
+  }
+
+  function bans(list) {
+    RN.rows(
+      RN.$("bans").tBodies[0],
+      list.map(function (b) {
+        return RN.el(
+          "tr",
+          { "data-ip": b.ip },
+          RN.el("td", { class: "mono" }, b.ip),
+          RN.el("td", { class: "wrap" }, b.worker || "whole IP"),
+          RN.el("td", { class: "wrap" }, b.reason),
+          RN.el("td", { title: RN.time(b.until) }, RN.duration(b.seconds_left) + " left"),
+          RN.el("td", null, RN.el("button", { type: "button", class: "lift", "aria-label": "Lift the ban on " + b.ip, onclick: lift(b.ip) }, "Lift")),
+        );
+      }),
+      "no bans in force",
+    );
+  }
+
+  function lift(ip) {
+    return async function (ev) {
+      ev.currentTarget.disabled = true;
+      await RN.write("DELETE", "/pool/bans/" + encodeURIComponent(ip), undefined, "Lift the ban on " + ip);
+    };
+  }
+
+  function plan(b) {
+    var rows = b.outputs.map(function (o) { return RN.el("tr", null, RN.el("td", { class: "wrap mono" }, o.address), RN.el("td", { class: "num" }, RN.coins(o.amount))); });
+    return RN.el(
+      "details",
+      null,
+      RN.el("summary", null, b.outputs.length + " outputs · " + b.scheme + (b.basis === "connected" ? " (no shares yet: split among the connected)" : "")),
+      RN.el("p", null, "foundation ", RN.coins(b.foundation), " · pool fee ", RN.coins(b.pool_fee)),
+      RN.el("table", null, RN.el("thead", null, RN.el("tr", null, RN.el("th", null, "Address"), RN.el("th", { class: "num" }, "Amount"))), RN.el("tbody", null, ...rows)),
+    );
+  }
+
+  var lastBlocks = "";
+  function blocks(list) {
+    var k = JSON.stringify(list.map(function (b) { return [b.hash, b.status]; }));
+    if (k === lastBlocks) return; // redrawn only when it changes: an open plan stays open
+    lastBlocks = k;
+    RN.rows(
+      RN.$("pool-blocks").tBodies[0],
+      list.map(function (b) {
+        var orphan = b.status !== "main";
+        return RN.el(
+          "tr",
+          { "data-height": b.height },
+          RN.el("td", null, RN.el("span", { title: b.hash }, b.height)),
+          RN.el("td", null, RN.time(b.time)),
+          RN.el("td", { class: orphan ? "orphan" : "good" }, orphan ? "orphaned (" + b.status + ")" : "in main chain"),
+          RN.el("td", { class: "num" }, RN.coins(b.total)),
+          RN.el("td", { class: "wrap" }, plan(b)),
+        );
+      }),
+      "no blocks found yet",
+    );
+  }
+
+  function shareUrls(l) {
+    var host = location.hostname.indexOf(":") >= 0 ? "[" + location.hostname + "]" : location.hostname;
+    var loop = /^(127\.|localhost$|\[::1\]$)/.test(host);
+    var items = [];
+    if (l && l.stratum_json) items.push(["Any Stratum V1 miner", "stratum+tcp://" + host + ":" + l.stratum_json]);
+    if (l && l.stratum_tls) items.push(["Stratum V1 over TLS", "stratum+ssl://" + host + ":" + l.stratum_tls]);
+    if (l && l.stratum) items.push(["rignode workers (--pool)", host + ":" + l.stratum]);
+    var box = RN.$("share-urls");
+    var k = JSON.stringify(items);
+    if (box.dataset.key === k) return;
+    box.dataset.key = k;
+    box.replaceChildren.apply(
+      box,
+      items.length
+        ? items.map(function (it, i) {
+            var id = "share-url-" + i;
+            return RN.el("div", { class: "share" }, RN.el("label", { for: id }, it[0]), RN.el("input", { id: id, readonly: true, value: it[1] }), RN.el("button", { type: "button", onclick: copy(id) }, "Copy"));
+          }).concat(loop ? [RN.el("p", { class: "muted" }, "Shown with the address this page was opened at; others on the network use this machine's LAN address.")] : [])
+        : [RN.el("p", { class: "muted" }, "The pool is not listening (mode solo or join, or stopped).")],
+    );
+  }
+
+  function copy(id) {
+    return async function () {
+      var input = RN.$(id);
+      try {
+        await navigator.clipboard.writeText(input.value);
+      } catch (e) {
+        input.select();
+        document.execCommand("copy");
+      }
+      RN.notice("Copied " + input.value, "ok");
+    };
+  }
+
+  function upstream(src) {
+    var up = src && src.kind === "upstream";
+    RN.show("upstream", up);
+    if (!up) return;
+    RN.facts(RN.$("upstream-facts"), [
+      ["Daemon", src.url + " · " + src.coin + " " + src.chain],
+      ["State", src.up ? "up" : "down" + (src.down_since ? " since " + RN.time(Date.parse(src.down_since)) : ""), { class: src.up ? "good" : "bad" }],
+      ["Last error", src.last_error || "none"],
+      ["Template", src.height === null ? "none yet" : "height " + src.height + ", " + src.transactions + " transactions, " + (src.template_age_ms === null ? "–" : RN.duration(src.template_age_ms / 1000) + " old")],
+      ["Blocks", "submitted " + src.blocks_submitted + ", accepted " + src.blocks_accepted],
+      ["Last proposal rejection", src.last_proposal_rejection],
+    ]);
+  }
+
+  function modeForm(m) {
+    var f = RN.$("mode-form");
+    if (!edited.mode) {
+      f.querySelectorAll("input[name=mode]").forEach(function (r) { r.checked = r.value === m.mode; });
+      if (m.pool) RN.$("join-pool").value = m.pool;
+      if (m.user) RN.$("join-user").value = m.user;
+    }
+    var chosen = f.querySelector("input[name=mode]:checked");
+    RN.$("join-fields").disabled = !chosen || chosen.value !== "join";
+  }
+
+  function settingsForm(s) {
+    if (edited.settings || !s) return;
+    RN.$("set-fee").value = s.pool_fee_percent;
+    RN.$("set-interval").value = s.share_interval_s;
+    RN.$("set-conns").value = s.max_conns_per_ip;
+    RN.$("set-ban").value = s.ban_seconds;
+  }
+
+  RN.sections.push(function (a) {
+    var s = a["/pool/stats"];
+    RN.show("pool", !!s);
+    if (!s) return;
+    RN.kpis(RN.$("pool-kpis"), [
+      ["mode", s.mode + (s.running ? " (pool open)" : " (pool closed)"), "pool-mode"],
+      ["pool hashrate", RN.rate(s.hashrate_hs), "pool-rate"],
+      ["workers", s.workers_connected, "pool-workers"],
+      ["accepted shares", RN.num(s.shares.accepted), "pool-accepted"],
+      ["blocks found", s.blocks_found, "pool-blocks-found"],
+    ]);
+    RN.$("fee-note").textContent =
+      "Every block pays its workers straight from the coinbase. Fees: " + RN.num(s.fee.foundation_percent) + "% to the foundation (fixed) and " + RN.num(s.fee.pool_bps / 100) + "% to this pool (0–10%, set below).";
+    var l = s.listening || {};
+    shareUrls(s.running ? l : null);
+    RN.$("ports-note").textContent = "Ports (set at start with --stratum, --stratum-json, --stratum-tls): native " + (l.stratum || "closed") + ", Stratum V1 " + (l.stratum_json || "closed") + ", TLS " + (l.stratum_tls || "off") + ".";
+    RN.$("pool-start").disabled = s.running;
+    RN.$("pool-stop").disabled = !s.running;
+    modeForm(a["/pool/mode"] || { mode: s.mode });
+    settingsForm(a["/pool/settings"]);
+    upstream(s.source);
+    workers(s.workers);
+    bans((a["/pool/bans"] || { bans: [] }).bans);
+    blocks((a["/pool/blocks?limit=20"] || { blocks: [] }).blocks);
+  });
+
+  function redraw() {
+    if (RN.snap) workers(RN.snap.api["/pool/stats"].workers);
+  }
+  document.querySelectorAll("#workers th button").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (view.sort === b.dataset.sort) view.dir = -view.dir;
+      else (view.sort = b.dataset.sort), (view.dir = b.dataset.sort === "user" ? 1 : -1);
+      redraw();
+    });
+  });
+  RN.$("workers-filter").addEventListener("input", function (ev) {
+    view.filter = ev.target.value.trim();
+    view.page = 0;
+    redraw();
+  });
+  RN.$("workers-prev").addEventListener("click", function () {
+    view.page = Math.max(0, view.page - 1);
+    redraw();
+  });
+  RN.$("workers-next").addEventListener("click", function () {
+    view.page++;
+    redraw();
+  });
+
+  var modeFormEl = RN.$("mode-form");
+  modeFormEl.addEventListener("input", function () {
+    edited.mode = true;
+    var chosen = modeFormEl.querySelector("input[name=mode]:checked");
+    RN.$("join-fields").disabled = !chosen || chosen.value !== "join";
+  });
+  modeFormEl.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var chosen = modeFormEl.querySelector("input[name=mode]:checked");
+    if (!chosen) return RN.notice("Choose a mode first", "error");
+    var body = { mode: chosen.value };
+    if (chosen.value === "join") {
+      body.pool = RN.$("join-pool").value.trim();
+      body.user = RN.$("join-user").value.trim();
+      if (!body.pool) return RN.notice("Joining needs the pool's URL (host:port)", "error");
+    }
+    RN.$("mode-apply").disabled = true;
+    try {
+      if (await RN.write("POST", "/pool/mode", body, "Switch to " + chosen.value)) edited.mode = false;
+    } finally {
+      RN.$("mode-apply").disabled = false;
+    }
+  });
+
+  var settingsEl = RN.$("settings-form");
+  settingsEl.addEventListener("input", function () { edited.settings = true; });
+  settingsEl.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = {};
+    var bad = [];
+    [["set-fee", "pool_fee_percent", 0, 10], ["set-interval", "share_interval_s", 0.1, 3600], ["set-conns", "max_conns_per_ip", 0, 1e9], ["set-ban", "ban_seconds", 0, 1e9]].forEach(function (f) {
+      var v = RN.$(f[0]).value.trim();
+      if (v === "") return;
+      var n = Number(v);
+      if (!isFinite(n) || n < f[2] || n > f[3]) bad.push(RN.$(f[0]).labels[0].textContent);
+      else body[f[1]] = n;
+    });
+    if (bad.length) return RN.notice("Out of range: " + bad.join(", "), "error");
+    RN.$("settings-save").disabled = true;
+    try {
+      if (await RN.write("POST", "/pool/configure", body, "Save pool settings")) edited.settings = false;
+    } finally {
+      RN.$("settings-save").disabled = false;
+    }
+  });
+
+  RN.action("pool-start", "POST", "/pool/start", undefined, "Start the pool");
+  RN.action("pool-stop", "POST", "/pool/stop", undefined, "Stop the pool");
+})();
