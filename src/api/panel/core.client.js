@@ -162,7 +162,7 @@ RN.askToken = function (why) {
  * or null when it failed.
  */
 RN.write = async function (method, path, body, what) {
-  for (var attempt = 0; attempt < 3; attempt++) {
+  for (;;) {
     var headers = {};
     var t = RN.token();
     if (t) headers.authorization = "Bearer " + t;
@@ -194,7 +194,6 @@ RN.write = async function (method, path, body, what) {
     }
     RN.setToken(got);
   }
-  return null;
 };
 
 /** Wires a button to a write; the button is disabled while it runs. */

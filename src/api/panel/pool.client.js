@@ -25,7 +25,7 @@
     return RN.el(
       "tr",
       { "data-user": w.user, class: w.connected ? null : "offline" },
-      RN.el("td", { class: "wrap", title: w.address }, w.user, w.connected ? null : RN.el("span", { class: "muted" }, " (offline)")),
+      RN.el("td", { class: "name", title: w.user }, w.connected ? null : RN.el("span", { class: "muted" }, "(offline) "), w.user),
       RN.el("td", { class: "num rate" }, RN.rate(w.hashrate_hs)),
       RN.el("td", { class: "num" }, RN.num(w.difficulty, 6)),
       RN.el("td", { class: "num" }, RN.num(w.accepted)),

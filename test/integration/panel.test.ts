@@ -1,0 +1,172 @@
+// The panel in a real browser (Debian's Chromium driven by playwright-core): a `rignode pool` and a `rignode worker`;
+// the worker's row appears and its hashrate changes without a reload; a ban made by a misbehaving Stratum client is
+// lifted from the page; the mode is switched from the page (the token asked once) and the API reports it; no request
+// leaves the rig. Then a pool whose API listens beyond loopback: a write without the token is refused and the page
+// says why. Screenshots of each section go to .ci/out/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { bin, freePort, ROOT, run, waitFor } from "../helpers";
+
+const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p && existsSync(p));
+const OUT = join(ROOT, ".ci", "out");
+
+interface Proc {
+  proc: ReturnType<typeof Bun.spawn>;
+  base: string;
+  data: string;
+}
+
+function start(args: string[], api: number, data: string): Proc {
+  const proc = Bun.spawn([bin(), ...args, "--data-dir", data], { stdout: "ignore", stderr: "pipe", env: { ...process.env, RIGNODE_LOG_JSON: "true" } });
+  return { proc, base: `http://127.0.0.1:${api}`, data };
+}
+
+async function up(p: Proc): Promise<void> {
+  await waitFor(async () => ((await fetch(`${p.base}/health`).catch(() => null))?.ok ? true : undefined), 30_000);
+}
+
+const json = async (url: string) => (await fetch(url)).json() as Promise<any>;
+
+/** A Stratum V1 client that authorizes a worker and sends shares for a job that does not exist until it is banned. */
+async function misbehave(port: number, user: string): Promise<void> {
+  let got = "";
+  const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (got += d.toString()) } });
+  const send = (o: object) => sock.write(`${JSON.stringify(o)}\n`);
+  send({ id: 1, method: "mining.subscribe", params: ["bad-miner/1.0"] });
+  send({ id: 2, method: "mining.authorize", params: [user, "x"] });
+  await waitFor(() => (got.includes('"id":2') ? true : undefined), 10_000);
+  for (let i = 0; i < 150; i++) send({ id: 10 + i, method: "mining.submit", params: [user, "no-such-job", "00000000", "00000000", "00000000"] });
+  sock.flush();
+  await Bun.sleep(500);
+  sock.end();
+}
+
+describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
+  let browser: Browser;
+  const procs: Proc[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM!, args: ["--no-sandbox"] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const p of procs) p.proc.kill();
+    await Promise.all(procs.map((p) => p.proc.exited));
+  });
+
+  /** A page on `base` that records every request it makes. */
+  async function open(base: string, width = 1280): Promise<{ page: Page; requests: string[] }> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const requests: string[] = [];
+    page.on("request", (r) => void requests.push(r.url()));
+    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready]", { timeout: 20_000 });
+    return { page, requests };
+  }
+
+  test("pool + worker: live worker row, a ban lifted, the mode switched, nothing fetched from outside the rig", async () => {
+    const [api, native, jsonPort, wapi] = [freePort(), freePort(), freePort(), freePort()];
+    const pool = start(["pool", "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`, "--shares-per-second", "0"], api, mkdtempSync(join(tmpdir(), "rignode-panel-pool-")));
+    procs.push(pool);
+    const wdata = mkdtempSync(join(tmpdir(), "rignode-panel-worker-"));
+    expect(run([bin(), "wallet", "new", "--data-dir", wdata]).code).toBe(0);
+    const addr = run([bin(), "wallet", "address", "--data-dir", wdata]).stdout.trim().split("\n").at(-1)!;
+    await up(pool);
+    const worker = start(["worker", "--pool", `127.0.0.1:${native}`, "--user", `${addr}.rig1`, "--threads", "1", "--api", `127.0.0.1:${wapi}`], wapi, wdata);
+    procs.push(worker);
+    await up(worker);
+
+    const { page, requests } = await open(pool.base);
+    await page.evaluate(() => ((window as any).__sameDocument = true));
+    // The worker's row appears, and its hashrate changes, without a reload.
+    const row = page.locator(`#workers tr[data-user="${addr}.rig1"]`);
+    await row.waitFor({ timeout: 60_000 });
+    const rate = row.locator("td.rate");
+    const first = await waitFor(async () => {
+      const t = (await rate.textContent())!;
+      return t !== "0 H/s" && t !== "–" ? t : undefined;
+    }, 60_000);
+    await waitFor(async () => ((await rate.textContent()) !== first ? true : undefined), 60_000);
+    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    await page.locator("#rate").screenshot({ path: join(OUT, "panel-chart.png") });
+
+    // A client sending work for jobs that do not exist is banned; the page lists the ban and lifts it.
+    await misbehave(jsonPort, `${addr}.bad`);
+    const banRow = page.locator('#bans tr[data-ip="127.0.0.1"]');
+    await banRow.waitFor({ timeout: 20_000 });
+    expect((await json(`${pool.base}/pool/bans`)).bans.length).toBeGreaterThan(0);
+    await page.locator("#pool").screenshot({ path: join(OUT, "panel-pool.png") });
+    await banRow.getByRole("button", { name: /Lift the ban on 127\.0\.0\.1/ }).click();
+    await waitFor(async () => ((await json(`${pool.base}/pool/bans`)).bans.length === 0 ? true : undefined), 10_000);
+    await banRow.waitFor({ state: "detached", timeout: 10_000 });
+    expect(await page.locator("#notice").textContent()).toContain("Lift the ban on 127.0.0.1: done");
+
+    // The mode: a change of where hashrate goes needs the token even on loopback; the page asks for it once.
+    const token = readFileSync(join(pool.data, "api-token"), "utf8").trim();
+    await page.getByRole("radio", { name: /Solo/ }).check();
+    await page.locator("#mode-apply").click();
+    const dialog = page.locator("#token-dlg");
+    await dialog.waitFor({ state: "visible", timeout: 10_000 });
+    expect(await page.locator("#token-why").textContent()).toContain("needs Authorization: Bearer");
+    await page.locator("#token-input").fill(token);
+    await page.locator("#token-ok").click();
+    await waitFor(async () => ((await json(`${pool.base}/pool/mode`)).mode === "solo" ? true : undefined), 15_000);
+    await page.locator('[data-kpi="pool-mode"] b', { hasText: "solo" }).waitFor({ timeout: 10_000 });
+    // Back to host: the token is kept for the tab, no second question.
+    await page.getByRole("radio", { name: /Host/ }).check();
+    await page.locator("#mode-apply").click();
+    await waitFor(async () => ((await json(`${pool.base}/pool/mode`)).mode === "host" ? true : undefined), 15_000);
+    expect(await dialog.isVisible()).toBe(false);
+
+    await page.locator("#chain").screenshot({ path: join(OUT, "panel-chain.png") });
+    await page.screenshot({ path: join(OUT, "panel-pool-page.png"), fullPage: true });
+
+    // The worker's own page: the rig section with its threads and pool link.
+    const w = await open(worker.base, 900);
+    await w.page.locator("#worker-link").waitFor({ timeout: 10_000 });
+    await w.page.locator("#rig").screenshot({ path: join(OUT, "panel-rig.png") });
+    // A phone-sized screen: one column, nothing cut off.
+    const phone = await open(pool.base, 390);
+    await phone.page.screenshot({ path: join(OUT, "panel-phone.png"), fullPage: true });
+
+    // Every request any of these pages made went to the rig itself.
+    for (const [base, list] of [[pool.base, requests], [worker.base, w.requests], [pool.base, phone.requests]] as const) {
+      expect(list.length).toBeGreaterThan(3);
+      expect(list.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);
+    }
+    await Promise.all([page, w.page, phone.page].map((p) => p.close()));
+  }, 240_000);
+
+  test("an API beyond loopback: a write from the page without the token is refused and the page says why", async () => {
+    const [api, native, jsonPort] = [freePort(), freePort(), freePort()];
+    const pool = start(["pool", "--p2p", "off", "--api", `0.0.0.0:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`], api, mkdtempSync(join(tmpdir(), "rignode-panel-lan-")));
+    procs.push(pool);
+    await up(pool);
+    const { page } = await open(pool.base);
+    await page.locator("#pool-stop").click();
+    await page.locator("#token-dlg").waitFor({ state: "visible", timeout: 10_000 });
+    expect(await page.locator("#token-why").textContent()).toContain("Refused without the API token");
+    await page.locator("#token-dlg").screenshot({ path: join(OUT, "panel-token.png") });
+    await page.locator("#token-cancel").click();
+    const notice = page.locator("#notice");
+    await notice.waitFor({ state: "visible" });
+    expect(await notice.textContent()).toMatch(/Stop the pool refused: .*write requests need Authorization: Bearer/);
+    expect((await json(`${pool.base}/pool/stats`)).running).toBe(true);
+
+    // A wrong token is not taken, and the page says so; the right one goes through.
+    await page.locator("#pool-stop").click();
+    await page.locator("#token-input").fill("0".repeat(64));
+    await page.locator("#token-ok").click();
+    await waitFor(async () => ((await page.locator("#token-why").textContent())?.includes("The token was not accepted") ? true : undefined), 10_000);
+    await page.locator("#token-input").fill(readFileSync(join(pool.data, "api-token"), "utf8").trim());
+    await page.locator("#token-ok").click();
+    await waitFor(async () => ((await json(`${pool.base}/pool/stats`)).running === false ? true : undefined), 10_000);
+    await page.close();
+  }, 120_000);
+});
