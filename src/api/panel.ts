@@ -41,14 +41,17 @@ export const PANEL_ASSETS: Record<string, Asset> = {
 export const PANEL_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** GET paths whose answers make up a snapshot; those a role lacks (404) are left out. */
+/**
+ * GET paths whose answers make up a snapshot, keyed by their path without the query; those a role lacks (404) are
+ * left out. The pool's workers are not in it: the page asks for the page of the table it shows (/pool/workers).
+ */
 export const SNAPSHOT_PATHS = [
   "/info",
   "/health",
   "/api/miner",
   "/api/miner/tuning",
   "/api/worker",
-  "/pool/stats",
+  "/pool/stats?workers=none",
   "/pool/mode",
   "/pool/settings",
   "/pool/bans",
@@ -146,7 +149,7 @@ export class Panel {
     const parts = await Promise.all(
       (this.d.paths ?? SNAPSHOT_PATHS).map(async (p) => {
         const r = await app.request(p);
-        return r.status === 404 ? null : `${JSON.stringify(p)}:${await r.text()}`;
+        return r.status === 404 ? null : `${JSON.stringify(p.split("?")[0])}:${await r.text()}`;
       }),
     );
     const point = this.last ? JSON.stringify({ t: this.last.t, ...this.last.values }) : "null";

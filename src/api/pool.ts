@@ -51,6 +51,38 @@ const configureBody = z
   .strict();
 const modeBody = z.object({ mode: z.enum(["host", "solo", "join"]), pool: z.string().max(300).optional(), user: z.string().max(200).optional() }).strict();
 
+type WorkerRow = ReturnType<PoolServer["workerList"]>[number];
+const WORKER_SORTS = ["user", "hashrate_hs", "difficulty", "accepted", "rejected_total", "stale", "score", "last_share", "connected_since"] as const;
+const workersQuery = z.object({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  sort: z.enum(WORKER_SORTS).default("hashrate_hs"),
+  dir: z.enum(["asc", "desc"]).default("desc"),
+  q: z.string().max(200).default(""),
+});
+
+function sortKey(w: WorkerRow, k: (typeof WORKER_SORTS)[number]): number | string {
+  if (k === "rejected_total") return Object.values(w.rejected).reduce((a, b) => a + b, 0);
+  const v = w[k];
+  return v === null ? -Infinity : v;
+}
+
+/** One page of the workers, filtered by name or address (case-insensitive) and sorted (ties by name). */
+export function workersPage(all: WorkerRow[], query: Record<string, string>) {
+  const p = workersQuery.safeParse(query);
+  if (!p.success) throw new RignodeError("input", `bad workers query: ${p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} (offset, limit 1-1000, sort ${WORKER_SORTS.join("|")}, dir asc|desc, q)`);
+  const { offset, limit, sort, dir, q } = p.data;
+  const needle = q.toLowerCase();
+  const matched = needle ? all.filter((w) => w.user.toLowerCase().includes(needle) || w.address.toLowerCase().includes(needle)) : all;
+  const sign = dir === "asc" ? 1 : -1;
+  matched.sort((x, y) => {
+    const a = sortKey(x, sort);
+    const b = sortKey(y, sort);
+    return (a < b ? -1 : a > b ? 1 : 0) * sign || (x.user < y.user ? -1 : x.user > y.user ? 1 : 0);
+  });
+  return { total: all.length, connected: all.filter((w) => w.connected).length, matched: matched.length, offset, limit, sort, dir, workers: matched.slice(offset, offset + limit) };
+}
+
 /** The Stratum ports listening now, as the API shows them. */
 function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; stratum_json: number | null; stratum_tls: number | null } } {
   const l = d.listening?.();
@@ -63,7 +95,9 @@ function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; st
  * worker path (register, job, share) through the same checks.
  */
 export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
-  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(), ...listening(d), http_sessions: d.http.count() }));
+  // ?workers=none leaves the worker list out (the panel pages it through /pool/workers).
+  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(c.req.query("workers") !== "none"), ...listening(d), http_sessions: d.http.count() }));
+  app.get("/pool/workers", (c) => c.json(workersPage(d.server.workerList(), c.req.query())));
   app.get("/pool/blocks", (c) => {
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
     return c.json({ blocks: d.server.blocks(limit) });

@@ -82,10 +82,9 @@ export class PoolReport {
     }
   }
 
-  /** Pool statistics: hashrate from shares, per-worker figures and scores, blocks, payouts, latency. */
-  stats() {
+  /** Pool statistics: hashrate from shares, per-worker figures and scores (unless `withWorkers` is false), blocks, payouts, latency. */
+  stats(withWorkers = true) {
     const now = this.pool.now();
-    const maxAccepted = Math.max(0, ...[...this.workers.values()].map((w) => w.accepted));
     const blocks = this.pool.o.ledger.blocks(1000).filter((b) => b.status === "main");
     const paid = new Map<string, bigint>();
     for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
@@ -111,21 +110,28 @@ export class PoolReport {
         : null,
       last_broadcast_ms: this.lastBroadcastMs,
       payouts: [...paid].map(([k, v]) => ({ address: show(k), amount: v.toString() })),
-      workers: [...this.workers.values()].map((w) => ({
-        user: w.user,
-        address: w.address,
-        connected: w.openSince.length > 0,
-        hashrate_hs: w.rate.hashrate(now, this.pool.algo, w.firstSeen),
-        difficulty: w.difficulty,
-        accepted: w.accepted,
-        accepted_difficulty: w.acceptedDifficulty,
-        stale: w.stale,
-        rejected: { ...w.rejected },
-        last_share: w.lastShare,
-        connected_since: w.openSince.length ? Math.min(...w.openSince) : null,
-        ...workerScore(w, now, maxAccepted),
-      })),
+      ...(withWorkers ? { workers: this.workerList() } : {}),
     };
+  }
+
+  /** Every worker the pool knows (connected, or gone with shares in the last day): figures and score. */
+  workerList() {
+    const now = this.pool.now();
+    const maxAccepted = Math.max(0, ...[...this.workers.values()].map((w) => w.accepted));
+    return [...this.workers.values()].map((w) => ({
+      user: w.user,
+      address: w.address,
+      connected: w.openSince.length > 0,
+      hashrate_hs: w.rate.hashrate(now, this.pool.algo, w.firstSeen),
+      difficulty: w.difficulty,
+      accepted: w.accepted,
+      accepted_difficulty: w.acceptedDifficulty,
+      stale: w.stale,
+      rejected: { ...w.rejected },
+      last_share: w.lastShare,
+      connected_since: w.openSince.length ? Math.min(...w.openSince) : null,
+      ...workerScore(w, now, maxAccepted),
+    }));
   }
 
   /** The pool's hashrate from accepted shares (10 min window): cheap enough to sample every second. */

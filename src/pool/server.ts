@@ -249,8 +249,13 @@ export class PoolServer {
   }
 
   /** Pool statistics: hashrate from shares, per-worker figures and scores, blocks, payouts, latency. */
-  stats() {
-    return this.report.stats();
+  stats(withWorkers = true) {
+    return this.report.stats(withWorkers);
+  }
+
+  /** Every worker the pool knows, with its figures and score. */
+  workerList() {
+    return this.report.workerList();
   }
 
   /** Hashes per second from accepted shares (10 min). */

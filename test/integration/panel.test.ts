@@ -83,7 +83,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await up(worker);
 
     const { page, requests } = await open(pool.base);
-    await page.evaluate(() => ((window as any).__sameDocument = true));
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
     // The worker's row appears, and its hashrate changes, without a reload.
     const row = page.locator(`#workers tr[data-user="${addr}.rig1"]`);
     await row.waitFor({ timeout: 60_000 });
@@ -93,7 +93,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
       return t !== "0 H/s" && t !== "–" ? t : undefined;
     }, 60_000);
     await waitFor(async () => ((await rate.textContent()) !== first ? true : undefined), 60_000);
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
     await page.locator("#rate").screenshot({ path: join(OUT, "panel-chart.png") });
 
     // A client sending work for jobs that do not exist is banned; the page lists the ban and lifts it.

@@ -32,7 +32,7 @@
       }),
       "no peers connected",
     );
-    var bl = (a["/api/chain/blocks?limit=12"] || { blocks: [] }).blocks;
+    var bl = (a["/api/chain/blocks"] || { blocks: [] }).blocks;
     var k = JSON.stringify(bl.map(function (b) { return b.hash; }));
     if (k !== lastBlocks) {
       lastBlocks = k;

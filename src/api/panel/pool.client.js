@@ -1,5 +1,5 @@
 // rignode panel, part 3: the pool — mode (solo / host / join) and host settings, the URLs to share, start/stop,
-// the workers table (paged: 50 rows drawn whatever the pool's size), bans with a lift button, blocks found with
+// the workers table (paged by the rig: 50 rows fetched and drawn whatever the pool's size), bans with a lift button, blocks found with
 // each one's payout plan, and the upstream daemon when the pool mines a real coin.
 "use strict";
 (function () {
@@ -11,12 +11,6 @@
     var n = 0;
     for (var k in w.rejected) n += w.rejected[k];
     return n;
-  }
-
-  function key(w, k) {
-    if (k === "rejected_total") return rejectedTotal(w);
-    var v = w[k];
-    return v === null || v === undefined ? -Infinity : v;
   }
 
   function workerRow(w) {
@@ -37,26 +31,37 @@
     );
   }
 
-  function workers(list) {
-    var f = view.filter.toLowerCase();
-    var shown = f ? list.filter(function (w) { return w.user.toLowerCase().indexOf(f) >= 0 || w.address.toLowerCase().indexOf(f) >= 0; }) : list;
-    shown = shown.slice().sort(function (x, y) {
-      var a = key(x, view.sort), b = key(y, view.sort);
-      return (a < b ? -1 : a > b ? 1 : 0) * view.dir || (x.user < y.user ? -1 : 1);
-    });
-    var pages = Math.max(1, Math.ceil(shown.length / PAGE));
-    view.page = Math.min(view.page, pages - 1);
-    RN.rows(RN.$("workers").tBodies[0], shown.slice(view.page * PAGE, (view.page + 1) * PAGE).map(workerRow), f ? "no worker matches" : "no workers yet");
-    var online = list.filter(function (w) { return w.connected; }).length;
-    RN.$("workers-count").textContent = online + " connected, " + list.length + " known" + (f ? ", " + shown.length + " match" : "");
-    RN.$("workers-page").textContent = "page " + (view.page + 1) + " of " + pages;
-    RN.$("workers-prev").disabled = view.page === 0;
-    RN.$("workers-next").disabled = view.page >= pages - 1;
-    RN.$("workers-pager").hidden = pages < 2;
-    document.querySelectorAll("#workers th button").forEach(function (b) {
-      if (b.dataset.sort === view.sort) b.setAttribute("aria-sort", view.dir < 0 ? "descending" : "ascending");
-      else b.removeAttribute("aria-sort");
-    });
+  /** The page of the table being shown, asked of the rig (sorted, filtered and cut there: 50 rows whatever the pool's size). */
+  var fetching = false, again = false;
+  async function workers() {
+    if (fetching) return void (again = true);
+    fetching = true;
+    try {
+      var q = "offset=" + view.page * PAGE + "&limit=" + PAGE + "&sort=" + view.sort + "&dir=" + (view.dir < 0 ? "desc" : "asc") + "&q=" + encodeURIComponent(view.filter);
+      var r = await fetch("/pool/workers?" + q, { cache: "no-store" });
+      if (!r.ok) return;
+      var p = await r.json();
+      var pages = Math.max(1, Math.ceil(p.matched / PAGE));
+      if (view.page > pages - 1) {
+        view.page = pages - 1;
+        again = true;
+        return;
+      }
+      RN.rows(RN.$("workers").tBodies[0], p.workers.map(workerRow), view.filter ? "no worker matches" : "no workers yet");
+      RN.$("workers-count").textContent = p.connected + " connected, " + p.total + " known" + (view.filter ? ", " + p.matched + " match" : "");
+      RN.$("workers-page").textContent = "page " + (view.page + 1) + " of " + pages;
+      RN.$("workers-prev").disabled = view.page === 0;
+      RN.$("workers-next").disabled = view.page >= pages - 1;
+      RN.$("workers-pager").hidden = pages < 2;
+      document.querySelectorAll("#workers th button").forEach(function (b) {
+        if (b.dataset.sort === view.sort) b.setAttribute("aria-sort", view.dir < 0 ? "descending" : "ascending");
+        else b.removeAttribute("aria-sort");
+      });
+    } catch (e) {
+    } finally {
+      fetching = false;
+      if (again) (again = false), workers();
+    }
   }
 
   function bans(list) {
@@ -207,13 +212,13 @@
     modeForm(a["/pool/mode"] || { mode: s.mode });
     settingsForm(a["/pool/settings"]);
     upstream(s.source);
-    workers(s.workers);
+    workers();
     bans((a["/pool/bans"] || { bans: [] }).bans);
-    blocks((a["/pool/blocks?limit=20"] || { blocks: [] }).blocks);
+    blocks((a["/pool/blocks"] || { blocks: [] }).blocks);
   });
 
   function redraw() {
-    if (RN.snap) workers(RN.snap.api["/pool/stats"].workers);
+    if (RN.snap && RN.snap.api["/pool/stats"]) workers();
   }
   document.querySelectorAll("#workers th button").forEach(function (b) {
     b.addEventListener("click", function () {
