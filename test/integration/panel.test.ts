@@ -15,13 +15,18 @@ const OUT = join(ROOT, ".ci", "out");
 
 interface Proc {
   proc: ReturnType<typeof Bun.spawn>;
+  args: string[];
   base: string;
   data: string;
 }
 
 function start(args: string[], api: number, data: string): Proc {
+  return spawn(args, `http://127.0.0.1:${api}`, data);
+}
+
+function spawn(args: string[], base: string, data: string): Proc {
   const proc = Bun.spawn([bin(), ...args, "--data-dir", data], { stdout: "ignore", stderr: "pipe", env: { ...process.env, RIGNODE_LOG_JSON: "true" } });
-  return { proc, base: `http://127.0.0.1:${api}`, data };
+  return { proc, base, data, args } as Proc;
 }
 
 async function up(p: Proc): Promise<void> {
@@ -123,6 +128,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await page.locator("#mode-apply").click();
     await waitFor(async () => ((await json(`${pool.base}/pool/mode`)).mode === "host" ? true : undefined), 15_000);
     expect(await dialog.isVisible()).toBe(false);
+    await page.locator('[data-kpi="pool-mode"] b', { hasText: "host" }).waitFor({ timeout: 10_000 });
 
     await page.locator("#chain").screenshot({ path: join(OUT, "panel-chain.png") });
     await page.screenshot({ path: join(OUT, "panel-pool-page.png"), fullPage: true });
@@ -134,6 +140,21 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     // A phone-sized screen: one column, nothing cut off.
     const phone = await open(pool.base, 390);
     await phone.page.screenshot({ path: join(OUT, "panel-phone.png"), fullPage: true });
+
+    // Accessibility (axe-core's WCAG 2 A/AA rules: labels, contrast, names, keyboard reach). axe is injected as an
+    // inline script, which the page's CSP forbids, so this one page bypasses the CSP.
+    for (const colorScheme of ["light", "dark"] as const) {
+      const a11y = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true, colorScheme });
+      await a11y.goto(pool.base);
+      await a11y.waitForSelector("body[data-ready]");
+      await a11y.addScriptTag({ content: readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8") });
+      const violations = await a11y.evaluate(async () => {
+        const r = await (globalThis as any).axe.run((globalThis as any).document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+        return r.violations.map((v: any) => `${v.id} (${v.impact}): ${v.nodes.length} × ${v.nodes[0]?.target.join(" ")}: ${v.help}`);
+      });
+      expect({ colorScheme, violations }).toEqual({ colorScheme, violations: [] });
+      await a11y.close();
+    }
 
     // Every request any of these pages made went to the rig itself.
     for (const [base, list] of [[pool.base, requests], [worker.base, w.requests], [pool.base, phone.requests]] as const) {
@@ -167,6 +188,36 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await page.locator("#token-input").fill(readFileSync(join(pool.data, "api-token"), "utf8").trim());
     await page.locator("#token-ok").click();
     await waitFor(async () => ((await json(`${pool.base}/pool/stats`)).running === false ? true : undefined), 10_000);
+
+    // The rig restarts: the page says it lost the feed, then picks it up again by itself, in the same document.
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+    pool.proc.kill();
+    await pool.proc.exited;
+    await page.locator("#live", { hasText: /reconnecting|disconnected/ }).waitFor({ timeout: 15_000 });
+    const again = spawn(pool.args, pool.base, pool.data);
+    procs.push(again);
+    await up(again);
+    const before = await page.evaluate(() => (globalThis as any).RN.stats.snapshots);
+    await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 30_000 });
+    await page.waitForFunction((n) => (globalThis as any).RN.stats.snapshots > n + 1, before, { timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
     await page.close();
   }, 120_000);
+
+  test("a proof-of-sync node: its eligibility, slot, the next height's producers", async () => {
+    const api = freePort();
+    const node = start(["node", "--network", "devnet-sync", "--p2p", "off", "--api", `127.0.0.1:${api}`], api, mkdtempSync(join(tmpdir(), "rignode-panel-sync-")));
+    procs.push(node);
+    await up(node);
+    const status = await json(`${node.base}/api/mining/status`);
+    const { page, requests } = await open(node.base);
+    await page.locator("#sync").waitFor({ state: "visible", timeout: 10_000 });
+    expect(await page.locator("#sync-winners li").first().textContent()).toContain(`primary ${status.current_winner}`);
+    expect(await page.locator("#sync-facts").textContent()).toContain(status.my_node_id.slice(0, 16));
+    expect(await page.locator("#rig").isHidden()).toBe(true);
+    expect(await page.locator("#pool").isHidden()).toBe(true);
+    await page.locator("#sync").screenshot({ path: join(OUT, "panel-sync.png") });
+    expect(requests.filter((u) => !u.startsWith(`${node.base}/`))).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

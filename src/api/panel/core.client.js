@@ -263,7 +263,9 @@ RN.chartDraw = function () {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
-      axes: [axis, Object.assign({ size: 96, values: function (u, vals) { return vals.map(RN.rate); } }, axis)],
+      axes: [
+        Object.assign({ space: 90, incrs: [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: function (u, vals) { return vals.map(function (v) { return new Date(v * 1000).toLocaleTimeString(); }); } }, axis),
+        Object.assign({ size: 96, values: function (u, vals) { return vals.map(RN.rate); } }, axis)],
       series: [{}].concat(c.names.map(function (k) { return { label: k, stroke: SERIES_COLOURS[k] || "#c9a0ff", width: 1.5, spanGaps: false, points: { show: false } }; })),
     },
     c.data,

@@ -54,8 +54,8 @@
       RN.$("workers-next").disabled = view.page >= pages - 1;
       RN.$("workers-pager").hidden = pages < 2;
       document.querySelectorAll("#workers th button").forEach(function (b) {
-        if (b.dataset.sort === view.sort) b.setAttribute("aria-sort", view.dir < 0 ? "descending" : "ascending");
-        else b.removeAttribute("aria-sort");
+        if (b.dataset.sort === view.sort) b.parentElement.setAttribute("aria-sort", view.dir < 0 ? "descending" : "ascending");
+        else b.parentElement.removeAttribute("aria-sort");
       });
     } catch (e) {
     } finally {
