@@ -46,6 +46,8 @@ function autoPorts(first: number, config: Config): number[] {
 export function openApi(app: Hono, access: ApiAccess, log: Logger, fields: (port: number) => Record<string, string> = () => ({})): { port: number; stop: () => Promise<void> } {
   const server = serveApi(app, access.listen.host, access.ports);
   const moved = access.ports.length > 1 && server.port !== access.ports[0] ? { moved: `${access.ports[0]} in use, took ${server.port}` } : {};
-  log.info("api.listening", { address: `${access.listen.host}:${server.port}`, ...moved, ...fields(server.port) });
+  // Where to point a browser: a wildcard listener is reached on loopback from this machine.
+  const host = access.listen.host === "0.0.0.0" ? "127.0.0.1" : access.listen.host === "::" ? "[::1]" : access.listen.host.includes(":") ? `[${access.listen.host}]` : access.listen.host;
+  log.info("api.listening", { address: `${access.listen.host}:${server.port}`, panel: `http://${host}:${server.port}/`, ...moved, ...fields(server.port) });
   return server;
 }

@@ -172,8 +172,11 @@
     ]);
   }
 
-  function modeForm(m) {
+  /** `hostOnly`: a pool on a coin daemon has no chain of its own to mine solo on, and does not join others. */
+  function modeForm(m, hostOnly) {
     var f = RN.$("mode-form");
+    f.querySelectorAll("input[name=mode]").forEach(function (r) { r.disabled = hostOnly && r.value !== "host"; });
+    RN.$("mode-note").hidden = !hostOnly;
     if (!edited.mode) {
       f.querySelectorAll("input[name=mode]").forEach(function (r) { r.checked = r.value === m.mode; });
       if (m.pool) RN.$("join-pool").value = m.pool;
@@ -209,7 +212,7 @@
     RN.$("ports-note").textContent = "Ports (set at start with --stratum, --stratum-json, --stratum-tls): native " + (l.stratum || "closed") + ", Stratum V1 " + (l.stratum_json || "closed") + ", TLS " + (l.stratum_tls || "off") + ".";
     RN.$("pool-start").disabled = s.running;
     RN.$("pool-stop").disabled = !s.running;
-    modeForm(a["/pool/mode"] || { mode: s.mode });
+    modeForm(a["/pool/mode"] || { mode: s.mode }, !!(s.source && s.source.kind === "upstream"));
     settingsForm(a["/pool/settings"]);
     upstream(s.source);
     workers();
