@@ -89,11 +89,9 @@ export class History {
 
   add(tSec: number, values: Record<string, number | null>): void {
     this.t[this.at] = tSec;
-    for (const [k, x] of Object.entries(values)) {
-      let ring = this.v.get(k);
-      if (!ring) this.v.set(k, (ring = new Float64Array(HISTORY_SECONDS).fill(Number.NaN)));
-      ring[this.at] = x ?? Number.NaN;
-    }
+    for (const k of Object.keys(values)) if (!this.v.has(k)) this.v.set(k, new Float64Array(HISTORY_SECONDS).fill(Number.NaN));
+    // Every series gets this second's slot, a missing one NaN: no value from an hour ago shows under a new time.
+    for (const [k, ring] of this.v) ring[this.at] = values[k] ?? Number.NaN;
     this.at = (this.at + 1) % HISTORY_SECONDS;
     if (this.n < HISTORY_SECONDS) this.n++;
   }
@@ -114,7 +112,10 @@ export class Panel {
   private readonly sampler: ReturnType<typeof setInterval>;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private busy = false;
+  private closed = false;
   private seq = 0;
+  /** The last frame sent and when (ms): a newcomer gets it alone, so a crowd reconnecting adds nothing to the others' 1 Hz. */
+  private lastFrame: { at: number; bytes: Uint8Array } | null = null;
   private app: Hono | null = null;
   private last: { t: number; values: Record<string, number | null> } | null = null;
   private readonly enc = new TextEncoder();
@@ -157,6 +158,7 @@ export class Panel {
   }
 
   private subscribe(): Response {
+    if (this.closed) return Response.json({ error: "unavailable", message: "the API is stopping" }, { status: 503 });
     if (this.clients.size >= MAX_LIVE_CLIENTS) {
       return Response.json({ error: "busy", message: `${MAX_LIVE_CLIENTS} live panels are open already; close one or reload later` }, { status: 503, headers: { "retry-after": "10" } });
     }
@@ -169,7 +171,7 @@ export class Panel {
           // The browser reconnects by itself after 2 s; each snapshot is the whole state, so nothing is replayed.
           ctrl.enqueue(this.enc.encode("retry: 2000\n\n"));
           this.ensureTicker();
-          void this.tick();
+          void this.welcome(ctrl);
         },
         cancel: () => {
           if (me) this.drop(me);
@@ -178,6 +180,22 @@ export class Panel {
       { highWaterMark: MAX_BACKLOG },
     );
     return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" } });
+  }
+
+  /** The newcomer's first frame, to it alone: the last one if it is under a second old, else a fresh one. */
+  private async welcome(ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    let frame = this.lastFrame && this.now() - this.lastFrame.at < 1000 ? this.lastFrame.bytes : null;
+    if (!frame) frame = this.frame(await this.snapshot());
+    if (!this.clients.has(ctrl)) return;
+    try {
+      ctrl.enqueue(frame);
+    } catch {
+      this.drop(ctrl);
+    }
+  }
+
+  private frame(data: string): Uint8Array {
+    return this.enc.encode(`id: ${++this.seq}\nevent: snapshot\ndata: ${data}\n\n`);
   }
 
   private ensureTicker(): void {
@@ -199,8 +217,8 @@ export class Panel {
     if (this.busy || this.clients.size === 0) return;
     this.busy = true;
     try {
-      const data = await this.snapshot();
-      const frame = this.enc.encode(`id: ${++this.seq}\nevent: snapshot\ndata: ${data}\n\n`);
+      const frame = this.frame(await this.snapshot());
+      this.lastFrame = { at: this.now(), bytes: frame };
       for (const c of [...this.clients]) {
         if ((c.desiredSize ?? 0) <= 0) {
           // MAX_BACKLOG snapshots unread: a stalled reader. Closing ends its stream; a live browser reconnects.
@@ -227,6 +245,7 @@ export class Panel {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sampler);
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
@@ -241,13 +260,16 @@ export class Panel {
 
 /** An embedded file with its validator; gzip when the client takes it; the page with its security headers. */
 function serveAsset(c: Context, a: Asset): Response {
-  const headers: Record<string, string> = { "content-type": a.type, etag: a.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", vary: "accept-encoding" };
+  const headers: Record<string, string> = { "content-type": a.type, "cache-control": "no-cache", "x-content-type-options": "nosniff", vary: "accept-encoding" };
   if (a.type.startsWith("text/html")) {
     headers["content-security-policy"] = PANEL_CSP;
     headers["referrer-policy"] = "no-referrer";
   }
-  if (c.req.header("if-none-match") === a.etag) return new Response(null, { status: 304, headers });
   const gz = /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
+  // Each encoding has its own validator (a strong ETag names one exact body).
+  headers.etag = gz ? `${a.etag.slice(0, -1)}-gz"` : a.etag;
   if (gz) headers["content-encoding"] = "gzip";
+  const inm = c.req.header("if-none-match");
+  if (inm !== undefined && (inm.trim() === "*" || inm.split(",").some((t) => t.trim().replace(/^W\//, "") === headers.etag))) return new Response(null, { status: 304, headers });
   return new Response(gz ? a.gz : a.raw, { headers });
 }

@@ -110,6 +110,15 @@ describe("History", () => {
     expect(h.view().series.pool).toEqual([null, 3]);
   });
 
+  test("a series that stops being reported reads null from then on, also after the ring wraps", () => {
+    const h = new History();
+    h.add(0, { pool: 123 });
+    for (let i = 1; i <= 3600; i++) h.add(i, {});
+    const v = h.view();
+    expect(v.t.at(-1)).toBe(3600);
+    expect(v.series.pool!.every((x) => x === null)).toBe(true);
+  });
+
   test("the ring keeps only the last 3600 samples", () => {
     const h = new History();
     for (let i = 0; i < 3700; i++) h.add(1000 + i, { miner: i });
@@ -310,6 +319,30 @@ describe("events", () => {
     await expect((async () => { for (;;) frames.push(await s.frame()); })()).rejects.toThrow("stream ended");
     expect(frames[0]).toBe("retry: 2000");
     expect(frames.length).toBe(8);
+  });
+
+  test("a newcomer's first frame goes to it alone: others keep their 1 Hz however many connect", async () => {
+    // The ticker never fires within the test (an hour): every frame seen is a welcome.
+    const { app } = build({ intervalMs: 3_600_000 });
+    const first = sse(await app.request("/api/panel/events"));
+    expect(await first.frame()).toBe("retry: 2000");
+    expect(parseFrame(await first.frame()).event).toBe("snapshot");
+    for (let i = 0; i < 10; i++) {
+      const s = sse(await app.request("/api/panel/events"));
+      expect(await s.frame()).toBe("retry: 2000");
+      expect(parseFrame(await s.frame()).event).toBe("snapshot");
+    }
+    // Nothing more is queued for the first client: its next read stays pending.
+    const next = await Promise.race([first.frame().then(() => "frame"), Bun.sleep(200).then(() => "nothing")]);
+    expect(next).toBe("nothing");
+  });
+
+  test("a stream asked for after close() is refused (503), not started", async () => {
+    const { app, panel } = build({ intervalMs: 50 });
+    panel.close();
+    const r = await app.request("/api/panel/events");
+    expect(r.status).toBe(503);
+    expect(panel.liveClients()).toBe(0);
   });
 
   test("close() ends every live stream", async () => {
