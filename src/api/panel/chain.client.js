@@ -36,6 +36,8 @@
     var k = JSON.stringify(bl.map(function (b) { return b.hash; }));
     if (k !== lastBlocks) {
       lastBlocks = k;
+      // The producer column is for proof-of-sync chains; on proof-of-work it stays out of the way.
+      RN.$("chain-blocks").classList.toggle("pow", !bl.some(function (b) { return b.producer; }));
       RN.rows(
         RN.$("chain-blocks").tBodies[0],
         bl.map(function (b) {
