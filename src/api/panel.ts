@@ -55,7 +55,7 @@ export const SNAPSHOT_PATHS = [
   "/pool/mode",
   "/pool/settings",
   "/pool/bans",
-  "/pool/blocks?limit=20",
+  "/pool/blocks?limit=20&summary=1",
   "/api/chain/tip",
   "/api/chain/blocks?limit=12",
   "/api/peers",
@@ -67,6 +67,10 @@ export const SNAPSHOT_PATHS = [
 export const HISTORY_SECONDS = 3600;
 /** Live clients at once; more are told to come back later (503). */
 export const MAX_LIVE_CLIENTS = 32;
+/** Live clients from one address. */
+export const MAX_LIVE_PER_IP = 4;
+/** A snapshot younger than this is handed out again instead of made anew. */
+const SNAPSHOT_REUSE_MS = 900;
 /** Snapshots a client may have unread before it is dropped (a reader that stopped must not grow the server). */
 const MAX_BACKLOG = 8;
 
@@ -108,14 +112,14 @@ export class History {
 /** The panel of one API: its routes, the history sampler and the live feed. */
 export class Panel {
   readonly history = new History();
-  private readonly clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Live clients and the address each came from (null: in-process). */
+  private readonly clients = new Map<ReadableStreamDefaultController<Uint8Array>, string | null>();
+  private readonly perIp = new Map<string, number>();
   private readonly sampler: ReturnType<typeof setInterval>;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private busy = false;
   private closed = false;
   private seq = 0;
-  /** The last frame sent and when (ms): a newcomer gets it alone, so a crowd reconnecting adds nothing to the others' 1 Hz. */
-  private lastFrame: { at: number; bytes: Uint8Array } | null = null;
   private app: Hono | null = null;
   private last: { t: number; values: Record<string, number | null> } | null = null;
   private readonly enc = new TextEncoder();
@@ -141,33 +145,51 @@ export class Panel {
     for (const path of Object.keys(PANEL_ASSETS)) app.get(path, (c) => serveAsset(c, PANEL_ASSETS[path]!));
     app.get("/api/panel/history", (c) => c.json({ step_s: 1, ...this.history.view() }));
     app.get("/api/panel/snapshot", async (c) => c.body(await this.snapshot(), 200, { "content-type": "application/json" }));
-    app.get("/api/panel/events", () => this.subscribe());
+    app.get("/api/panel/events", (c) => this.subscribe((c.env as { ip?: string } | undefined)?.ip ?? null));
   }
 
+  /**
+   * The current snapshot, made at most about once a second however many ask (the ticker, newcomers, GET
+   * /api/panel/snapshot): reads are open beyond loopback, and asking must not cost the rig more than that.
+   */
+  snapshot(): Promise<string> {
+    const t = this.now();
+    if (this.cached && t - this.cached.at < SNAPSHOT_REUSE_MS) return this.cached.data;
+    const data = this.build();
+    this.cached = { at: t, data };
+    data.catch(() => (this.cached = null));
+    return data;
+  }
+  private cached: { at: number; data: Promise<string> } | null = null;
+
   /** Every snapshot path's answer as one JSON object (raw texts joined: no parse and re-encode of big answers). */
-  async snapshot(): Promise<string> {
+  private async build(): Promise<string> {
     const app = this.app!;
     const parts = await Promise.all(
       (this.d.paths ?? SNAPSHOT_PATHS).map(async (p) => {
         const r = await app.request(p);
-        return r.status === 404 ? null : `${JSON.stringify(p.split("?")[0])}:${await r.text()}`;
+        // A JSON body has no newline inside its strings (escaped), so dropping raw ones keeps it one SSE data line.
+        return r.status === 404 ? null : `${JSON.stringify(p.split("?")[0])}:${(await r.text()).replace(/[\r\n]/g, "")}`;
       }),
     );
     const point = this.last ? JSON.stringify({ t: this.last.t, ...this.last.values }) : "null";
     return `{"t":${this.now()},"point":${point},"api":{${parts.filter((x) => x !== null).join(",")}}}`;
   }
 
-  private subscribe(): Response {
+  /** A live stream for a client at `ip` (null: in-process, no address). */
+  private subscribe(ip: string | null): Response {
     if (this.closed) return Response.json({ error: "unavailable", message: "the API is stopping" }, { status: 503 });
-    if (this.clients.size >= MAX_LIVE_CLIENTS) {
-      return Response.json({ error: "busy", message: `${MAX_LIVE_CLIENTS} live panels are open already; close one or reload later` }, { status: 503, headers: { "retry-after": "10" } });
-    }
+    const busy = (message: string) => Response.json({ error: "busy", message }, { status: 503, headers: { "retry-after": "10" } });
+    if (this.clients.size >= MAX_LIVE_CLIENTS) return busy(`${MAX_LIVE_CLIENTS} live panels are open already; close one or reload later`);
+    // One host cannot take every place: a few tabs each, the rest for everyone else.
+    if (ip !== null && (this.perIp.get(ip) ?? 0) >= MAX_LIVE_PER_IP) return busy(`${MAX_LIVE_PER_IP} live panels are open from ${ip} already; close a tab`);
     let me: ReadableStreamDefaultController<Uint8Array> | null = null;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (ctrl) => {
           me = ctrl;
-          this.clients.add(ctrl);
+          this.clients.set(ctrl, ip);
+          if (ip !== null) this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
           // The browser reconnects by itself after 2 s; each snapshot is the whole state, so nothing is replayed.
           ctrl.enqueue(this.enc.encode("retry: 2000\n\n"));
           this.ensureTicker();
@@ -182,10 +204,9 @@ export class Panel {
     return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" } });
   }
 
-  /** The newcomer's first frame, to it alone: the last one if it is under a second old, else a fresh one. */
+  /** The newcomer's first frame, to it alone (a crowd reconnecting adds nothing to the others' 1 Hz). */
   private async welcome(ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    let frame = this.lastFrame && this.now() - this.lastFrame.at < 1000 ? this.lastFrame.bytes : null;
-    if (!frame) frame = this.frame(await this.snapshot());
+    const frame = this.frame(await this.snapshot());
     if (!this.clients.has(ctrl)) return;
     try {
       ctrl.enqueue(frame);
@@ -205,7 +226,14 @@ export class Panel {
   }
 
   private drop(ctrl: ReadableStreamDefaultController<Uint8Array>): void {
+    if (!this.clients.has(ctrl)) return;
+    const ip = this.clients.get(ctrl)!;
     this.clients.delete(ctrl);
+    if (ip !== null) {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.perIp.set(ip, n);
+      else this.perIp.delete(ip);
+    }
     if (this.clients.size === 0 && this.ticker) {
       clearInterval(this.ticker);
       this.ticker = null;
@@ -218,8 +246,7 @@ export class Panel {
     this.busy = true;
     try {
       const frame = this.frame(await this.snapshot());
-      this.lastFrame = { at: this.now(), bytes: frame };
-      for (const c of [...this.clients]) {
+      for (const c of [...this.clients.keys()]) {
         if ((c.desiredSize ?? 0) <= 0) {
           // MAX_BACKLOG snapshots unread: a stalled reader. Closing ends its stream; a live browser reconnects.
           this.drop(c);
@@ -249,12 +276,13 @@ export class Panel {
     clearInterval(this.sampler);
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
-    for (const c of this.clients) {
+    for (const c of this.clients.keys()) {
       try {
         c.close();
       } catch {}
     }
     this.clients.clear();
+    this.perIp.clear();
   }
 }
 

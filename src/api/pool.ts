@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { ownerOnly } from "./auth";
 import { jsonBody } from "./body";
 import { z } from "zod";
-import { RignodeError, type MetricFamily, MetricsRegistry } from "../core";
+import { displayHexToLe, RignodeError, type MetricFamily, MetricsRegistry } from "../core";
 import type { Ban, HttpWorkers, PoolServer } from "../pool";
 
 export type PoolMode = "host" | "solo" | "join";
@@ -98,9 +98,18 @@ export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   // ?workers=none leaves the worker list out (the panel pages it through /pool/workers).
   app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(c.req.query("workers") !== "none"), ...listening(d), http_sessions: d.http.count() }));
   app.get("/pool/workers", (c) => c.json(workersPage(d.server.workerList(), c.req.query())));
+  // ?summary=1: without outputs, weights and carried amounts (a plan can name thousands), for lists; a block's own
+  // route has all of it.
   app.get("/pool/blocks", (c) => {
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
-    return c.json({ blocks: d.server.blocks(limit) });
+    const blocks = d.server.blocks(limit);
+    if (c.req.query("summary") === undefined) return c.json({ blocks });
+    return c.json({ blocks: blocks.map(({ outputs, weights: _w, carried: _c, ...b }) => ({ ...b, outputs_count: outputs.length })) });
+  });
+  app.get("/pool/blocks/:hash", (c) => {
+    const b = d.server.block(displayHexToLe(c.req.param("hash"), "block hash"));
+    if (!b) throw new RignodeError("not_found", `the pool found no block ${c.req.param("hash").slice(0, 64)}`);
+    return c.json(b);
   });
   app.get("/pool/metrics", (c) => {
     const r = new MetricsRegistry();

@@ -192,6 +192,7 @@ export class Ledger {
     })();
     this.roundFrom = null;
     this.carry = null;
+    this.blocksGen++;
   }
 
   /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
@@ -203,6 +204,20 @@ export class Ledger {
       .all(limit)
       .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan }));
   }
+
+  /** One block the pool found (by its hash, digest byte order), or null. */
+  block(hash: Uint8Array): { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan } | null {
+    const r = this.db
+      .query<{ hash: Uint8Array; height: number; time: number; status: "main" | "orphaned"; plan: string }, [Uint8Array]>("SELECT hash, height, time, status, plan FROM pool_blocks WHERE hash = ?")
+      .get(hash);
+    return r ? { hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan } : null;
+  }
+
+  /** Counts up whenever this ledger records a block or changes one's status: what derived figures are cached by. */
+  get blocksVersion(): number {
+    return this.blocksGen;
+  }
+  private blocksGen = 0;
 
   /** The pool's most recent blocks by height, as reconcile() reads them. */
   recentBlocks(recent = 1000): { hash: Uint8Array; height: number; status: "main" | "orphaned" }[] {
@@ -233,6 +248,7 @@ export class Ledger {
     })();
     this.roundFrom = null;
     this.carry = null;
+    this.blocksGen++;
     return changes.length;
   }
 

@@ -85,10 +85,7 @@ export class PoolReport {
   /** Pool statistics: hashrate from shares, per-worker figures and scores (unless `withWorkers` is false), blocks, payouts, latency. */
   stats(withWorkers = true) {
     const now = this.pool.now();
-    const blocks = this.pool.o.ledger.blocks(1000).filter((b) => b.status === "main");
-    const paid = new Map<string, bigint>();
-    for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
-    const show = (k: string) => this.pool.o.source.display(Buffer.from(k, "hex"));
+    const { blocksFound, payouts } = this.paid();
     return {
       running: this.pool.isRunning(),
       source: this.pool.o.source.status(),
@@ -102,17 +99,34 @@ export class PoolReport {
       bans: this.pool.guard.list().length,
       latency_ms: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
       tip_to_notify_ms: { p50: this.tipToNotify.quantile(0.5), p99: this.tipToNotify.quantile(0.99), samples: this.tipToNotify.size() },
-      blocks_found: blocks.length,
+      blocks_found: blocksFound,
       fee: { pool_bps: this.pool.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.pool.o.scheme,
       job: this.pool.jobs.current
         ? { id: this.pool.jobs.current.job.id, height: this.pool.jobs.current.job.work.height, clean: this.pool.jobs.current.job.notify.cleanJobs, age_ms: now - this.pool.jobs.current.createdAt, outputs: this.pool.jobs.current.plan.outputs.length }
         : null,
       last_broadcast_ms: this.lastBroadcastMs,
-      payouts: [...paid].map(([k, v]) => ({ address: show(k), amount: v.toString() })),
+      payouts,
       ...(withWorkers ? { workers: this.workerList() } : {}),
     };
   }
+
+  /**
+   * Main-chain blocks among the last 1000 found and what they paid per address. Reading them parses every stored
+   * plan, so the result is kept until the ledger's blocks change (a snapshot a second must not re-parse them).
+   */
+  private paid(): { blocksFound: number; payouts: { address: string; amount: string }[] } {
+    const version = this.pool.o.ledger.blocksVersion;
+    if (this.paidCache?.version === version) return this.paidCache.value;
+    const blocks = this.pool.o.ledger.blocks(1000).filter((b) => b.status === "main");
+    const paid = new Map<string, bigint>();
+    for (const b of blocks) for (const o of b.plan.outputs) paid.set(o.to, (paid.get(o.to) ?? 0n) + BigInt(o.amount));
+    const show = (k: string) => this.pool.o.source.display(Buffer.from(k, "hex"));
+    const value = { blocksFound: blocks.length, payouts: [...paid].map(([k, v]) => ({ address: show(k), amount: v.toString() })) };
+    this.paidCache = { version, value };
+    return value;
+  }
+  private paidCache: { version: number; value: { blocksFound: number; payouts: { address: string; amount: string }[] } } | null = null;
 
   /** Every worker the pool knows (connected, or gone with shares in the last day): figures and score. */
   workerList() {
@@ -141,8 +155,24 @@ export class PoolReport {
 
   /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
   blocks(limit = 100) {
+    // Kept until the ledger's blocks change, like paid(): the panel asks every second.
+    const version = this.pool.o.ledger.blocksVersion;
+    if (this.blocksCache?.version === version && this.blocksCache.limit === limit) return this.blocksCache.value;
+    const value = this.pool.o.ledger.blocks(limit).map((b) => this.showBlock(b));
+    this.blocksCache = { version, limit, value };
+    return value;
+  }
+  private blocksCache: { version: number; limit: number; value: ReturnType<PoolReport["showBlock"]>[] } | null = null;
+
+  /** One block the pool found, by its hash in digest byte order, or null. */
+  block(hash: Uint8Array) {
+    const b = this.pool.o.ledger.block(hash);
+    return b ? this.showBlock(b) : null;
+  }
+
+  private showBlock(b: ReturnType<PoolContext["o"]["ledger"]["blocks"]>[number]) {
     const addr = (k: string) => this.pool.o.source.display(Buffer.from(k, "hex"));
-    return this.pool.o.ledger.blocks(limit).map((b) => ({
+    return {
       hash: leToDisplayHex(Buffer.from(b.hash, "hex")),
       height: b.height,
       time: b.time,
@@ -157,7 +187,7 @@ export class PoolReport {
       last_share: b.plan.lastShare,
       // "shares": weights from the window; "connected": the window was empty, the connected workers shared it.
       basis: b.plan.basis ?? "shares",
-    }));
+    };
   }
 
   /** Prometheus series of the pool. */

@@ -268,6 +268,11 @@ export class PoolServer {
     return this.report.blocks(limit);
   }
 
+  /** One block the pool found, by hash (digest byte order), or null. */
+  block(hash: Uint8Array) {
+    return this.report.block(hash);
+  }
+
   /** Prometheus series of the pool. */
   metrics(): MetricFamily[] {
     return this.report.metrics();

@@ -64,15 +64,23 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await Promise.all(procs.map((p) => p.proc.exited));
   });
 
-  /** A page on `base` that records every request it makes. */
-  async function open(base: string, width = 1280): Promise<{ page: Page; requests: string[] }> {
+  /**
+   * A page on `base` that records every request it makes, and every script error and console error: an exception in
+   * a section, or a load the CSP refused ("Refused to load …"). Failed loads (a 401 the page handles, a rig being
+   * restarted) are the network's, not the page's, and are left out.
+   */
+  async function open(base: string, width = 1280): Promise<{ page: Page; requests: string[]; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width, height: 900 } });
     const requests: string[] = [];
+    const errors: string[] = [];
     page.on("request", (r) => void requests.push(r.url()));
-    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    page.on("pageerror", (e) => void errors.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource|net::ERR_/.test(m.text())) errors.push(`console: ${m.text()}`);
+    });
     await page.goto(base);
     await page.waitForSelector("body[data-ready]", { timeout: 20_000 });
-    return { page, requests };
+    return { page, requests, errors };
   }
 
   test("pool + worker: live worker row, a ban lifted, the mode switched, nothing fetched from outside the rig", async () => {
@@ -87,7 +95,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     procs.push(worker);
     await up(worker);
 
-    const { page, requests } = await open(pool.base);
+    const { page, requests, errors } = await open(pool.base);
     await page.evaluate(() => ((globalThis as any).__sameDocument = true));
     // The worker's row appears, and its hashrate changes, without a reload.
     const row = page.locator(`#workers tr[data-user="${addr}.rig1"]`);
@@ -100,6 +108,13 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await waitFor(async () => ((await rate.textContent()) !== first ? true : undefined), 60_000);
     expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
     await page.locator("#rate").screenshot({ path: join(OUT, "panel-chart.png") });
+
+    // A block the worker found: its payout plan, read from the rig when opened, names the worker's address.
+    const blockRow = page.locator("#pool-blocks tbody tr[data-height]").first();
+    await blockRow.waitFor({ timeout: 60_000 });
+    await blockRow.locator("summary").click();
+    await blockRow.locator("details tbody tr").first().waitFor({ timeout: 10_000 });
+    expect(await blockRow.locator("details tbody").textContent()).toContain(addr);
 
     // A client sending work for jobs that do not exist is banned; the page lists the ban and lifts it.
     await misbehave(jsonPort, `${addr}.bad`);
@@ -161,6 +176,8 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
       expect(list.length).toBeGreaterThan(3);
       expect(list.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);
     }
+    // No section threw, nothing was refused by the CSP.
+    expect([...errors, ...w.errors, ...phone.errors]).toEqual([]);
     await Promise.all([page, w.page, phone.page].map((p) => p.close()));
   }, 240_000);
 
@@ -169,7 +186,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     const pool = start(["pool", "--p2p", "off", "--api", `0.0.0.0:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`], api, mkdtempSync(join(tmpdir(), "rignode-panel-lan-")));
     procs.push(pool);
     await up(pool);
-    const { page } = await open(pool.base);
+    const { page, errors } = await open(pool.base);
     await page.locator("#pool-stop").click();
     await page.locator("#token-dlg").waitFor({ state: "visible", timeout: 10_000 });
     expect(await page.locator("#token-why").textContent()).toContain("Refused without the API token");
@@ -201,6 +218,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 30_000 });
     await page.waitForFunction((n) => (globalThis as any).RN.stats.snapshots > n + 1, before, { timeout: 15_000 });
     expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
+    expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
 
@@ -210,7 +228,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     procs.push(node);
     await up(node);
     const status = await json(`${node.base}/api/mining/status`);
-    const { page, requests } = await open(node.base);
+    const { page, requests, errors } = await open(node.base);
     await page.locator("#sync").waitFor({ state: "visible", timeout: 10_000 });
     expect(await page.locator("#sync-winners li").first().textContent()).toContain(`primary ${status.current_winner}`);
     expect(await page.locator("#sync-facts").textContent()).toContain(status.my_node_id.slice(0, 16));
@@ -218,6 +236,9 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     expect(await page.locator("#pool").isHidden()).toBe(true);
     await page.locator("#sync").screenshot({ path: join(OUT, "panel-sync.png") });
     expect(requests.filter((u) => !u.startsWith(`${node.base}/`))).toEqual([]);
+    // A node that neither mines nor pools has no hashrate to chart.
+    expect(await page.locator("#rate").isHidden()).toBe(true);
+    expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
 });

@@ -96,6 +96,10 @@ RN.duration = function (s) {
 RN.ago = function (ms) {
   return ms === null || ms === undefined ? "never" : RN.duration((Date.now() - ms) / 1000) + " ago";
 };
+/** A long identifier cut in the middle (its start and end tell it apart), whole on hover. */
+RN.middle = function (text, n) {
+  return RN.el("span", { class: "mono", title: text }, text && text.length > 2 * n + 1 ? text.slice(0, n) + "…" + text.slice(-n) : text || "–");
+};
 RN.short = function (hex, n) {
   n = n || 12;
   return RN.el("span", { class: "mono", title: hex }, hex && hex.length > n + 2 ? hex.slice(0, n) + "…" : hex || "–");
@@ -215,10 +219,12 @@ RN.chart = { plot: null, data: null, names: [] };
 
 /** Sets the chart from GET /api/panel/history ({t, series}). */
 RN.chartReset = function (h) {
+  if (RN.chart.plot) (RN.chart.plot.destroy(), (RN.chart.plot = null));
   var names = Object.keys(h.series).filter(function (k) {
     return h.series[k].some(function (v) { return v !== null; });
   });
   RN.chart.names = names;
+  RN.chart.hasSeries = Object.keys(h.series).length > 0;
   RN.chart.data = [h.t.slice()].concat(names.map(function (k) { return h.series[k].slice(); }));
   RN.chartDraw();
 };
@@ -231,6 +237,7 @@ RN.chartAdd = function (p) {
   if (ts.length && ts[ts.length - 1] >= p.t) return;
   var fresh = Object.keys(p).filter(function (k) { return k !== "t" && p[k] !== null && c.names.indexOf(k) < 0; });
   if (fresh.length) {
+    c.hasSeries = true;
     fresh.forEach(function (k) {
       c.names.push(k);
       c.data.push(ts.map(function () { return null; }));
@@ -245,8 +252,10 @@ RN.chartAdd = function (p) {
 
 RN.chartDraw = function () {
   var c = RN.chart, box = RN.$("chart");
-  if (!c.data || typeof uPlot === "undefined" || box.offsetParent === null) return;
+  if (!c.data || typeof uPlot === "undefined") return;
   RN.$("chart-legend").textContent = c.names.length ? "(" + c.names.join(", ") + ")" : "(no hashrate yet)";
+  // A role that neither mines nor pools (a plain node) has no series at all: no chart.
+  RN.show("rate", c.hasSeries !== false);
   if (!c.names.length) return;
   var width = Math.max(240, box.clientWidth);
   if (c.plot && c.plot.width === width) {

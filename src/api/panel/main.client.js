@@ -33,7 +33,11 @@
       }
     });
     header(a);
-    RN.chartAdd(snap.point);
+    try {
+      RN.chartAdd(snap.point);
+    } catch (e) {
+      console.error("panel: the chart failed to draw", e);
+    }
     var ms = performance.now() - t0;
     RN.stats.snapshots++;
     RN.stats.lastRenderMs = ms;
@@ -56,6 +60,21 @@
     } catch (e) {}
   }
 
+  /** The feed was refused (not a stream: e.g. 503, every place taken): ask once more to read why, and say it. */
+  async function explain() {
+    var ctl = new AbortController();
+    try {
+      var r = await fetch("/api/panel/events", { signal: ctl.signal, cache: "no-store" });
+      if (!r.ok) {
+        var j = await r.json().catch(function () { return {}; });
+        RN.notice("Live updates refused: " + (j.message || "HTTP " + r.status) + " (retrying every 5 s)", "error");
+      }
+    } catch (e) {
+    } finally {
+      ctl.abort();
+    }
+  }
+
   function connect() {
     var es = new EventSource("/api/panel/events");
     es.addEventListener("open", function () {
@@ -72,7 +91,10 @@
     es.addEventListener("error", function () {
       // The browser retries by itself (the stream says every 2 s) unless the answer was not a stream at all.
       live(false, es.readyState === EventSource.CLOSED ? "disconnected" : "reconnecting…");
-      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+      if (es.readyState === EventSource.CLOSED) {
+        explain();
+        setTimeout(connect, 5000);
+      }
     });
   }
 

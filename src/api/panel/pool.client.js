@@ -13,13 +13,19 @@
     return n;
   }
 
+  /** The part of ADDRESS.NAME after the address; a worker without a name is its address alone. */
+  function workerName(w) {
+    return w.user.indexOf(w.address + ".") === 0 ? w.user.slice(w.address.length + 1) : w.user === w.address ? "(no name)" : w.user;
+  }
+
   function workerRow(w) {
     var rej = rejectedTotal(w);
     var reasons = Object.keys(w.rejected).map(function (k) { return k + ": " + w.rejected[k]; }).join(", ");
     return RN.el(
       "tr",
       { "data-user": w.user, class: w.connected ? null : "offline" },
-      RN.el("td", { class: "name", title: w.user }, w.connected ? null : RN.el("span", { class: "muted" }, "(offline) "), w.user),
+      RN.el("td", { class: "name", title: w.user }, w.connected ? null : RN.el("span", { class: "muted" }, "(offline) "), workerName(w)),
+      RN.el("td", null, RN.middle(w.address, 8)),
       RN.el("td", { class: "num rate" }, RN.rate(w.hashrate_hs)),
       RN.el("td", { class: "num" }, RN.num(w.difficulty, 6)),
       RN.el("td", { class: "num" }, RN.num(w.accepted)),
@@ -39,8 +45,8 @@
     try {
       var q = "offset=" + view.page * PAGE + "&limit=" + PAGE + "&sort=" + view.sort + "&dir=" + (view.dir < 0 ? "desc" : "asc") + "&q=" + encodeURIComponent(view.filter);
       var r = await fetch("/pool/workers?" + q, { cache: "no-store" });
-      if (!r.ok) return;
       var p = await r.json();
+      if (!r.ok) return void RN.notice("The workers table could not be read: " + (p.message || "HTTP " + r.status), "error");
       var pages = Math.max(1, Math.ceil(p.matched / PAGE));
       if (view.page > pages - 1) {
         view.page = pages - 1;
@@ -64,7 +70,18 @@
     }
   }
 
+  /** Rows are redrawn only when the bans change (a focused Lift button stays focused); the time left is updated in place. */
+  var lastBans = "";
   function bans(list) {
+    var k = JSON.stringify(list.map(function (b) { return [b.ip, b.worker, b.reason, b.until]; }));
+    if (k === lastBans) {
+      list.forEach(function (b, i) {
+        var cell = RN.$("bans").tBodies[0].rows[i].querySelector(".left");
+        if (cell) cell.textContent = RN.duration(b.seconds_left) + " left";
+      });
+      return;
+    }
+    lastBans = k;
     RN.rows(
       RN.$("bans").tBodies[0],
       list.map(function (b) {
@@ -74,8 +91,8 @@
           RN.el("td", { class: "mono" }, b.ip),
           RN.el("td", { class: "wrap" }, b.worker || "whole IP"),
           RN.el("td", { class: "wrap" }, b.reason),
-          RN.el("td", { title: RN.time(b.until) }, RN.duration(b.seconds_left) + " left"),
-          RN.el("td", null, RN.el("button", { type: "button", class: "lift", "aria-label": "Lift the ban on " + b.ip, onclick: lift(b.ip) }, "Lift")),
+          RN.el("td", { class: "left", title: RN.time(b.until) }, RN.duration(b.seconds_left) + " left"),
+          RN.el("td", null, RN.el("button", { type: "button", class: "lift", "aria-label": "Lift the ban on " + b.ip + (b.worker ? " (" + b.worker + ")" : ""), onclick: lift(b.ip) }, "Lift")),
         );
       }),
       "no bans in force",
@@ -89,15 +106,31 @@
     };
   }
 
+  /** A block's payout plan: the summary from the list; its outputs asked of the rig when opened (a plan can be long). */
   function plan(b) {
-    var rows = b.outputs.map(function (o) { return RN.el("tr", null, RN.el("td", { class: "wrap mono" }, o.address), RN.el("td", { class: "num" }, RN.coins(o.amount))); });
-    return RN.el(
+    var body = RN.el("div", null, RN.el("p", { class: "muted" }, "loading…"));
+    var d = RN.el(
       "details",
       null,
-      RN.el("summary", null, b.outputs.length + " outputs · " + b.scheme + (b.basis === "connected" ? " (no shares yet: split among the connected)" : "")),
+      RN.el("summary", null, b.outputs_count + " outputs · " + b.scheme + (b.basis === "connected" ? " (no shares yet: split among the connected)" : "")),
       RN.el("p", null, "foundation ", RN.coins(b.foundation), " · pool fee ", RN.coins(b.pool_fee)),
-      RN.el("table", null, RN.el("thead", null, RN.el("tr", null, RN.el("th", null, "Address"), RN.el("th", { class: "num" }, "Amount"))), RN.el("tbody", null, ...rows)),
+      body,
     );
+    d.addEventListener("toggle", async function () {
+      if (!d.open || d.dataset.loaded) return;
+      d.dataset.loaded = "1";
+      try {
+        var r = await fetch("/pool/blocks/" + encodeURIComponent(b.hash), { cache: "no-store" });
+        var full = await r.json();
+        if (!r.ok) throw new Error(full.message || "HTTP " + r.status);
+        var rows = full.outputs.map(function (o) { return RN.el("tr", null, RN.el("td", { class: "wrap mono" }, o.address), RN.el("td", { class: "num" }, RN.coins(o.amount))); });
+        body.replaceChildren(RN.el("table", null, RN.el("thead", null, RN.el("tr", null, RN.el("th", { scope: "col" }, "Address"), RN.el("th", { scope: "col", class: "num" }, "Amount"))), RN.el("tbody", null, ...rows)));
+      } catch (e) {
+        delete d.dataset.loaded;
+        body.replaceChildren(RN.el("p", { class: "bad" }, "The plan could not be read: " + e.message));
+      }
+    });
+    return d;
   }
 
   var lastBlocks = "";
@@ -114,7 +147,7 @@
           { "data-height": b.height },
           RN.el("td", null, RN.el("span", { title: b.hash }, b.height)),
           RN.el("td", null, RN.time(b.time)),
-          RN.el("td", { class: orphan ? "orphan" : "good" }, orphan ? "orphaned (" + b.status + ")" : "in main chain"),
+          RN.el("td", { class: orphan ? "orphan" : "good" }, orphan ? "orphaned" : "in main chain"),
           RN.el("td", { class: "num" }, RN.coins(b.total)),
           RN.el("td", { class: "wrap" }, plan(b)),
         );
@@ -262,7 +295,9 @@
     }
     RN.$("mode-apply").disabled = true;
     try {
-      if (await RN.write("POST", "/pool/mode", body, "Switch to " + chosen.value)) edited.mode = false;
+      // Done or not, the radio goes back to what the rig reports at the next snapshot (typed join fields stay).
+      await RN.write("POST", "/pool/mode", body, "Switch to " + chosen.value);
+      edited.mode = false;
     } finally {
       RN.$("mode-apply").disabled = false;
     }

@@ -23,6 +23,16 @@
     return "off";
   }
 
+  /** A governor's state and reason; before its first poll it has no decision yet. */
+  function governor(g, state) {
+    if (!g.enabled) return "off";
+    return g.decision ? state + " — " + g.decision.reason : "starting (no reading yet)";
+  }
+
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
   var lastThreads = "";
 
   RN.sections.push(function (a) {
@@ -46,9 +56,9 @@
       ["Blocks found", m.blocks_found],
       ["Temperature", tu ? temperature(tu.sensors.temperature) : "unavailable"],
       ["Power", tu ? power(tu.sensors.power) : "unavailable"],
-      ["Thermal governor", tu ? (tu.thermal.enabled ? tu.thermal.state + " — " + tu.thermal.decision.reason : "off") : null],
-      ["Power governor", tu ? (tu.power.enabled ? tu.power.decision.state + " — " + tu.power.decision.reason : "off") : null],
-      ["Decision", d ? (d.should_mine ? "mine" : "paused") + ", " + d.threads + " threads, batch " + d.batch + " units" + (d.constraints_applied.length ? " (" + d.constraints_applied.join(", ") + ")" : "") : null],
+      ["Thermal governor", tu ? governor(tu.thermal, tu.thermal.state) : null],
+      ["Power governor", tu ? governor(tu.power, tu.power.decision && tu.power.decision.state) : null],
+      ["Decision", d ? (d.should_mine ? "mine" : "paused") + ", " + plural(d.threads, "thread") + ", batch " + d.batch + " units" + (d.constraints_applied.length ? " (" + d.constraints_applied.join(", ") + ")" : "") : "not decided yet"],
       ["Tuner", tu ? tuner(tu.tuner, tu.memory) : null],
       ["Uptime", RN.duration(info.uptime_s)],
     ]);
