@@ -73,7 +73,7 @@ export function workersPage(all: WorkerRow[], query: Record<string, string>) {
   if (!p.success) throw new RignodeError("input", `bad workers query: ${p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} (offset, limit 1-1000, sort ${WORKER_SORTS.join("|")}, dir asc|desc, q)`);
   const { offset, limit, sort, dir, q } = p.data;
   const needle = q.toLowerCase();
-  const matched = needle ? all.filter((w) => w.user.toLowerCase().includes(needle) || w.address.toLowerCase().includes(needle)) : all;
+  const matched = needle ? all.filter((w) => w.user.toLowerCase().includes(needle) || w.address.toLowerCase().includes(needle)) : [...all];
   const sign = dir === "asc" ? 1 : -1;
   matched.sort((x, y) => {
     const a = sortKey(x, sort);
