@@ -1,0 +1,64 @@
+// From a scored sample to advisories: what an operator (or the guarded actor) could change, and why. The rules are
+// few and each names its evidence; they only advise — the node's actor decides, and validates, any action.
+import type { Advisory, Scored } from "./types";
+import type { Thresholds } from "./thresholds";
+
+export interface AdviceState {
+  /** True after we advised a pause (so a resume is ours to advise; an operator's pause is not). */
+  pausedByAdvice: boolean;
+}
+
+/** The advisories one scored sample calls for (none when healthy). `drop` is the held hashrate drop (0..1) or null. */
+export function advise(s: Scored, drop: number | null, t: Thresholds, st: AdviceState, now: number): Advisory[] {
+  const out: Advisory[] = [];
+  const ttl = t.advice.ttlSec;
+  const x = s.sample;
+  const add = (kind: Advisory["kind"], target: string, delta: number, reason: string) => out.push({ kind, target, delta, reason, ttl, at: now });
+  const head = s.kpis.thermalHeadroomC;
+  const th = t.thermal;
+
+  if (head !== null && head <= th.criticalHeadroomC && !x.paused) {
+    add("pause", "miner", 0, `temperature ${x.tempC} °C is within ${th.criticalHeadroomC} °C of the ${th.limitC} °C limit`);
+    st.pausedByAdvice = true;
+  } else if (head !== null && head <= th.majorHeadroomC) {
+    add("cooling", "package", 0, `thermal headroom ${head.toFixed(1)} °C (limit ${th.limitC} °C): check fans, airflow and dust`);
+    if (x.power !== "unavailable") add("power_limit", "package-0", -t.advice.powerStepW, `thermal headroom ${head.toFixed(1)} °C: a lower power limit trades a little hashrate for temperature`);
+    if (x.threads > 1 && !x.paused) add("threads", "miner", -1, `thermal headroom ${head.toFixed(1)} °C: one thread fewer lowers the package power`);
+  } else if (x.paused && st.pausedByAdvice && head !== null && head >= th.minorHeadroomC) {
+    add("resume", "miner", 0, `temperature back to ${x.tempC} °C (${head.toFixed(1)} °C headroom) after the advised pause`);
+  }
+  if (!x.paused) st.pausedByAdvice = false;
+
+  if (drop !== null && drop >= t.hashrate.minorDrop && !x.paused && !out.some((a) => a.kind === "threads")) {
+    const pct = (drop * 100).toFixed(1);
+    const load = x.load === null ? "" : `, load ${x.load.toFixed(2)} per CPU`;
+    if (head !== null && head <= th.minorHeadroomC) add("cooling", "package", 0, `hashrate fell ${pct}% with ${head.toFixed(1)} °C thermal headroom: likely thermal throttling`);
+    else if (x.threads > 1) add("threads", "miner", -1, `hashrate fell ${pct}% with threads and batch unchanged${load}: another process competes for the CPUs; one thread fewer leaves it a core`);
+    // One thread cannot give a core back; smaller batches answer the scheduler (and job changes) sooner.
+    else if (x.batch > 1) add("batch", "miner", -Math.max(1, Math.floor(x.batch / 2)), `hashrate fell ${pct}% on the one mining thread${load}: another process competes for its CPU`);
+  }
+
+  const rr = s.kpis.rejectRatio;
+  if (rr !== null && rr >= t.rejects.major && x.batch > 1) {
+    const stale = x.stale !== null && x.rejectedBy ? ` (stale ${x.stale})` : "";
+    add("batch", "miner", -Math.max(1, Math.floor(x.batch / 2)), `reject ratio ${(rr * 100).toFixed(1)}% over 60 s${stale}: smaller batches see new jobs sooner`);
+  }
+  return dedupe(out);
+}
+
+/** One advisory per kind and target (the first, the most pressing, wins). */
+function dedupe(list: Advisory[]): Advisory[] {
+  const seen = new Set<string>();
+  return list.filter((a) => {
+    const key = `${a.kind}:${a.target}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Merges fresh advisories into the standing ones: a fresh one replaces its kind and target; expired ones go. */
+export function mergeAdvice(standing: Advisory[], fresh: Advisory[], now: number): Advisory[] {
+  const keys = new Set(fresh.map((a) => `${a.kind}:${a.target}`));
+  return [...standing.filter((a) => !keys.has(`${a.kind}:${a.target}`) && a.at + a.ttl * 1000 > now), ...fresh];
+}
