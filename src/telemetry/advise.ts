@@ -27,7 +27,8 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
   } else if (x.paused && st.pausedByAdvice && head !== null && head >= th.minorHeadroomC) {
     add("resume", "miner", 0, `temperature back to ${x.tempC} °C (${head.toFixed(1)} °C headroom) after the advised pause`);
   }
-  if (!x.paused) st.pausedByAdvice = false;
+  // Running again (resumed by anyone) without a fresh pause advisory: a later pause is not ours to undo.
+  if (!x.paused && !out.some((a) => a.kind === "pause")) st.pausedByAdvice = false;
 
   if (drop !== null && drop >= t.hashrate.minorDrop && !x.paused && !out.some((a) => a.kind === "threads")) {
     const pct = (drop * 100).toFixed(1);
@@ -57,8 +58,10 @@ function dedupe(list: Advisory[]): Advisory[] {
   });
 }
 
-/** Merges fresh advisories into the standing ones: a fresh one replaces its kind and target; expired ones go. */
+const OPPOSITE: Partial<Record<Advisory["kind"], Advisory["kind"]>> = { pause: "resume", resume: "pause" };
+
+/** Merges fresh advisories into the standing ones: a fresh one replaces its kind (and its opposite) for its target; expired ones go. */
 export function mergeAdvice(standing: Advisory[], fresh: Advisory[], now: number): Advisory[] {
-  const keys = new Set(fresh.map((a) => `${a.kind}:${a.target}`));
+  const keys = new Set(fresh.flatMap((a) => [`${a.kind}:${a.target}`, ...(OPPOSITE[a.kind] ? [`${OPPOSITE[a.kind]}:${a.target}`] : [])]));
   return [...standing.filter((a) => !keys.has(`${a.kind}:${a.target}`) && a.at + a.ttl * 1000 > now), ...fresh];
 }
