@@ -41,7 +41,7 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
 
   const rr = s.kpis.rejectRatio;
   if (rr !== null && rr >= t.rejects.major && x.batch > 1) {
-    const stale = x.stale !== null && x.rejectedBy ? ` (stale ${x.stale})` : "";
+    const stale = x.stale !== null ? ` (stale ${x.stale})` : "";
     add("batch", "miner", -Math.max(1, Math.floor(x.batch / 2)), `reject ratio ${(rr * 100).toFixed(1)}% over 60 s${stale}: smaller batches see new jobs sooner`);
   }
   return dedupe(out);
