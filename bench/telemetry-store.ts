@@ -2,7 +2,7 @@
 // CPU the Redis publisher takes per scored second (against a real redis-server on loopback, and with Redis down).
 // Run: bun bench/telemetry-store.ts   (needs redis-server on PATH for the publish rows; median of 3 runs)
 import { RedisClient } from "bun";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../src/core";
@@ -72,7 +72,8 @@ if (server) {
     s.stop(true);
     return p;
   })();
-  const proc = Bun.spawn([server, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", mkdtempSync(join(tmpdir(), "rignode-redis-"))], { stdout: "ignore", stderr: "ignore" });
+  const dir = mkdtempSync(join(tmpdir(), "rignode-redis-"));
+  const proc = Bun.spawn([server, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const c = new RedisClient(url, { autoReconnect: false, connectionTimeout: 300 });
@@ -87,6 +88,7 @@ if (server) {
   pub.close();
   proc.kill("SIGTERM");
   await proc.exited;
+  rmSync(dir, { recursive: true, force: true });
 } else {
   console.log("up (loopback)   skipped: redis-server is not installed");
 }

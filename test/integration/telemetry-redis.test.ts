@@ -4,15 +4,12 @@
 // hung and malformed cases need no server. .ci/run installs redis-server; without it the server tests are skipped.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createLogger, RignodeError } from "../../src/core";
 import { checkRedisUrl, redactRedisUrl, TelemetryRedis } from "../../src/node/telemetry-redis";
 import type { Advisory, Scored, TelemetryView } from "../../src/telemetry";
 import { freePort, waitFor } from "../helpers";
+import { REDIS_SERVER, redisServer, type RedisServer } from "./redis-server";
 
-const REDIS_SERVER = Bun.which("redis-server");
 if (!REDIS_SERVER) console.warn("telemetry-redis: redis-server is not installed (apt-get install redis-server; .ci/run does): the tests against a real server are skipped");
 
 function capture() {
@@ -37,42 +34,8 @@ function view(t: number, advice: Advisory[] = []): TelemetryView {
 }
 const ADVICE: Advisory = { kind: "threads", target: "miner", delta: -1, reason: "a competing process takes a core", ttl: 120, at: 1 };
 
-interface Server {
-  port: number;
-  url: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** redis-server on 127.0.0.1:port with no RDB and no AOF, in its own temporary directory. */
-function redisServer(port = freePort()): Server {
-  const dir = mkdtempSync(join(tmpdir(), "rignode-redis-"));
-  let proc: ReturnType<typeof Bun.spawn> | null = null;
-  const url = `redis://127.0.0.1:${port}`;
-  return {
-    port, url,
-    async start() {
-      proc = Bun.spawn([REDIS_SERVER!, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"], { stdout: "ignore", stderr: "ignore" });
-      await waitFor(async () => {
-        const c = new RedisClient(url, { autoReconnect: false, connectionTimeout: 500 });
-        try {
-          return (await c.send("PING", [])) === "PONG" ? true : undefined;
-        } finally {
-          c.close();
-        }
-      }, 20_000);
-    },
-    async stop() {
-      if (!proc) return;
-      proc.kill("SIGTERM");
-      await proc.exited;
-      proc = null;
-    },
-  };
-}
-
 describe.skipIf(!REDIS_SERVER)("telemetry to a real redis-server", () => {
-  const server = REDIS_SERVER ? redisServer() : (null as unknown as Server);
+  const server = REDIS_SERVER ? redisServer() : (null as unknown as RedisServer);
   let reader: RedisClient;
   beforeAll(async () => {
     await server.start();
