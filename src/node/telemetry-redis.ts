@@ -202,7 +202,8 @@ export class TelemetryRedis {
     if (now - this.lastWarn < WARN_EVERY_MS) return;
     this.lastWarn = now;
     const error = e instanceof Error ? e.message : String(e);
-    this.log.warn("telemetry_redis_down", { url: this.shown, error, dropped: this.dropped, retry_s: this.retryMs / 1000, note: "mining goes on; telemetry:* keys are not updated until Redis answers" });
+    const code = (e as { code?: unknown } | null)?.code;
+    this.log.warn("telemetry_redis_down", { url: this.shown, error, code: typeof code === "string" ? code : undefined, dropped: this.dropped, retry_s: this.retryMs / 1000, note: "mining goes on; telemetry:* keys are not updated until Redis answers" });
   }
 }
 
