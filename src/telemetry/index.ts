@@ -6,3 +6,4 @@ export { stability, entropy, hazard, health, classOf, combine, type Evidence } f
 export { DEFAULT_THRESHOLDS, parseThresholds, loadThresholds, thresholdsSchema, type Thresholds } from "./thresholds";
 export { advise, mergeAdvice } from "./advise";
 export { Telemetry, FEATURES, type TelemetryOptions } from "./telemetry";
+export * from "./parquet";
