@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLDS, Telemetry, type Advisory, type Scored, type Telemet
 import { Sampler, ThresholdsFile } from "../../src/node/telemetry";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
 import { TelemetryActor } from "../../src/node/telemetry-act";
+import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
 import type { MiningEngine } from "../../src/miner";
 
 const quiet = () => createLogger({ json: true, level: "error", write: () => {} });
@@ -214,5 +215,33 @@ describe("guarded actions", () => {
     await r.feed(10, () => 120);
     expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`]);
     expect([...r.t.actions.values()]).toEqual(["failed", "kept"]);
+  });
+});
+
+describe("export", () => {
+  test("ndjson: the rows since --since, one a line, the history's columns; parquet and unknown formats refused clearly", () => {
+    const dir = tmp();
+    const now = Date.now();
+    const h = TelemetryHistory.open(dir, 7);
+    for (let i = 0; i < 12; i++) h.add(scored(now - 3_600_000 + i * 600_000, 1000 + i));
+    h.close();
+    const all = exportTelemetry(dir, { since: 0, format: "ndjson" });
+    expect(all.rows).toBe(12);
+    const lines = (all.body as string).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.hashrate)).toEqual([...Array(12).keys()].map((i) => 1000 + i));
+    expect(Object.keys(lines[0])).toContain("reject_ratio");
+    const recent = exportTelemetry(dir, { since: parseSince("-30m", now), format: "ndjson" });
+    expect(recent.rows).toBe(9); // rows every 10 min from -60m: those at or after -30m
+    expect(() => exportTelemetry(dir, { since: 0, format: "parquet" })).toThrow(/parquet is not built/);
+    expect(() => exportTelemetry(dir, { since: 0, format: "csv" })).toThrow(/expected one of ndjson/);
+    expect(() => exportTelemetry(tmp(), { since: 0, format: "ndjson" })).toThrow(/no telemetry history/);
+  });
+
+  test("--since: ISO or a span back from now; anything else is a usage error", () => {
+    expect(parseSince("-1h", 10_000_000)).toBe(10_000_000 - 3_600_000);
+    expect(parseSince("-7d", 1e12)).toBe(1e12 - 7 * 86_400_000);
+    expect(parseSince("2026-11-26T10:00:00Z")).toBe(Date.parse("2026-11-26T10:00:00Z"));
+    expect(() => parseSince("yesterday")).toThrow(/ISO time/);
+    expect(() => parseSince("1h")).toThrow(/-1h/);
   });
 });
