@@ -52,7 +52,9 @@ export class TelemetryActor {
   private stopped = false;
 
   constructor(o: ActorOptions) {
-    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, ...o };
+    // Options given as undefined take the defaults (a caller passes its own optional clock straight through).
+    const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ActorOptions;
+    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, ...given };
   }
 
   /** Called with each scored sample: feeds the window of the pending action, or takes the next advisory. */

@@ -148,6 +148,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
   let ticks = 0;
+  let lastError: string | null = null;
 
   const tick = () => {
     if (stopped) return;
@@ -167,8 +168,12 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
       history?.add(scored);
       const v = telemetry.view();
       for (const h of hooks) h(scored, v);
+      lastError = null;
     } catch (e) {
-      tlog.error("telemetry.sample_failed", { error: (e as Error).message });
+      // Once per distinct failure, not once a second.
+      const msg = (e as Error).message;
+      if (msg !== lastError) tlog.error("telemetry.sample_failed", { error: msg });
+      lastError = msg;
     }
     timer = setTimeout(tick, telemetry.suspected() ? 200 : 1000);
     timer.unref?.();

@@ -218,6 +218,14 @@ describe("guarded actions", () => {
   });
 });
 
+test("an actor given an undefined clock and windows takes the defaults", () => {
+  const t = new FakeTelemetry();
+  const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: undefined, settleS: undefined });
+  t.adv.push({ kind: "batch", target: "miner", delta: -4, reason: "x", ttl: 60, at: Date.now() });
+  expect(() => actor.step(scored(Date.now(), 100))).not.toThrow();
+  expect([...t.actions.values()]).toEqual(["pending"]);
+});
+
 describe("export", () => {
   test("ndjson: the rows since --since, one a line, the history's columns; parquet and unknown formats refused clearly", () => {
     const dir = tmp();
