@@ -65,8 +65,11 @@ export class TelemetryHistory {
   private pending: TelemetryRow[] = [];
   private lastPrune = 0;
   private failing = false;
+  private readonly insert;
 
-  private constructor(private readonly db: Database, private readonly retentionMs: number, private readonly log: Logger | null, private readonly now: () => number) {}
+  private constructor(private readonly db: Database, private readonly retentionMs: number, private readonly log: Logger | null, private readonly now: () => number) {
+    this.insert = db.prepare(`INSERT INTO samples (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
+  }
 
   static open(dataDir: string, retentionDays: number, log: Logger | null = null, now: () => number = Date.now): TelemetryHistory {
     let db: Database;
@@ -105,9 +108,8 @@ export class TelemetryHistory {
     const rows = this.pending;
     this.pending = [];
     try {
-      const ins = this.db.prepare(`INSERT INTO samples (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
       this.db.transaction(() => {
-        for (const r of rows) ins.run(...(ROW_COLUMNS.map((c) => r[c]) as (string | number | null)[]));
+        for (const r of rows) this.insert.run(...(ROW_COLUMNS.map((c) => r[c]) as (string | number | null)[]));
       })();
       this.failing = false;
     } catch (e) {
