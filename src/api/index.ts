@@ -9,3 +9,4 @@ export { peerRoutes } from "./peers";
 export type { SystemDeps } from "./system";
 export { poolRoutes, type PoolRouteDeps, type PoolMode } from "./pool";
 export { Panel, History, PANEL_ASSETS, PANEL_CSP, SNAPSHOT_PATHS, type PanelDeps } from "./panel";
+export { telemetryRoutes, type TelemetrySource } from "./telemetry";

@@ -11,6 +11,7 @@ import coreJs from "./panel/core.client.js" with { type: "text" };
 import rigJs from "./panel/rig.client.js" with { type: "text" };
 import poolJs from "./panel/pool.client.js" with { type: "text" };
 import chainJs from "./panel/chain.client.js" with { type: "text" };
+import telemetryJs from "./panel/telemetry.client.js" with { type: "text" };
 import mainJs from "./panel/main.client.js" with { type: "text" };
 
 /** One embedded file: its bytes, gzip form and validator, made once at start. */
@@ -31,7 +32,7 @@ export const PANEL_ASSETS: Record<string, Asset> = {
   "/": asset("text/html; charset=utf-8", pageHtml as unknown as string),
   "/panel/app.css": asset("text/css; charset=utf-8", `${uplotCss}\n${pageCss}`),
   "/panel/uplot.js": asset("text/javascript; charset=utf-8", uplotJs),
-  "/panel/app.js": asset("text/javascript; charset=utf-8", [coreJs, rigJs, poolJs, chainJs, mainJs].join("\n;\n")),
+  "/panel/app.js": asset("text/javascript; charset=utf-8", [coreJs, rigJs, telemetryJs, poolJs, chainJs, mainJs].join("\n;\n")),
 };
 
 /**
@@ -50,6 +51,7 @@ export const SNAPSHOT_PATHS = [
   "/health",
   "/api/miner",
   "/api/miner/tuning",
+  "/api/telemetry",
   "/api/worker",
   "/pool/stats?workers=none",
   "/pool/mode",

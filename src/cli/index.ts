@@ -13,9 +13,10 @@ import { poolCommand } from "./commands/pool";
 import { workerCommand } from "./commands/worker";
 import { doctorCommand } from "./commands/doctor";
 import { tuneCommand } from "./commands/tune";
+import { telemetryCommand } from "./commands/telemetry";
 
 /** The commands that exist; --help lists exactly these. */
-export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, tuneCommand, selftestCommand, doctorCommand, hashCommand];
+export const COMMANDS: Command[] = [nodeCommand, poolCommand, workerCommand, walletCommand, benchCommand, tuneCommand, selftestCommand, doctorCommand, hashCommand, telemetryCommand];
 
 const REPEATABLE = new Set(OPTIONS.filter((o) => o.kind === "list").map((o) => o.flag));
 

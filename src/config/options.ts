@@ -51,6 +51,11 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "numa", env: "RIGNODE_NUMA", path: ["tuning", "numa"], kind: "boolean", help: "miner: place threads over NUMA nodes and physical cores before SMT siblings (default true)" },
   { flag: "sensor-poll", env: "RIGNODE_SENSOR_POLL", path: ["tuning", "pollSeconds"], kind: "number", arg: "SECONDS", help: "miner: seconds between temperature, power and energy readings (default 5)" },
   { flag: "sys-root", env: "RIGNODE_SYS_ROOT", path: ["tuning", "sysRoot"], kind: "string", arg: "DIR", help: "miner: read sys/ and proc/ under DIR instead of / (a container's bind mount of the host's)" },
+  { flag: "telemetry", env: "RIGNODE_TELEMETRY", path: ["telemetry", "enabled"], kind: "boolean", help: "miner or pool: sample the rig at 1 Hz (5 Hz while a change is suspected), score it and advise (default true)" },
+  { flag: "telemetry-thresholds", env: "RIGNODE_TELEMETRY_THRESHOLDS", path: ["telemetry", "thresholds"], kind: "string", arg: "FILE", help: "telemetry: thresholds JSON file, reloaded when it changes (a bad file keeps the old thresholds; default built-in)" },
+  { flag: "telemetry-act", env: "RIGNODE_TELEMETRY_ACT", path: ["telemetry", "act"], kind: "boolean", help: "telemetry: carry out advisories (threads, batch, pause), each validated and rolled back if the KPI did not improve (default false)" },
+  { flag: "telemetry-redis", env: "RIGNODE_TELEMETRY_REDIS", path: ["telemetry", "redis"], kind: "string", arg: "URL", help: "telemetry: publish telemetry:last/advice/actions:{rig} to this Redis or Valkey (redis://HOST:PORT; default off)" },
+  { flag: "telemetry-retention-days", env: "RIGNODE_TELEMETRY_RETENTION_DAYS", path: ["telemetry", "retentionDays"], kind: "number", arg: "DAYS", help: "telemetry: days of scored samples kept in DATA_DIR/telemetry.sqlite (default 7; 0 keeps no history)" },
   { flag: "stratum", env: "RIGNODE_STRATUM", path: ["pool", "stratum"], kind: "string", arg: "HOST:PORT|off", help: "pool: native (msgpack frames) Stratum port (default 0.0.0.0:3334)" },
   { flag: "stratum-json", env: "RIGNODE_STRATUM_JSON", path: ["pool", "stratumJson"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON port (default 0.0.0.0:3333)" },
   { flag: "stratum-tls", env: "RIGNODE_STRATUM_TLS", path: ["pool", "stratumTls"], kind: "string", arg: "HOST:PORT|off", help: "pool: Stratum V1 JSON over TLS port for stratum+ssl:// miners (default off; needs --tls-cert and --tls-key)" },
@@ -106,3 +111,6 @@ export function parseOptionText(kind: OptionSpec["kind"], text: string): unknown
 
 /** The miner's steering flags (governors, tuner, placement): every command that mines takes all of them. */
 export const TUNING_FLAGS: string[] = OPTIONS.filter((o) => o.path[0] === "tuning").map((o) => o.flag);
+
+/** The telemetry flags (sampler, thresholds, actions, Redis, history): every command that mines or pools takes them. */
+export const TELEMETRY_FLAGS: string[] = OPTIONS.filter((o) => o.path[0] === "telemetry").map((o) => o.flag);

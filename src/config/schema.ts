@@ -118,6 +118,20 @@ export const configSchema = z
       .strict()
       .refine((t) => t.minBatch <= t.maxBatch, { message: "minBatch must be <= maxBatch", path: ["minBatch"] })
       .refine((t) => t.maxThreads === "auto" || t.minThreads <= t.maxThreads, { message: "minThreads must be <= maxThreads", path: ["minThreads"] }),
+    telemetry: z
+      .object({
+        /** Sample, score and advise where a miner or a pool runs. */
+        enabled: z.boolean(),
+        /** Thresholds JSON file ("" = the built-in defaults); reloaded when its mtime changes. */
+        thresholds: z.string().max(4096),
+        /** Carry out advisories with a validation window and rollback. */
+        act: z.boolean(),
+        /** Redis/Valkey URL for the telemetry:* keys ("" = off). */
+        redis: z.union([z.literal(""), z.string().regex(/^(redis|rediss|valkey):\/\/[^\s]+$/, "redis://HOST:PORT")]),
+        /** Days of history kept in SQLite (0: none). */
+        retentionDays: z.number().int().min(0).max(3650),
+      })
+      .strict(),
     worker: z
       .object({
         /** Pools in failover order: HOST:PORT (native) or stratum+tcp://HOST:PORT (JSON). */
@@ -192,6 +206,7 @@ export const DEFAULTS: Config = {
     pollSeconds: 5,
     sysRoot: "/",
   },
+  telemetry: { enabled: true, thresholds: "", act: false, redis: "", retentionDays: 7 },
   worker: { pools: [], user: "", password: "x", printTime: 60, retryForever: false, tlsCa: "" },
 };
 

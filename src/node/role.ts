@@ -5,7 +5,7 @@ import { MiningEngine } from "../miner";
 import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, type MinerView } from "../api";
+import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, telemetryRoutes, type MinerView } from "../api";
 import { ChainSource, HttpWorkers } from "../pool";
 import { createPool } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
@@ -14,7 +14,8 @@ import { Producer } from "./producer";
 import { producerRules } from "../consensus";
 import { SwitchSource } from "./worker";
 import { cpuInfo } from "../tuning";
-import { planRig, startRig } from "./rig";
+import { batchUnit, planRig, startRig } from "./rig";
+import { poolShares, startTelemetry } from "./telemetry";
 import { SoloJobSource } from "./solo";
 import { loadOrCreateNodeKey, loadOrCreateWallet, loadWallet } from "./wallet";
 import { P2PNode } from "../p2p";
@@ -72,6 +73,17 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
 
+  // Telemetry where something is mined or pooled: the engine's counters and sensors, the pool's shares.
+  const telemetry = miner || pool
+    ? startTelemetry(config, log, {
+        engine: miner?.engine ?? null,
+        rig: miner?.rig ?? null,
+        unitNonces: batchUnit(params.algo),
+        shares: pool ? () => poolShares(pool.server.stats(false)) : undefined,
+        hashrate: pool ? () => pool.server.hashrate() : undefined,
+      })
+    : null;
+
   // The node's own address for the panel's balance: what it mines to, the pool's fee address, or its wallet if any.
   const ownAddress = pool ? poolAddress() : config.miner.mine && config.miner.address ? decodeAddress(config.miner.address, params.addressVersion) : walletIfAny(config.dataDir);
   const groups: ((app: Hono) => void)[] = [
@@ -79,6 +91,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     (app) => peerRoutes(app, () => ({ peers: p2p.peerInfo(), configured: p2p.configuredPeers(), banned: p2p.banned(), addresses: p2p.addressBook() })),
     (app) => minerRoutes(app, () => (miner ? minerView(miner, kernel, params.algo) : null), () => miner?.engine ?? null, () => miner?.rig.view() ?? null),
   ];
+  groups.push((app) => telemetryRoutes(app, () => telemetry));
   if (producer) groups.push((app) => app.get("/api/mining/status", (c) => c.json(producer.status())));
   if (pool && modes) {
     const http = new HttpWorkers(pool.server);
@@ -106,6 +119,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       ...(miner ? [() => miner.rig.metrics()] : []),
       ...(pool ? [() => pool.server.metrics()] : []),
       ...(producer ? [() => producer.metrics()] : []),
+      ...(telemetry ? [() => telemetry.metrics()] : []),
     ],
     groups,
     health: () => {
@@ -127,6 +141,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     p2pPort,
     stratumPorts: pool?.ports,
     async stop() {
+      telemetry?.stop();
       modes?.close();
       pool?.stop();
       producer?.stop();

@@ -2,11 +2,12 @@ import { RignodeError, type Logger } from "../core";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
-import { poolRoutes } from "../api";
+import { poolRoutes, telemetryRoutes } from "../api";
 import { HttpWorkers, UpstreamSource } from "../pool";
 import { createPool } from "./pool";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
+import { poolShares, startTelemetry } from "./telemetry";
 
 /**
  * `rignode pool --upstream URL`: the pool mines a real coin. Work comes from the daemon's getblocktemplate, blocks
@@ -49,6 +50,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     pool.start();
   };
 
+  const telemetry = startTelemetry(config, log, { shares: () => poolShares(pool.server.stats(false)), hashrate: () => pool.server.hashrate() });
   const server = serveRole(config, log, {
     role: "pool",
     kernel,
@@ -56,9 +58,11 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     ownerRoutes: true,
     collectors: [
       () => pool.server.metrics(),
+      ...(telemetry ? [() => telemetry.metrics()] : []),
       () => [{ name: "rignode_upstream_up", help: "1 when the upstream daemon answers.", type: "gauge", samples: [{ value: source.isUp() ? 1 : 0 }] }],
     ],
     groups: [
+      (app) => telemetryRoutes(app, () => telemetry),
       (app) =>
         poolRoutes(app, {
           server: pool.server,
@@ -84,6 +88,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     p2pPort: null,
     stratumPorts: pool.ports,
     async stop() {
+      telemetry?.stop();
       pool.stop();
       source.stop();
       await server.stop();

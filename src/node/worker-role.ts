@@ -2,9 +2,10 @@ import { readRegularFile, RignodeError, VERSION, type Logger } from "../core";
 import { MiningEngine } from "../miner";
 import type { Config } from "../config";
 import { loadKernel } from "../kernel";
-import { minerRoutes, type MinerView } from "../api";
+import { minerRoutes, telemetryRoutes, type MinerView } from "../api";
 import { parsePoolUrl } from "../stratum";
-import { planRig, startRig } from "./rig";
+import { batchUnit, planRig, startRig } from "./rig";
+import { startTelemetry } from "./telemetry";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
 import { joinPool, SwitchSource } from "./worker";
@@ -47,6 +48,15 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
       pool: link.client.isConnected() && link.client.current ? `${link.client.current.host}:${link.client.current.port}` : null,
       difficulty: link.client.isConnected() ? link.client.shareDifficulty() : null,
     }));
+  const telemetry = startTelemetry(config, log, {
+    engine,
+    rig,
+    unitNonces: batchUnit(algo),
+    shares: () => {
+      const c = link.source.counts;
+      return { accepted: c.accepted, rejected: c.rejected, stale: c.stale, rejectedBy: link.source.rejectedBy, latencyMs: link.source.lastRttMs };
+    },
+  });
   const timers = [setInterval(() => link.source.rejects?.flush(), 1000)];
   if (config.worker.printTime > 0) timers.push(setInterval(speed, config.worker.printTime * 1000));
 
@@ -68,6 +78,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     apiExplicit: opts.apiExplicit ?? true,
     collectors: [
       () => rig.metrics(),
+      ...(telemetry ? [() => telemetry.metrics()] : []),
       () => {
         const w = workerView();
         return [
@@ -80,6 +91,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     groups: [
       (app) => minerRoutes(app, view, () => engine, () => rig.view()),
       (app) => app.get("/api/worker", (c) => c.json(workerView())),
+      (app) => telemetryRoutes(app, () => telemetry),
     ],
     health: () => ({ ok: true, pool_connected: link.client.isConnected() }),
     series: () => ({ miner: engine.stats().hashrate["10s"] ?? null }),
@@ -91,6 +103,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     failed,
     async stop() {
       for (const t of timers) clearInterval(t);
+      telemetry?.stop();
       rig.stop();
       link.stop();
       link.source.rejects?.flush();

@@ -23,6 +23,9 @@ export class PoolJobSource implements JobSource {
   readonly counts: WorkerCounts = { accepted: 0, rejected: 0, stale: 0, lost: 0, found: 0 };
   /** Rejected shares with their reasons, rate-limited; flushed by the owner's timer. */
   readonly rejects: RejectLog | null;
+  /** Rejected shares by the pool's reason (telemetry), and the round trip of the last answered submit, ms. */
+  readonly rejectedBy: Record<string, number> = {};
+  lastRttMs: number | null = null;
 
   constructor(
     private readonly algo: Algo,
@@ -82,9 +85,15 @@ export class PoolJobSource implements JobSource {
     if (!it) return;
     this.counts.found++;
     const nonce = (f.nonce >>> 0).toString(16).padStart(8, "0");
+    const sent = performance.now();
     this.submit(it.work.jobId, it.extranonce2, it.work.ntime, nonce).then((r) => {
       this.counts[r.status]++;
-      if (r.status === "rejected") this.rejects?.record({ job: it.work.jobId, code: r.code, reason: r.message });
+      if (r.status !== "lost") this.lastRttMs = performance.now() - sent;
+      if (r.status === "rejected") {
+        const why = r.message || String(r.code);
+        this.rejectedBy[why] = (this.rejectedBy[why] ?? 0) + 1;
+        this.rejects?.record({ job: it.work.jobId, code: r.code, reason: r.message });
+      }
       else if (r.status === "stale") this.log?.debug("worker.share_stale", { job: it.work.jobId });
     });
   }

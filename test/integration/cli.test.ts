@@ -26,7 +26,7 @@ describe("compiled binary, alone in an empty directory", () => {
     const r = rn(["--help"]);
     expect(r.code).toBe(0);
     const cmds = [...r.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-    expect(cmds).toEqual(["node", "pool", "worker", "wallet", "bench", "tune", "selftest", "doctor", "hash"]);
+    expect(cmds).toEqual(["node", "pool", "worker", "wallet", "bench", "tune", "selftest", "doctor", "hash", "telemetry"]);
   });
 
   test("--version names the version, commit, kernel variants available and chosen", () => {

@@ -1,0 +1,255 @@
+// The node's telemetry wiring: the sampler's 5 s hashrate and share fields, the thresholds file reload, the routes,
+// the SQLite history with its retention, and the guarded actor (kept, rolled back, bounded).
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp, telemetryRoutes } from "../../src/api";
+import { createLogger, MetricsRegistry } from "../../src/core";
+import { DEFAULT_THRESHOLDS, Telemetry, type Advisory, type Scored, type TelemetryView } from "../../src/telemetry";
+import { Sampler, ThresholdsFile } from "../../src/node/telemetry";
+import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
+import { TelemetryActor } from "../../src/node/telemetry-act";
+import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
+import type { MiningEngine } from "../../src/miner";
+
+const quiet = () => createLogger({ json: true, level: "error", write: () => {} });
+const tmp = () => mkdtempSync(join(tmpdir(), "rignode-tel-"));
+
+/** An engine double: counters the test advances, and the knobs the actor turns. */
+class FakeEngine {
+  hashes = [0, 0];
+  threads = 2;
+  batch = 65_536 * 16;
+  held = false;
+  changes: string[] = [];
+  stats() {
+    return {
+      threads: this.threads, activeWorkers: this.threads, batch: this.batch, state: this.held ? "paused" : "running",
+      hashes: this.hashes.reduce((a, b) => a + b, 0), hashrate: { "10s": 0, "60s": 0, "15m": 0 },
+      perThread: this.hashes.map((h, i) => ({ thread: i, cpu: i, hashes: h, hashrate: { "10s": 0, "60s": 0, "15m": 0 } })), found: 0, staleDropped: 0,
+    };
+  }
+  async setThreads(n: number) { this.changes.push(`threads ${this.threads}->${n}`); this.threads = n; }
+  setBatch(n: number) { this.changes.push(`batch ${this.batch}->${n}`); this.batch = n; }
+  hold() { this.held = true; this.changes.push("hold"); }
+  release() { this.held = false; this.changes.push("release"); }
+}
+
+describe("sampler", () => {
+  test("hashrate is the hashes counter over the last 5 s, total and per thread; shares and batch units pass through", () => {
+    let now = 1_000_000;
+    const e = new FakeEngine();
+    const s = new Sampler({ engine: e as unknown as MiningEngine, unitNonces: 65_536, shares: () => ({ accepted: 7, rejected: 2, stale: 1, rejectedBy: { "low difficulty": 2 }, latencyMs: 12 }) }, () => now);
+    s.sample();
+    let last = s.sample();
+    for (let i = 0; i < 10; i++) {
+      now += 1000;
+      e.hashes[0]! += 1000;
+      e.hashes[1]! += 3000;
+      last = s.sample();
+    }
+    expect(last.hashrate).toBeCloseTo(4000, 6);
+    expect(last.perThread[0]).toBeCloseTo(1000, 6);
+    expect(last.perThread[1]).toBeCloseTo(3000, 6);
+    expect(last.hashes).toBe(40_000);
+    expect(last.batch).toBe(16);
+    expect(last.threads).toBe(2);
+    expect(last).toMatchObject({ accepted: 7, rejected: 2, stale: 1, rejectedBy: { "low difficulty": 2 }, latencyMs: 12, tempC: null, energyJ: null, thermal: "unavailable" });
+    // A thread that stops: the window sees the drop within 5 samples.
+    for (let i = 0; i < 5; i++) {
+      now += 1000;
+      e.hashes[0]! += 1000;
+      last = s.sample();
+    }
+    expect(last.hashrate).toBeCloseTo(1000, 6);
+  });
+
+  test("a pool without a miner: hashrate from its shares, the hashes counter integrated from it", () => {
+    let now = 0;
+    const s = new Sampler({ hashrate: () => 500 }, () => now);
+    s.sample();
+    now += 2000;
+    const x = s.sample();
+    expect(x.hashrate).toBe(500);
+    expect(x.hashes).toBe(1000);
+    expect(x.perThread).toEqual([]);
+  });
+});
+
+describe("thresholds file", () => {
+  test("an edit is picked up on its mtime; a bad edit keeps the thresholds in force", () => {
+    const dir = tmp();
+    const path = join(dir, "t.json");
+    writeFileSync(path, JSON.stringify({}));
+    const seen: unknown[] = [];
+    const tel = new Telemetry({ thresholds: DEFAULT_THRESHOLDS, thresholdsPath: path });
+    const orig = tel.setThresholds.bind(tel);
+    tel.setThresholds = (t, p) => { seen.push(t); orig(t, p); };
+    const f = new ThresholdsFile(path, tel, quiet());
+    writeFileSync(path, "{ not json");
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    f.check();
+    expect(seen).toEqual([]);
+    writeFileSync(path, JSON.stringify(DEFAULT_THRESHOLDS));
+    utimesSync(path, new Date(), new Date(Date.now() + 10_000));
+    f.check();
+    expect(seen).toEqual([DEFAULT_THRESHOLDS]);
+    f.check(); // unchanged mtime: not re-read
+    expect(seen.length).toBe(1);
+  });
+});
+
+function scored(t: number, hashrate: number, threads = 2, extra: Partial<Scored["kpis"]> = {}): Scored {
+  const tel = new Telemetry({ thresholds: DEFAULT_THRESHOLDS });
+  const s = tel.push({ t, hashrate, perThread: [], hashes: t, accepted: null, rejected: null, stale: null, rejectedBy: {}, latencyMs: null, tempC: 60, energyJ: null, load: 0.5, threads, batch: 16, paused: false, thermal: "cool", power: "ac" });
+  return { ...s, kpis: { ...s.kpis, ...extra } };
+}
+
+describe("routes", () => {
+  const app = (src: Parameters<typeof telemetryRoutes>[1]) => createApp({ token: null, metrics: new MetricsRegistry(), health: () => ({ ok: true }), info: () => ({}), groups: [(a) => telemetryRoutes(a, src)] });
+  const adv: Advisory = { kind: "threads", target: "miner", delta: -1, reason: "r", ttl: 60, at: 1 };
+  const rows = [scored(1, 10), scored(2, 11), scored(3, 12)];
+  const view: TelemetryView = { last: rows[2]!, advisories: [adv], actions: [], rateHz: 1, thresholdsPath: null };
+  const src = { view: () => view, advice: () => [adv], history: (n?: number) => rows.slice(-(n ?? 3)) };
+
+  test("view, advice and history", async () => {
+    const a = app(() => src);
+    expect(await (await a.request("/api/telemetry")).json()).toEqual(JSON.parse(JSON.stringify(view)));
+    expect(await (await a.request("/api/telemetry/advice")).json()).toEqual({ advisories: [adv] });
+    const h = (await (await a.request("/api/telemetry/history?n=2")).json()) as { n: number; samples: Scored[] };
+    expect(h.n).toBe(2);
+    expect(h.samples.map((s) => s.t)).toEqual([2, 3]);
+  });
+
+  test("a bad n is a 400 naming the range; no telemetry is a 404", async () => {
+    const r = await app(() => src).request("/api/telemetry/history?n=abc");
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toContain("1..3600");
+    expect((await app(() => null).request("/api/telemetry")).status).toBe(404);
+    expect((await app(() => null).request("/api/telemetry/advice")).status).toBe(404);
+  });
+});
+
+describe("history", () => {
+  test("rows are kept and read back in order; rows past the retention are deleted", () => {
+    const dir = tmp();
+    let now = 10 * 86_400_000;
+    const h = TelemetryHistory.open(dir, 1, null, () => now);
+    for (let i = 0; i < 25; i++) h.add(scored(now - 2 * 86_400_000 + i, 100 + i));
+    for (let i = 0; i < 5; i++) h.add(scored(now + i * 1000, 200 + i));
+    const all = h.rows(0);
+    expect(all.length).toBe(30);
+    expect(all[29]).toMatchObject({ t: now + 4000, hashrate: 204, class: "none", threads: 2, batch: 16, paused: 0, temperature: 60 });
+    expect(h.prune()).toBe(25);
+    expect(h.rows(0).map((r) => r.hashrate)).toEqual([200, 201, 202, 203, 204]);
+    expect(h.rows(now + 2000).length).toBe(3);
+    h.close();
+    now += 1;
+    const again = TelemetryHistory.open(dir, 1, null, () => now);
+    expect(again.rows(0).length).toBe(5);
+    again.close();
+  });
+});
+
+/** The actor's view of the scorer: advisories the test sets, history it appends, actions it records. */
+class FakeTelemetry {
+  adv: Advisory[] = [];
+  hist: Scored[] = [];
+  actions = new Map<number, string>();
+  advice() { return this.adv; }
+  history(n = 10) { return this.hist.slice(-n); }
+  recordAction(a: { id: number; outcome: string }) { this.actions.set(a.id, a.outcome); }
+}
+
+describe("guarded actions", () => {
+  function rig(settle = 2, validate = 5) {
+    let now = 0;
+    const e = new FakeEngine();
+    const t = new FakeTelemetry();
+    const dir = tmp();
+    const audit = new AuditLog(dir, quiet());
+    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600 });
+    const feed = async (n: number, hashrate: (threads: number) => number) => {
+      for (let i = 0; i < n; i++) {
+        now += 1000;
+        const s = scored(now, hashrate(e.threads), e.threads);
+        t.hist.push(s);
+        actor.step(s);
+        await Bun.sleep(0);
+      }
+    };
+    return { e, t, actor, feed, audit, advise: (a: Partial<Advisory>) => t.adv.push({ kind: "threads", target: "miner", delta: -1, reason: "test", ttl: 600, at: now, ...a }) };
+  }
+
+  test("kept when the KPI improved (hashrate per thread after a thread less)", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(10, (n) => (n === 2 ? 200 : 180)); // 1 thread: 180 H/s per thread > 100
+    expect(r.e.changes).toEqual(["threads 2->1"]);
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+    const lines = readFileSync(r.audit.path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.outcome)).toEqual(["pending", "kept"]);
+  });
+
+  test("rolled back when it did not, then the kind waits (no loop)", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(10, (n) => n * 90); // per thread worse after the change
+    expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2"]);
+    expect([...r.t.actions.values()]).toEqual(["rolled_back"]);
+    r.advise({ at: 99 });
+    await r.feed(10, (n) => n * 100);
+    expect(r.e.changes.length).toBe(2); // cooling down: the same kind is not tried again
+  });
+
+  test("a batch advisory changes the batch in units, and an unactionable kind is recorded, not acted on", async () => {
+    const r = rig();
+    await r.feed(5, () => 100);
+    r.advise({ kind: "power_limit", delta: -10 });
+    await r.feed(1, () => 100);
+    expect([...r.t.actions.values()]).toEqual(["failed"]);
+    r.advise({ kind: "batch", delta: -4, at: 5 });
+    await r.feed(10, () => 120);
+    expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`]);
+    expect([...r.t.actions.values()]).toEqual(["failed", "kept"]);
+  });
+});
+
+test("an actor given an undefined clock and windows takes the defaults", () => {
+  const t = new FakeTelemetry();
+  const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: undefined, settleS: undefined });
+  t.adv.push({ kind: "batch", target: "miner", delta: -4, reason: "x", ttl: 60, at: Date.now() });
+  expect(() => actor.step(scored(Date.now(), 100))).not.toThrow();
+  expect([...t.actions.values()]).toEqual(["pending"]);
+});
+
+describe("export", () => {
+  test("ndjson: the rows since --since, one a line, the history's columns; parquet and unknown formats refused clearly", () => {
+    const dir = tmp();
+    const now = Date.now();
+    const h = TelemetryHistory.open(dir, 7);
+    for (let i = 0; i < 12; i++) h.add(scored(now - 3_600_000 + i * 600_000, 1000 + i));
+    h.close();
+    const all = exportTelemetry(dir, { since: 0, format: "ndjson" });
+    expect(all.rows).toBe(12);
+    const lines = (all.body as string).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.hashrate)).toEqual([...Array(12).keys()].map((i) => 1000 + i));
+    expect(Object.keys(lines[0])).toContain("reject_ratio");
+    const recent = exportTelemetry(dir, { since: parseSince("-30m", now), format: "ndjson" });
+    expect(recent.rows).toBe(9); // rows every 10 min from -60m: those at or after -30m
+    expect(() => exportTelemetry(dir, { since: 0, format: "parquet" })).toThrow(/parquet is not built/);
+    expect(() => exportTelemetry(dir, { since: 0, format: "csv" })).toThrow(/expected one of ndjson/);
+    expect(() => exportTelemetry(tmp(), { since: 0, format: "ndjson" })).toThrow(/no telemetry history/);
+  });
+
+  test("--since: ISO or a span back from now; anything else is a usage error", () => {
+    expect(parseSince("-1h", 10_000_000)).toBe(10_000_000 - 3_600_000);
+    expect(parseSince("-7d", 1e12)).toBe(1e12 - 7 * 86_400_000);
+    expect(parseSince("2026-11-26T10:00:00Z")).toBe(Date.parse("2026-11-26T10:00:00Z"));
+    expect(() => parseSince("yesterday")).toThrow(/ISO time/);
+    expect(() => parseSince("1h")).toThrow(/-1h/);
+  });
+});
