@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { createApp, telemetryRoutes } from "../../src/api";
 import { createLogger, MetricsRegistry } from "../../src/core";
 import { DEFAULT_THRESHOLDS, Telemetry, type Advisory, type Scored, type TelemetryView } from "../../src/telemetry";
-import { Sampler, ThresholdsFile } from "../../src/node/telemetry";
+import { Sampler, startTelemetry, TELEMETRY_PUBLISHERS, ThresholdsFile, type TelemetryPublisher } from "../../src/node/telemetry";
+import { DEFAULTS, loadConfig } from "../../src/config";
+import { waitFor } from "../helpers";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
 import { TelemetryActor } from "../../src/node/telemetry-act";
 import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
@@ -251,5 +253,41 @@ describe("export", () => {
     expect(parseSince("2026-11-26T10:00:00Z")).toBe(Date.parse("2026-11-26T10:00:00Z"));
     expect(() => parseSince("yesterday")).toThrow(/ISO time/);
     expect(() => parseSince("1h")).toThrow(/-1h/);
+  });
+});
+
+describe("startTelemetry", () => {
+  test("each scored view goes to the Redis publisher when --telemetry-redis is set; stop closes it", async () => {
+    const got: TelemetryView[] = [];
+    let closed = false;
+    TELEMETRY_PUBLISHERS.redis = (url) => {
+      expect(url).toBe("redis://127.0.0.1:6390");
+      return { publish: async (v) => void got.push(v), close: () => void (closed = true) } satisfies TelemetryPublisher;
+    };
+    try {
+      const config = { ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, redis: "redis://127.0.0.1:6390" } };
+      const t = startTelemetry(config, quiet(), { engine: new FakeEngine() as unknown as MiningEngine }, { dataDir: null })!;
+      await waitFor(() => (got.length >= 2 ? true : undefined), 10_000);
+      expect(got[1]!.last!.sample.threads).toBe(2);
+      t.stop();
+      expect(closed).toBe(true);
+    } finally {
+      delete TELEMETRY_PUBLISHERS.redis;
+    }
+  });
+
+  test("off with --telemetry=false or with nothing to sample; a bad thresholds file refused at start naming it", () => {
+    const e = { engine: new FakeEngine() as unknown as MiningEngine };
+    expect(startTelemetry({ ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, enabled: false } }, quiet(), e, { dataDir: null })).toBeNull();
+    expect(startTelemetry(DEFAULTS, quiet(), {}, { dataDir: null })).toBeNull();
+    const path = join(tmp(), "bad.json");
+    writeFileSync(path, "{ nope");
+    expect(() => startTelemetry({ ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, thresholds: path } }, quiet(), e, { dataDir: null })).toThrow(path);
+  });
+
+  test("the flags reach the config", () => {
+    const c = loadConfig({ env: {}, flags: { "telemetry-act": true, "telemetry-retention-days": "3", "telemetry-redis": "redis://h:1", "telemetry-thresholds": "/x.json" } });
+    expect(c.telemetry).toEqual({ enabled: true, act: true, retentionDays: 3, redis: "redis://h:1", thresholds: "/x.json" });
+    expect(() => loadConfig({ env: {}, flags: { "telemetry-retention-days": "-1" } })).toThrow("--telemetry-retention-days: -1 is not allowed; expected a whole number of days 0..3650");
   });
 });
