@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLDS, loadThresholds, Telemetry, type Advisory, type Samp
 import type { Rig } from "./rig";
 import { TelemetryActor } from "./telemetry-act";
 import { AuditLog, TelemetryHistory } from "./telemetry-history";
+import { RaplLimit } from "./telemetry-rapl";
 
 /** Shares as the role counts them (counters), and the latest round trip or response latency. */
 export interface ShareCounts {
@@ -151,7 +152,8 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   const dataDir = o.dataDir === undefined ? config.dataDir : o.dataDir;
   const audit = dataDir ? new AuditLog(dataDir, tlog) : null;
   const history = dataDir && tc.retentionDays > 0 ? TelemetryHistory.openOrNull(dataDir, tc.retentionDays, tlog) : null;
-  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now }) : null;
+  const rapl = new RaplLimit(config.tuning.sysRoot);
+  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl }) : null;
   const hooks: ((s: Scored, v: TelemetryView) => void)[] = [];
   let publisher: TelemetryPublisher | null = null;
   if (tc.redis) {

@@ -13,6 +13,8 @@ import { waitFor } from "../helpers";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
 import { TelemetryActor } from "../../src/node/telemetry-act";
 import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
+import { RaplLimit } from "../../src/node/telemetry-rapl";
+import { mkdirSync } from "node:fs";
 import type { MiningEngine } from "../../src/miner";
 
 const quiet = () => createLogger({ json: true, level: "error", write: () => {} });
@@ -165,17 +167,17 @@ class FakeTelemetry {
 }
 
 describe("guarded actions", () => {
-  function rig(settle = 2, validate = 5) {
+  function rig(settle = 2, validate = 5, rapl: RaplLimit | null = null) {
     let now = 0;
     const e = new FakeEngine();
     const t = new FakeTelemetry();
     const dir = tmp();
     const audit = new AuditLog(dir, quiet());
-    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600 });
-    const feed = async (n: number, hashrate: (threads: number) => number) => {
+    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600, rapl });
+    const feed = async (n: number, hashrate: (threads: number) => number, hpj: () => number | null = () => null) => {
       for (let i = 0; i < n; i++) {
         now += 1000;
-        const s = scored(now, hashrate(e.threads), e.threads);
+        const s = scored(now, hashrate(e.threads), e.threads, { hashesPerJoule: hpj() });
         t.hist.push(s);
         actor.step(s);
         await Bun.sleep(0);
@@ -217,6 +219,53 @@ describe("guarded actions", () => {
     await r.feed(10, () => 120);
     expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`]);
     expect([...r.t.actions.values()]).toEqual(["failed", "kept"]);
+  });
+});
+
+describe("RAPL power limit", () => {
+  function fakeRapl(uw: number) {
+    const root = tmp();
+    const d = join(root, "sys/class/powercap/intel-rapl:0");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "name"), "package-0\n");
+    writeFileSync(join(d, "constraint_0_power_limit_uw"), `${uw}\n`);
+    return { root, file: join(d, "constraint_0_power_limit_uw") };
+  }
+
+  test("no powercap: unavailable, said why", () => {
+    const s = new RaplLimit(tmp()).status();
+    expect(s.ok).toBe(false);
+    expect(!s.ok && s.reason).toContain("no powercap");
+  });
+
+  test("a power_limit advisory lowers the package limit; kept when hashes per joule improved, else put back", async () => {
+    const { root, file } = fakeRapl(65_000_000);
+    const limit = () => Number(readFileSync(file, "utf8"));
+    const r = (() => {
+      let now = 0;
+      const e = new FakeEngine();
+      const t = new FakeTelemetry();
+      const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: () => now, settleS: 1, validateS: 3, rapl: new RaplLimit(root) });
+      const feed = async (n: number, hpj: () => number) => {
+        for (let i = 0; i < n; i++) {
+          now += 1000;
+          const s = scored(now, 1000, 2, { hashesPerJoule: hpj() });
+          t.hist.push(s);
+          actor.step(s);
+          await Bun.sleep(0);
+        }
+      };
+      return { t, feed, advise: (at: number) => t.adv.push({ kind: "power_limit", target: "package-0", delta: -10, reason: "test", ttl: 600, at }) };
+    })();
+    await r.feed(5, () => 100);
+    r.advise(1);
+    await r.feed(6, () => (limit() === 55_000_000 ? 120 : 100));
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+    expect(limit()).toBe(55_000_000);
+    r.advise(2);
+    await r.feed(6, () => 90); // 45 W: worse, rolled back to 55 W
+    expect([...r.t.actions.values()]).toEqual(["kept", "rolled_back"]);
+    expect(limit()).toBe(55_000_000);
   });
 });
 
