@@ -5,6 +5,7 @@ import type { Logger } from "../core";
 import type { MiningEngine } from "../miner";
 import type { ActionRecord, Advisory, Scored, Telemetry } from "../telemetry";
 import type { AuditLog } from "./telemetry-history";
+import { MIN_LIMIT_W, type RaplLimit } from "./telemetry-rapl";
 
 export interface ActorOptions {
   engine: MiningEngine;
@@ -21,6 +22,8 @@ export interface ActorOptions {
   perHour?: number;
   /** Seconds a kind waits after a rollback. */
   cooldownS?: number;
+  /** The RAPL package limit (null: power_limit advisories are "unavailable"). */
+  rapl?: RaplLimit | null;
 }
 
 interface Pending {
@@ -48,13 +51,13 @@ export class TelemetryActor {
   private readonly done = new Set<string>();
   private readonly recent: { kind: string; at: number }[] = [];
   private readonly blockedUntil = new Map<string, number>();
-  private readonly o: Required<Omit<ActorOptions, "audit">> & { audit: AuditLog | null };
+  private readonly o: Required<Omit<ActorOptions, "audit" | "rapl">> & { audit: AuditLog | null; rapl: RaplLimit | null };
   private stopped = false;
 
   constructor(o: ActorOptions) {
     // Options given as undefined take the defaults (a caller passes its own optional clock straight through).
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ActorOptions;
-    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, ...given };
+    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, rapl: null, ...given };
   }
 
   /** Called with each scored sample: feeds the window of the pending action, or takes the next advisory. */
@@ -124,14 +127,29 @@ export class TelemetryActor {
         apply = () => e.release(HOLDER, a.reason);
         undo = () => e.hold(HOLDER, "telemetry: rollback");
         break;
+      case "power_limit": {
+        const rs = this.o.rapl?.status() ?? { ok: false as const, reason: "no RAPL actuator" };
+        if (!rs.ok) {
+          rec.outcome = "failed";
+          rec.note = `unavailable: ${rs.reason}`;
+          this.record(rec);
+          return;
+        }
+        const rapl = this.o.rapl!;
+        rec.from = rs.watts;
+        rec.to = Math.max(MIN_LIMIT_W, rs.watts + a.delta);
+        apply = () => rapl.set(rec.to);
+        undo = () => rapl.set(rec.from);
+        break;
+      }
       default:
-        // cooling is for people; a RAPL power limit is not written by this node.
+        // cooling is for people: there is nothing the node can turn.
         rec.outcome = "failed";
-        rec.note = a.kind === "power_limit" ? "unavailable: the node does not write the RAPL power limit" : "advice for the operator (no action)";
+        rec.note = "advice for the operator (no action)";
         this.record(rec);
         return;
     }
-    if (rec.from === rec.to && (a.kind === "threads" || a.kind === "batch")) {
+    if (rec.from === rec.to && (a.kind === "threads" || a.kind === "batch" || a.kind === "power_limit")) {
       rec.outcome = "failed";
       rec.note = `already at the bound (${rec.from})`;
       this.record(rec);

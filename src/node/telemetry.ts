@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLDS, loadThresholds, Telemetry, type Advisory, type Samp
 import type { Rig } from "./rig";
 import { TelemetryActor } from "./telemetry-act";
 import { AuditLog, TelemetryHistory } from "./telemetry-history";
+import { RaplLimit } from "./telemetry-rapl";
 
 /** Shares as the role counts them (counters), and the latest round trip or response latency. */
 export interface ShareCounts {
@@ -40,6 +41,15 @@ export interface RunningTelemetry {
   onScored(f: (s: Scored, view: TelemetryView) => void): void;
   stop(): void;
 }
+
+/** A publisher of each scored view (H3's TelemetryRedis has this shape). */
+export interface TelemetryPublisher {
+  publish(view: TelemetryView): Promise<void>;
+  close(): void;
+}
+
+/** Where the Redis publisher plugs in: set `redis` to `(url, rig, log) => new TelemetryRedis(url, rig, log)` where it is built. */
+export const TELEMETRY_PUBLISHERS: { redis?: (url: string, rig: string, log: Logger) => TelemetryPublisher } = {};
 
 const WINDOW_MS = 5000;
 
@@ -142,8 +152,18 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   const dataDir = o.dataDir === undefined ? config.dataDir : o.dataDir;
   const audit = dataDir ? new AuditLog(dataDir, tlog) : null;
   const history = dataDir && tc.retentionDays > 0 ? TelemetryHistory.openOrNull(dataDir, tc.retentionDays, tlog) : null;
-  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now }) : null;
+  const rapl = new RaplLimit(config.tuning.sysRoot);
+  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl }) : null;
   const hooks: ((s: Scored, v: TelemetryView) => void)[] = [];
+  let publisher: TelemetryPublisher | null = null;
+  if (tc.redis) {
+    const make = TELEMETRY_PUBLISHERS.redis;
+    if (make) {
+      publisher = make(tc.redis, rigName(), tlog);
+      // Never awaited: a slow or down Redis must not delay a sample (the publisher logs its own failures).
+      hooks.push((_s, v) => void publisher!.publish(v).catch(() => {}));
+    } else tlog.warn("telemetry.redis_unavailable", { url: redact(tc.redis), note: "this build has no Redis publisher; --telemetry-redis is ignored" });
+  }
   const seen = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
@@ -193,6 +213,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
       if (timer) clearTimeout(timer);
       actor?.stop();
       history?.close();
+      publisher?.close();
     },
   };
 }
@@ -201,6 +222,11 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
 export function poolShares(st: { shares: { accepted: number; rejected: Record<string, number> }; latency_ms: { p50: number | null } }): ShareCounts {
   const rejected = Object.values(st.shares.rejected).reduce((a, b) => a + b, 0);
   return { accepted: st.shares.accepted, rejected, stale: st.shares.rejected.stale ?? 0, rejectedBy: { ...st.shares.rejected }, latencyMs: st.latency_ms.p50 };
+}
+
+/** A Redis URL without its password, for the log. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }
 
 /** The rig's name in the Redis keys and the audit lines. */

@@ -7,10 +7,14 @@ import { join } from "node:path";
 import { createApp, telemetryRoutes } from "../../src/api";
 import { createLogger, MetricsRegistry } from "../../src/core";
 import { DEFAULT_THRESHOLDS, Telemetry, type Advisory, type Scored, type TelemetryView } from "../../src/telemetry";
-import { Sampler, ThresholdsFile } from "../../src/node/telemetry";
+import { Sampler, startTelemetry, TELEMETRY_PUBLISHERS, ThresholdsFile, type TelemetryPublisher } from "../../src/node/telemetry";
+import { DEFAULTS, loadConfig } from "../../src/config";
+import { waitFor } from "../helpers";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
 import { TelemetryActor } from "../../src/node/telemetry-act";
 import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
+import { RaplLimit } from "../../src/node/telemetry-rapl";
+import { mkdirSync } from "node:fs";
 import type { MiningEngine } from "../../src/miner";
 
 const quiet = () => createLogger({ json: true, level: "error", write: () => {} });
@@ -163,17 +167,17 @@ class FakeTelemetry {
 }
 
 describe("guarded actions", () => {
-  function rig(settle = 2, validate = 5) {
+  function rig(settle = 2, validate = 5, rapl: RaplLimit | null = null) {
     let now = 0;
     const e = new FakeEngine();
     const t = new FakeTelemetry();
     const dir = tmp();
     const audit = new AuditLog(dir, quiet());
-    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600 });
-    const feed = async (n: number, hashrate: (threads: number) => number) => {
+    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600, rapl });
+    const feed = async (n: number, hashrate: (threads: number) => number, hpj: () => number | null = () => null) => {
       for (let i = 0; i < n; i++) {
         now += 1000;
-        const s = scored(now, hashrate(e.threads), e.threads);
+        const s = scored(now, hashrate(e.threads), e.threads, { hashesPerJoule: hpj() });
         t.hist.push(s);
         actor.step(s);
         await Bun.sleep(0);
@@ -218,6 +222,53 @@ describe("guarded actions", () => {
   });
 });
 
+describe("RAPL power limit", () => {
+  function fakeRapl(uw: number) {
+    const root = tmp();
+    const d = join(root, "sys/class/powercap/intel-rapl:0");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "name"), "package-0\n");
+    writeFileSync(join(d, "constraint_0_power_limit_uw"), `${uw}\n`);
+    return { root, file: join(d, "constraint_0_power_limit_uw") };
+  }
+
+  test("no powercap: unavailable, said why", () => {
+    const s = new RaplLimit(tmp()).status();
+    expect(s.ok).toBe(false);
+    expect(!s.ok && s.reason).toContain("no powercap");
+  });
+
+  test("a power_limit advisory lowers the package limit; kept when hashes per joule improved, else put back", async () => {
+    const { root, file } = fakeRapl(65_000_000);
+    const limit = () => Number(readFileSync(file, "utf8"));
+    const r = (() => {
+      let now = 0;
+      const e = new FakeEngine();
+      const t = new FakeTelemetry();
+      const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: () => now, settleS: 1, validateS: 3, rapl: new RaplLimit(root) });
+      const feed = async (n: number, hpj: () => number) => {
+        for (let i = 0; i < n; i++) {
+          now += 1000;
+          const s = scored(now, 1000, 2, { hashesPerJoule: hpj() });
+          t.hist.push(s);
+          actor.step(s);
+          await Bun.sleep(0);
+        }
+      };
+      return { t, feed, advise: (at: number) => t.adv.push({ kind: "power_limit", target: "package-0", delta: -10, reason: "test", ttl: 600, at }) };
+    })();
+    await r.feed(5, () => 100);
+    r.advise(1);
+    await r.feed(6, () => (limit() === 55_000_000 ? 120 : 100));
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+    expect(limit()).toBe(55_000_000);
+    r.advise(2);
+    await r.feed(6, () => 90); // 45 W: worse, rolled back to 55 W
+    expect([...r.t.actions.values()]).toEqual(["kept", "rolled_back"]);
+    expect(limit()).toBe(55_000_000);
+  });
+});
+
 test("an actor given an undefined clock and windows takes the defaults", () => {
   const t = new FakeTelemetry();
   const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: undefined, settleS: undefined });
@@ -251,5 +302,41 @@ describe("export", () => {
     expect(parseSince("2026-11-26T10:00:00Z")).toBe(Date.parse("2026-11-26T10:00:00Z"));
     expect(() => parseSince("yesterday")).toThrow(/ISO time/);
     expect(() => parseSince("1h")).toThrow(/-1h/);
+  });
+});
+
+describe("startTelemetry", () => {
+  test("each scored view goes to the Redis publisher when --telemetry-redis is set; stop closes it", async () => {
+    const got: TelemetryView[] = [];
+    let closed = false;
+    TELEMETRY_PUBLISHERS.redis = (url) => {
+      expect(url).toBe("redis://127.0.0.1:6390");
+      return { publish: async (v) => void got.push(v), close: () => void (closed = true) } satisfies TelemetryPublisher;
+    };
+    try {
+      const config = { ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, redis: "redis://127.0.0.1:6390" } };
+      const t = startTelemetry(config, quiet(), { engine: new FakeEngine() as unknown as MiningEngine }, { dataDir: null })!;
+      await waitFor(() => (got.length >= 2 ? true : undefined), 10_000);
+      expect(got[1]!.last!.sample.threads).toBe(2);
+      t.stop();
+      expect(closed).toBe(true);
+    } finally {
+      delete TELEMETRY_PUBLISHERS.redis;
+    }
+  });
+
+  test("off with --telemetry=false or with nothing to sample; a bad thresholds file refused at start naming it", () => {
+    const e = { engine: new FakeEngine() as unknown as MiningEngine };
+    expect(startTelemetry({ ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, enabled: false } }, quiet(), e, { dataDir: null })).toBeNull();
+    expect(startTelemetry(DEFAULTS, quiet(), {}, { dataDir: null })).toBeNull();
+    const path = join(tmp(), "bad.json");
+    writeFileSync(path, "{ nope");
+    expect(() => startTelemetry({ ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, thresholds: path } }, quiet(), e, { dataDir: null })).toThrow(path);
+  });
+
+  test("the flags reach the config", () => {
+    const c = loadConfig({ env: {}, flags: { "telemetry-act": true, "telemetry-retention-days": "3", "telemetry-redis": "redis://h:1", "telemetry-thresholds": "/x.json" } });
+    expect(c.telemetry).toEqual({ enabled: true, act: true, retentionDays: 3, redis: "redis://h:1", thresholds: "/x.json" });
+    expect(() => loadConfig({ env: {}, flags: { "telemetry-retention-days": "-1" } })).toThrow("--telemetry-retention-days: -1 is not allowed; expected a whole number of days 0..3650");
   });
 });
