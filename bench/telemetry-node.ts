@@ -37,7 +37,7 @@ for (let i = 0; i < N; i++) {
   t1 = performance.now();
   cost.push += t1 - t0;
   t0 = t1;
-  hist.add(sc);
+  hist.add(sc, 0);
   cost.history += performance.now() - t0;
 }
 hist.close();

@@ -6,4 +6,4 @@ export { runBench, type BenchOptions, type BenchResult } from "./bench";
 export { runTune, type TuneOptions, type TuneResult } from "./tune";
 export { threadPlacement } from "./rig";
 export { exportTelemetry, parseSince, EXPORT_FORMATS, type RowEncoder } from "./telemetry-export";
-export { TelemetryHistory, toRow, ROW_COLUMNS, type TelemetryRow } from "./telemetry-history";
+export { TelemetryHistory, ROW_COLUMNS } from "./telemetry-history";

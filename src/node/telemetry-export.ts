@@ -1,14 +1,13 @@
-// `rignode telemetry export`: the history's rows since a time, as NDJSON (one row a line, the columns of TelemetryRow
-// in order) or through a registered binary format (parquet: H3's writer registers itself here).
+// `rignode telemetry export`: the history's rows since a time, as NDJSON (one row a line, the columns in order) or
+// Parquet; both from the one column table in src/telemetry/parquet.ts, so the two agree row for row.
 import { RignodeError } from "../core";
-import { readHistory, ROW_COLUMNS, type TelemetryRow } from "./telemetry-history";
+import { toNdjson, toParquet, type TelemetryRow } from "../telemetry";
+import { readHistory } from "./telemetry-history";
 
 export type RowEncoder = (rows: TelemetryRow[]) => string | Uint8Array;
 
-/** Export formats by name; "parquet" is added where the Parquet writer is built in. */
-export const EXPORT_FORMATS: Record<string, RowEncoder> = {
-  ndjson: (rows) => rows.map((r) => JSON.stringify(Object.fromEntries(ROW_COLUMNS.map((c) => [c, r[c]])))).join("\n") + (rows.length ? "\n" : ""),
-};
+/** Export formats by name. */
+export const EXPORT_FORMATS: Record<string, RowEncoder> = { ndjson: toNdjson, parquet: toParquet };
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -26,7 +25,7 @@ export function exportTelemetry(dataDir: string, o: { since: number; format: str
   const enc = EXPORT_FORMATS[o.format];
   if (!enc) {
     const known = Object.keys(EXPORT_FORMATS).join(", ");
-    throw new RignodeError("usage", o.format === "parquet" ? `--format parquet is not built into this rignode yet (formats: ${known})` : `--format '${o.format}': expected one of ${known}`);
+    throw new RignodeError("usage", `--format '${o.format}': expected one of ${known}`);
   }
   const h = readHistory(dataDir);
   try {

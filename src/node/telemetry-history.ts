@@ -4,58 +4,13 @@ import { Database } from "bun:sqlite";
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RignodeError, type Logger } from "../core";
-import type { Scored } from "../telemetry";
+import { TELEMETRY_COLUMNS, telemetryRow, type Scored, type TelemetryRow } from "../telemetry";
 
 export const TELEMETRY_DB = "telemetry.sqlite";
 export const AUDIT_FILE = "telemetry-audit.ndjson";
 
-/** One scored sample as history keeps and exports it (flat: one column a figure). */
-export interface TelemetryRow {
-  t: number;
-  hashrate: number;
-  hashes: number;
-  score: number;
-  class: string;
-  hazard: number;
-  reject_ratio: number | null;
-  temperature: number | null;
-  hashes_per_joule: number | null;
-  thermal_headroom: number | null;
-  latency_ms: number | null;
-  load: number | null;
-  threads: number;
-  batch: number;
-  paused: number;
-  alarms: string;
-  reasons: string;
-}
-
-export const ROW_COLUMNS: (keyof TelemetryRow)[] = [
-  "t", "hashrate", "hashes", "score", "class", "hazard", "reject_ratio", "temperature", "hashes_per_joule", "thermal_headroom",
-  "latency_ms", "load", "threads", "batch", "paused", "alarms", "reasons",
-];
-
-export function toRow(s: Scored): TelemetryRow {
-  return {
-    t: s.t,
-    hashrate: s.sample.hashrate,
-    hashes: s.sample.hashes,
-    score: s.score,
-    class: s.class,
-    hazard: s.hazard,
-    reject_ratio: s.kpis.rejectRatio,
-    temperature: s.sample.tempC,
-    hashes_per_joule: s.kpis.hashesPerJoule,
-    thermal_headroom: s.kpis.thermalHeadroomC,
-    latency_ms: s.sample.latencyMs,
-    load: s.sample.load,
-    threads: s.sample.threads,
-    batch: s.sample.batch,
-    paused: s.sample.paused ? 1 : 0,
-    alarms: Object.entries(s.features).filter(([, f]) => f.alarm).map(([k]) => k).join(","),
-    reasons: s.reasons.join("; "),
-  };
-}
+/** The history's columns: the export's (Parquet and NDJSON), one mechanism from the table in src/telemetry/parquet.ts. */
+export const ROW_COLUMNS = TELEMETRY_COLUMNS.map((c) => c.name);
 
 const FLUSH_EVERY = 10;
 const PRUNE_EVERY_MS = 3600_000;
@@ -98,8 +53,9 @@ export class TelemetryHistory {
     }
   }
 
-  add(s: Scored): void {
-    this.pending.push(toRow(s));
+  /** A scored sample, with how many advisories were in force then. */
+  add(s: Scored, advisories: number): void {
+    this.pending.push(telemetryRow(s, advisories));
     if (this.pending.length >= FLUSH_EVERY) this.flush();
   }
 
@@ -109,7 +65,7 @@ export class TelemetryHistory {
     this.pending = [];
     try {
       this.db.transaction(() => {
-        for (const r of rows) this.insert.run(...(ROW_COLUMNS.map((c) => r[c]) as (string | number | null)[]));
+        for (const r of rows) this.insert.run(...(ROW_COLUMNS.map((c) => (typeof r[c] === "boolean" ? (r[c] ? 1 : 0) : r[c])) as (string | number | null)[]));
       })();
       this.failing = false;
     } catch (e) {
@@ -128,7 +84,9 @@ export class TelemetryHistory {
   /** Rows at or after `since` (ms), oldest first; pending rows are flushed first. */
   rows(since: number, limit = 10_000_000): TelemetryRow[] {
     this.flush();
-    return this.db.prepare(`SELECT ${ROW_COLUMNS.join(", ")} FROM samples WHERE t >= ? ORDER BY t LIMIT ?`).all(since, limit) as TelemetryRow[];
+    const rows = this.db.prepare(`SELECT ${ROW_COLUMNS.join(", ")} FROM samples WHERE t >= ? ORDER BY t LIMIT ?`).all(since, limit) as (Omit<TelemetryRow, "paused"> & { paused: number })[];
+    // SQLite has no booleans: paused is stored 0/1.
+    return rows.map((r) => ({ ...r, paused: r.paused === 1 }));
   }
 
   close(): void {
@@ -137,11 +95,10 @@ export class TelemetryHistory {
   }
 }
 
-function colType(c: keyof TelemetryRow): string {
-  if (c === "class" || c === "alarms" || c === "reasons") return "TEXT NOT NULL";
-  if (c === "t" || c === "threads" || c === "batch" || c === "paused") return "INTEGER NOT NULL";
-  if (c === "hashrate" || c === "hashes" || c === "score" || c === "hazard") return "REAL NOT NULL";
-  return "REAL";
+function colType(c: string): string {
+  const col = TELEMETRY_COLUMNS.find((x) => x.name === c)!;
+  const type = col.kind === "f64" ? "REAL" : col.kind === "str" || col.kind === "class" ? "TEXT" : "INTEGER";
+  return col.nullable ? type : `${type} NOT NULL`;
 }
 
 /** Opens the history read-only for `rignode telemetry export` (a clear error when there is none). */

@@ -185,10 +185,10 @@ export class TelemetryRedis {
   private up(): void {
     if (!this.everUp) {
       this.everUp = true;
-      this.log.info("telemetry_redis_connected", { url: this.shown, ttl_s: Number(this.ttl) });
+      this.log.info("telemetry.redis_connected", { url: this.shown, ttl_s: Number(this.ttl) });
     }
     if (this.downSince === null) return;
-    this.log.info("telemetry_redis_up", { url: this.shown, down_s: Math.round((this.now() - this.downSince) / 1000), dropped: this.dropped });
+    this.log.info("telemetry.redis_up", { url: this.shown, down_s: Math.round((this.now() - this.downSince) / 1000), dropped: this.dropped });
     this.downSince = null;
     this.dropped = 0;
   }
@@ -203,7 +203,7 @@ export class TelemetryRedis {
     this.lastWarn = now;
     const error = e instanceof Error ? e.message : String(e);
     const code = (e as { code?: unknown } | null)?.code;
-    this.log.warn("telemetry_redis_down", { url: this.shown, error, code: typeof code === "string" ? code : undefined, dropped: this.dropped, retry_s: this.retryMs / 1000, note: "mining goes on; telemetry:* keys are not updated until Redis answers" });
+    this.log.warn("telemetry.redis_down", { url: this.shown, error, code: typeof code === "string" ? code : undefined, dropped: this.dropped, retry_s: this.retryMs / 1000, note: "mining goes on; telemetry:* keys are not updated until Redis answers" });
   }
 }
 

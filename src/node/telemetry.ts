@@ -1,6 +1,7 @@
 // The telemetry sampler: one Sample a second (5 a second while the scorer suspects a change) gathered from the role's
 // parts — the engine's counters, the rig controller's sensors and governors, the worker's or the pool's shares —
 // handed to the scorer (src/telemetry), whose advisories the actor may carry out and whose scores the history keeps.
+import { TelemetryRedis } from "./telemetry-redis";
 import { statSync } from "node:fs";
 import { cpus, hostname, loadavg } from "node:os";
 import type { Logger, MetricFamily } from "../core";
@@ -42,14 +43,16 @@ export interface RunningTelemetry {
   stop(): void;
 }
 
-/** A publisher of each scored view (H3's TelemetryRedis has this shape). */
+/** A publisher of each scored view (TelemetryRedis has this shape). */
 export interface TelemetryPublisher {
   publish(view: TelemetryView): Promise<void>;
   close(): void;
 }
 
-/** Where the Redis publisher plugs in: set `redis` to `(url, rig, log) => new TelemetryRedis(url, rig, log)` where it is built. */
-export const TELEMETRY_PUBLISHERS: { redis?: (url: string, rig: string, log: Logger) => TelemetryPublisher } = {};
+/** The publishers a URL can name (Valkey/Redis through Bun's client). */
+export const TELEMETRY_PUBLISHERS: { redis?: (url: string, rig: string, log: Logger) => TelemetryPublisher } = {
+  redis: (url, rig, log) => new TelemetryRedis(url, rig, log),
+};
 
 const WINDOW_MS = 5000;
 
@@ -185,7 +188,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
         audit?.write({ type: "advisory", ...a });
       }
       actor?.step(scored);
-      history?.add(scored);
+      history?.add(scored, telemetry.advice().length);
       const v = telemetry.view();
       for (const h of hooks) h(scored, v);
       lastError = null;

@@ -144,7 +144,7 @@ export class Telemetry {
           this.held.set(f, { at: t, change: d.change });
           this.alarmTimes.push(t);
           this.alarmsTotal.set(f, this.alarmsTotal.get(f)! + 1);
-          this.log?.info("telemetry_alarm", { feature: f, change: Number(d.change.toFixed(4)), value: v });
+          this.log?.info("telemetry.alarm", { feature: f, change: Number(d.change.toFixed(4)), value: v });
         }
       }
       const h = this.held.get(f);
@@ -172,7 +172,7 @@ export class Telemetry {
     const fresh = advise(scored, drop, this.t, this.adviceState, this.now());
     const before = new Set(this.standing.map((a) => `${a.kind}:${a.target}`));
     this.standing = mergeAdvice(this.standing, fresh, this.now());
-    for (const a of fresh) if (!before.has(`${a.kind}:${a.target}`)) this.log?.info("telemetry_advice", { kind: a.kind, target: a.target, delta: a.delta, reason: a.reason, ttl: a.ttl });
+    for (const a of fresh) if (!before.has(`${a.kind}:${a.target}`)) this.log?.info("telemetry.advice", { kind: a.kind, target: a.target, delta: a.delta, reason: a.reason, ttl: a.ttl });
     return scored;
   }
 
@@ -212,7 +212,7 @@ export class Telemetry {
     if (i >= 0) this.actions[i] = { ...a };
     else this.actions.push({ ...a });
     if (this.actions.length > 100) this.actions.splice(0, this.actions.length - 100);
-    this.log?.info("telemetry_action", { id: a.id, kind: a.advisory.kind, from: a.from, to: a.to, outcome: a.outcome, kpi: a.kpi, before: a.before, after: a.after, ...(a.note ? { note: a.note } : {}) });
+    this.log?.info("telemetry.action", { id: a.id, kind: a.advisory.kind, from: a.from, to: a.to, outcome: a.outcome, kpi: a.kpi, before: a.before, after: a.after, ...(a.note ? { note: a.note } : {}) });
   }
 
   view(): TelemetryView {

@@ -78,8 +78,8 @@ describe.skipIf(!REDIS_SERVER)("telemetry to a real redis-server", () => {
     expect(JSON.parse((await reader.get("telemetry:advice:rig-a"))!)).toEqual([ADVICE]);
     expect(JSON.parse((await reader.get("telemetry:last:rig-a"))!).t).toBe(3_000);
     expect(pub.status()).toMatchObject({ connected: true, published: 3, dropped: 0, downSince: null });
-    expect(events(lines, "telemetry_redis_connected")).toHaveLength(1);
-    expect(events(lines, "telemetry_redis_down")).toHaveLength(0);
+    expect(events(lines, "telemetry.redis_connected")).toHaveLength(1);
+    expect(events(lines, "telemetry.redis_down")).toHaveLength(0);
 
     // Closed: publishes are no-ops and the keys keep the last write.
     pub.close();
@@ -102,11 +102,11 @@ describe.skipIf(!REDIS_SERVER)("telemetry to a real redis-server", () => {
       await pub.publish(view(2 + i)); // each resolves: nothing waits for the dead server
       now += 6_000; // past the retry wait: every publish tries, and every try is refused
     }
-    expect(events(lines, "telemetry_redis_down")).toHaveLength(1);
+    expect(events(lines, "telemetry.redis_down")).toHaveLength(1);
     expect(pub.status().connected).toBe(false);
     now = t0 + 61_000; // a minute on: the outage is reported again
     await pub.publish(view(10));
-    const down = events(lines, "telemetry_redis_down");
+    const down = events(lines, "telemetry.redis_down");
     expect(down).toHaveLength(2);
     expect(down[1].dropped).toBe(6);
     expect(down[1].url).toBe(own.url);
@@ -118,7 +118,7 @@ describe.skipIf(!REDIS_SERVER)("telemetry to a real redis-server", () => {
     const c = new RedisClient(own.url);
     expect(JSON.parse((await c.get("telemetry:last:rig-b"))!).t).toBe(12);
     c.close();
-    const up = events(lines, "telemetry_redis_up");
+    const up = events(lines, "telemetry.redis_up");
     expect(up).toHaveLength(1);
     expect(up[0].dropped).toBe(7);
     expect(up[0].down_s).toBe(66);
@@ -134,7 +134,7 @@ describe("telemetry to a Redis that does not answer", () => {
     const pub = new TelemetryRedis(`redis://127.0.0.1:${freePort()}`, "rig", log, { now: () => 5_000 });
     await pub.publish(view(1));
     await pub.publish(view(2));
-    expect(events(lines, "telemetry_redis_down")).toHaveLength(1);
+    expect(events(lines, "telemetry.redis_down")).toHaveLength(1);
     expect(pub.status()).toMatchObject({ connected: false, downSince: 5_000, dropped: 2, published: 0 });
     pub.close();
   });
@@ -144,7 +144,7 @@ describe("telemetry to a Redis that does not answer", () => {
     const { lines, log } = capture();
     const pub = new TelemetryRedis(`redis://127.0.0.1:${silent.port}`, "rig", log, { timeoutMs: 300 });
     await pub.publish(view(1));
-    const down = events(lines, "telemetry_redis_down");
+    const down = events(lines, "telemetry.redis_down");
     expect(down).toHaveLength(1);
     expect(pub.status().published).toBe(0);
     pub.close();

@@ -62,8 +62,8 @@ describe("telemetry scorer", () => {
     expect(adv).toHaveLength(1);
     expect(adv[0]).toMatchObject({ kind: "threads", target: "miner", delta: -1, ttl: DEFAULT_THRESHOLDS.advice.ttlSec });
     expect(adv[0]!.reason).toContain("competes for the CPUs");
-    expect(lines.filter((l) => l.event === "telemetry_alarm" && l.feature === "hashrate")).toHaveLength(1);
-    expect(lines.filter((l) => l.event === "telemetry_advice")).toHaveLength(1);
+    expect(lines.filter((l) => l.event === "telemetry.alarm" && l.feature === "hashrate")).toHaveLength(1);
+    expect(lines.filter((l) => l.event === "telemetry.advice")).toHaveLength(1);
     const fam = tel.metrics().find((f) => f.name === "rignode_telemetry_alarms_total")!;
     expect(fam.samples.find((s) => s.labels!.feature === "hashrate")!.value).toBe(1);
     expect(tel.metrics().find((f) => f.name === "rignode_telemetry_class")!.samples.find((s) => s.value === 1)!.labels!.class).toBe("major");
