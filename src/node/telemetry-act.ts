@@ -69,15 +69,17 @@ export class TelemetryActor {
       if (now - p.rec.at < this.o.settleS * 1000) return;
       const v = p.kpi(s);
       if (v !== null && Number.isFinite(v)) p.values.push(v);
-      if (now - p.rec.at >= (this.o.settleS + this.o.validateS) * 1000) void this.decide(p);
+      if (now - p.rec.at >= (this.o.settleS + this.o.validateS) * 1000) this.decide(p).catch((e) => this.failed(e));
       return;
     }
     for (const a of this.o.telemetry.advice()) {
       const key = `${a.at}:${a.kind}:${a.target}:${a.delta}`;
       if (this.done.has(key)) continue;
       this.done.add(key);
+      // Advisories live minutes: the oldest keys can go (the node's `seen` set is bounded the same way).
+      if (this.done.size > 1000) this.done.delete(this.done.values().next().value!);
       if (this.allowed(a.kind, now)) {
-        void this.act(a, s);
+        this.act(a, s).catch((e) => this.failed(e));
         return;
       }
     }
@@ -190,6 +192,11 @@ export class TelemetryActor {
     }
     this.blockedUntil.set(rec.advisory.kind, this.o.now() + this.o.cooldownS * 1000);
     this.record(rec);
+  }
+
+  /** An error acting or deciding is logged, never thrown into the sampler (an unhandled rejection would end the process). */
+  private failed(e: unknown): void {
+    this.o.log.error("telemetry.action_failed", { error: (e as Error)?.message ?? String(e) });
   }
 
   private record(rec: ActionRecord): void {

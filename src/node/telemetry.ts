@@ -49,10 +49,9 @@ export interface TelemetryPublisher {
   close(): void;
 }
 
-/** The publishers a URL can name (Valkey/Redis through Bun's client). */
-export const TELEMETRY_PUBLISHERS: { redis?: (url: string, rig: string, log: Logger) => TelemetryPublisher } = {
-  redis: (url, rig, log) => new TelemetryRedis(url, rig, log),
-};
+/** Makes the publisher of --telemetry-redis (Valkey/Redis through Bun's client; tests pass their own). */
+export type PublisherFactory = (url: string, rig: string, log: Logger) => TelemetryPublisher;
+const redisPublisher: PublisherFactory = (url, rig, log) => new TelemetryRedis(url, rig, log);
 
 const WINDOW_MS = 5000;
 
@@ -144,7 +143,7 @@ export class ThresholdsFile {
  * Starts sampling a role's parts (null when telemetry is off or there is nothing to sample). A thresholds file that
  * is bad at start is refused (RignodeError "config", exit 2); later edits that are bad are logged and ignored.
  */
-export function startTelemetry(config: Config, log: Logger, parts: TelemetryParts, o: { dataDir?: string | null; now?: () => number } = {}): RunningTelemetry | null {
+export function startTelemetry(config: Config, log: Logger, parts: TelemetryParts, o: { dataDir?: string | null; now?: () => number; publisher?: PublisherFactory } = {}): RunningTelemetry | null {
   const tc = config.telemetry;
   if (!tc.enabled || (!parts.engine && !parts.hashrate)) return null;
   const tlog = log.child({ component: "telemetry" });
@@ -160,12 +159,9 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   const hooks: ((s: Scored, v: TelemetryView) => void)[] = [];
   let publisher: TelemetryPublisher | null = null;
   if (tc.redis) {
-    const make = TELEMETRY_PUBLISHERS.redis;
-    if (make) {
-      publisher = make(tc.redis, rigName(), tlog);
-      // Never awaited: a slow or down Redis must not delay a sample (the publisher logs its own failures).
-      hooks.push((_s, v) => void publisher!.publish(v).catch(() => {}));
-    } else tlog.warn("telemetry.redis_unavailable", { url: redact(tc.redis), note: "this build has no Redis publisher; --telemetry-redis is ignored" });
+    const made = (publisher = (o.publisher ?? redisPublisher)(tc.redis, rigName(), tlog));
+    // Never awaited: a slow or down Redis must not delay a sample (the publisher logs its own failures).
+    hooks.push((_s, v) => void made.publish(v).catch(() => {}));
   }
   const seen = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -228,9 +224,6 @@ export function poolShares(st: { shares: { accepted: number; rejected: Record<st
 }
 
 /** A Redis URL without its password, for the log. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
 
 /** The rig's name in the Redis keys and the audit lines. */
 export function rigName(): string {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createApp, telemetryRoutes } from "../../src/api";
 import { createLogger, MetricsRegistry } from "../../src/core";
 import { DEFAULT_THRESHOLDS, Telemetry, type Advisory, type Scored, type TelemetryView } from "../../src/telemetry";
-import { Sampler, startTelemetry, TELEMETRY_PUBLISHERS, ThresholdsFile, type TelemetryPublisher } from "../../src/node/telemetry";
+import { Sampler, startTelemetry, ThresholdsFile, type TelemetryPublisher } from "../../src/node/telemetry";
 import { DEFAULTS, loadConfig } from "../../src/config";
 import { waitFor } from "../helpers";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
@@ -277,6 +277,27 @@ test("an actor given an undefined clock and windows takes the defaults", () => {
   expect([...t.actions.values()]).toEqual(["pending"]);
 });
 
+test("an error while acting is logged as telemetry.action_failed, never an unhandled rejection in the sampler", async () => {
+  const t = new FakeTelemetry();
+  const lines: { event: string; error?: string }[] = [];
+  const log = createLogger({ json: true, level: "error", write: (l: string) => void lines.push(JSON.parse(l)) });
+  const engine = { stats: () => { throw new Error("engine gone"); } };
+  const actor = new TelemetryActor({ engine: engine as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log, unitNonces: 1 });
+  t.adv.push({ kind: "batch", target: "miner", delta: -4, reason: "x", ttl: 60, at: Date.now() });
+  let unhandled: unknown = null;
+  const onUnhandled = (e: unknown) => void (unhandled = e);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    actor.step(scored(Date.now(), 100));
+    await waitFor(() => (lines.length ? true : undefined), 5_000);
+    await Bun.sleep(20);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  expect(unhandled).toBeNull();
+  expect(lines[0]).toMatchObject({ event: "telemetry.action_failed", error: "engine gone" });
+});
+
 describe("export", () => {
   test("ndjson and parquet: the rows since --since, the history's columns; an unknown format refused clearly", () => {
     const dir = tmp();
@@ -312,20 +333,16 @@ describe("startTelemetry", () => {
   test("each scored view goes to the Redis publisher when --telemetry-redis is set; stop closes it", async () => {
     const got: TelemetryView[] = [];
     let closed = false;
-    TELEMETRY_PUBLISHERS.redis = (url) => {
+    const publisher = (url: string) => {
       expect(url).toBe("redis://127.0.0.1:6390");
       return { publish: async (v) => void got.push(v), close: () => void (closed = true) } satisfies TelemetryPublisher;
     };
-    try {
-      const config = { ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, redis: "redis://127.0.0.1:6390" } };
-      const t = startTelemetry(config, quiet(), { engine: new FakeEngine() as unknown as MiningEngine }, { dataDir: null })!;
-      await waitFor(() => (got.length >= 2 ? true : undefined), 10_000);
-      expect(got[1]!.last!.sample.threads).toBe(2);
-      t.stop();
-      expect(closed).toBe(true);
-    } finally {
-      delete TELEMETRY_PUBLISHERS.redis;
-    }
+    const config = { ...DEFAULTS, telemetry: { ...DEFAULTS.telemetry, redis: "redis://127.0.0.1:6390" } };
+    const t = startTelemetry(config, quiet(), { engine: new FakeEngine() as unknown as MiningEngine }, { dataDir: null, publisher })!;
+    await waitFor(() => (got.length >= 2 ? true : undefined), 10_000);
+    expect(got[1]!.last!.sample.threads).toBe(2);
+    t.stop();
+    expect(closed).toBe(true);
   });
 
   test("off with --telemetry=false or with nothing to sample; a bad thresholds file refused at start naming it", () => {
