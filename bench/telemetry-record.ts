@@ -2,7 +2,7 @@
 // window over the hash counter), with an injected event — a competing process on the miner's CPU, busy a set share
 // of the time — then the detectors of bench/telemetry-study.ts run over it. Pin the whole run to one CPU so the
 // competitor shares the miner's core:
-//   taskset -c 0 bun bench/telemetry-record.ts [--before 180] [--during 60] [--after 60] [--duty 0.2] [--algo sha256d]
+//   taskset -c 0 bun bench/telemetry-record.ts [--before 180] [--during 60] [--after 60] [--duty 0.2] [--algo sha256d] [--threads 1]
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,13 +21,14 @@ const during = Number(opt("during", "60"));
 const after = Number(opt("after", "60"));
 const duty = Number(opt("duty", "0.2"));
 const algo = opt("algo", "sha256d") as Algo;
+const threads = Number(opt("threads", "1"));
 
 const { info: kernel } = await loadKernel("auto");
 let n = 0;
 const job = (): MinerJob => ({ id: `j${++n}`, algo, header: new Uint8Array(80).map((_, i) => (i * 29 + n) & 0xff), target: new Uint8Array(32) });
 const source: JobSource = { nextJob: () => job(), found: () => {} };
 const claimsDir = mkdtempSync(join(tmpdir(), "rignode-telemetry-record-"));
-const engine = new MiningEngine({ kernelPath: kernel.path, threads: 1, batch: defaultBatch(algo), source, claimsDir });
+const engine = new MiningEngine({ kernelPath: kernel.path, threads, batch: defaultBatch(algo), source, claimsDir });
 await engine.start();
 engine.setJob(job());
 await Bun.sleep(3000);
@@ -60,7 +61,7 @@ const sd = Math.sqrt(mean(base.map((x) => (x - m) ** 2)));
 let ac = 0;
 for (let i = 1; i < base.length; i++) ac += (base[i]! - m) * (base[i - 1]! - m);
 const drop = 1 - mean(xs.slice(before + 5, before + during - 1)) / m;
-console.log(`real trace (${algo}, 1 thread, kernel ${kernel.variant}): ${xs.length} s, level ${(m / 1e6).toFixed(3)} MH/s, CV ${(100 * sd / m).toFixed(2)}%, lag-1 autocorrelation ${(ac / (base.length * sd * sd)).toFixed(2)}; competitor (${duty * 100}% busy) from ${before} s to ${before + during} s: hashrate −${(drop * 100).toFixed(1)}%; saved ${file}`);
+console.log(`real trace (${algo}, ${threads} thread(s), kernel ${kernel.variant}): ${xs.length} s, level ${(m / 1e6).toFixed(3)} MH/s, CV ${(100 * sd / m).toFixed(2)}%, lag-1 autocorrelation ${(ac / (base.length * sd * sd)).toFixed(2)}; competitor (${duty * 100}% busy) from ${before} s to ${before + during} s: hashrate −${(drop * 100).toFixed(1)}%; saved ${file}`);
 const dets = {
   ours: new BlockCusum({ ...T.detector, relFloor: T.floors.hashrate.rel, absFloor: T.floors.hashrate.abs }),
   "textbook CUSUM h=5": new TextbookCusum(5, 0.5),

@@ -77,6 +77,8 @@ export function planRig(config: Config, algo: Algo, log: Logger, memoryDir: stri
 
 export interface Rig {
   view(): ControllerView;
+  /** Telemetry's actor: threads and batch (units) on top of the configuration, the governors still capping them. */
+  steer(c: Partial<Candidate>): Promise<void>;
   metrics(): MetricFamily[];
   stop(): void;
 }
@@ -122,6 +124,7 @@ export function startRig(plan: RigPlan, config: Config, engine: MiningEngine, al
   });
   return {
     view: () => controller.view(),
+    steer: async (c) => void (await controller.steer(c)),
     metrics: () => rigMetrics(controller.view(), engine),
     stop() {
       for (const x of timers) clearInterval(x);

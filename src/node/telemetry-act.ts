@@ -1,14 +1,23 @@
 // Guarded actions (--telemetry-act): an advisory becomes one change to the engine, then a validation window decides:
 // kept if the KPI improved, rolled back if not. One action at a time; a kind rolled back waits a cool-down and each
-// kind has an hourly budget, so nothing loops. Every action and outcome goes to telemetry.recordAction and the audit.
+// kind has an hourly budget, so nothing loops. A kept change is a lease (30 min by default), after which the
+// configured value returns. Nothing is done while someone else has the knob (another pause holder, the auto-tuner,
+// the thermal governor), and a rollback leaves a value someone changed meanwhile. Every action and outcome goes to
+// telemetry.recordAction and the audit.
 import type { Logger } from "../core";
 import type { MiningEngine } from "../miner";
 import type { ActionRecord, Advisory, Scored, Telemetry } from "../telemetry";
 import type { AuditLog } from "./telemetry-history";
+import type { Rig } from "./rig";
 import { MIN_LIMIT_W, type RaplLimit } from "./telemetry-rapl";
 
 export interface ActorOptions {
   engine: MiningEngine;
+  /**
+   * The rig's controller, when the engine has one: threads and batch are then steered through it (its poll would put
+   * a change made behind its back straight back), and the governors keep the last word.
+   */
+  rig?: Pick<Rig, "view" | "steer"> | null;
   telemetry: Telemetry;
   audit: AuditLog | null;
   log: Logger;
@@ -22,15 +31,32 @@ export interface ActorOptions {
   perHour?: number;
   /** Seconds a kind waits after a rollback. */
   cooldownS?: number;
+  /** Seconds a kept threads, batch or power-limit change lasts before the configured value comes back. */
+  leaseS?: number;
   /** The RAPL package limit (null: power_limit advisories are "unavailable"). */
   rapl?: RaplLimit | null;
 }
 
+type Knob = "threads" | "batch" | "power_limit";
+
 interface Pending {
   rec: ActionRecord;
+  /** The change being made (stop() waits for it before putting it back). */
+  applied: Promise<void>;
   undo: () => Promise<void> | void;
+  /** The knob's value now: a rollback only undoes what is still ours. */
+  current: () => number;
   kpi: (s: Scored) => number | null;
   values: number[];
+  knob: Knob | null;
+}
+
+/** A kept change, until its lease ends. */
+interface Lease {
+  id: number;
+  from: number;
+  to: number;
+  until: number;
 }
 
 const HOLDER = "telemetry";
@@ -51,16 +77,19 @@ export class TelemetryActor {
   private readonly done = new Set<string>();
   private readonly recent: { kind: string; at: number }[] = [];
   private readonly blockedUntil = new Map<string, number>();
-  private readonly o: Required<Omit<ActorOptions, "audit" | "rapl">> & { audit: AuditLog | null; rapl: RaplLimit | null };
+  private readonly leases = new Map<Knob, Lease>();
+  /** Why each kind was last skipped (recorded once per reason, not once a second). */
+  private readonly skipped = new Map<string, string>();
+  private readonly o: Required<Omit<ActorOptions, "audit" | "rapl" | "rig">> & { audit: AuditLog | null; rapl: RaplLimit | null; rig: Pick<Rig, "view" | "steer"> | null };
   private stopped = false;
 
   constructor(o: ActorOptions) {
     // Options given as undefined take the defaults (a caller passes its own optional clock straight through).
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ActorOptions;
-    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, rapl: null, ...given };
+    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, leaseS: 1800, rapl: null, rig: null, ...given };
   }
 
-  /** Called with each scored sample: feeds the window of the pending action, or takes the next advisory. */
+  /** Called with each scored sample: feeds the window of the pending action, ends a lease, or takes the next advisory. */
   step(s: Scored): void {
     if (this.stopped) return;
     const now = this.o.now();
@@ -72,9 +101,20 @@ export class TelemetryActor {
       if (now - p.rec.at >= (this.o.settleS + this.o.validateS) * 1000) this.decide(p).catch((e) => this.failed(e));
       return;
     }
+    for (const [knob, l] of this.leases) {
+      if (l.until > now) continue;
+      this.expire(knob, l).catch((e) => this.failed(e));
+      return;
+    }
     for (const a of this.o.telemetry.advice()) {
       const key = `${a.at}:${a.kind}:${a.target}:${a.delta}`;
       if (this.done.has(key)) continue;
+      const busy = this.busy(a, s);
+      if (busy) {
+        this.skip(a, busy);
+        continue;
+      }
+      this.skipped.delete(a.kind);
       this.done.add(key);
       // Advisories live minutes: the oldest keys can go (the node's `seen` set is bounded the same way).
       if (this.done.size > 1000) this.done.delete(this.done.values().next().value!);
@@ -85,16 +125,62 @@ export class TelemetryActor {
     }
   }
 
+  /** Why an advisory is not ours to carry out now (null: it is): someone else has the engine or the knob. */
+  private busy(a: Advisory, s: Scored): string | null {
+    const others = Object.keys(this.o.engine.heldBy()).filter((h) => h !== HOLDER);
+    if (others.length && a.kind !== "resume") return `mining is held paused by ${others.join(", ")}`;
+    if (a.kind !== "threads" && a.kind !== "batch") return null;
+    if (this.o.rig?.view().tuner) return "the auto-tuner owns threads and batch";
+    const th = s.sample.thermal;
+    if (th !== "cool" && th !== "unavailable") return `the thermal governor is in charge (${th})`;
+    return null;
+  }
+
+  private skip(a: Advisory, why: string): void {
+    if (this.skipped.get(a.kind) === why) return;
+    this.skipped.set(a.kind, why);
+    this.record({ id: this.nextId++, advisory: a, from: 0, to: 0, at: this.o.now(), kpi: "", before: null, after: null, outcome: "skipped", note: why });
+  }
+
   private allowed(kind: string, now: number): boolean {
     while (this.recent.length && this.recent[0]!.at < now - 3600_000) this.recent.shift();
     if ((this.blockedUntil.get(kind) ?? 0) > now) return false;
     return this.recent.filter((r) => r.kind === kind).length < this.o.perHour;
   }
 
+  /**
+   * The steering of threads or batch. With the rig's controller, the wish is steered (the other kept values with it),
+   * and null withdraws ours: the configured value, under the governors, comes back. Without one, the engine is set
+   * directly and null means `base`.
+   */
+  private knob(k: "threads" | "batch"): { get: () => number; set: (v: number | null, base: number, reason: string) => Promise<void> } {
+    const e = this.o.engine;
+    const unit = this.o.unitNonces;
+    const get = k === "threads" ? () => e.stats().threads : () => Math.max(1, Math.round(e.stats().batch / unit));
+    const rig = this.o.rig;
+    if (rig) {
+      return {
+        get,
+        set: (v) => {
+          const wish: Partial<Record<"threads" | "batch", number>> = {};
+          for (const [kk, l] of this.leases) if (kk !== "power_limit" && kk !== k) wish[kk] = l.to;
+          if (v !== null) wish[k] = v;
+          return rig.steer(wish);
+        },
+      };
+    }
+    return {
+      get,
+      set: async (v, base, reason) => {
+        const n = v ?? base;
+        if (k === "threads") await e.setThreads(n, reason);
+        else e.setBatch(n * unit, reason);
+      },
+    };
+  }
+
   private async act(a: Advisory, last: Scored): Promise<void> {
     const e = this.o.engine;
-    const st = e.stats();
-    const unit = this.o.unitNonces;
     const now = this.o.now();
     const kpi = kpiFor(a, last);
     // Before: the KPI over the last samples (the 5 s window that made the advisory).
@@ -102,33 +188,32 @@ export class TelemetryActor {
     const rec: ActionRecord = { id: this.nextId++, advisory: a, from: 0, to: 0, at: now, kpi: kpi.name, before, after: null, outcome: "pending" };
     let apply: () => Promise<void> | void;
     let undo: () => Promise<void> | void;
+    let current: () => number;
+    let knob: Knob | null = null;
     switch (a.kind) {
-      case "threads": {
-        rec.from = st.threads;
-        rec.to = Math.max(1, st.threads + Math.round(a.delta));
-        apply = () => e.setThreads(rec.to, `telemetry: ${a.reason}`);
-        undo = () => e.setThreads(rec.from, "telemetry: rollback");
-        break;
-      }
+      case "threads":
       case "batch": {
-        rec.from = Math.max(1, Math.round(st.batch / unit));
+        const k = this.knob(a.kind);
+        knob = a.kind;
+        rec.from = k.get();
         rec.to = Math.max(1, rec.from + Math.round(a.delta));
-        apply = () => e.setBatch(rec.to * unit, `telemetry: ${a.reason}`);
-        undo = () => e.setBatch(st.batch, "telemetry: rollback");
+        apply = () => k.set(rec.to, rec.from, `telemetry: ${a.reason}`);
+        undo = () => k.set(this.leases.get(a.kind as Knob)?.to ?? null, rec.from, "telemetry: rollback");
+        current = k.get;
         break;
       }
       case "pause":
-        rec.from = 0;
-        rec.to = 1;
-        apply = () => e.hold(HOLDER, a.reason);
-        undo = () => e.release(HOLDER, "telemetry: rollback");
+      case "resume": {
+        const hold = a.kind === "pause";
+        rec.from = hold ? 0 : 1;
+        rec.to = hold ? 1 : 0;
+        const on = () => e.hold(HOLDER, hold ? a.reason : "telemetry: rollback");
+        const off = () => e.release(HOLDER, hold ? "telemetry: rollback" : a.reason);
+        apply = hold ? on : off;
+        undo = hold ? off : on;
+        current = () => (HOLDER in e.heldBy() ? 1 : 0);
         break;
-      case "resume":
-        rec.from = 1;
-        rec.to = 0;
-        apply = () => e.release(HOLDER, a.reason);
-        undo = () => e.hold(HOLDER, "telemetry: rollback");
-        break;
+      }
       case "power_limit": {
         const rs = this.o.rapl?.status() ?? { ok: false as const, reason: "no RAPL actuator" };
         if (!rs.ok) {
@@ -138,10 +223,15 @@ export class TelemetryActor {
           return;
         }
         const rapl = this.o.rapl!;
+        knob = "power_limit";
         rec.from = rs.watts;
         rec.to = Math.max(MIN_LIMIT_W, rs.watts + a.delta);
         apply = () => rapl.set(rec.to);
         undo = () => rapl.set(rec.from);
+        current = () => {
+          const st = rapl.status();
+          return st.ok ? st.watts : NaN;
+        };
         break;
       }
       default:
@@ -151,21 +241,23 @@ export class TelemetryActor {
         this.record(rec);
         return;
     }
-    if (rec.from === rec.to && (a.kind === "threads" || a.kind === "batch" || a.kind === "power_limit")) {
+    if (rec.from === rec.to && knob) {
       rec.outcome = "failed";
       rec.note = `already at the bound (${rec.from})`;
       this.record(rec);
       return;
     }
     this.recent.push({ kind: a.kind, at: now });
-    this.pending = { rec, undo, kpi: kpi.f, values: [] };
+    const applied = Promise.resolve().then(apply);
+    const p: Pending = { rec, applied, undo, current, kpi: kpi.f, values: [], knob };
+    this.pending = p;
     this.record(rec);
     try {
-      await apply();
+      await applied;
     } catch (err) {
       rec.outcome = "failed";
       rec.note = (err as Error).message;
-      this.pending = null;
+      if (this.pending === p) this.pending = null;
       this.record(rec);
     }
   }
@@ -175,10 +267,24 @@ export class TelemetryActor {
     this.pending = null;
     const rec = p.rec;
     rec.after = mean(p.values);
+    const now = p.current();
+    if (now !== rec.to) {
+      // The governors, the tuner or the operator changed it meanwhile: theirs now, not ours to put back.
+      rec.outcome = "superseded";
+      rec.note = `${rec.advisory.kind} is ${now} now, not the ${rec.to} set: changed meanwhile, left as it is`;
+      this.record(rec);
+      return;
+    }
     const improved = rec.after !== null && rec.before !== null && rec.after > rec.before;
     if (improved) {
       rec.outcome = "kept";
       rec.note = `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}`;
+      if (p.knob) {
+        // The configured value comes back when the lease ends (the first kept change's starting point).
+        const from = this.leases.get(p.knob)?.from ?? rec.from;
+        this.leases.set(p.knob, { id: rec.id, from, to: rec.to, until: this.o.now() + this.o.leaseS * 1000 });
+        rec.note += `; until ${new Date(this.o.now() + this.o.leaseS * 1000).toISOString()}`;
+      }
       this.record(rec);
       return;
     }
@@ -194,6 +300,21 @@ export class TelemetryActor {
     this.record(rec);
   }
 
+  /** A kept change's lease ended: the value it replaced comes back (a problem that remains is detected again). */
+  private async expire(knob: Knob, l: Lease): Promise<void> {
+    this.leases.delete(knob);
+    const advisory: Advisory = { kind: knob, target: knob === "power_limit" ? "package-0" : "miner", delta: l.from - l.to, reason: `the lease of action #${l.id} ended`, ttl: 0, at: this.o.now() };
+    const rec: ActionRecord = { id: this.nextId++, advisory, from: l.to, to: l.from, at: this.o.now(), kpi: "", before: null, after: null, outcome: "restored" };
+    try {
+      if (knob === "power_limit") this.o.rapl?.set(l.from);
+      else await this.knob(knob).set(null, l.from, `telemetry: ${advisory.reason}`);
+    } catch (err) {
+      rec.outcome = "failed";
+      rec.note = `restoring failed: ${(err as Error).message}`;
+    }
+    this.record(rec);
+  }
+
   /** An error acting or deciding is logged, never thrown into the sampler (an unhandled rejection would end the process). */
   private failed(e: unknown): void {
     this.o.log.error("telemetry.action_failed", { error: (e as Error)?.message ?? String(e) });
@@ -206,12 +327,26 @@ export class TelemetryActor {
     this.o.log.info("telemetry.action", { id: rec.id, kind: rec.advisory.kind, from: rec.from, to: rec.to, kpi: rec.kpi, before: rec.before, after: rec.after, outcome: rec.outcome, note: rec.note });
   }
 
-  /** Puts back a change still being validated (shutdown must not leave the rig changed by an unproven action). */
-  stop(): void {
+  /**
+   * Shutdown: a change still being validated is put back once it is applied (if it is still ours), and a kept power
+   * limit is restored (the package limit outlives the process; threads and batch do not).
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     const p = this.pending;
     this.pending = null;
-    if (p) void Promise.resolve(p.undo()).catch(() => {});
+    if (p) {
+      const ok = await p.applied.then(() => true, () => false);
+      if (ok && p.current() === p.rec.to) await Promise.resolve().then(p.undo).catch((e) => this.failed(e));
+    }
+    const l = this.leases.get("power_limit");
+    if (l) {
+      try {
+        this.o.rapl?.set(l.from);
+      } catch (e) {
+        this.failed(e);
+      }
+    }
   }
 }
 

@@ -155,7 +155,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   const audit = dataDir ? new AuditLog(dataDir, tlog) : null;
   const history = dataDir && tc.retentionDays > 0 ? TelemetryHistory.openOrNull(dataDir, tc.retentionDays, tlog) : null;
   const rapl = new RaplLimit(config.tuning.sysRoot);
-  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl }) : null;
+  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, rig: parts.rig ?? null, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl }) : null;
   const hooks: ((s: Scored, v: TelemetryView) => void)[] = [];
   let publisher: TelemetryPublisher | null = null;
   if (tc.redis) {
@@ -210,7 +210,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      actor?.stop();
+      void actor?.stop();
       history?.close();
       publisher?.close();
     },

@@ -11,7 +11,7 @@ import type { ActionOutcome, ActionRecord, Advisory, Feature, FeatureScore, Kpis
 
 export const FEATURES: readonly Feature[] = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load"];
 const CLASSES: readonly RuptureClass[] = ["none", "minor", "major", "critical"];
-const OUTCOMES: readonly ActionOutcome[] = ["pending", "kept", "rolled_back", "failed"];
+const OUTCOMES: readonly ActionOutcome[] = ["pending", "kept", "rolled_back", "failed", "superseded", "skipped", "restored"];
 /** Features whose level follows the miner's own settings: a change of threads, batch or pause resets their detector. */
 const SETTING_BOUND: readonly Feature[] = ["hashrate", "hashes_per_joule", "load"];
 

@@ -106,7 +106,11 @@ export interface Advisory {
   at: number;
 }
 
-export type ActionOutcome = "pending" | "kept" | "rolled_back" | "failed";
+/**
+ * pending (being validated), kept, rolled_back, failed (could not act, or advice for the operator), superseded (the
+ * value was changed meanwhile by someone else), skipped (someone else has the knob), restored (a kept change's lease ended).
+ */
+export type ActionOutcome = "pending" | "kept" | "rolled_back" | "failed" | "superseded" | "skipped" | "restored";
 
 export interface ActionRecord {
   id: number;

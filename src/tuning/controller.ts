@@ -82,6 +82,7 @@ export class RigController {
   private readonly tuner: TuneLoop | null;
   private readonly best: PerfRecord | null;
   private readonly hint: PerfRecord | null;
+  private steered: Partial<Candidate> = {};
 
   constructor(private readonly o: ControllerOptions) {
     this.now = o.now ?? Date.now;
@@ -107,6 +108,18 @@ export class RigController {
     return this.polling;
   }
 
+  /**
+   * Telemetry's actor (--telemetry-act) steers threads and batch on top of the configuration wanted (the start or
+   * the memory's best); the governors still cap it. Not while the auto-tuner runs: it owns both. Resolves when the
+   * engine has the resulting decision. `{}` gives the configured values back.
+   */
+  async steer(c: Partial<Candidate>): Promise<Decision> {
+    if (this.tuner) throw new Error("the auto-tuner owns threads and batch");
+    this.steered = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+    await this.polling?.catch(() => {}); // a poll in flight read the old wish
+    return this.poll();
+  }
+
   private async pollOnce(): Promise<Decision> {
     this.temp = this.o.sensors.temperature();
     this.powerReading = this.o.sensors.power();
@@ -116,7 +129,10 @@ export class RigController {
     const t = this.temp;
     if (t.status === "ok" && !t.frozen) this.lastGood = t.celsius;
     const celsius = t.status === "unavailable" ? null : this.lastGood;
-    const wanted = this.tuner?.wanted() ?? this.o.start;
+    const hint = this.tuner || this.o.fixed.threads || this.best ? null : this.hintCandidate();
+    // Steered values go on top of where the rig would start (the hint included), and then the hint has been used.
+    const steered = Object.keys(this.steered).length > 0;
+    const wanted = this.tuner?.wanted() ?? { ...(steered && hint ? hint : this.o.start), ...this.steered };
     this.thermalDecision = this.o.thermal?.update(celsius, wanted.threads) ?? null;
     this.powerDecision = this.o.power?.update({ status: this.powerReading.status, batteryPercent: this.powerReading.batteryPercent }) ?? null;
     const d = decide({
@@ -125,7 +141,7 @@ export class RigController {
       thermal: this.thermalDecision ?? NO_THERMAL,
       power: this.powerDecision ?? NO_POWER,
       best: null, // wanted already starts from the memory's best (startingPoint); the tuner moves from there
-      hint: this.tuner || this.o.fixed.threads || this.best ? null : this.hintCandidate(),
+      hint: steered ? null : hint,
     });
     // The tuner measures only an unconstrained engine: a governor's cap would make its numbers lie.
     this.tuner?.setConstrained(!d.should_mine || d.threads !== wanted.threads || d.batch !== wanted.batch);
@@ -189,6 +205,7 @@ export class RigController {
       power: this.o.power ? { enabled: true, decision: this.powerDecision } : { enabled: false },
       memory: { cpu: this.o.key.cpu, profile: this.o.key.profile, algo: this.o.key.algo, best: this.best, hint: this.hint, path: this.o.memory?.path ?? null },
       tuner: this.tuner?.view() ?? null,
+      steered: this.tuner ? null : { ...this.steered },
     };
   }
 }
@@ -200,6 +217,8 @@ export interface ControllerView {
   power: { enabled: true; decision: PowerDecision | null } | { enabled: false };
   memory: { cpu: string; profile: string; algo: string; best: PerfRecord | null; hint: PerfRecord | null; path: string | null };
   tuner: TuneView | null;
+  /** What telemetry's actor asks on top of the configuration (null while the auto-tuner runs). */
+  steered: Partial<Candidate> | null;
 }
 
 const NO_THERMAL: ThermalDecision = { state: "unavailable", threadCap: null, pause: false, changed: false, reason: "thermal governor off" };

@@ -16,6 +16,7 @@ import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
 import { RaplLimit } from "../../src/node/telemetry-rapl";
 import { mkdirSync } from "node:fs";
 import type { MiningEngine } from "../../src/miner";
+import type { Rig } from "../../src/node/rig";
 
 const quiet = () => createLogger({ json: true, level: "error", write: () => {} });
 const tmp = () => mkdtempSync(join(tmpdir(), "rignode-tel-"));
@@ -25,19 +26,20 @@ class FakeEngine {
   hashes = [0, 0];
   threads = 2;
   batch = 65_536 * 16;
-  held = false;
+  holders = new Map<string, string>();
   changes: string[] = [];
   stats() {
     return {
-      threads: this.threads, activeWorkers: this.threads, batch: this.batch, state: this.held ? "paused" : "running",
+      threads: this.threads, activeWorkers: this.threads, batch: this.batch, state: this.holders.size ? "paused" : "running",
       hashes: this.hashes.reduce((a, b) => a + b, 0), hashrate: { "10s": 0, "60s": 0, "15m": 0 },
       perThread: this.hashes.map((h, i) => ({ thread: i, cpu: i, hashes: h, hashrate: { "10s": 0, "60s": 0, "15m": 0 } })), found: 0, staleDropped: 0,
     };
   }
   async setThreads(n: number) { this.changes.push(`threads ${this.threads}->${n}`); this.threads = n; }
   setBatch(n: number) { this.changes.push(`batch ${this.batch}->${n}`); this.batch = n; }
-  hold() { this.held = true; this.changes.push("hold"); }
-  release() { this.held = false; this.changes.push("release"); }
+  hold(h: string, r = "") { this.holders.set(h, r); this.changes.push(`hold ${h}`); }
+  release(h: string) { this.holders.delete(h); this.changes.push(`release ${h}`); }
+  heldBy() { return Object.fromEntries(this.holders); }
 }
 
 describe("sampler", () => {
@@ -167,23 +169,42 @@ class FakeTelemetry {
 }
 
 describe("guarded actions", () => {
-  function rig(settle = 2, validate = 5, rapl: RaplLimit | null = null) {
+  function rig(settle = 2, validate = 5, rapl: RaplLimit | null = null, makeController: ((e: FakeEngine) => ReturnType<typeof controllerOf>) | null = null) {
     let now = 0;
     const e = new FakeEngine();
+    const controller = makeController?.(e) ?? null;
     const t = new FakeTelemetry();
     const dir = tmp();
     const audit = new AuditLog(dir, quiet());
-    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600, rapl });
+    const actor = new TelemetryActor({ engine: e as unknown as MiningEngine, rig: controller, telemetry: t as unknown as Telemetry, audit, log: quiet(), unitNonces: 65_536, now: () => now, settleS: settle, validateS: validate, perHour: 2, cooldownS: 600, leaseS: 60, rapl });
+    const state = { thermal: "cool" };
     const feed = async (n: number, hashrate: (threads: number) => number, hpj: () => number | null = () => null) => {
       for (let i = 0; i < n; i++) {
         now += 1000;
-        const s = scored(now, hashrate(e.threads), e.threads, { hashesPerJoule: hpj() });
+        const s0 = scored(now, hashrate(e.threads), e.threads, { hashesPerJoule: hpj() });
+        const s = { ...s0, sample: { ...s0.sample, thermal: state.thermal } };
         t.hist.push(s);
         actor.step(s);
         await Bun.sleep(0);
       }
     };
-    return { e, t, actor, feed, audit, advise: (a: Partial<Advisory>) => t.adv.push({ kind: "threads", target: "miner", delta: -1, reason: "test", ttl: 600, at: now, ...a }) };
+    return { e, t, actor, feed, audit, state, controller, advise: (a: Partial<Advisory>) => t.adv.push({ kind: "threads", target: "miner", delta: -1, reason: "test", ttl: 600, at: now, ...a }) };
+  }
+
+  /** A controller double: what the actor steers, applied to the engine the way the rig's poll would. */
+  function controllerOf(e: FakeEngine, start = { threads: 2, batch: 16 }, tuner = false) {
+    const wishes: Record<string, number>[] = [];
+    const c = {
+      wishes,
+      view: () => ({ tuner: tuner ? {} : null }) as unknown as ReturnType<Rig["view"]>,
+      async steer(w: Partial<Record<"threads" | "batch", number>>) {
+        wishes.push({ ...w });
+        const want = { ...start, ...w };
+        if (e.threads !== want.threads) await e.setThreads(want.threads);
+        if (e.batch !== want.batch * 65_536) e.setBatch(want.batch * 65_536);
+      },
+    };
+    return c;
   }
 
   test("kept when the KPI improved (hashrate per thread after a thread less)", async () => {
@@ -219,6 +240,86 @@ describe("guarded actions", () => {
     await r.feed(10, () => 120);
     expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`]);
     expect([...r.t.actions.values()]).toEqual(["failed", "kept"]);
+  });
+  test("with the rig's controller the change is steered through it; a rollback withdraws the wish instead of fixing a value", async () => {
+    const r = rig(2, 5, null, (e) => controllerOf(e));
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(10, (n) => n * 90); // worse per thread: rolled back
+    expect(r.controller!.wishes).toEqual([{ threads: 1 }, {}]);
+    expect(r.e.threads).toBe(2);
+    expect([...r.t.actions.values()]).toEqual(["rolled_back"]);
+  });
+
+  test("a kept change is a lease: when it ends the configured value comes back (restored)", async () => {
+    const r = rig(2, 5, null, (e) => controllerOf(e));
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(10, (n) => (n === 2 ? 200 : 180));
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+    expect(r.e.threads).toBe(1);
+    await r.feed(60, (n) => n * 100); // the 60 s lease runs out
+    expect([...r.t.actions.values()]).toEqual(["kept", "restored"]);
+    expect(r.controller!.wishes.at(-1)).toEqual({});
+    expect(r.e.threads).toBe(2);
+  });
+
+  test("a value changed meanwhile by someone else is superseded, not rolled back", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(3, (n) => n * 100);
+    expect(r.e.threads).toBe(1);
+    r.e.threads = 3; // the operator, or a governor
+    await r.feed(10, (n) => n * 90);
+    expect([...r.t.actions.values()]).toEqual(["superseded"]);
+    expect(r.e.threads).toBe(3);
+    expect(r.e.changes).toEqual(["threads 2->1"]);
+  });
+
+  test("nothing is done while another holder pauses mining, the auto-tuner runs or the thermal governor is in charge; each skip recorded once", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    r.e.hold("operator", "maintenance");
+    r.advise({});
+    await r.feed(5, () => 0);
+    expect(r.e.changes).toEqual(["hold operator"]);
+    const skips = () => [...r.t.actions.values()].filter((o) => o === "skipped").length;
+    expect(skips()).toBe(1);
+    r.e.release("operator");
+    r.state.thermal = "warm";
+    await r.feed(5, (n) => n * 100);
+    expect(skips()).toBe(2);
+    expect(r.e.changes).toEqual(["hold operator", "release operator"]);
+    r.state.thermal = "cool";
+    await r.feed(1, (n) => n * 100);
+    expect(r.e.changes.at(-1)).toBe("threads 2->1"); // the same advisory, now ours to carry out
+
+    const tuned = rig(2, 5, null, (e) => controllerOf(e, undefined, true));
+    await tuned.feed(10, (n) => n * 100);
+    tuned.advise({});
+    await tuned.feed(5, (n) => n * 100);
+    expect(tuned.e.changes).toEqual([]);
+    expect([...tuned.t.actions.values()]).toEqual(["skipped"]);
+  });
+
+  test("stop() during an apply still in flight puts the change back once it is applied", async () => {
+    const r = rig();
+    let finish!: () => void;
+    const slow = new Promise<void>((res) => (finish = res));
+    const set = r.e.setThreads.bind(r.e);
+    r.e.setThreads = async (n: number) => {
+      await slow;
+      await set(n);
+    };
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(1, (n) => n * 100);
+    const stopped = r.actor.stop();
+    finish();
+    await stopped;
+    expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2"]);
+    expect(r.e.threads).toBe(2);
   });
 });
 
@@ -281,7 +382,7 @@ test("an error while acting is logged as telemetry.action_failed, never an unhan
   const t = new FakeTelemetry();
   const lines: { event: string; error?: string }[] = [];
   const log = createLogger({ json: true, level: "error", write: (l: string) => void lines.push(JSON.parse(l)) });
-  const engine = { stats: () => { throw new Error("engine gone"); } };
+  const engine = { heldBy: () => ({}), stats: () => { throw new Error("engine gone"); } };
   const actor = new TelemetryActor({ engine: engine as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log, unitNonces: 1 });
   t.adv.push({ kind: "batch", target: "miner", delta: -4, reason: "x", ttl: 60, at: Date.now() });
   let unhandled: unknown = null;

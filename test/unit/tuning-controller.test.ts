@@ -119,6 +119,31 @@ describe("rig controller", () => {
     expect([engine.threads, engine.batch]).toEqual([4, 16_000]);
   });
 
+  test("steered threads and batch (telemetry's actor) hold over the polls, under the governors' caps, and {} gives the configuration back", async () => {
+    let p: PowerReading = { status: "ac", batteryPercent: 90, batteryStatus: "Charging", source: "BAT0" };
+    const { c, engine, run } = rig({ power: () => p, start: { threads: 4, batch: 16 } });
+    await run(5);
+    await c.steer({ threads: 3, batch: 8 });
+    expect([engine.threads, engine.batch]).toEqual([3, 8_000]);
+    await run(30); // six polls: the controller keeps the steered values instead of going back to its start
+    expect([engine.threads, engine.batch]).toEqual([3, 8_000]);
+    expect(c.view().steered).toEqual({ threads: 3, batch: 8 });
+    p = { status: "battery", batteryPercent: 80, batteryStatus: "Discharging", source: "BAT0" };
+    await run(5);
+    expect([engine.threads, engine.batch]).toEqual([2, 4_000]); // the battery cap still has the last word
+    p = { status: "ac", batteryPercent: 80, batteryStatus: "Charging", source: "BAT0" };
+    await run(5);
+    expect([engine.threads, engine.batch]).toEqual([3, 8_000]);
+    await c.steer({});
+    expect([engine.threads, engine.batch]).toEqual([4, 16_000]);
+  });
+
+  test("steering is refused while the auto-tuner runs: it owns threads and batch", async () => {
+    const { c } = rig({ tune: true });
+    await expect(c.steer({ threads: 1 })).rejects.toThrow("auto-tuner");
+    expect(c.view().steered).toBeNull();
+  });
+
   test("the tuner settles on the model's best, writes one memory record per window, and never measures while constrained", async () => {
     const memory = PerfMemory.open(":memory:");
     // Best: 3 threads (the 4th costs), batch >= 8.
