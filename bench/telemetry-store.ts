@@ -19,7 +19,7 @@ function scored(i: number): Scored {
       rejectedBy: {}, latencyMs: 12 + (i % 17), tempC: 60 + (i % 23) / 2, energyJ: 65 * i, load: 0.5 + (i % 5) / 10, threads: 2, batch: 64,
       paused: false, thermal: "ok", power: "ac",
     },
-    features: { hashrate: f, reject_ratio: f, temperature: f, latency: f, hashes_per_joule: f, load: f },
+    features: { hashrate: f, reject_ratio: f, temperature: f, latency: f, hashes_per_joule: f, load: f, thread_balance: f },
     kpis: { hashesPerJoule: 630_000 + (i % 101), rejectRatio: 0.002, thermalHeadroomC: 35 - (i % 23) / 2, latencyBudget: 0.9 },
     hazard: 0.01, score: 0.95 - (i % 13) / 100, class: i % 600 === 0 ? "minor" : "none", reasons: i % 600 === 0 ? ["hashrate fell 3.1%"] : [],
   };

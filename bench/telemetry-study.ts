@@ -2,7 +2,7 @@
 // for a 10% hashrate drop, for our calibrated block CUSUM against the textbook CUSUM (h = 5, k = 0.5) and
 // Page–Hinkley; then the scorer's cost per sample. Traces are generated (bench/telemetry-traces.ts), seeded.
 //   bun bench/telemetry-study.ts [days=3] [drops=300] [thresholds.json]   (a thresholds file: calibrate your own)
-import { BlockCusum, DEFAULT_THRESHOLDS, loadThresholds, PageHinkley, Telemetry, TextbookCusum, type Feature, type Sample } from "../src/telemetry";
+import { BlockCusum, DEFAULT_THRESHOLDS, loadThresholds, PageHinkley, Telemetry, TextbookCusum, threadBalance, type Feature, type Sample } from "../src/telemetry";
 import { trace, type TraceOptions, type TraceRow } from "./telemetry-traces";
 
 const DAYS = Number(process.argv[2] ?? 3);
@@ -21,7 +21,7 @@ const REGIMES: Record<string, Partial<TraceOptions>> = {
   "busy (10% stalls, 3% jitter)": { stalls: 0.1, jitter: 0.03 },
   "harsh (25% stalls, 5% jitter)": { stalls: 0.25, jitter: 0.05 },
 };
-const FEATURE_LIST: Feature[] = ["hashrate", "temperature", "latency", "load", "reject_ratio", "hashes_per_joule"];
+const FEATURE_LIST: Feature[] = ["hashrate", "temperature", "latency", "load", "reject_ratio", "hashes_per_joule", "thread_balance"];
 
 /** The feature series the scorer derives from a trace (reject ratio over 60 s, hashes per joule over 10 s). */
 function* features(rows: Iterable<TraceRow>): Generator<Record<Feature, number | null>> {
@@ -41,6 +41,7 @@ function* features(rows: Iterable<TraceRow>): Generator<Record<Feature, number |
       load: r.load,
       reject_ratio: a + j > 0 ? j / (a + j) : null,
       hashes_per_joule: dE > 0 ? (r.hashes - p10.hashes) / dE : null,
+      thread_balance: threadBalance(r.perThread)?.value ?? null,
     };
   }
 }
@@ -60,16 +61,23 @@ function falseAlarms(regime: Partial<TraceOptions>, make: (f: Feature) => Det): 
   return count;
 }
 
-function drops(regime: Partial<TraceOptions>, make: (f: Feature) => Det) {
+/** An injected event: the whole rig 10% slower, or one thread's CPU shared (that thread at half speed). */
+type Event = (at: number) => Partial<TraceOptions>;
+const DROP_10: Event = (at) => ({ step: { at, factor: 0.9 } });
+const ONE_THREAD_HALF: Event = (at) => ({ threadStep: { at, thread: 1, factor: 0.5 } });
+
+/** Detection of an event by one feature's detector over DROPS traces: delay p50/p95, misses, F1. */
+function drops(regime: Partial<TraceOptions>, make: (f: Feature) => Det, event: Event = DROP_10, feature: "hashrate" | "thread_balance" = "hashrate") {
   const delays: number[] = [];
   let tp = 0, tpLenient = 0, fp = 0, fpLenient = 0;
   for (let k = 0; k < DROPS; k++) {
     const at = 600 + ((k * 37) % 300);
-    const d = make("hashrate");
+    const d = make(feature);
     let i = 0;
     let hit = false, hitLenient = false, first = -1;
-    for (const r of trace({ seed: 1000 + k, ...regime, step: { at, factor: 0.9 } })) {
-      if (d.push(r.hashrate).alarm) {
+    for (const r of trace({ seed: 1000 + k, ...regime, ...event(at) })) {
+      const v = feature === "hashrate" ? r.hashrate : (threadBalance(r.perThread)?.value ?? 1);
+      if (d.push(v).alarm) {
         if (i >= at && first < 0) first = i - at;
         // F1 with a 5-sample margin around the change; and around the allowed delay (the p95 bar, 45 s).
         if (!hit && i >= at - MARGIN && i <= at + MARGIN) hit = true;
@@ -93,12 +101,14 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(`telemetry study: ${DAYS} simulated days of change-free 1 Hz samples per regime; ${DROPS} traces with a 10% hashrate drop`);
 for (const [rname, regime] of Object.entries(REGIMES)) {
   console.log(`\n## ${rname}`);
-  console.log(`${"detector".padEnd(20)} ${FEATURE_LIST.map((f) => pad(f, 8)).join(" ")}  │ drop p50 p95 missed  F1±5  F1≤45s`);
+  console.log(`${"detector".padEnd(20)} ${FEATURE_LIST.map((f) => pad(f, 8)).join(" ")}  │ drop p50 p95 missed  F1±5  F1≤45s  │ 1 thread at 50%: balance p50 p95 missed, hashrate p50 p95 missed`);
   for (const [dname, make] of Object.entries(DETECTORS)) {
     const fa = falseAlarms(regime, make);
     const d = drops(regime, make);
+    const tb = drops(regime, make, ONE_THREAD_HALF, "thread_balance");
+    const th = drops(regime, make, ONE_THREAD_HALF, "hashrate");
     console.log(
-      `${dname.padEnd(20)} ${FEATURE_LIST.map((f) => pad(fa[f].toFixed(2), Math.max(8, f.length))).join(" ")}  │ ${pad(d.p50, 8)} ${pad(d.p95, 3)} ${pad(d.missed, 6)} ${pad(d.f1.toFixed(2), 5)} ${pad(d.f1Lenient.toFixed(2), 7)}`,
+      `${dname.padEnd(20)} ${FEATURE_LIST.map((f) => pad(fa[f].toFixed(2), Math.max(8, f.length))).join(" ")}  │ ${pad(d.p50, 8)} ${pad(d.p95, 3)} ${pad(d.missed, 6)} ${pad(d.f1.toFixed(2), 5)} ${pad(d.f1Lenient.toFixed(2), 7)}  │ ${pad(tb.p50, 20)} ${pad(tb.p95, 3)} ${pad(tb.missed, 6)} ${pad(th.p50, 13)} ${pad(th.p95, 3)} ${pad(th.missed, 6)}`,
     );
   }
 }
@@ -107,7 +117,7 @@ console.log("(false alarms per 24 h per feature; delays in seconds after the dro
 // The scorer's cost: Telemetry.push on realistic samples, after an hour of warm-up (a full ring).
 function sample(r: TraceRow, t0: number): Sample {
   return {
-    t: t0 + r.t * 1000, hashrate: r.hashrate, perThread: [r.hashrate / 4, r.hashrate / 4, r.hashrate / 4, r.hashrate / 4], hashes: r.hashes,
+    t: t0 + r.t * 1000, hashrate: r.hashrate, perThread: r.perThread, hashes: r.hashes,
     accepted: r.accepted, rejected: r.rejected, stale: 0, rejectedBy: {}, latencyMs: r.latencyMs, tempC: r.tempC, energyJ: r.energyJ,
     load: r.load, threads: 4, batch: 1024, paused: false, thermal: "ok", power: "ok",
   };

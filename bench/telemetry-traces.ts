@@ -35,6 +35,8 @@ export interface TraceOptions {
   batch?: number;
   /** The rig's hashrate multiplier from second `at` on (a 10% drop: factor 0.9). */
   step?: { at: number; factor: number };
+  /** One thread's multiplier from second `at` on (its CPU shared with another process: factor 0.5). */
+  threadStep?: { at: number; thread: number; factor: number };
   /** Share of seconds a thread loses 5–40% of (a scheduler stall), and the per-second jitter (relative sd). */
   stalls?: number;
   jitter?: number;
@@ -44,6 +46,8 @@ export interface TraceOptions {
 export interface TraceRow {
   t: number;
   hashrate: number;
+  /** Each thread's 5 s window rate, as the sampler reads the engine's per-thread counters. */
+  perThread: number[];
   hashes: number;
   tempC: number;
   energyJ: number;
@@ -60,6 +64,7 @@ export function* trace(o: TraceOptions): Generator<TraceRow> {
   const batch = o.batch ?? per * 0.04;
   const work = new Array<number>(threads).fill(0); // hashes done, fractional batch included
   const counter: number[] = []; // counted hashes (whole batches) at each second
+  const perCounter: number[][] = []; // the same per thread
   let wander = 0; // slow relative wander of the clock speed
   let temp = 0; // slow temperature drift, °C
   let energy = 0;
@@ -74,18 +79,24 @@ export function* trace(o: TraceOptions): Generator<TraceRow> {
     const factor = o.step && s >= o.step.at ? o.step.factor : 1;
     let counted = 0;
     let done = 0;
+    const perCounted: number[] = [];
     for (let i = 0; i < threads; i++) {
       // A scheduler stall now and then (2% of seconds lose 5–40% of the second), and a little jitter.
       const stall = r() < (o.stalls ?? 0.02) ? 0.05 + r() * 0.35 : 0;
-      const h = per * factor * (1 + wander) * (1 - stall) * (1 + gauss(r) * (o.jitter ?? 0.005));
+      const own = o.threadStep && o.threadStep.thread === i && s >= o.threadStep.at ? o.threadStep.factor : 1;
+      const h = per * factor * own * (1 + wander) * (1 - stall) * (1 + gauss(r) * (o.jitter ?? 0.005));
       work[i]! += h;
       done += h;
-      counted += Math.floor(work[i]! / batch) * batch;
+      perCounted.push(Math.floor(work[i]! / batch) * batch);
+      counted += perCounted[i]!;
     }
     counter.push(counted);
+    perCounter.push(perCounted);
     const back = Math.min(5, counter.length - 1);
     const hashrate = back > 0 ? (counted - counter[counter.length - 1 - back]!) / back : 0;
+    const perThread = perCounted.map((c, i) => (back > 0 ? (c - perCounter[perCounter.length - 1 - back]![i]!) / back : 0));
     if (counter.length > 6) counter.shift();
+    if (perCounter.length > 6) perCounter.shift();
     energy += 65 * (done / (threads * per)) * (1 + gauss(r) * 0.01);
     const shares = poisson(r, 0.2);
     for (let j = 0; j < shares; j++) {
@@ -98,6 +109,7 @@ export function* trace(o: TraceOptions): Generator<TraceRow> {
     if (s >= 0) yield {
       t: s,
       hashrate,
+      perThread,
       hashes: counted,
       tempC: Math.round((62 + temp + gauss(r) * 0.2) * 8) / 8,
       energyJ: energy,

@@ -141,7 +141,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     p2pPort,
     stratumPorts: pool?.ports,
     async stop() {
-      telemetry?.stop();
+      await telemetry?.stop();
       modes?.close();
       pool?.stop();
       producer?.stop();

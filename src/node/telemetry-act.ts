@@ -6,10 +6,10 @@
 // telemetry.recordAction and the audit.
 import type { Logger } from "../core";
 import type { MiningEngine } from "../miner";
-import type { ActionRecord, Advisory, Scored, Telemetry } from "../telemetry";
+import { adviceKey, type ActionRecord, type Advisory, type Scored, type Telemetry } from "../telemetry";
 import type { AuditLog } from "./telemetry-history";
 import type { Rig } from "./rig";
-import { MIN_LIMIT_W, type RaplLimit } from "./telemetry-rapl";
+import { MIN_LIMIT_W, RaplRestoreFile, type RaplLimit, type RaplSnapshot } from "./telemetry-rapl";
 
 export interface ActorOptions {
   engine: MiningEngine;
@@ -35,7 +35,17 @@ export interface ActorOptions {
   leaseS?: number;
   /** The RAPL package limit (null: power_limit advisories are "unavailable"). */
   rapl?: RaplLimit | null;
+  /**
+   * Where the power limits a change replaced are kept until they are written back (DATA_DIR): a limit outlives the
+   * process, so after a crash the next start restores it. null: not kept.
+   */
+  stateDir?: string | null;
 }
+
+/** The actuated kinds ("cooling" is advice for people: there is nothing the node can turn). */
+const ACTUATED = new Set<Advisory["kind"]>(["threads", "batch", "pause", "resume", "power_limit"]);
+/** A KPI must beat its before by this share to count as improved (the 30 s mean's noise is about that). */
+const MARGIN = 0.02;
 
 type Knob = "threads" | "batch" | "power_limit";
 
@@ -49,6 +59,8 @@ interface Pending {
   kpi: (s: Scored) => number | null;
   values: number[];
   knob: Knob | null;
+  /** The power limits this change replaced (power_limit only). */
+  snap?: RaplSnapshot;
 }
 
 /** A kept change, until its lease ends. */
@@ -57,6 +69,8 @@ interface Lease {
   from: number;
   to: number;
   until: number;
+  /** The power limits replaced, per package (power_limit only). */
+  snap?: RaplSnapshot;
 }
 
 const HOLDER = "telemetry";
@@ -80,13 +94,15 @@ export class TelemetryActor {
   private readonly leases = new Map<Knob, Lease>();
   /** Why each kind was last skipped (recorded once per reason, not once a second). */
   private readonly skipped = new Map<string, string>();
-  private readonly o: Required<Omit<ActorOptions, "audit" | "rapl" | "rig">> & { audit: AuditLog | null; rapl: RaplLimit | null; rig: Pick<Rig, "view" | "steer"> | null };
+  private readonly o: Required<Omit<ActorOptions, "audit" | "rapl" | "rig" | "stateDir">> & { audit: AuditLog | null; rapl: RaplLimit | null; rig: Pick<Rig, "view" | "steer"> | null; stateDir: string | null };
   private stopped = false;
+  private readonly saved: RaplRestoreFile;
 
   constructor(o: ActorOptions) {
     // Options given as undefined take the defaults (a caller passes its own optional clock straight through).
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ActorOptions;
-    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, leaseS: 1800, rapl: null, rig: null, ...given };
+    this.o = { now: Date.now, settleS: 5, validateS: 30, perHour: 3, cooldownS: 600, leaseS: 1800, rapl: null, rig: null, stateDir: null, ...given };
+    this.saved = new RaplRestoreFile(this.o.stateDir, this.o.log);
   }
 
   /** Called with each scored sample: feeds the window of the pending action, ends a lease, or takes the next advisory. */
@@ -106,22 +122,23 @@ export class TelemetryActor {
       this.expire(knob, l).catch((e) => this.failed(e));
       return;
     }
-    for (const a of this.o.telemetry.advice()) {
-      const key = `${a.at}:${a.kind}:${a.target}:${a.delta}`;
-      if (this.done.has(key)) continue;
+    // An advisory is acted on once while it stands (the scorer refreshes it every second it still holds).
+    const list = this.o.telemetry.advice();
+    const standing = new Set(list.map(adviceKey));
+    for (const k of this.done) if (!standing.has(k)) this.done.delete(k);
+    for (const a of list) {
+      const key = adviceKey(a);
+      if (this.done.has(key) || !ACTUATED.has(a.kind)) continue;
       const busy = this.busy(a, s);
       if (busy) {
         this.skip(a, busy);
         continue;
       }
       this.skipped.delete(a.kind);
+      if (!this.allowed(a.kind, now)) continue;
       this.done.add(key);
-      // Advisories live minutes: the oldest keys can go (the node's `seen` set is bounded the same way).
-      if (this.done.size > 1000) this.done.delete(this.done.values().next().value!);
-      if (this.allowed(a.kind, now)) {
-        this.act(a, s).catch((e) => this.failed(e));
-        return;
-      }
+      this.act(a, s).catch((e) => this.failed(e));
+      return;
     }
   }
 
@@ -131,8 +148,9 @@ export class TelemetryActor {
     if (others.length && a.kind !== "resume") return `mining is held paused by ${others.join(", ")}`;
     if (a.kind !== "threads" && a.kind !== "batch") return null;
     if (this.o.rig?.view().tuner) return "the auto-tuner owns threads and batch";
+    // Hot or critical, the thermal governor caps or pauses (warm caps nothing).
     const th = s.sample.thermal;
-    if (th !== "cool" && th !== "unavailable") return `the thermal governor is in charge (${th})`;
+    if (th === "hot" || th === "critical") return `the thermal governor is in charge (${th})`;
     return null;
   }
 
@@ -190,6 +208,7 @@ export class TelemetryActor {
     let undo: () => Promise<void> | void;
     let current: () => number;
     let knob: Knob | null = null;
+    let snap: RaplSnapshot | undefined;
     switch (a.kind) {
       case "threads":
       case "batch": {
@@ -223,11 +242,20 @@ export class TelemetryActor {
           return;
         }
         const rapl = this.o.rapl!;
+        const before = rapl.snapshot();
         knob = "power_limit";
         rec.from = rs.watts;
-        rec.to = Math.max(MIN_LIMIT_W, rs.watts + a.delta);
-        apply = () => rapl.set(rec.to);
-        undo = () => rapl.set(rec.from);
+        // One step never takes more than half the limit, nor goes below the floor.
+        rec.to = Math.max(MIN_LIMIT_W, rs.watts / 2, rs.watts + a.delta);
+        snap = before;
+        apply = () => {
+          this.saved.save(this.leases.get("power_limit")?.snap ?? before);
+          rapl.set(rec.to);
+        };
+        undo = () => {
+          rapl.restore(before);
+          this.saved.save(this.leases.get("power_limit")?.snap ?? null);
+        };
         current = () => {
           const st = rapl.status();
           return st.ok ? st.watts : NaN;
@@ -235,11 +263,7 @@ export class TelemetryActor {
         break;
       }
       default:
-        // cooling is for people: there is nothing the node can turn.
-        rec.outcome = "failed";
-        rec.note = "advice for the operator (no action)";
-        this.record(rec);
-        return;
+        return; // not actuated (step() passes those by)
     }
     if (rec.from === rec.to && knob) {
       rec.outcome = "failed";
@@ -249,11 +273,18 @@ export class TelemetryActor {
     }
     this.recent.push({ kind: a.kind, at: now });
     const applied = Promise.resolve().then(apply);
-    const p: Pending = { rec, applied, undo, current, kpi: kpi.f, values: [], knob };
+    const p: Pending = { rec, applied, undo, current, kpi: kpi.f, values: [], knob, snap };
     this.pending = p;
     this.record(rec);
     try {
       await applied;
+      if (a.kind === "resume" && this.pending === p) {
+        // Not judged: mining again is the configured state; if the heat returns, so does the pause advisory.
+        this.pending = null;
+        rec.outcome = "kept";
+        rec.note = "resumed (a resume is not rolled back)";
+        this.record(rec);
+      }
     } catch (err) {
       rec.outcome = "failed";
       rec.note = (err as Error).message;
@@ -267,22 +298,25 @@ export class TelemetryActor {
     this.pending = null;
     const rec = p.rec;
     rec.after = mean(p.values);
-    const now = p.current();
-    if (now !== rec.to) {
-      // The governors, the tuner or the operator changed it meanwhile: theirs now, not ours to put back.
+    if (!stillOurs(p)) {
+      const now = p.current();
+      // The governors, the tuner or the operator changed it meanwhile: theirs now, not ours to put back. Our wish on
+      // threads or batch is withdrawn (the governors' caps or the configuration apply as before it).
       rec.outcome = "superseded";
       rec.note = `${rec.advisory.kind} is ${now} now, not the ${rec.to} set: changed meanwhile, left as it is`;
+      if (this.o.rig && (p.knob === "threads" || p.knob === "batch")) await p.undo();
+      if (p.knob === "power_limit") this.saved.save(this.leases.get("power_limit")?.snap ?? null);
       this.record(rec);
       return;
     }
-    const improved = rec.after !== null && rec.before !== null && rec.after > rec.before;
+    const improved = rec.after !== null && rec.before !== null && rec.after > rec.before + Math.abs(rec.before) * MARGIN;
     if (improved) {
       rec.outcome = "kept";
       rec.note = `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}`;
       if (p.knob) {
         // The configured value comes back when the lease ends (the first kept change's starting point).
-        const from = this.leases.get(p.knob)?.from ?? rec.from;
-        this.leases.set(p.knob, { id: rec.id, from, to: rec.to, until: this.o.now() + this.o.leaseS * 1000 });
+        const prev = this.leases.get(p.knob);
+        this.leases.set(p.knob, { id: rec.id, from: prev?.from ?? rec.from, to: rec.to, until: this.o.now() + this.o.leaseS * 1000, snap: prev?.snap ?? p.snap });
         rec.note += `; until ${new Date(this.o.now() + this.o.leaseS * 1000).toISOString()}`;
       }
       this.record(rec);
@@ -306,8 +340,10 @@ export class TelemetryActor {
     const advisory: Advisory = { kind: knob, target: knob === "power_limit" ? "package-0" : "miner", delta: l.from - l.to, reason: `the lease of action #${l.id} ended`, ttl: 0, at: this.o.now() };
     const rec: ActionRecord = { id: this.nextId++, advisory, from: l.to, to: l.from, at: this.o.now(), kpi: "", before: null, after: null, outcome: "restored" };
     try {
-      if (knob === "power_limit") this.o.rapl?.set(l.from);
-      else await this.knob(knob).set(null, l.from, `telemetry: ${advisory.reason}`);
+      if (knob === "power_limit") {
+        if (l.snap) this.o.rapl?.restore(l.snap);
+        this.saved.save(null);
+      } else await this.knob(knob).set(null, l.from, `telemetry: ${advisory.reason}`);
     } catch (err) {
       rec.outcome = "failed";
       rec.note = `restoring failed: ${(err as Error).message}`;
@@ -337,17 +373,24 @@ export class TelemetryActor {
     this.pending = null;
     if (p) {
       const ok = await p.applied.then(() => true, () => false);
-      if (ok && p.current() === p.rec.to) await Promise.resolve().then(p.undo).catch((e) => this.failed(e));
+      if (ok && stillOurs(p)) await Promise.resolve().then(p.undo).catch((e) => this.failed(e));
     }
     const l = this.leases.get("power_limit");
-    if (l) {
+    if (l?.snap) {
       try {
-        this.o.rapl?.set(l.from);
+        this.o.rapl?.restore(l.snap);
+        this.saved.save(null);
       } catch (e) {
         this.failed(e);
       }
     }
   }
+}
+
+/** The knob still holds what the change set (a power limit reads back rounded to the package's unit, 1/8 W on most). */
+function stillOurs(p: Pending): boolean {
+  const now = p.current();
+  return p.knob === "power_limit" ? Math.abs(now - p.rec.to) <= 0.5 : now === p.rec.to;
 }
 
 function fmt(x: number | null): string {

@@ -35,6 +35,9 @@ export class TelemetryHistory {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`CREATE TABLE IF NOT EXISTS samples (${ROW_COLUMNS.map((c) => `${c} ${colType(c)}`).join(", ")}) STRICT`);
       db.exec("CREATE INDEX IF NOT EXISTS samples_t ON samples (t)");
+      // A history written by an older rignode lacks the columns added since (all nullable): they are added, empty.
+      const have = new Set((db.prepare("PRAGMA table_info(samples)").all() as { name: string }[]).map((c) => c.name));
+      for (const c of ROW_COLUMNS) if (!have.has(c)) db.exec(`ALTER TABLE samples ADD COLUMN ${c} ${colType(c)}`);
     } catch (e) {
       throw new RignodeError("store", `telemetry history ${join(dataDir, TELEMETRY_DB)}: ${(e as Error).message}`);
     }

@@ -7,11 +7,11 @@ import { cpus, hostname, loadavg } from "node:os";
 import type { Logger, MetricFamily } from "../core";
 import type { Config } from "../config";
 import type { MiningEngine } from "../miner";
-import { DEFAULT_THRESHOLDS, loadThresholds, Telemetry, type Advisory, type Sample, type Scored, type TelemetryView } from "../telemetry";
+import { AdviceEpisodes, DEFAULT_THRESHOLDS, loadThresholds, Telemetry, type Advisory, type Sample, type Scored, type TelemetryView } from "../telemetry";
 import type { Rig } from "./rig";
 import { TelemetryActor } from "./telemetry-act";
 import { AuditLog, TelemetryHistory } from "./telemetry-history";
-import { RaplLimit } from "./telemetry-rapl";
+import { RaplLimit, RaplRestoreFile } from "./telemetry-rapl";
 
 /** Shares as the role counts them (counters), and the latest round trip or response latency. */
 export interface ShareCounts {
@@ -40,7 +40,8 @@ export interface RunningTelemetry {
   metrics(): MetricFamily[];
   /** Called with each scored sample (the Redis publisher hooks here). */
   onScored(f: (s: Scored, view: TelemetryView) => void): void;
-  stop(): void;
+  /** Stops sampling; resolves once a change still under validation is put back. */
+  stop(): Promise<void>;
 }
 
 /** A publisher of each scored view (TelemetryRedis has this shape). */
@@ -107,6 +108,7 @@ export class Sampler {
       threads: st?.threads ?? 0,
       batch: st ? Math.max(1, Math.round(st.batch / unit)) : 0,
       paused: st?.state === "paused",
+      pausedBy: this.p.engine ? Object.keys(this.p.engine.heldBy()) : undefined,
       thermal: v ? (v.thermal.enabled ? v.thermal.state : "unavailable") : "unavailable",
       power: v ? (v.power.enabled ? (v.power.decision?.state ?? "unknown") : "unavailable") : "unavailable",
     };
@@ -155,7 +157,8 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
   const audit = dataDir ? new AuditLog(dataDir, tlog) : null;
   const history = dataDir && tc.retentionDays > 0 ? TelemetryHistory.openOrNull(dataDir, tc.retentionDays, tlog) : null;
   const rapl = new RaplLimit(config.tuning.sysRoot);
-  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, rig: parts.rig ?? null, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl }) : null;
+  new RaplRestoreFile(dataDir || null, tlog).restore(rapl);
+  const actor = tc.act && parts.engine ? new TelemetryActor({ engine: parts.engine, rig: parts.rig ?? null, telemetry, audit, log: tlog, unitNonces: parts.unitNonces ?? 1, now: o.now, rapl, stateDir: dataDir || null }) : null;
   const hooks: ((s: Scored, v: TelemetryView) => void)[] = [];
   let publisher: TelemetryPublisher | null = null;
   if (tc.redis) {
@@ -163,7 +166,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
     // Never awaited: a slow or down Redis must not delay a sample (the publisher logs its own failures).
     hooks.push((_s, v) => void made.publish(v).catch(() => {}));
   }
-  const seen = new Set<string>();
+  const episodes = new AdviceEpisodes();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
   let ticks = 0;
@@ -174,12 +177,8 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
     try {
       if (ticks++ % 5 === 0) file?.check();
       const scored = telemetry.push(sampler.sample());
-      // Each advisory once in the log and the audit file (the scorer keeps them while their ttl runs).
-      for (const a of telemetry.advice()) {
-        const key = `${a.at}:${a.kind}:${a.target}:${a.delta}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (seen.size > 1000) seen.delete(seen.values().next().value!);
+      // Each advisory once per episode in the log and the audit file (the scorer refreshes it while it holds).
+      for (const a of episodes.fresh(telemetry.advice())) {
         tlog.info("telemetry.advisory", { kind: a.kind, target: a.target, delta: a.delta, reason: a.reason, ttl_s: a.ttl });
         audit?.write({ type: "advisory", ...a });
       }
@@ -194,7 +193,7 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
       if (msg !== lastError) tlog.error("telemetry.sample_failed", { error: msg });
       lastError = msg;
     }
-    timer = setTimeout(tick, telemetry.suspected() ? 200 : 1000);
+    timer = setTimeout(tick, telemetry.suspected() ? 1000 / telemetry.view().rateHz : 1000);
     timer.unref?.();
   };
   timer = setTimeout(tick, 1000);
@@ -207,12 +206,12 @@ export function startTelemetry(config: Config, log: Logger, parts: TelemetryPart
     history: (n) => telemetry.history(n),
     metrics: () => telemetry.metrics(),
     onScored: (f) => hooks.push(f),
-    stop() {
+    async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      void actor?.stop();
       history?.close();
       publisher?.close();
+      await actor?.stop();
     },
   };
 }

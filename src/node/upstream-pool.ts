@@ -88,7 +88,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     p2pPort: null,
     stratumPorts: pool.ports,
     async stop() {
-      telemetry?.stop();
+      await telemetry?.stop();
       pool.stop();
       source.stop();
       await server.stop();

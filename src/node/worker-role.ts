@@ -103,7 +103,7 @@ export async function startWorkerRole(config: Config, log: Logger, opts: RoleOpt
     failed,
     async stop() {
       for (const t of timers) clearInterval(t);
-      telemetry?.stop();
+      await telemetry?.stop();
       rig.stop();
       link.stop();
       link.source.rejects?.flush();

@@ -1,5 +1,6 @@
 // From a scored sample to advisories: what an operator (or the guarded actor) could change, and why. The rules are
 // few and each names its evidence; they only advise — the node's actor decides, and validates, any action.
+import { threadBalance } from "./scores";
 import type { Advisory, Scored } from "./types";
 import type { Thresholds } from "./thresholds";
 
@@ -16,6 +17,8 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
   const add = (kind: Advisory["kind"], target: string, delta: number, reason: string) => out.push({ kind, target, delta, reason, ttl, at: now });
   const head = s.kpis.thermalHeadroomC;
   const th = t.thermal;
+  // Ours to resume: the engine is held by telemetry's actor where the sample says who holds it, else our own pause.
+  const ours = x.pausedBy ? x.pausedBy.includes("telemetry") : st.pausedByAdvice;
 
   if (head !== null && head <= th.criticalHeadroomC && !x.paused) {
     add("pause", "miner", 0, `temperature ${x.tempC} °C is within ${th.criticalHeadroomC} °C of the ${th.limitC} °C limit`);
@@ -24,7 +27,7 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
     add("cooling", "package", 0, `thermal headroom ${head.toFixed(1)} °C (limit ${th.limitC} °C): check fans, airflow and dust`);
     if (x.power !== "unavailable") add("power_limit", "package-0", -t.advice.powerStepW, `thermal headroom ${head.toFixed(1)} °C: a lower power limit trades a little hashrate for temperature`);
     if (x.threads > 1 && !x.paused) add("threads", "miner", -1, `thermal headroom ${head.toFixed(1)} °C: one thread fewer lowers the package power`);
-  } else if (x.paused && st.pausedByAdvice && head !== null && head >= th.minorHeadroomC) {
+  } else if (x.paused && ours && head !== null && head >= th.minorHeadroomC) {
     add("resume", "miner", 0, `temperature back to ${x.tempC} °C (${head.toFixed(1)} °C headroom) after the advised pause`);
   }
   // Running again (resumed by anyone) without a fresh pause advisory: a later pause is not ours to undo.
@@ -32,19 +35,44 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
 
   if (drop !== null && drop >= t.hashrate.minorDrop && !x.paused && !out.some((a) => a.kind === "threads")) {
     const pct = (drop * 100).toFixed(1);
-    const load = x.load === null ? "" : `, load ${x.load.toFixed(2)} per CPU`;
+    const tb = threadBalance(x.perThread);
+    // One thread far behind the others: its CPU is the shared one (an uneven drop, not a slower clock for all).
+    const uneven = tb && tb.value < 0.8 ? `; thread ${tb.slowest} runs at ${(tb.value * 100).toFixed(0)}% of the threads' mean` : "";
+    const load = (x.load === null ? "" : `, load ${x.load.toFixed(2)} per CPU`) + uneven;
     if (head !== null && head <= th.minorHeadroomC) add("cooling", "package", 0, `hashrate fell ${pct}% with ${head.toFixed(1)} °C thermal headroom: likely thermal throttling`);
-    else if (x.threads > 1) add("threads", "miner", -1, `hashrate fell ${pct}% with threads and batch unchanged${load}: another process competes for the CPUs; one thread fewer leaves it a core`);
+    // The load says whether something else wants the CPUs (above load.high per CPU), or the clock itself slowed.
+    else if (x.threads > 1 && (x.load === null || x.load > t.load.high))
+      add("threads", "miner", -1, `hashrate fell ${pct}% with threads and batch unchanged${load}: another process competes for the CPUs; one thread fewer leaves it a core`);
+    else if (x.threads > 1) add("threads", "miner", -1, `hashrate fell ${pct}% with threads and batch unchanged${load}: no other process shows in the load, so the clock likely slowed (power or thermal limit); one thread fewer lowers the package power`);
     // One thread cannot give a core back; smaller batches answer the scheduler (and job changes) sooner.
     else if (x.batch > 1) add("batch", "miner", -Math.max(1, Math.floor(x.batch / 2)), `hashrate fell ${pct}% on the one mining thread${load}: another process competes for its CPU`);
   }
 
   const rr = s.kpis.rejectRatio;
-  if (rr !== null && rr >= t.rejects.major && x.batch > 1) {
+  // One reject among a dozen shares is 8%: a ratio counts from rejects.minCount rejects in the window on.
+  if (rr !== null && rr >= t.rejects.major && (s.kpis.rejectCount ?? Infinity) >= t.rejects.minCount && x.batch > 1) {
     const stale = x.stale !== null ? ` (stale ${x.stale})` : "";
     add("batch", "miner", -Math.max(1, Math.floor(x.batch / 2)), `reject ratio ${(rr * 100).toFixed(1)}% over 60 s${stale}: smaller batches see new jobs sooner`);
   }
   return dedupe(out);
+}
+
+/** An advisory's identity while it stands: the scorer refreshes a standing advisory's `at` every second it still holds. */
+export function adviceKey(a: Advisory): string {
+  return `${a.kind}:${a.target}:${a.delta}`;
+}
+
+/**
+ * Which advisories are new: those not standing at the last look. One that lapses and comes back is new again, so a
+ * log or an audit line is written once per episode, not once a second.
+ */
+export class AdviceEpisodes {
+  private standing = new Set<string>();
+  fresh(list: readonly Advisory[]): Advisory[] {
+    const out = list.filter((a) => !this.standing.has(adviceKey(a)));
+    this.standing = new Set(list.map(adviceKey));
+    return out;
+  }
 }
 
 /** One advisory per kind and target (the first, the most pressing, wins). */

@@ -2,8 +2,8 @@
 export * from "./types";
 export { BitEncoder, pattern } from "./bits";
 export { BlockCusum, TextbookCusum, PageHinkley, BLOCK_CUSUM_DEFAULTS, type BlockCusumOptions, type Detection } from "./detectors";
-export { stability, entropy, hazard, health, classOf, combine, type Evidence } from "./scores";
+export { stability, entropy, hazard, health, classOf, combine, threadBalance, type Evidence } from "./scores";
 export { DEFAULT_THRESHOLDS, parseThresholds, loadThresholds, thresholdsSchema, type Thresholds } from "./thresholds";
-export { advise, mergeAdvice } from "./advise";
+export { advise, mergeAdvice, AdviceEpisodes, adviceKey } from "./advise";
 export { Telemetry, FEATURES, type TelemetryOptions } from "./telemetry";
 export * from "./parquet";

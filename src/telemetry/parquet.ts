@@ -28,6 +28,8 @@ export interface TelemetryRow {
   energy_j: number | null;
   hashes_per_joule: number | null;
   load: number | null;
+  /** The slowest thread's hashrate over the threads' mean (null below 2 threads). */
+  thread_balance: number | null;
   threads: number;
   batch: number;
   paused: boolean;
@@ -68,6 +70,7 @@ export const TELEMETRY_COLUMNS: readonly Column[] = [
   { name: "energy_j", kind: "f64", nullable: true },
   { name: "hashes_per_joule", kind: "f64", nullable: true },
   { name: "load", kind: "f64", nullable: true },
+  { name: "thread_balance", kind: "f64", nullable: true },
   { name: "threads", kind: "i32", nullable: false },
   { name: "batch", kind: "i32", nullable: false },
   { name: "paused", kind: "bool", nullable: false },
@@ -101,6 +104,7 @@ export function telemetryRow(s: Scored, advisories: number): TelemetryRow {
     energy_j: x.energyJ,
     hashes_per_joule: s.kpis.hashesPerJoule,
     load: x.load,
+    thread_balance: s.features.thread_balance?.value ?? null,
     threads: x.threads,
     batch: x.batch,
     paused: x.paused,
@@ -163,7 +167,7 @@ export function toParquet(rows: readonly TelemetryRow[]): Uint8Array {
     columnData,
     rowGroupSize: 100_000,
     createdBy: `rignode ${VERSION}`,
-    kvMetadata: [{ key: "rignode.telemetry.schema", value: "1" }],
+    kvMetadata: [{ key: "rignode.telemetry.schema", value: "2" }], // 2: thread_balance added
   });
   return new Uint8Array(buf);
 }

@@ -59,6 +59,22 @@ export function health(bad: number, limits: [number, number, number], marks: Thr
   return 0;
 }
 
+/**
+ * The slowest mining thread's share of the threads' mean rate (1: even; 0: a thread stopped) and its index; null with
+ * fewer than 2 threads or none hashing. One thread whose CPU is shared falls toward 0.5 while the total moves 1/N of that.
+ */
+export function threadBalance(perThread: readonly number[]): { value: number; slowest: number } | null {
+  if (perThread.length < 2) return null;
+  let sum = 0;
+  let slowest = 0;
+  for (let i = 0; i < perThread.length; i++) {
+    sum += perThread[i]!;
+    if (perThread[i]! < perThread[slowest]!) slowest = i;
+  }
+  const mean = sum / perThread.length;
+  return mean > 0 ? { value: perThread[slowest]! / mean, slowest } : null;
+}
+
 export function classOf(score: number, marks: Thresholds["score"]): RuptureClass {
   if (score <= marks.critical) return "critical";
   if (score <= marks.major) return "major";
@@ -84,7 +100,7 @@ export function combine(e: Evidence, t: Thresholds): { score: number; class: Rup
     parts.push({ health: health(drop, [t.hashrate.minorDrop, t.hashrate.majorDrop, t.hashrate.criticalDrop], m), why: `hashrate fell ${(drop * 100).toFixed(1)}%` });
   }
   const k = e.kpis;
-  if (k.rejectRatio !== null) parts.push({ health: health(k.rejectRatio, [t.rejects.minor, t.rejects.major, t.rejects.critical], m), why: `reject ratio ${(k.rejectRatio * 100).toFixed(1)}%` });
+  if (k.rejectRatio !== null && (k.rejectCount ?? Infinity) >= t.rejects.minCount) parts.push({ health: health(k.rejectRatio, [t.rejects.minor, t.rejects.major, t.rejects.critical], m), why: `reject ratio ${(k.rejectRatio * 100).toFixed(1)}%` });
   if (k.thermalHeadroomC !== null) {
     // Badness grows as the headroom shrinks: 0 at the minor headroom, then the same marks at each headroom limit.
     const th = t.thermal;

@@ -5,15 +5,15 @@ import type { Logger, MetricFamily } from "../core";
 import { advise, mergeAdvice, type AdviceState } from "./advise";
 import { BitEncoder, Ring } from "./bits";
 import { BlockCusum } from "./detectors";
-import { combine, entropy, hazard, stability } from "./scores";
+import { combine, entropy, hazard, stability, threadBalance } from "./scores";
 import type { Thresholds } from "./thresholds";
 import type { ActionOutcome, ActionRecord, Advisory, Feature, FeatureScore, Kpis, RuptureClass, Sample, Scored, TelemetryView } from "./types";
 
-export const FEATURES: readonly Feature[] = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load"];
+export const FEATURES: readonly Feature[] = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load", "thread_balance"];
 const CLASSES: readonly RuptureClass[] = ["none", "minor", "major", "critical"];
 const OUTCOMES: readonly ActionOutcome[] = ["pending", "kept", "rolled_back", "failed", "superseded", "skipped", "restored"];
 /** Features whose level follows the miner's own settings: a change of threads, batch or pause resets their detector. */
-const SETTING_BOUND: readonly Feature[] = ["hashrate", "hashes_per_joule", "load"];
+const SETTING_BOUND: readonly Feature[] = ["hashrate", "hashes_per_joule", "load", "thread_balance"];
 
 export interface TelemetryOptions {
   thresholds: Thresholds;
@@ -89,15 +89,20 @@ export class Telemetry {
       if (dE > 0 && dH >= 0) hashesPerJoule = dH / dE;
     }
     let rejectRatio: number | null = null;
+    let rejectCount: number | null = null;
     const p60 = this.ago(s.t, 60_000) ?? this.ring[0]?.sample ?? null;
     if (p60 && s.accepted !== null && s.rejected !== null && p60.accepted !== null && p60.rejected !== null) {
       const a = s.accepted - p60.accepted;
       const r = s.rejected - p60.rejected;
-      if (a >= 0 && r >= 0 && a + r > 0) rejectRatio = r / (a + r);
+      if (a >= 0 && r >= 0 && a + r > 0) {
+        rejectRatio = r / (a + r);
+        rejectCount = r;
+      }
     }
     return {
       hashesPerJoule,
       rejectRatio,
+      rejectCount,
       thermalHeadroomC: s.tempC === null ? null : th.thermal.limitC - s.tempC,
       latencyBudget: s.latencyMs === null ? null : Math.max(0, Math.min(1, (th.latency.limitMs - s.latencyMs) / th.latency.limitMs)),
     };
@@ -124,6 +129,7 @@ export class Telemetry {
       latency: s.latencyMs,
       hashes_per_joule: s.paused ? null : kpis.hashesPerJoule,
       load: s.load,
+      thread_balance: s.paused ? null : (threadBalance(s.perThread)?.value ?? null),
     };
     const features = {} as Record<Feature, FeatureScore>;
     const holdMs = this.t.holdSec * 1000;

@@ -26,7 +26,7 @@ const detector = z
   })
   .strict();
 
-const FEATURES = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load"] as const;
+const FEATURES = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load", "thread_balance"] as const;
 /**
  * Smallest spread per feature: relative to the level and absolute; changes well below it are not worth an alarm.
  * Set by the study: a 60 s reject ratio of ~12 shares jumps by 0.08 on one reject, a share's round trip varies by
@@ -45,14 +45,15 @@ export const thresholdsSchema = z
     /** Seconds an alarm keeps counting toward the class, the hazard and the advisories. */
     holdSec: z.number().int().min(1).max(86_400),
     hashrate: z.object({ minorDrop: frac, majorDrop: frac, criticalDrop: frac }).strict(),
-    rejects: z.object({ minor: frac, major: frac, critical: frac }).strict(),
+    /** Reject ratio marks; a ratio counts toward the score and the advice from minCount rejects in its 60 s on. */
+    rejects: z.object({ minor: frac, major: frac, critical: frac, minCount: z.number().int().min(1).max(1_000_000) }).strict(),
     thermal: z.object({ limitC: z.number().min(30).max(150), minorHeadroomC: z.number().min(0), majorHeadroomC: z.number().min(0), criticalHeadroomC: z.number().min(0) }).strict(),
     latency: z.object({ limitMs: pos }).strict(),
     /** Load per CPU above which a hashrate drop is put down to a competing process. */
     load: z.object({ high: pos }).strict(),
     /** Score below which the class is minor, major, critical. */
     score: z.object({ minor: frac, major: frac, critical: frac }).strict(),
-    advice: z.object({ ttlSec: z.number().int().min(1).max(86_400), powerStepW: pos }).strict(),
+    advice: z.object({ ttlSec: z.number().int().min(1).max(86_400), powerStepW: pos.max(50) }).strict(),
     /** Sample rate while a change is suspected. */
     burstHz: z.number().min(1).max(20),
   })
@@ -65,6 +66,8 @@ export const thresholdsSchema = z
     order(["rejects"], t.rejects.minor, t.rejects.major, t.rejects.critical, true);
     order(["thermal"], t.thermal.minorHeadroomC, t.thermal.majorHeadroomC, t.thermal.criticalHeadroomC, false);
     order(["score"], t.score.minor, t.score.major, t.score.critical, false);
+    // A block adds max(0, min(z, zclip) − k) to the CUSUM: with zclip ≤ k nothing ever adds, and no alarm could come.
+    if (t.detector.zclip <= t.detector.k) ctx.addIssue({ code: "custom", path: ["detector", "zclip"], message: "must be above detector.k (else the detector can never alarm)" });
   });
 
 export type Thresholds = z.infer<typeof thresholdsSchema>;
@@ -80,11 +83,12 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
     temperature: { rel: 0, abs: 3 },
     latency: { rel: 0.6, abs: 5 },
     load: { rel: 0, abs: 0.1 },
+    thread_balance: { rel: 0, abs: 0.05 },
   },
   stabilityCv: 0.1,
   holdSec: 120,
   hashrate: { minorDrop: 0.05, majorDrop: 0.2, criticalDrop: 0.5 },
-  rejects: { minor: 0.02, major: 0.05, critical: 0.2 },
+  rejects: { minor: 0.02, major: 0.05, critical: 0.2, minCount: 3 },
   thermal: { limitC: 95, minorHeadroomC: 15, majorHeadroomC: 8, criticalHeadroomC: 3 },
   latency: { limitMs: 2000 },
   load: { high: 1 },

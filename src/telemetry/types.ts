@@ -30,6 +30,8 @@ export interface Sample {
   threads: number;
   batch: number;
   paused: boolean;
+  /** Who holds the miner paused (the engine's holders: "operator", "governor", "telemetry"), where known. */
+  pausedBy?: string[];
   /** Governor states as their APIs name them ("ok", "throttle", "paused", "unavailable", "ac", "battery", …). */
   thermal: string;
   power: string;
@@ -49,8 +51,11 @@ export interface Bits {
 
 export type RuptureClass = "none" | "minor" | "major" | "critical";
 
-/** Features scored each second (derived from samples; null when the rig cannot measure it). */
-export type Feature = "hashrate" | "reject_ratio" | "temperature" | "latency" | "hashes_per_joule" | "load";
+/**
+ * Features scored each second (derived from samples; null when the rig cannot measure it). thread_balance is the
+ * slowest mining thread's 5 s hashrate over the threads' mean (1: even; a thread sharing its CPU falls toward 0.5).
+ */
+export type Feature = "hashrate" | "reject_ratio" | "temperature" | "latency" | "hashes_per_joule" | "load" | "thread_balance";
 
 export interface FeatureScore {
   value: number | null;
@@ -70,6 +75,8 @@ export interface Kpis {
   hashesPerJoule: number | null;
   /** Rejected / (accepted + rejected) over the last 60 s. */
   rejectRatio: number | null;
+  /** Rejects in that window (the ratio of a dozen shares moves 8% on one reject). */
+  rejectCount?: number | null;
   /** Thermal hard limit − temperature, °C. */
   thermalHeadroomC: number | null;
   /** Latency budget left: (limit − latency) / limit, 0..1. */

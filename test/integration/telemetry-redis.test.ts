@@ -26,7 +26,7 @@ function view(t: number, advice: Advisory[] = []): TelemetryView {
   const f = { value: 1, bits: { up: true, accel: false, range: false, zpos: true }, stability: 0.9, entropy: 0.4, change: 0.01, alarm: false };
   const last: Scored = {
     t, sample,
-    features: { hashrate: f, reject_ratio: f, temperature: f, latency: f, hashes_per_joule: { ...f, value: null }, load: f },
+    features: { hashrate: f, reject_ratio: f, temperature: f, latency: f, hashes_per_joule: { ...f, value: null }, load: f, thread_balance: f },
     kpis: { hashesPerJoule: null, rejectRatio: 0.09, thermalHeadroomC: 33.5, latencyBudget: 0.8 },
     hazard: 0.02, score: 0.87, class: "minor", reasons: ["load above 0.9"],
   };

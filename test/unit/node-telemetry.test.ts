@@ -13,8 +13,9 @@ import { waitFor } from "../helpers";
 import { AuditLog, TelemetryHistory } from "../../src/node/telemetry-history";
 import { TelemetryActor } from "../../src/node/telemetry-act";
 import { exportTelemetry, parseSince } from "../../src/node/telemetry-export";
-import { RaplLimit } from "../../src/node/telemetry-rapl";
-import { mkdirSync } from "node:fs";
+import { RaplLimit, RaplRestoreFile } from "../../src/node/telemetry-rapl";
+import { existsSync, mkdirSync } from "node:fs";
+import { Database } from "bun:sqlite";
 import type { MiningEngine } from "../../src/miner";
 import type { Rig } from "../../src/node/rig";
 
@@ -156,6 +157,22 @@ describe("history", () => {
     expect(again.rows(0).length).toBe(5);
     again.close();
   });
+
+  test("a history written before a column existed is opened: the column is added, empty for the old rows", () => {
+    const dir = tmp();
+    const first = TelemetryHistory.open(dir, 3650, null, () => 2000);
+    first.add(scored(1000, 5, 2), 0);
+    first.close();
+    const old = new Database(join(dir, "telemetry.sqlite"));
+    old.exec("ALTER TABLE samples DROP COLUMN thread_balance"); // as an older rignode made it
+    old.close();
+    const h = TelemetryHistory.open(dir, 3650, null, () => 2000);
+    const s = scored(1500, 7, 2);
+    s.features.thread_balance = { ...s.features.thread_balance, value: 0.75 };
+    h.add(s, 0);
+    expect(h.rows(0).map((r) => [r.t, r.hashrate, r.thread_balance])).toEqual([[1000, 5, null], [1500, 7, 0.75]]);
+    h.close();
+  });
 });
 
 /** The actor's view of the scorer: advisories the test sets, history it appends, actions it records. */
@@ -225,9 +242,11 @@ describe("guarded actions", () => {
     await r.feed(10, (n) => n * 90); // per thread worse after the change
     expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2"]);
     expect([...r.t.actions.values()]).toEqual(["rolled_back"]);
+    r.t.adv.length = 0; // the advisory lapses and comes back: a new episode, but the kind is cooling down
+    await r.feed(1, (n) => n * 100);
     r.advise({ at: 99 });
     await r.feed(10, (n) => n * 100);
-    expect(r.e.changes.length).toBe(2); // cooling down: the same kind is not tried again
+    expect(r.e.changes.length).toBe(2);
   });
 
   test("a batch advisory changes the batch in units, and an unactionable kind is recorded, not acted on", async () => {
@@ -277,7 +296,7 @@ describe("guarded actions", () => {
     expect(r.e.changes).toEqual(["threads 2->1"]);
   });
 
-  test("nothing is done while another holder pauses mining, the auto-tuner runs or the thermal governor is in charge; each skip recorded once", async () => {
+  test("nothing is done while another holder pauses mining, the auto-tuner runs or the thermal governor caps (hot); each skip recorded once", async () => {
     const r = rig();
     await r.feed(10, (n) => n * 100);
     r.e.hold("operator", "maintenance");
@@ -287,13 +306,13 @@ describe("guarded actions", () => {
     const skips = () => [...r.t.actions.values()].filter((o) => o === "skipped").length;
     expect(skips()).toBe(1);
     r.e.release("operator");
-    r.state.thermal = "warm";
+    r.state.thermal = "hot";
     await r.feed(5, (n) => n * 100);
     expect(skips()).toBe(2);
     expect(r.e.changes).toEqual(["hold operator", "release operator"]);
-    r.state.thermal = "cool";
+    r.state.thermal = "warm"; // warm caps nothing: the advisory is ours to carry out
     await r.feed(1, (n) => n * 100);
-    expect(r.e.changes.at(-1)).toBe("threads 2->1"); // the same advisory, now ours to carry out
+    expect(r.e.changes.at(-1)).toBe("threads 2->1");
 
     const tuned = rig(2, 5, null, (e) => controllerOf(e, undefined, true));
     await tuned.feed(10, (n) => n * 100);
@@ -301,6 +320,42 @@ describe("guarded actions", () => {
     await tuned.feed(5, (n) => n * 100);
     expect(tuned.e.changes).toEqual([]);
     expect([...tuned.t.actions.values()]).toEqual(["skipped"]);
+  });
+
+  test("a standing advisory, refreshed every second, is acted on once; cooling (advice for people) is passed by, not recorded", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    for (let i = 0; i < 40; i++) {
+      // The scorer refreshes its advisories each second: a new `at`, the same kind, target and delta.
+      r.t.adv = [
+        { kind: "cooling", target: "package", delta: 0, reason: "fans", ttl: 120, at: i },
+        { kind: "threads", target: "miner", delta: -1, reason: "test", ttl: 120, at: i },
+      ];
+      await r.feed(1, (n) => (n === 2 ? 200 : 180));
+    }
+    expect(r.e.changes).toEqual(["threads 2->1"]);
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+  });
+
+  test("a resume is carried out and kept, never rolled back (paused, the KPI cannot be measured before it)", async () => {
+    const r = rig();
+    await r.feed(5, (n) => n * 100);
+    r.e.hold("telemetry", "heat");
+    r.advise({ kind: "resume", delta: 0 });
+    await r.feed(40, () => 0);
+    expect(r.e.holders.size).toBe(0);
+    expect([...r.t.actions.values()]).toEqual(["kept"]);
+  });
+
+  test("superseded under the rig's controller: our wish is withdrawn, so it does not come back when the cap lifts", async () => {
+    const r = rig(2, 5, null, (e) => controllerOf(e));
+    await r.feed(10, (n) => n * 100);
+    r.advise({});
+    await r.feed(3, (n) => n * 100);
+    await r.e.setThreads(3); // the operator, or a governor
+    await r.feed(10, (n) => n * 90);
+    expect([...r.t.actions.values()]).toEqual(["superseded"]);
+    expect(r.controller!.wishes).toEqual([{ threads: 1 }, {}]);
   });
 
   test("stop() during an apply still in flight puts the change back once it is applied", async () => {
@@ -333,6 +388,55 @@ describe("RAPL power limit", () => {
     return { root, file: join(d, "constraint_0_power_limit_uw") };
   }
 
+  test("a step takes at most half the limit; the limits replaced are kept on disk and written back at the next start after a crash", async () => {
+    const { root, file } = fakeRapl(20_000_000);
+    const limit = () => Number(readFileSync(file, "utf8"));
+    const dir = tmp();
+    let now = 0;
+    const t = new FakeTelemetry();
+    const rapl = new RaplLimit(root);
+    const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: () => now, settleS: 1, validateS: 3, rapl, stateDir: dir });
+    const feed = async (n: number, hpj: number) => {
+      for (let i = 0; i < n; i++) {
+        now += 1000;
+        const s = scored(now, 1000, 2, { hashesPerJoule: hpj });
+        t.hist.push(s);
+        actor.step(s);
+        await Bun.sleep(0);
+      }
+    };
+    await feed(5, 100);
+    t.adv.push({ kind: "power_limit", target: "package-0", delta: -30, reason: "test", ttl: 600, at: 1 });
+    await feed(6, 150);
+    expect([...t.actions.values()]).toEqual(["kept"]);
+    expect(limit()).toBe(10_000_000); // 20 W − 30 W would be below half: 10 W
+    const saved = join(dir, "telemetry-rapl-restore.json");
+    expect(JSON.parse(readFileSync(saved, "utf8"))).toEqual({ [file]: 20_000_000 });
+    // The process dies here (no stop()). The next start writes the limit back and forgets it.
+    const lines: { event: string }[] = [];
+    new RaplRestoreFile(dir, createLogger({ json: true, level: "info", write: (l: string) => void lines.push(JSON.parse(l)) })).restore(new RaplLimit(root));
+    expect(limit()).toBe(20_000_000);
+    expect(existsSync(saved)).toBe(false);
+    expect(lines.map((l) => l.event)).toEqual(["telemetry.power_limit_restored"]);
+  });
+
+  test("a kept limit is written back by stop(), per package; a restore file naming anything but a package limit is refused", async () => {
+    const { root, file } = fakeRapl(65_000_000);
+    const d1 = join(root, "sys/class/powercap/intel-rapl:1");
+    mkdirSync(d1, { recursive: true });
+    writeFileSync(join(d1, "name"), "package-1\n");
+    const file1 = join(d1, "constraint_0_power_limit_uw");
+    writeFileSync(file1, "40000000\n");
+    const rapl = new RaplLimit(root);
+    const snap = rapl.snapshot();
+    rapl.set(30);
+    expect([readFileSync(file, "utf8"), readFileSync(file1, "utf8")]).toEqual(["30000000", "30000000"]);
+    rapl.restore(snap);
+    expect([readFileSync(file, "utf8"), readFileSync(file1, "utf8")]).toEqual(["65000000", "40000000"]);
+    expect(() => rapl.restore({ "/etc/passwd": 1 })).toThrow("not a RAPL package limit file");
+    expect(() => rapl.restore({ [join(root, "sys/class/powercap/intel-rapl:0/../../../../x")]: 1 })).toThrow("not a RAPL package limit file");
+  });
+
   test("no powercap: unavailable, said why", () => {
     const s = new RaplLimit(tmp()).status();
     expect(s.ok).toBe(false);
@@ -363,6 +467,8 @@ describe("RAPL power limit", () => {
     await r.feed(6, () => (limit() === 55_000_000 ? 120 : 100));
     expect([...r.t.actions.values()]).toEqual(["kept"]);
     expect(limit()).toBe(55_000_000);
+    r.t.adv.length = 0; // the advisory lapses, then comes again: a new episode
+    await r.feed(1, () => 120);
     r.advise(2);
     await r.feed(6, () => 90); // 45 W: worse, rolled back to 55 W
     expect([...r.t.actions.values()]).toEqual(["kept", "rolled_back"]);

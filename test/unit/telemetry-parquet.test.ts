@@ -8,7 +8,7 @@ import { RignodeError } from "../../src/core";
 import { TELEMETRY_COLUMNS, telemetryRow, toNdjson, toParquet, type Feature, type RuptureClass, type Scored, type TelemetryRow } from "../../src/telemetry";
 import { prng } from "../helpers";
 
-const FEATURES: Feature[] = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load"];
+const FEATURES: Feature[] = ["hashrate", "reject_ratio", "temperature", "latency", "hashes_per_joule", "load", "thread_balance"];
 const CLASSES: RuptureClass[] = ["none", "minor", "major", "critical"];
 
 /** A scored second as the scorer would make it; `i` varies every field, with nulls where a rig cannot measure. */

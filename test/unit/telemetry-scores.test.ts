@@ -74,6 +74,8 @@ describe("scores", () => {
     expect(at(null, { thermalHeadroomC: 2 }).class).toBe("critical");
     expect(at(null, { thermalHeadroomC: 6 }).class).toBe("major");
     expect(at(null, { rejectRatio: 0.06 }).class).toBe("major");
+    expect(at(null, { rejectRatio: 0.08, rejectCount: 1 }).class).toBe("none"); // one reject in a dozen shares is no evidence
+    expect(at(null, { rejectRatio: 0.08, rejectCount: 3 }).class).toBe("major");
     expect(at(null, { latencyBudget: 0 }).class).toBe("major");
     const alarm = combine({ kpis: KPIS, hashrateChange: null, alarmed: ["temperature"], paused: false }, T);
     expect(alarm).toMatchObject({ class: "minor", reasons: ["change-point in temperature"] });

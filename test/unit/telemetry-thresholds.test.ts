@@ -47,6 +47,8 @@ describe("telemetry thresholds", () => {
     expect(order).toContain("field hashrate");
     expect(order).toContain("increasing");
     expect(refusal(JSON.stringify({ thermal: { criticalHeadroomC: 20 } })).message).toContain("decreasing");
+    expect(refusal(JSON.stringify({ detector: { zclip: 0.5 } })).message).toContain("field detector.zclip: 0.5 is not allowed; must be above detector.k");
+    expect(refusal(JSON.stringify({ advice: { powerStepW: 100 } })).message).toContain("field advice.powerStepW");
   });
 
   test("loadThresholds reads a file, and refuses a missing file or a directory by path", () => {

@@ -49,7 +49,7 @@ describe("telemetry scorer", () => {
     for (let i = 0; i < 600; i++) step(1e6);
     let alarmAt = -1, suspected = false, last;
     for (let i = 0; i < 60; i++) {
-      last = step(0.7e6);
+      last = step(0.7e6, { load: 1.5 }); // a competitor: more runnable tasks than CPUs
       suspected ||= tel.suspected();
       if (last.features.hashrate.alarm && alarmAt < 0) alarmAt = i;
     }
@@ -62,11 +62,42 @@ describe("telemetry scorer", () => {
     expect(adv).toHaveLength(1);
     expect(adv[0]).toMatchObject({ kind: "threads", target: "miner", delta: -1, ttl: DEFAULT_THRESHOLDS.advice.ttlSec });
     expect(adv[0]!.reason).toContain("competes for the CPUs");
+    const calm = rig(); // the same drop with the load unchanged: the clock slowed, no competitor to name
+    for (let i = 0; i < 600; i++) calm.step(1e6);
+    for (let i = 0; i < 60; i++) calm.step(0.7e6);
+    expect(calm.tel.advice()[0]!.reason).toContain("no other process shows in the load");
     expect(lines.filter((l) => l.event === "telemetry.alarm" && l.feature === "hashrate")).toHaveLength(1);
     expect(lines.filter((l) => l.event === "telemetry.advice")).toHaveLength(1);
     const fam = tel.metrics().find((f) => f.name === "rignode_telemetry_alarms_total")!;
     expect(fam.samples.find((s) => s.labels!.feature === "hashrate")!.value).toBe(1);
     expect(tel.metrics().find((f) => f.name === "rignode_telemetry_class")!.samples.find((s) => s.value === 1)!.labels!.class).toBe("major");
+  });
+
+  test("per-thread: one thread whose CPU is shared (half speed) alarms thread_balance, and the advisory names that thread", () => {
+    const { tel, step } = rig();
+    const even = (rate: number) => [rate / 4, rate / 4, rate / 4, rate / 4];
+    for (let i = 0; i < 600; i++) step(1e6, { perThread: even(1e6) });
+    let alarmAt = -1, last;
+    for (let i = 0; i < 60; i++) {
+      // Thread 2 at half its rate: the whole rig −12.5%, that thread at 57% of the threads' mean.
+      last = step(0.875e6, { perThread: [0.25e6, 0.25e6, 0.125e6, 0.25e6] });
+      if (last.features.thread_balance.alarm && alarmAt < 0) alarmAt = i;
+    }
+    expect(alarmAt).toBeGreaterThanOrEqual(0);
+    expect(alarmAt).toBeLessThan(30);
+    expect(last!.features.thread_balance.value).toBeCloseTo(0.125 / 0.21875, 6);
+    expect(last!.reasons).toContain("change-point in thread_balance");
+    const adv = tel.advice().find((a) => a.kind === "threads")!;
+    expect(adv.reason).toContain("thread 2 runs at 57% of the threads' mean");
+  });
+
+  test("per-thread: an even rig never alarms thread_balance; one thread or none hashing has no balance", () => {
+    const { step } = rig();
+    let alarms = 0;
+    for (let i = 0; i < 1800; i++) alarms += +step(1e6, { perThread: [0.25e6, 0.25e6, 0.25e6, 0.25e6].map((x, j) => x * (1 + 0.01 * Math.sin(i * 7 + j))) }).features.thread_balance.alarm;
+    expect(alarms).toBe(0);
+    expect(step(1e6, { perThread: [1e6] }).features.thread_balance.value).toBeNull();
+    expect(step(0, { perThread: [0, 0] }).features.thread_balance.value).toBeNull();
   });
 
   test("the same drop caused by a thread count change is not a change-point", () => {
@@ -103,6 +134,20 @@ describe("telemetry scorer", () => {
     for (let i = 0; i < 30; i++) warm.step(1e6);
     warm.step(1e6, { tempC: 88 });
     expect(warm.tel.advice().map((a) => a.kind).sort()).toEqual(["cooling", "power_limit", "threads"]);
+  });
+
+  test("held by telemetry's actor (the sample says who holds the pause): resume advised once cool, whatever happened between", () => {
+    const { tel, step } = rig();
+    for (let i = 0; i < 30; i++) step(1e6);
+    step(1e6, { tempC: 93 }); // pause advised
+    step(1e6, { tempC: 80 }); // a dip before the actor carried it out: the scorer's own memory of its pause is gone
+    for (let i = 0; i < 5; i++) step(0, { paused: true, pausedBy: ["telemetry"], tempC: 70 });
+    expect(tel.advice().map((a) => a.kind)).toEqual(["resume"]);
+    const op = rig();
+    for (let i = 0; i < 30; i++) op.step(1e6);
+    op.step(1e6, { tempC: 93 });
+    for (let i = 0; i < 5; i++) op.step(0, { paused: true, pausedBy: ["operator"], tempC: 70 });
+    expect(op.tel.advice().map((a) => a.kind)).not.toContain("resume"); // the operator's pause, not ours
   });
 
   test("an operator's pause is not ours to undo: no resume advised", () => {
@@ -153,7 +198,7 @@ describe("telemetry scorer", () => {
     expect(tel.view().actions).toHaveLength(100);
     expect(tel.view().actions[0]!.id).toBe(21);
     const by = Object.fromEntries(tel.metrics().find((f) => f.name === "rignode_telemetry_actions_total")!.samples.map((s) => [s.labels!.outcome, s.value]));
-    expect(by).toEqual({ pending: 1, kept: 1, rolled_back: 119, failed: 0 });
+    expect(by).toEqual({ pending: 1, kept: 1, rolled_back: 119, failed: 0, superseded: 0, skipped: 0, restored: 0 });
   });
 
   test("setThresholds: new numbers and path take effect", () => {
