@@ -14,6 +14,7 @@ const N = Number(process.argv[2] ?? 20_000);
 const threads = 8;
 let hashes = Array(threads).fill(0);
 const engine = {
+  heldBy: () => ({}),
   stats: () => ({
     threads, activeWorkers: threads, batch: 1 << 20, state: "running", hashes: hashes.reduce((a, b) => a + b, 0),
     hashrate: { "10s": 0, "60s": 0, "15m": 0 }, perThread: hashes.map((h, i) => ({ thread: i, cpu: i, hashes: h, hashrate: { "10s": 0, "60s": 0, "15m": 0 } })), found: 0, staleDropped: 0,

@@ -26,7 +26,7 @@ import { createLogger } from "../src/core";
 import type { MiningEngine } from "../src/miner";
 import type { Rig } from "../src/node/rig";
 import { TelemetryActor } from "../src/node/telemetry-act";
-import { DEFAULT_THRESHOLDS, Telemetry, type ActionRecord, type Sample } from "../src/telemetry";
+import { AdviceEpisodes, DEFAULT_THRESHOLDS, Telemetry, type ActionRecord, type Sample } from "../src/telemetry";
 import { gauss, rng } from "./telemetry-traces";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
@@ -45,7 +45,7 @@ const SCENARIOS: Scenario[] = [
   { name: "competitor, pinned to CPU 0(,1)", what: "the same timeline; the competitor pinned where our first threads are", competitor: "pinned", stalls: 0.02, jitter: 0.005 },
   { name: "competitor, balanced, with RAPL", what: "the balanced timeline with energy and temperature read (threads judged on H/J)", competitor: "balanced", sensors: true, energy: true, stalls: 0.02, jitter: 0.005 },
   { name: "quiet, typical noise", what: "nothing happens (2% stalls, 0.5% jitter)", stalls: 0.02, jitter: 0.005 },
-  { name: "quiet, harsh noise", what: "nothing happens (25% stalls, 5% jitter: the regime with 7.8 hashrate false alarms / 24 h)", stalls: 0.25, jitter: 0.05 },
+  { name: "quiet, harsh noise", what: "nothing happens (25% stalls, 5% jitter)", stalls: 0.25, jitter: 0.05 },
   { name: "thermal, with RAPL", what: "a fan fails at 36–45 min, repaired at 70% of the run: 95 °C at 4 threads, throttling", sensors: true, energy: true, fan: true, stalls: 0.02, jitter: 0.005 },
   { name: "thermal, temperature only", what: "the same fan failure; no energy counter (pause judged on headroom, resume on hashrate)", sensors: true, fan: true, stalls: 0.02, jitter: 0.005 },
 ];
@@ -133,7 +133,8 @@ async function run(sc: Scenario, seed: number, k: number, act: boolean): Promise
   let counted = 0, total = 0, wander = 0, energy = 0, joules = 0, power = 12 + 11 * N, temp = 25 + 0.6 * power, load = T0 / N;
   let compS = 0, oursCpu = 0, theirsCpu = 0, hot = 0, adv = 0, toAdv: number | null = null;
   let standing = new Set<string>();
-  const logged = new Set<string>();
+  let logged = 0;
+  const episodes = new AdviceEpisodes();
   for (let s = -10; s < L; s++) {
     now = t0 + s * 1000;
     const c = sc.competitor ? (ev.comp.find((e) => s >= e.from && s < e.to)?.c ?? 0) : 0;
@@ -178,12 +179,12 @@ async function run(sc: Scenario, seed: number, k: number, act: boolean): Promise
       t: now, hashrate, perThread: new Array(rig.threads).fill(hashrate / rig.threads), hashes: counted,
       accepted: null, rejected: null, stale: null, rejectedBy: {}, latencyMs: null,
       tempC: sc.sensors ? tempC : null, energyJ: sc.energy ? energy : null, load,
-      threads: rig.threads, batch: Math.round(rig.batch / UNIT), paused: rig.holders.size > 0, thermal: "unavailable", power: "unavailable",
+      threads: rig.threads, batch: Math.round(rig.batch / UNIT), paused: rig.holders.size > 0, pausedBy: [...rig.holders.keys()], thermal: "unavailable", power: "unavailable",
     };
     const scored = tel.push(sample);
     // An advisory counts once when its kind and target appear (the scorer renews a standing one every second).
-    // The node logs and audits each advisory by its key (made at, kind, target, delta): count those too.
-    for (const a of tel.advice()) logged.add(`${a.at}:${a.kind}:${a.target}:${a.delta}`);
+    // The node logs and audits each advisory once per episode (src/node/telemetry.ts): count those too.
+    logged += episodes.fresh(tel.advice()).length;
     const keys = new Set(tel.advice().map((a) => `${a.kind}:${a.target}`));
     for (const key of keys) if (!standing.has(key)) {
       adv++;
@@ -213,7 +214,7 @@ async function run(sc: Scenario, seed: number, k: number, act: boolean): Promise
     log.push(`${mmss((r.at - t0) / 1000).padStart(6)} ${what}`);
   }
   return {
-    hs: total / L, ours: compS ? oursCpu / compS : null, theirs: compS ? theirsCpu / compS : null, adv, keys: logged.size, out,
+    hs: total / L, ours: compS ? oursCpu / compS : null, theirs: compS ? theirsCpu / compS : null, adv, keys: logged, out,
     toAdv, toAct: firstAct, hotMin: sc.sensors ? hot / 60 : null, hpj: sc.energy ? total / joules : null, log,
   };
 }

@@ -1,89 +1,18 @@
-// Guarded actions (--telemetry-act): an advisory becomes one change to the engine, then a validation window decides:
-// kept if the KPI improved, rolled back if not. One action at a time; a kind rolled back waits a cool-down and each
-// kind has an hourly budget, so nothing loops. A kept change is a lease (30 min by default), after which the
+// Guarded actions (--telemetry-act): an advisory becomes one change to the engine, then validation windows decide,
+// A/B/A: the KPI with the change (B) must beat the samples that raised the advisory (A1), and then — put back for a
+// window (A2) — beat the rig without it, or it is rolled back. A2 is what keeps a transient dip (a false alarm) from
+// passing for an improvement. A change made for the heat is judged on thermal headroom, B against A1 only. One action
+// at a time; a kind rolled back waits a cool-down and each kind has an hourly budget, so nothing loops. A kept change is a lease (30 min by default), after which the
 // configured value returns. Nothing is done while someone else has the knob (another pause holder, the auto-tuner,
 // the thermal governor), and a rollback leaves a value someone changed meanwhile. Every action and outcome goes to
 // telemetry.recordAction and the audit.
-import type { Logger } from "../core";
-import type { MiningEngine } from "../miner";
 import { adviceKey, type ActionRecord, type Advisory, type Scored, type Telemetry } from "../telemetry";
+import { ACTUATED, at, beats, fmt, HOLDER, kpiFor, MARGIN, mean, type ActorOptions, type Knob, type Lease, type Pending } from "./telemetry-act-parts";
 import type { AuditLog } from "./telemetry-history";
 import type { Rig } from "./rig";
 import { MIN_LIMIT_W, RaplRestoreFile, type RaplLimit, type RaplSnapshot } from "./telemetry-rapl";
 
-export interface ActorOptions {
-  engine: MiningEngine;
-  /**
-   * The rig's controller, when the engine has one: threads and batch are then steered through it (its poll would put
-   * a change made behind its back straight back), and the governors keep the last word.
-   */
-  rig?: Pick<Rig, "view" | "steer"> | null;
-  telemetry: Telemetry;
-  audit: AuditLog | null;
-  log: Logger;
-  unitNonces: number;
-  now?: () => number;
-  /** Seconds after the change before the KPI counts (the 5 s hashrate window refills). */
-  settleS?: number;
-  /** Seconds of KPI after the settle that decide. */
-  validateS?: number;
-  /** Actions of one kind per hour at most. */
-  perHour?: number;
-  /** Seconds a kind waits after a rollback. */
-  cooldownS?: number;
-  /** Seconds a kept threads, batch or power-limit change lasts before the configured value comes back. */
-  leaseS?: number;
-  /** The RAPL package limit (null: power_limit advisories are "unavailable"). */
-  rapl?: RaplLimit | null;
-  /**
-   * Where the power limits a change replaced are kept until they are written back (DATA_DIR): a limit outlives the
-   * process, so after a crash the next start restores it. null: not kept.
-   */
-  stateDir?: string | null;
-}
-
-/** The actuated kinds ("cooling" is advice for people: there is nothing the node can turn). */
-const ACTUATED = new Set<Advisory["kind"]>(["threads", "batch", "pause", "resume", "power_limit"]);
-/** A KPI must beat its before by this share to count as improved (the 30 s mean's noise is about that). */
-const MARGIN = 0.02;
-
-type Knob = "threads" | "batch" | "power_limit";
-
-interface Pending {
-  rec: ActionRecord;
-  /** The change being made (stop() waits for it before putting it back). */
-  applied: Promise<void>;
-  undo: () => Promise<void> | void;
-  /** The knob's value now: a rollback only undoes what is still ours. */
-  current: () => number;
-  kpi: (s: Scored) => number | null;
-  values: number[];
-  knob: Knob | null;
-  /** The power limits this change replaced (power_limit only). */
-  snap?: RaplSnapshot;
-}
-
-/** A kept change, until its lease ends. */
-interface Lease {
-  id: number;
-  from: number;
-  to: number;
-  until: number;
-  /** The power limits replaced, per package (power_limit only). */
-  snap?: RaplSnapshot;
-}
-
-const HOLDER = "telemetry";
-
-/** The KPI an action is judged on: hashes per joule where energy is read, else hashrate (per thread for a thread change). */
-function kpiFor(a: Advisory, last: Scored | null): { name: string; f: (s: Scored) => number | null } {
-  if (a.kind === "pause" && last?.kpis.thermalHeadroomC != null) return { name: "thermal_headroom", f: (s) => s.kpis.thermalHeadroomC };
-  if (last?.kpis.hashesPerJoule != null) return { name: "hashes_per_joule", f: (s) => s.kpis.hashesPerJoule };
-  if (a.kind === "threads") return { name: "hashrate_per_thread", f: (s) => (s.sample.threads > 0 && !s.sample.paused ? s.sample.hashrate / s.sample.threads : null) };
-  return { name: "hashrate", f: (s) => (s.sample.paused ? null : s.sample.hashrate) };
-}
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+export type { ActorOptions } from "./telemetry-act-parts";
 
 export class TelemetryActor {
   private pending: Pending | null = null;
@@ -111,10 +40,10 @@ export class TelemetryActor {
     const now = this.o.now();
     const p = this.pending;
     if (p) {
-      if (now - p.rec.at < this.o.settleS * 1000) return;
+      if (now - p.since < this.o.settleS * 1000) return;
       const v = p.kpi(s);
       if (v !== null && Number.isFinite(v)) p.values.push(v);
-      if (now - p.rec.at >= (this.o.settleS + this.o.validateS) * 1000) this.decide(p).catch((e) => this.failed(e));
+      if (now - p.since >= (this.o.settleS + this.o.validateS) * 1000) (p.phase === "b" ? this.decide(p) : this.confirm(p)).catch((e) => this.failed(e));
       return;
     }
     for (const [knob, l] of this.leases) {
@@ -144,9 +73,11 @@ export class TelemetryActor {
 
   /** Why an advisory is not ours to carry out now (null: it is): someone else has the engine or the knob. */
   private busy(a: Advisory, s: Scored): string | null {
-    const others = Object.keys(this.o.engine.heldBy()).filter((h) => h !== HOLDER);
+    const holders = Object.keys(this.o.engine.heldBy());
+    const others = holders.filter((h) => h !== HOLDER);
     if (others.length && a.kind !== "resume") return `mining is held paused by ${others.join(", ")}`;
     if (a.kind !== "threads" && a.kind !== "batch") return null;
+    if (holders.includes(HOLDER)) return "mining is paused by telemetry's own pause";
     if (this.o.rig?.view().tuner) return "the auto-tuner owns threads and batch";
     // Hot or critical, the thermal governor caps or pauses (warm caps nothing).
     const th = s.sample.thermal;
@@ -273,7 +204,9 @@ export class TelemetryActor {
     }
     this.recent.push({ kind: a.kind, at: now });
     const applied = Promise.resolve().then(apply);
-    const p: Pending = { rec, applied, undo, current, kpi: kpi.f, values: [], knob, snap };
+    // Heat is judged B against A1 only: putting the change back to compare would heat the package again.
+    const abab = knob !== null && kpi.name !== "thermal_headroom";
+    const p: Pending = { rec, applied, undo, current, kpi: kpi.f, values: [], knob, snap, apply, phase: "b", since: now, abab, b: null };
     this.pending = p;
     this.record(rec);
     try {
@@ -293,12 +226,13 @@ export class TelemetryActor {
     }
   }
 
+  /** The end of the B window: rolled back unless it beat A1; if it did, put back to measure A2 (when abab). */
   private async decide(p: Pending): Promise<void> {
     if (this.pending !== p) return;
     this.pending = null;
     const rec = p.rec;
     rec.after = mean(p.values);
-    if (!stillOurs(p)) {
+    if (!at(p, rec.to)) {
       const now = p.current();
       // The governors, the tuner or the operator changed it meanwhile: theirs now, not ours to put back. Our wish on
       // threads or batch is withdrawn (the governors' caps or the configuration apply as before it).
@@ -309,26 +243,72 @@ export class TelemetryActor {
       this.record(rec);
       return;
     }
-    const improved = rec.after !== null && rec.before !== null && rec.after > rec.before + Math.abs(rec.before) * MARGIN;
-    if (improved) {
-      rec.outcome = "kept";
-      rec.note = `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}`;
-      if (p.knob) {
-        // The configured value comes back when the lease ends (the first kept change's starting point).
-        const prev = this.leases.get(p.knob);
-        this.leases.set(p.knob, { id: rec.id, from: prev?.from ?? rec.from, to: rec.to, until: this.o.now() + this.o.leaseS * 1000, snap: prev?.snap ?? p.snap });
-        rec.note += `; until ${new Date(this.o.now() + this.o.leaseS * 1000).toISOString()}`;
-      }
+    if (beats(rec.after, rec.before, MARGIN) && p.abab) {
+      // B beat the dip that raised the advisory; whether it beats the rig without the change, A2 tells.
+      rec.note = `${rec.kpi} A1 ${fmt(rec.before)}, B ${fmt(rec.after)}; put back ${this.o.validateS} s to compare (A2)`;
+      p.b = rec.after;
+      p.phase = "a2";
+      p.values = [];
+      p.since = this.o.now();
+      this.pending = p;
+      await p.undo();
       this.record(rec);
       return;
     }
-    rec.note = rec.after === null || rec.before === null ? `${rec.kpi} not measurable over the window` : `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}: no improvement`;
+    if (beats(rec.after, rec.before, MARGIN)) return this.keep(p, `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}`);
+    const why = rec.after === null || rec.before === null ? `${rec.kpi} not measurable over the window` : `${rec.kpi} ${fmt(rec.before)} -> ${fmt(rec.after)}: no improvement`;
+    await this.rollBack(p, why, true);
+  }
+
+  /** The end of the A2 window (the change put back): the change again if B beat A2, else it stays rolled back. */
+  private async confirm(p: Pending): Promise<void> {
+    if (this.pending !== p) return;
+    this.pending = null;
+    const rec = p.rec;
+    const a2 = mean(p.values);
+    const seen = `${rec.kpi} A1 ${fmt(rec.before)}, B ${fmt(p.b)}, A2 ${fmt(a2)}`;
+    if (!at(p, rec.from)) {
+      rec.outcome = "superseded";
+      rec.note = `${seen}; ${rec.advisory.kind} is ${p.current()} now, not the ${rec.from} put back: changed meanwhile, left as it is`;
+      this.record(rec);
+      return;
+    }
+    if (!beats(p.b, a2, MARGIN)) return this.rollBack(p, `${seen}: no better than without it`, false);
     try {
-      await p.undo();
-      rec.outcome = "rolled_back";
+      await p.apply();
     } catch (err) {
       rec.outcome = "failed";
-      rec.note += `; rollback failed: ${(err as Error).message}`;
+      rec.note = `${seen}; applying again failed: ${(err as Error).message}`;
+      this.record(rec);
+      return;
+    }
+    this.keep(p, seen);
+  }
+
+  private keep(p: Pending, note: string): void {
+    const rec = p.rec;
+    rec.outcome = "kept";
+    rec.note = note;
+    if (p.knob) {
+      // The configured value comes back when the lease ends (the first kept change's starting point).
+      const prev = this.leases.get(p.knob);
+      this.leases.set(p.knob, { id: rec.id, from: prev?.from ?? rec.from, to: rec.to, until: this.o.now() + this.o.leaseS * 1000, snap: prev?.snap ?? p.snap });
+      rec.note += `; until ${new Date(this.o.now() + this.o.leaseS * 1000).toISOString()}`;
+    }
+    this.record(rec);
+  }
+
+  private async rollBack(p: Pending, why: string, undo: boolean): Promise<void> {
+    const rec = p.rec;
+    rec.note = why;
+    rec.outcome = "rolled_back";
+    if (undo) {
+      try {
+        await p.undo();
+      } catch (err) {
+        rec.outcome = "failed";
+        rec.note += `; rollback failed: ${(err as Error).message}`;
+      }
     }
     this.blockedUntil.set(rec.advisory.kind, this.o.now() + this.o.cooldownS * 1000);
     this.record(rec);
@@ -373,7 +353,8 @@ export class TelemetryActor {
     this.pending = null;
     if (p) {
       const ok = await p.applied.then(() => true, () => false);
-      if (ok && stillOurs(p)) await Promise.resolve().then(p.undo).catch((e) => this.failed(e));
+      // In the A2 window the change is already put back.
+      if (ok && p.phase === "b" && at(p, p.rec.to)) await Promise.resolve().then(p.undo).catch((e) => this.failed(e));
     }
     const l = this.leases.get("power_limit");
     if (l?.snap) {
@@ -385,14 +366,4 @@ export class TelemetryActor {
       }
     }
   }
-}
-
-/** The knob still holds what the change set (a power limit reads back rounded to the package's unit, 1/8 W on most). */
-function stillOurs(p: Pending): boolean {
-  const now = p.current();
-  return p.knob === "power_limit" ? Math.abs(now - p.rec.to) <= 0.5 : now === p.rec.to;
-}
-
-function fmt(x: number | null): string {
-  return x === null ? "n/a" : x.toFixed(x >= 100 ? 0 : 3);
 }

@@ -14,7 +14,8 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
   const out: Advisory[] = [];
   const ttl = t.advice.ttlSec;
   const x = s.sample;
-  const add = (kind: Advisory["kind"], target: string, delta: number, reason: string) => out.push({ kind, target, delta, reason, ttl, at: now });
+  const add = (kind: Advisory["kind"], target: string, delta: number, reason: string, kpi?: Advisory["kpi"]) =>
+    out.push({ kind, target, delta, reason, ttl, at: now, ...(kpi ? { kpi } : {}) });
   const head = s.kpis.thermalHeadroomC;
   const th = t.thermal;
   // Ours to resume: the engine is held by telemetry's actor where the sample says who holds it, else our own pause.
@@ -25,8 +26,8 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
     st.pausedByAdvice = true;
   } else if (head !== null && head <= th.majorHeadroomC) {
     add("cooling", "package", 0, `thermal headroom ${head.toFixed(1)} °C (limit ${th.limitC} °C): check fans, airflow and dust`);
-    if (x.power !== "unavailable") add("power_limit", "package-0", -t.advice.powerStepW, `thermal headroom ${head.toFixed(1)} °C: a lower power limit trades a little hashrate for temperature`);
-    if (x.threads > 1 && !x.paused) add("threads", "miner", -1, `thermal headroom ${head.toFixed(1)} °C: one thread fewer lowers the package power`);
+    if (x.power !== "unavailable") add("power_limit", "package-0", -t.advice.powerStepW, `thermal headroom ${head.toFixed(1)} °C: a lower power limit trades a little hashrate for temperature`, "thermal_headroom");
+    if (x.threads > 1 && !x.paused) add("threads", "miner", -1, `thermal headroom ${head.toFixed(1)} °C: one thread fewer lowers the package power`, "thermal_headroom");
   } else if (x.paused && ours && head !== null && head >= th.minorHeadroomC) {
     add("resume", "miner", 0, `temperature back to ${x.tempC} °C (${head.toFixed(1)} °C headroom) after the advised pause`);
   }

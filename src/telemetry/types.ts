@@ -111,6 +111,8 @@ export interface Advisory {
   ttl: number;
   /** ms since the epoch when it was made. */
   at: number;
+  /** What it means to improve, when not the usual (hashes per joule or hashrate): a change made for the heat. */
+  kpi?: "thermal_headroom";
 }
 
 /**

@@ -224,15 +224,27 @@ describe("guarded actions", () => {
     return c;
   }
 
-  test("kept when the KPI improved (hashrate per thread after a thread less)", async () => {
+  test("kept when the KPI beat both the samples before (A1) and the rig put back without it (A2): hashrate per thread after a thread less", async () => {
     const r = rig();
     await r.feed(10, (n) => n * 100);
     r.advise({});
-    await r.feed(10, (n) => (n === 2 ? 200 : 180)); // 1 thread: 180 H/s per thread > 100
-    expect(r.e.changes).toEqual(["threads 2->1"]);
+    await r.feed(16, (n) => (n === 2 ? 200 : 180)); // 1 thread: 180 H/s per thread > 100, with 2 threads or without
+    expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2", "threads 2->1"]); // B, A2, then the change again
     expect([...r.t.actions.values()]).toEqual(["kept"]);
     const lines = readFileSync(r.audit.path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.outcome)).toEqual(["pending", "kept"]);
+    expect(lines.map((l) => l.outcome)).toEqual(["pending", "pending", "kept"]);
+    expect(lines[2].note).toContain("A1 100, B 180, A2 100");
+  });
+
+  test("a dip that passes (a false alarm): B beats A1, the dip, but not A2, so the change is rolled back", async () => {
+    const r = rig();
+    await r.feed(10, (n) => n * 100);
+    await r.feed(10, (n) => n * 60); // a transient dip raised the advisory
+    r.advise({});
+    await r.feed(16, (n) => n * 100); // gone by itself: per thread the same with 1 or 2 threads
+    expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2"]);
+    expect([...r.t.actions.values()]).toEqual(["rolled_back"]);
+    expect(r.e.threads).toBe(2);
   });
 
   test("rolled back when it did not, then the kind waits (no loop)", async () => {
@@ -256,8 +268,8 @@ describe("guarded actions", () => {
     await r.feed(1, () => 100);
     expect([...r.t.actions.values()]).toEqual(["failed"]);
     r.advise({ kind: "batch", delta: -4, at: 5 });
-    await r.feed(10, () => 120);
-    expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`]);
+    await r.feed(16, () => (r.e.batch === 65_536 * 12 ? 120 : 100));
+    expect(r.e.changes).toEqual([`batch ${65_536 * 16}->${65_536 * 12}`, `batch ${65_536 * 12}->${65_536 * 16}`, `batch ${65_536 * 16}->${65_536 * 12}`]);
     expect([...r.t.actions.values()]).toEqual(["failed", "kept"]);
   });
   test("with the rig's controller the change is steered through it; a rollback withdraws the wish instead of fixing a value", async () => {
@@ -274,7 +286,7 @@ describe("guarded actions", () => {
     const r = rig(2, 5, null, (e) => controllerOf(e));
     await r.feed(10, (n) => n * 100);
     r.advise({});
-    await r.feed(10, (n) => (n === 2 ? 200 : 180));
+    await r.feed(16, (n) => (n === 2 ? 200 : 180));
     expect([...r.t.actions.values()]).toEqual(["kept"]);
     expect(r.e.threads).toBe(1);
     await r.feed(60, (n) => n * 100); // the 60 s lease runs out
@@ -333,7 +345,7 @@ describe("guarded actions", () => {
       ];
       await r.feed(1, (n) => (n === 2 ? 200 : 180));
     }
-    expect(r.e.changes).toEqual(["threads 2->1"]);
+    expect(r.e.changes).toEqual(["threads 2->1", "threads 1->2", "threads 2->1"]); // one action: B, A2, kept
     expect([...r.t.actions.values()]).toEqual(["kept"]);
   });
 
@@ -396,10 +408,10 @@ describe("RAPL power limit", () => {
     const t = new FakeTelemetry();
     const rapl = new RaplLimit(root);
     const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: () => now, settleS: 1, validateS: 3, rapl, stateDir: dir });
-    const feed = async (n: number, hpj: number) => {
+    const feed = async (n: number, hpj: number | (() => number)) => {
       for (let i = 0; i < n; i++) {
         now += 1000;
-        const s = scored(now, 1000, 2, { hashesPerJoule: hpj });
+        const s = scored(now, 1000, 2, { hashesPerJoule: typeof hpj === "number" ? hpj : hpj() });
         t.hist.push(s);
         actor.step(s);
         await Bun.sleep(0);
@@ -407,7 +419,7 @@ describe("RAPL power limit", () => {
     };
     await feed(5, 100);
     t.adv.push({ kind: "power_limit", target: "package-0", delta: -30, reason: "test", ttl: 600, at: 1 });
-    await feed(6, 150);
+    await feed(10, () => (limit() < 20_000_000 ? 150 : 100));
     expect([...t.actions.values()]).toEqual(["kept"]);
     expect(limit()).toBe(10_000_000); // 20 W − 30 W would be below half: 10 W
     const saved = join(dir, "telemetry-rapl-restore.json");
@@ -464,7 +476,7 @@ describe("RAPL power limit", () => {
     })();
     await r.feed(5, () => 100);
     r.advise(1);
-    await r.feed(6, () => (limit() === 55_000_000 ? 120 : 100));
+    await r.feed(10, () => (limit() === 55_000_000 ? 120 : 100));
     expect([...r.t.actions.values()]).toEqual(["kept"]);
     expect(limit()).toBe(55_000_000);
     r.t.adv.length = 0; // the advisory lapses, then comes again: a new episode
