@@ -25,6 +25,7 @@ export class TelemetryActor {
   private readonly skipped = new Map<string, string>();
   private readonly o: Required<Omit<ActorOptions, "audit" | "rapl" | "rig" | "stateDir">> & { audit: AuditLog | null; rapl: RaplLimit | null; rig: Pick<Rig, "view" | "steer"> | null; stateDir: string | null };
   private stopped = false;
+  private settling: Promise<void> | null = null;
   private readonly saved: RaplRestoreFile;
 
   constructor(o: ActorOptions) {
@@ -36,19 +37,20 @@ export class TelemetryActor {
 
   /** Called with each scored sample: feeds the window of the pending action, ends a lease, or takes the next advisory. */
   step(s: Scored): void {
-    if (this.stopped) return;
+    // While a decision or a lease's end is being carried out, nothing else starts (they await the engine).
+    if (this.stopped || this.settling) return;
     const now = this.o.now();
     const p = this.pending;
     if (p) {
       if (now - p.since < this.o.settleS * 1000) return;
       const v = p.kpi(s);
       if (v !== null && Number.isFinite(v)) p.values.push(v);
-      if (now - p.since >= (this.o.settleS + this.o.validateS) * 1000) (p.phase === "b" ? this.decide(p) : this.confirm(p)).catch((e) => this.failed(e));
+      if (now - p.since >= (this.o.settleS + this.o.validateS) * 1000) this.settle(() => (p.phase === "b" ? this.decide(p) : this.confirm(p)));
       return;
     }
     for (const [knob, l] of this.leases) {
       if (l.until > now) continue;
-      this.expire(knob, l).catch((e) => this.failed(e));
+      this.settle(() => this.expire(knob, l));
       return;
     }
     // An advisory is acted on once while it stands (the scorer refreshes it every second it still holds).
@@ -69,6 +71,12 @@ export class TelemetryActor {
       this.act(a, s).catch((e) => this.failed(e));
       return;
     }
+  }
+
+  private settle(f: () => Promise<void>): void {
+    this.settling = f()
+      .catch((e) => this.failed(e))
+      .finally(() => (this.settling = null));
   }
 
   /** Why an advisory is not ours to carry out now (null: it is): someone else has the engine or the knob. */
@@ -133,7 +141,9 @@ export class TelemetryActor {
     const now = this.o.now();
     const kpi = kpiFor(a, last);
     // Before: the KPI over the last samples (the 5 s window that made the advisory).
-    const before = mean(this.o.telemetry.history(10).map(kpi.f).filter((x): x is number => x !== null && Number.isFinite(x)));
+    // A1: the KPI over the last 10 s (samples come at 5 Hz while a change is suspected, which is when advice comes).
+    const recent = this.o.telemetry.history(60).filter((x) => x.t > now - 10_000);
+    const before = mean(recent.map(kpi.f).filter((x): x is number => x !== null && Number.isFinite(x)));
     const rec: ActionRecord = { id: this.nextId++, advisory: a, from: 0, to: 0, at: now, kpi: kpi.name, before, after: null, outcome: "pending" };
     let apply: () => Promise<void> | void;
     let undo: () => Promise<void> | void;
@@ -175,13 +185,14 @@ export class TelemetryActor {
         const rapl = this.o.rapl!;
         const before = rapl.snapshot();
         knob = "power_limit";
+        // Each package steps from its own limit; one step never takes more than half of it, nor goes below the floor.
+        const step = (w: number) => Math.max(MIN_LIMIT_W, w / 2, w + a.delta);
         rec.from = rs.watts;
-        // One step never takes more than half the limit, nor goes below the floor.
-        rec.to = Math.max(MIN_LIMIT_W, rs.watts / 2, rs.watts + a.delta);
+        rec.to = step(rs.watts);
         snap = before;
         apply = () => {
           this.saved.save(this.leases.get("power_limit")?.snap ?? before);
-          rapl.set(rec.to);
+          rapl.setEach(before, step);
         };
         undo = () => {
           rapl.restore(before);
@@ -238,8 +249,13 @@ export class TelemetryActor {
       // threads or batch is withdrawn (the governors' caps or the configuration apply as before it).
       rec.outcome = "superseded";
       rec.note = `${rec.advisory.kind} is ${now} now, not the ${rec.to} set: changed meanwhile, left as it is`;
-      if (this.o.rig && (p.knob === "threads" || p.knob === "batch")) await p.undo();
-      if (p.knob === "power_limit") this.saved.save(this.leases.get("power_limit")?.snap ?? null);
+      try {
+        if (this.o.rig && (p.knob === "threads" || p.knob === "batch")) await p.undo();
+      } catch (err) {
+        rec.note += `; withdrawing our wish failed: ${(err as Error).message}`;
+      }
+      if (p.knob) this.leases.delete(p.knob); // nothing of ours to put back later either
+      if (p.knob === "power_limit") this.saved.save(null);
       this.record(rec);
       return;
     }
@@ -274,6 +290,7 @@ export class TelemetryActor {
       return;
     }
     if (!beats(p.b, a2, MARGIN)) return this.rollBack(p, `${seen}: no better than without it`, false);
+    if (this.stopped) return this.rollBack(p, `${seen}; stopping: not applied again`, false);
     try {
       await p.apply();
     } catch (err) {
@@ -349,6 +366,7 @@ export class TelemetryActor {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.settling;
     const p = this.pending;
     this.pending = null;
     if (p) {

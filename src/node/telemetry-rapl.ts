@@ -61,13 +61,11 @@ export class RaplLimit {
     for (const [f, uw] of Object.entries(snap)) writeFileSync(f, String(uw));
   }
 
-  /** Sets every package's long-term limit to `watts` (at least MIN_LIMIT_W). */
-  set(watts: number): void {
-    const s = this.status();
-    if (!s.ok) throw new Error(s.reason);
-    const uw = Math.round(Math.max(MIN_LIMIT_W, watts) * 1e6);
-    for (const f of s.files) writeFileSync(f, String(uw));
+  /** Sets each package's limit to `f` of its value in `from` (W; at least MIN_LIMIT_W). */
+  setEach(from: RaplSnapshot, f: (watts: number) => number): void {
+    this.restore(Object.fromEntries(Object.entries(from).map(([file, uw]) => [file, Math.round(Math.max(MIN_LIMIT_W, f(uw / 1e6)) * 1e6)])));
   }
+
 }
 
 /**

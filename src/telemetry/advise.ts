@@ -30,6 +30,9 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
     if (x.threads > 1 && !x.paused) add("threads", "miner", -1, `thermal headroom ${head.toFixed(1)} °C: one thread fewer lowers the package power`, "thermal_headroom");
   } else if (x.paused && ours && head !== null && head >= th.minorHeadroomC) {
     add("resume", "miner", 0, `temperature back to ${x.tempC} °C (${head.toFixed(1)} °C headroom) after the advised pause`);
+  } else if (x.paused && x.pausedBy?.includes("telemetry") && head === null) {
+    // Our pause can no longer be judged: not left for good (the thermal governor and the CPU's own throttling still guard).
+    add("resume", "miner", 0, "the temperature is no longer readable: the advised pause cannot be judged, so mining resumes");
   }
   // Running again (resumed by anyone) without a fresh pause advisory: a later pause is not ours to undo.
   if (!x.paused && !out.some((a) => a.kind === "pause")) st.pausedByAdvice = false;
@@ -58,9 +61,12 @@ export function advise(s: Scored, drop: number | null, t: Thresholds, st: Advice
   return dedupe(out);
 }
 
-/** An advisory's identity while it stands: the scorer refreshes a standing advisory's `at` every second it still holds. */
+/**
+ * An advisory's identity while it stands: its kind and target. The scorer refreshes a standing advisory every second
+ * it still holds, with a new `at` and, for a batch cut, a delta that follows the batch in force.
+ */
 export function adviceKey(a: Advisory): string {
-  return `${a.kind}:${a.target}:${a.delta}`;
+  return `${a.kind}:${a.target}`;
 }
 
 /**

@@ -341,7 +341,8 @@ describe("guarded actions", () => {
       // The scorer refreshes its advisories each second: a new `at`, the same kind, target and delta.
       r.t.adv = [
         { kind: "cooling", target: "package", delta: 0, reason: "fans", ttl: 120, at: i },
-        { kind: "threads", target: "miner", delta: -1, reason: "test", ttl: 120, at: i },
+        // A batch cut's delta follows the batch in force: still the same advisory (kind and target).
+        { kind: "threads", target: "miner", delta: -1 - (i % 2), reason: "test", ttl: 120, at: i },
       ];
       await r.feed(1, (n) => (n === 2 ? 200 : 180));
     }
@@ -432,19 +433,32 @@ describe("RAPL power limit", () => {
     expect(lines.map((l) => l.event)).toEqual(["telemetry.power_limit_restored"]);
   });
 
-  test("a kept limit is written back by stop(), per package; a restore file naming anything but a package limit is refused", async () => {
+  test("each package steps from its own limit; a kept limit is written back by stop(), per package; a restore file naming anything but a package limit is refused", async () => {
     const { root, file } = fakeRapl(65_000_000);
     const d1 = join(root, "sys/class/powercap/intel-rapl:1");
     mkdirSync(d1, { recursive: true });
     writeFileSync(join(d1, "name"), "package-1\n");
     const file1 = join(d1, "constraint_0_power_limit_uw");
     writeFileSync(file1, "40000000\n");
+    const limits = () => [Number(readFileSync(file, "utf8")), Number(readFileSync(file1, "utf8"))];
+    const dir = tmp();
+    let now = 0;
+    const t = new FakeTelemetry();
     const rapl = new RaplLimit(root);
-    const snap = rapl.snapshot();
-    rapl.set(30);
-    expect([readFileSync(file, "utf8"), readFileSync(file1, "utf8")]).toEqual(["30000000", "30000000"]);
-    rapl.restore(snap);
-    expect([readFileSync(file, "utf8"), readFileSync(file1, "utf8")]).toEqual(["65000000", "40000000"]);
+    const actor = new TelemetryActor({ engine: new FakeEngine() as unknown as MiningEngine, telemetry: t as unknown as Telemetry, audit: null, log: quiet(), unitNonces: 1, now: () => now, settleS: 1, validateS: 3, rapl, stateDir: dir });
+    for (let i = 0; i < 15; i++) {
+      if (i === 5) t.adv.push({ kind: "power_limit", target: "package-0", delta: -10, reason: "test", ttl: 600, at: 1 });
+      now += 1000;
+      const s = scored(now, 1000, 2, { hashesPerJoule: limits()[0]! < 65_000_000 ? 150 : 100 });
+      t.hist.push(s);
+      actor.step(s);
+      await Bun.sleep(0);
+    }
+    expect([...t.actions.values()]).toEqual(["kept"]);
+    expect(limits()).toEqual([55_000_000, 30_000_000]); // −10 W each, from its own limit
+    await actor.stop();
+    expect(limits()).toEqual([65_000_000, 40_000_000]);
+    expect(existsSync(join(dir, "telemetry-rapl-restore.json"))).toBe(false);
     expect(() => rapl.restore({ "/etc/passwd": 1 })).toThrow("not a RAPL package limit file");
     expect(() => rapl.restore({ [join(root, "sys/class/powercap/intel-rapl:0/../../../../x")]: 1 })).toThrow("not a RAPL package limit file");
   });

@@ -148,6 +148,11 @@ describe("telemetry scorer", () => {
     op.step(1e6, { tempC: 93 });
     for (let i = 0; i < 5; i++) op.step(0, { paused: true, pausedBy: ["operator"], tempC: 70 });
     expect(op.tel.advice().map((a) => a.kind)).not.toContain("resume"); // the operator's pause, not ours
+    const blind = rig(); // our pause, and then the sensor is lost: not left paused for good
+    for (let i = 0; i < 30; i++) blind.step(1e6);
+    blind.step(1e6, { tempC: 93 });
+    for (let i = 0; i < 3; i++) blind.step(0, { paused: true, pausedBy: ["telemetry"], tempC: null });
+    expect(blind.tel.advice().find((a) => a.kind === "resume")!.reason).toContain("no longer readable");
   });
 
   test("an operator's pause is not ours to undo: no resume advised", () => {
