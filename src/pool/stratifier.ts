@@ -170,12 +170,15 @@ export class SharePath {
       if (r.status === "rejected") return o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
       if (r.status !== "accepted") return o.log.debug("pool.block_not_main", { hash, status: r.reason ?? r.status });
       if (rec) {
+        // The block is on the chain; its plan could not be stored (disk full, database gone): said loudly, /health degraded.
+        const fault = (e: Error) => {
+          this.storageFault(e);
+          o.log.error("pool.block_not_recorded", { height: r.height, hash, error: e.message });
+        };
         try {
-          o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
+          o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan })?.catch(fault);
         } catch (e) {
-          // The block is on the chain; its plan could not be stored (disk full): said loudly, /health degraded.
-          this.storageFault(e as Error);
-          o.log.error("pool.block_not_recorded", { height: r.height, hash, error: (e as Error).message });
+          fault(e as Error);
         }
       }
       report.counters.blocks++;
