@@ -1,6 +1,6 @@
 import type { Store } from "../store";
 import { TurnBatch } from "./batch";
-import { shareWeight, type BlockRow, type LedgerBackend, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
+import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
 import { SqliteLedger } from "./ledger-sqlite";
 import { RoundSums, WindowSums, type ShareEntry } from "./weights";
 
@@ -77,9 +77,38 @@ export class Ledger {
       await backend.migrate();
       l.mirror = await backend.blocks(1000);
       l.carry = await backend.carry();
+      l.shared = await backend.bans(Date.now());
     }
     return l;
   }
+
+  /** A ban, kept so that a restart and the other instances on this ledger apply it too. */
+  saveBan(b: { ip: string; worker: string | null; reason: string; until: number }): void {
+    const row = { subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason };
+    try {
+      const done = this.backend.putBan(row);
+      if (done instanceof Promise) void this.track(done).catch(() => {});
+    } catch (e) {
+      this.onFault(e as Error); // a ban not kept is lost at a restart only: the pool goes on
+    }
+  }
+
+  /** Lifts an IP's stored bans (its workers' too). */
+  liftBans(ip: string): void {
+    try {
+      const done = this.backend.liftBans(ip);
+      if (done instanceof Promise) void this.track(done.then(() => {})).catch(() => {});
+      this.shared = this.shared.filter((b) => b.ip !== ip);
+    } catch (e) {
+      this.onFault(e as Error);
+    }
+  }
+
+  /** Bans in force as stored: read now (SQLite), or as prepare() last read them (another backend). */
+  storedBans(now = Date.now()): BanRow[] {
+    return (this.sync ? this.sync.bans(now) : this.shared).filter((b) => b.until > now);
+  }
+  private shared: BanRow[] = [];
 
   /** Commits so far (one per turn that had shares). */
   get commits(): number {
@@ -141,6 +170,7 @@ export class Ledger {
       if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await pplnsOf(b, w, lastShare) : await propOf(b, lastShare), lastShare };
       this.carry = await b.carry();
       this.mirror = await b.blocks(1000);
+      this.shared = await b.bans(Date.now());
     })();
     return p;
   }

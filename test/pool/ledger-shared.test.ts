@@ -97,5 +97,45 @@ describe.skipIf(!POSTGRES_BIN)("two pool instances behind one PostgreSQL ledger"
     await A.ledger.prepare(null);
     expect(A.ledger.blocks().map((b) => b.height)).toEqual([2]);
     expect(A.ledger.carried()).toEqual(new Map(Object.entries(plan.carried).map(([k, v]) => [k, BigInt(v)])));
+
+    // A ban decided by A holds on B once B reads the ledger (before its next job; here at once), lifted on both.
+    A.server.ban("10.9.9.9", "operator");
+    await A.ledger.prepare(null); // A's write settled
+    expect(B.server.bans().map((b) => b.ip)).not.toContain("10.9.9.9");
+    await B.ledger.prepare(null);
+    await waitFor(() => (B.server.bans().some((b) => b.ip === "10.9.9.9") ? true : undefined), 5_000);
+    expect(B.server.bans().find((b) => b.ip === "10.9.9.9")!.reason).toBe("operator");
+    expect(A.server.unban("10.9.9.9")).toBe(1);
+    await A.ledger.prepare(null);
+    expect(await B.backend.bans(Date.now())).toEqual([]);
   }, 120_000);
+});
+
+describe("bans in the SQLite ledger", () => {
+  test("a ban outlives a restart of the pool on the same store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rignode-pool-bans-"));
+    const make = () => {
+      const store = Store.open(dir);
+      const chain = new Chain({ store, params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+      return new PoolServer({
+        source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(store), log: createLogger({ json: true, level: "error" }), poolAddress: generateKeyPair().publicKey,
+        poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 0,
+      });
+    };
+    const first = make();
+    first.start();
+    first.ban("10.8.8.8", "abuse");
+    const until = first.bans()[0]!.until;
+    first.stop();
+    const second = make();
+    expect(second.bans()).toEqual([]);
+    second.start();
+    expect(second.bans().map((b) => [b.ip, b.worker, b.reason, b.until])).toEqual([["10.8.8.8", null, "abuse", until]]);
+    expect(second.unban("10.8.8.8")).toBe(1);
+    second.stop();
+    const third = make();
+    third.start();
+    expect(third.bans()).toEqual([]);
+    third.stop();
+  }, 60_000);
 });
