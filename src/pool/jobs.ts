@@ -185,6 +185,9 @@ export class Jobs {
     const work = source.work((total, b) => {
       bits = b;
       this.lastWindow = this.windowWeight(b);
+      // A shared ledger read for another window (the first job, or the network difficulty moved): the next job, at
+      // once, reads it for this one.
+      if (!this.pool.o.ledger.holds(this.lastWindow)) setImmediate(() => this.pool.isRunning() && this.refresh(false));
       let { weights, lastShare } = this.pool.o.ledger.weights(this.lastWindow);
       // A fresh pool has no shares in its window yet, and the first share of a fresh chain is usually a block: the
       // workers connected now share that block equally (by address), so whoever finds it is paid.

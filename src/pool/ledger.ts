@@ -169,10 +169,19 @@ export class Ledger {
       const w = window === undefined ? this.snapshot?.window : window;
       if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await pplnsOf(b, w, lastShare) : await propOf(b, lastShare), lastShare };
       this.carry = await b.carry();
-      this.mirror = await b.blocks(1000);
+      const blocks = await b.blocks(1000);
+      // Another instance found a block or a reorganisation moved one: derived figures (stats) are read again.
+      const seen = (rows: BlockRow[]) => rows.map((r) => `${Buffer.from(r.hash).toString("hex")}:${r.status}`).join();
+      if (seen(blocks) !== seen(this.mirror)) this.blocksGen++;
+      this.mirror = blocks;
       this.shared = await b.bans(Date.now());
     })();
     return p;
+  }
+
+  /** False when a plan for `window` would use weights read for another window (asynchronous backend): read again. */
+  holds(window: bigint | null): boolean {
+    return this.sync !== null || this.snapshot?.window === window;
   }
 
   /**

@@ -111,6 +111,35 @@ describe.skipIf(!POSTGRES_BIN)("two pool instances behind one PostgreSQL ledger"
   }, 120_000);
 });
 
+describe.skipIf(!POSTGRES_BIN)("a pool on a PostgreSQL ledger that already holds shares", () => {
+  test("its first PPLNS plan (window from the network difficulty, unknown before) pays by the ledger within moments", async () => {
+    const pg = postgresServer();
+    await pg.start();
+    cleanup.push(() => pg.stop());
+    const backend = new PostgresLedger(await pg.createDb("warm"));
+    cleanup.push(() => backend.close());
+    const ledger = await Ledger.open(backend);
+    const payee = generateKeyPair().publicKey;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.record({ worker: "w", address: payee, job: "0", difficulty: 0.5, hash: `old${i}` })));
+    const store = Store.open(mkdtempSync(join(tmpdir(), "rignode-pool-pg-")));
+    const chain = new Chain({ store, params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const server = new PoolServer({
+      source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log: createLogger({ json: true, level: "error" }), poolAddress: generateKeyPair().publicKey,
+      poolFeeBps: 0, scheme: "pplns", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: DEFAULT_LIMITS, jobRefreshSeconds: 30, instanceId: 0,
+    });
+    server.start();
+    cleanup.push(() => server.stop());
+    // Well before the 30 s refresh: the job right after the first reads the ledger for the window the first one used.
+    const plan = await waitFor(() => {
+      const p = (server as unknown as { jobs: { current?: { plan: { weights: Record<string, string>; basis?: string } } } }).jobs.current?.plan;
+      return p && p.weights[toHex(payee)] ? p : undefined;
+    }, 5_000);
+    expect(plan.basis).toBeUndefined();
+    // The window: 2 x network difficulty, at least 1 unit (here 1): the newest two of the ten shares.
+    expect(plan.weights).toEqual({ [toHex(payee)]: shareWeight(1).toString() });
+  }, 60_000);
+});
+
 describe("bans in the SQLite ledger", () => {
   test("a ban outlives a restart of the pool on the same store", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rignode-pool-bans-"));
