@@ -158,6 +158,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       await miner?.engine.stop();
       await p2p.stop();
       await server.stop();
+      await ledger?.close().catch((e: Error) => log.warn("pool.ledger_close_failed", { error: e.message }));
       store.close();
       lock.release();
       log.info("role.stopped", { role });

@@ -101,6 +101,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
       pool.stop();
       source.stop();
       await server.stop();
+      await ledger.close().catch((e: Error) => log.warn("pool.ledger_close_failed", { error: e.message }));
       store.close();
       lock.release();
       log.info("role.stopped", { role: "pool" });

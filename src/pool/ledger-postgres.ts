@@ -8,6 +8,12 @@ import { dialect, LEDGER_MIGRATIONS, MIGRATIONS_TABLE, type BanRow, type BlockRo
 const ROWS_PER_INSERT = 500;
 /** Any constant: the lock that keeps two instances from migrating at once. */
 const MIGRATION_LOCK = 7_141_851;
+/**
+ * Held by each share transaction until it commits: ids are then taken in commit order, so the shares a reader sees
+ * are always every id up to the highest it sees. Without it, an instance's batch could commit a lower id after a
+ * plan counted up to a higher one, and the next PROP round (ids after the plan's last share) would never pay it.
+ */
+const SHARES_LOCK = 7_141_852;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const num = (v: unknown) => Number(v ?? 0);
 
@@ -42,6 +48,7 @@ export class PostgresLedger implements LedgerBackend {
   async insertShares(rows: ShareRow[]): Promise<(number | Error)[]> {
     try {
       return await this.sql.begin(async (tx) => {
+        await tx.unsafe("SELECT pg_advisory_xact_lock($1)", [SHARES_LOCK]);
         const ids: number[] = [];
         for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
           const part = rows.slice(at, at + ROWS_PER_INSERT);
@@ -56,7 +63,10 @@ export class PostgresLedger implements LedgerBackend {
       const out: (number | Error)[] = [];
       for (const r of rows) {
         try {
-          const got = (await this.sql.unsafe(insertSql(1), values(r))) as { id: unknown }[];
+          const got = await this.sql.begin(async (tx) => {
+            await tx.unsafe("SELECT pg_advisory_xact_lock($1)", [SHARES_LOCK]);
+            return (await tx.unsafe(insertSql(1), values(r))) as { id: unknown }[];
+          });
           out.push(num(got[0]!.id));
         } catch (err) {
           out.push(err as Error);

@@ -82,6 +82,12 @@ export class Ledger {
     return l;
   }
 
+  /** At shutdown: waits for the writes not yet settled (a found block's plan), then lets the backend go. */
+  async close(): Promise<void> {
+    await this.writes;
+    await this.backend.close();
+  }
+
   /** A ban, kept so that a restart and the other instances on this ledger apply it too. */
   saveBan(b: { ip: string; worker: string | null; reason: string; until: number }): void {
     const row = { subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason };

@@ -136,6 +136,34 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe.skipIf(!POSTGRES_BIN)("several instances on one PostgreSQL ledger", () => {
+  test("share ids are taken in commit order: a reader never sees a lower id commit after a higher one", async () => {
+    const url = await pg!.createDb(`ledger_${++dbs}`);
+    const writers = [new PostgresLedger(url), new PostgresLedger(url), new PostgresLedger(url)];
+    const reader = new PostgresLedger(url, { max: 1 });
+    opened.push(...writers, reader);
+    await writers[0]!.migrate();
+    const row = (w: number, i: number, k: number) => ({ time: 0, worker: `w${w}`, address: addr(w + 1), job: "1", difficulty: 1, weight: "1", hash: `${w}-${i}-${k}` });
+    let writing = true;
+    const write = writers.map(async (b, w) => {
+      for (let i = 0; i < 40; i++) await b.insertShares(Array.from({ length: 1 + (i % 7) * 20 }, (_, k) => row(w, i, k)));
+    });
+    const seen: { upTo: number; ids: number }[] = [];
+    const read = (async () => {
+      while (writing) {
+        const upTo = await reader.lastShareId();
+        seen.push({ upTo, ids: (await reader.sharesBetween(0, upTo)).length });
+      }
+    })();
+    await Promise.all(write);
+    writing = false;
+    await read;
+    expect(seen.length).toBeGreaterThan(5);
+    // What a plan counted up to a share is all there ever will be up to it.
+    for (const s of seen) expect((await reader.sharesBetween(0, s.upTo)).length).toBe(s.ids);
+  }, 60_000);
+});
+
 describe.skipIf(!POSTGRES_BIN)("both backends, one share stream", () => {
   test("random share streams with found blocks: PPLNS and PROP weights and plans are identical", async () => {
     for (const seed of [1, 2, 3]) {
