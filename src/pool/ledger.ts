@@ -2,6 +2,7 @@ import type { Store } from "../store";
 import { TurnBatch } from "./batch";
 import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
 import { SqliteLedger } from "./ledger-sqlite";
+import { SharedSums } from "./ledger-sums";
 import { RoundSums, WindowSums, type ShareEntry } from "./weights";
 
 export { shareWeight, type StoredPlan } from "./ledger-backend";
@@ -60,6 +61,8 @@ export class Ledger {
   /** Asynchronous backend: the weights prepare() read, the blocks, and the writes not yet settled. */
   private snapshot: { window: bigint | null; weights: Map<string, bigint>; lastShare: number } | null = null;
   private mirror: BlockRow[] = [];
+  private readonly sums: SharedSums | null;
+  private reading: Promise<void> = Promise.resolve();
   private writes: Promise<void> = Promise.resolve();
   /** Called when a write to an asynchronous backend fails (the block is on the chain, its plan not stored). */
   onFault: (e: Error) => void = () => {};
@@ -68,6 +71,7 @@ export class Ledger {
     this.backend = "db" in from && !("kind" in from) ? new SqliteLedger(from.db) : (from as LedgerBackend);
     this.sync = this.backend instanceof SqliteLedger ? this.backend : null;
     this.sync?.migrate();
+    this.sums = this.sync ? null : new SharedSums(this.backend);
   }
 
   /** A ledger on an asynchronous backend: migrated, its blocks and carry read. */
@@ -167,13 +171,14 @@ export class Ledger {
    */
   prepare(window: bigint | null | undefined): Promise<void> | null {
     if (this.sync) return null;
-    const p = (async () => {
+    // One read at a time: the kept sums take each new share once.
+    const p = this.reading.then(async () => {
       await this.writes;
       const b = this.backend;
       const lastShare = await b.lastShareId();
       // An unknown window (an "auto" PPLNS window before the first job): the one read last, if any.
       const w = window === undefined ? this.snapshot?.window : window;
-      if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await pplnsOf(b, w, lastShare) : await propOf(b, lastShare), lastShare };
+      if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await this.sums!.pplns(w, lastShare) : await this.sums!.prop(lastShare), lastShare };
       this.carry = await b.carry();
       const blocks = await b.blocks(1000);
       // Another instance found a block or a reorganisation moved one: derived figures (stats) are read again.
@@ -181,7 +186,8 @@ export class Ledger {
       if (seen(blocks) !== seen(this.mirror)) this.blocksGen++;
       this.mirror = blocks;
       this.shared = await b.bans(Date.now());
-    })();
+    });
+    this.reading = p.catch(() => {});
     return p;
   }
 
