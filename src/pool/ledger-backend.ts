@@ -158,3 +158,10 @@ export function parseLedgerSpec(spec: string): { kind: "sqlite" } | { kind: "pos
   if (u && (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.hostname && u.pathname.length > 1) return { kind: "postgres", url: spec };
   throw new Error(`--ledger: "${spec}" is neither "sqlite" nor a postgres://USER@HOST:PORT/DB URL`);
 }
+
+/** A uniqueness violation (the same share hash again), as SQLite or PostgreSQL (SQLSTATE 23505) reports it. */
+export function isDuplicate(e: unknown): boolean {
+  const x = e as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  if (x?.code === "SQLITE_CONSTRAINT_UNIQUE" || x?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" || x?.errno === "23505" || x?.code === "23505") return true;
+  return typeof x?.message === "string" && /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(x.message);
+}

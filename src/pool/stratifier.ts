@@ -8,6 +8,7 @@ import type { PoolJob } from "./job";
 import type { SubmitResult } from "./source";
 import { BANNABLE, ShareChecker, ShareRejected, type RejectReason } from "./shares";
 import { hashQueue, type TurnBatch } from "./batch";
+import { isDuplicate } from "./ledger-backend";
 import { banText } from "../core";
 import type { PoolConn } from "./conn";
 import type { WorkerStats } from "./stats";
@@ -79,7 +80,7 @@ export class SharePath {
     try {
       await pool.o.ledger.record({ worker: p.worker, address, job: p.jobId, difficulty: outcome.credit, hash: outcome.headerHash });
     } catch (e) {
-      if (isUniqueViolation(e)) {
+      if (isDuplicate(e)) {
         // The UNIQUE hash: the same share again after a restart.
         this.reject(c, w, "duplicate");
         throw new ShareRejected("duplicate", "Duplicate share");
@@ -193,10 +194,4 @@ export class SharePath {
     this.pendingBlocks.add(p);
     void p.finally(() => this.pendingBlocks.delete(p)).catch(() => {});
   }
-}
-
-/** A uniqueness violation of the ledger (the same share again); any other error is a storage fault. */
-function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || /UNIQUE constraint failed/.test((e as Error)?.message ?? "");
 }
