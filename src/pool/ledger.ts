@@ -139,8 +139,19 @@ export class Ledger {
         this.entered({ id, key: Buffer.from(shares[i]!.address).toString("hex"), weight: weightOf(shares[i]!.difficulty).value });
         return undefined;
       });
-    return ids instanceof Promise ? ids.then(done) : done(ids);
+    if (!(ids instanceof Promise)) return done(ids);
+    // A database that stops answering must not hold every miner's acknowledgement (and the shares behind them) for
+    // ever: past the deadline the batch is refused (those shares are not acknowledged; should the commit still land,
+    // they are in the ledger unacknowledged, never the other way round).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${this.backend.kind} ledger did not commit within ${this.commitTimeoutMs} ms`)), this.commitTimeoutMs);
+    });
+    return Promise.race([ids.then(done), late]).finally(() => clearTimeout(timer));
   }
+
+  /** How long a commit to an asynchronous backend may take before its shares are refused. */
+  commitTimeoutMs = 10_000;
 
   /** A committed share into the running sums (only once it is durable). */
   private entered(s: ShareEntry): void {

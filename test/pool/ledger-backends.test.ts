@@ -136,6 +136,38 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe.skipIf(!POSTGRES_BIN)("a PostgreSQL that stops answering", () => {
+  test("shares in a commit past the deadline are refused, not acknowledged; the next batch goes on", async () => {
+    const url = await pg!.createDb(`ledger_${++dbs}`);
+    const backend = new PostgresLedger(url);
+    opened.push(backend);
+    const ledger = await Ledger.open(backend);
+    ledger.commitTimeoutMs = 300;
+    // Another session holds the lock every share transaction takes: the commit waits, as on a stalled server.
+    const holder = new PostgresLedger(url, { max: 1 });
+    opened.push(holder);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = holder.sql.begin(async (tx) => {
+      await tx.unsafe("SELECT pg_advisory_xact_lock(7141852)");
+      locked();
+      await held;
+    });
+    await isLocked;
+    const r = await Promise.allSettled([1, 2, 3].map((i) => ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: `stall${i}` })));
+    expect(r.map((x) => x.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(String((r[0] as PromiseRejectedResult).reason)).toContain("did not commit within 300 ms");
+    release();
+    await holding;
+    // Once the server answers: new shares commit (the stalled batch landed too, unacknowledged: never the reverse).
+    ledger.commitTimeoutMs = 10_000;
+    await ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: "after" });
+    expect(await backend.count()).toBe(4);
+  }, 30_000);
+});
+
 describe.skipIf(!POSTGRES_BIN)("several instances on one PostgreSQL ledger", () => {
   test("share ids are taken in commit order: a reader never sees a lower id commit after a higher one", async () => {
     const url = await pg!.createDb(`ledger_${++dbs}`);
