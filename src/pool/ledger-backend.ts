@@ -80,6 +80,8 @@ export interface LedgerBackend {
   /** Newest by height first. */
   recentBlocks(limit: number): Maybe<BlockRow[]>;
   block(hash: Uint8Array): Maybe<BlockRow | null>;
+  /** What blocks() would list, without the plans: hash hex and status (cheap to compare before each job). */
+  blockKeys(limit: number): Maybe<string[]>;
   /** New statuses, and the carry rebuilt from the newest main-chain block's plan, in one transaction. */
   setStatuses(changes: { hash: Uint8Array; status: "main" | "orphaned" }[]): Maybe<void>;
   putBan(b: BanRow): Maybe<void>;

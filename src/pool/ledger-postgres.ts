@@ -118,6 +118,11 @@ export class PostgresLedger implements LedgerBackend {
     return ((await this.sql.unsafe("SELECT hash, height, time, status, plan FROM pool_blocks ORDER BY height DESC LIMIT $1", [limit])) as Raw[]).map(toBlock);
   }
 
+  async blockKeys(limit: number): Promise<string[]> {
+    const rows = (await this.sql.unsafe("SELECT hash, status FROM pool_blocks ORDER BY time DESC, height DESC LIMIT $1", [limit])) as { hash: Uint8Array; status: string }[];
+    return rows.map((r) => `${hex(r.hash)}:${r.status}`);
+  }
+
   async block(hash: Uint8Array): Promise<BlockRow | null> {
     const r = (await this.sql.unsafe("SELECT hash, height, time, status, plan FROM pool_blocks WHERE hash = $1", [Buffer.from(hash)])) as Raw[];
     return r.length ? toBlock(r[0]!) : null;

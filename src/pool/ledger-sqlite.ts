@@ -123,6 +123,13 @@ export class SqliteLedger implements LedgerBackend {
     return this.db.query<RawBlock, [number]>("SELECT hash, height, time, status, plan FROM pool_blocks ORDER BY height DESC LIMIT ?").all(limit).map(toBlock);
   }
 
+  blockKeys(limit: number): string[] {
+    return this.db
+      .query<{ hash: Uint8Array; status: string }, [number]>("SELECT hash, status FROM pool_blocks ORDER BY time DESC, height DESC LIMIT ?")
+      .all(limit)
+      .map((r) => `${hex(r.hash)}:${r.status}`);
+  }
+
   block(hash: Uint8Array): BlockRow | null {
     const r = this.db.query<RawBlock, [Uint8Array]>("SELECT hash, height, time, status, plan FROM pool_blocks WHERE hash = ?").get(hash);
     return r ? toBlock(r) : null;

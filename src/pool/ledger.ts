@@ -191,11 +191,14 @@ export class Ledger {
       const w = window === undefined ? this.snapshot?.window : window;
       if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await this.sums!.pplns(w, lastShare) : await this.sums!.prop(lastShare), lastShare };
       this.carry = await b.carry();
-      const blocks = await b.blocks(1000);
-      // Another instance found a block or a reorganisation moved one: derived figures (stats) are read again.
-      const seen = (rows: BlockRow[]) => rows.map((r) => `${Buffer.from(r.hash).toString("hex")}:${r.status}`).join();
-      if (seen(blocks) !== seen(this.mirror)) this.blocksGen++;
-      this.mirror = blocks;
+      // The plans (up to a coinbase's outputs each) are read again only when the list changed: another instance found
+      // a block or a reorganisation moved one (derived figures, the stats, are then read again too).
+      const keys = await b.blockKeys(1000);
+      const held = [...this.mirror].sort((x, y) => y.time - x.time || y.height - x.height).map((r) => `${Buffer.from(r.hash).toString("hex")}:${r.status}`);
+      if (keys.join() !== held.join()) {
+        this.mirror = await b.blocks(1000);
+        this.blocksGen++;
+      }
       this.shared = await b.bans(Date.now());
     });
     this.reading = p.catch(() => {});

@@ -98,6 +98,17 @@ describe.skipIf(!POSTGRES_BIN)("two pool instances behind one PostgreSQL ledger"
     expect(A.ledger.blocks().map((b) => b.height)).toEqual([2]);
     expect(A.ledger.carried()).toEqual(new Map(Object.entries(plan.carried).map(([k, v]) => [k, BigInt(v)])));
 
+    // A reorganisation B sees orphans the block for A too (read before A's next job), and A's stats follow.
+    const version = A.ledger.blocksVersion;
+    await A.ledger.prepare(null);
+    expect(A.ledger.blocksVersion).toBe(version); // nothing changed: the plans are not read again
+    expect(B.ledger.reconcile(() => false)).toBe(1);
+    await B.ledger.prepare(null);
+    await A.ledger.prepare(null);
+    expect(A.ledger.blocks().map((b) => b.status)).toEqual(["orphaned"]);
+    expect(A.ledger.blocksVersion).toBe(version + 1);
+    expect(A.server.stats().blocks_found).toBe(0);
+
     // A ban decided by A holds on B once B reads the ledger (before its next job; here at once), lifted on both.
     A.server.ban("10.9.9.9", "operator");
     await A.ledger.prepare(null); // A's write settled
