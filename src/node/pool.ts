@@ -46,6 +46,21 @@ export async function openLedger(config: Config, store: Store, log: Logger): Pro
 }
 
 /**
+ * At start, with a shared ledger: found blocks whose plan was kept but not recorded (a crash between the chain or
+ * daemon taking the block and the ledger write) are recorded if on the main chain.
+ */
+export async function recoverLedger(ledger: Ledger, mainChain: ((blocks: { hash: Uint8Array; height: number }[]) => boolean[] | Promise<boolean[]>) | undefined, log: Logger): Promise<void> {
+  if (ledger.backend.kind === "sqlite" || !mainChain) return;
+  try {
+    const n = await ledger.recover(mainChain);
+    if (n) log.warn("pool.blocks_recovered", { recorded: n });
+  } catch (e) {
+    // Kept for the next start: the pool runs meanwhile.
+    log.warn("pool.blocks_recovery_failed", { error: (e as Error).message });
+  }
+}
+
+/**
  * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
  * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
  */

@@ -7,7 +7,7 @@ import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, telemetryRoutes, type MinerView } from "../api";
 import { ChainSource, HttpWorkers, type Ledger } from "../pool";
-import { createPool, openLedger } from "./pool";
+import { createPool, openLedger, recoverLedger } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
 import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
@@ -75,6 +75,10 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   producer?.start();
   const miner = config.miner.mine ? await startMiner(config, chain, kernel, log) : null;
   const poolAddress = () => (config.pool.address ? decodeAddress(config.pool.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey);
+  if (ledger) {
+    const onMain = (blocks: { hash: Uint8Array; height: number }[]) => blocks.map((b) => Buffer.compare(chain.hashAt(b.height) ?? new Uint8Array(0), b.hash) === 0);
+    await recoverLedger(ledger, onMain, log.child({ component: "pool" }));
+  }
   const pool =
     role === "pool"
       ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, poolAddress(), log, ledger)

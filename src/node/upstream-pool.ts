@@ -4,7 +4,7 @@ import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { poolRoutes, telemetryRoutes } from "../api";
 import { HttpWorkers, UpstreamSource, type Ledger } from "../pool";
-import { createPool, openLedger } from "./pool";
+import { createPool, openLedger, recoverLedger } from "./pool";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
 import { poolShares, startTelemetry } from "./telemetry";
@@ -45,6 +45,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   let ledger: Ledger;
   try {
     ledger = await openLedger(config, store, log);
+    await recoverLedger(ledger, source.mainChain.bind(source), log.child({ component: "pool" }));
   } catch (e) {
     store.close();
     lock.release();

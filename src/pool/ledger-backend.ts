@@ -84,6 +84,10 @@ export interface LedgerBackend {
   blockKeys(limit: number): Maybe<string[]>;
   /** New statuses, and the carry rebuilt from the newest main-chain block's plan, in one transaction. */
   setStatuses(changes: { hash: Uint8Array; status: "main" | "orphaned" }[]): Maybe<void>;
+  /** A found block's plan, written before the block is submitted (recordBlock removes it). */
+  putCandidate(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Maybe<void>;
+  candidates(): Maybe<{ hash: Uint8Array; height: number; time: number; plan: StoredPlan }[]>;
+  dropCandidate(hash: Uint8Array): Maybe<void>;
   putBan(b: BanRow): Maybe<void>;
   /** Bans in force at `now` (ms), soonest to expire first. */
   bans(now: number): Maybe<BanRow[]>;
@@ -127,6 +131,13 @@ export const LEDGER_MIGRATIONS: { version: number; name: string; statements: str
          subject TEXT PRIMARY KEY, ip TEXT NOT NULL, worker TEXT, until {int} NOT NULL, reason TEXT NOT NULL){strict}`,
       `CREATE INDEX IF NOT EXISTS pool_bans_ip ON pool_bans (ip)`,
     ],
+  },
+  {
+    version: 3,
+    name: "pool block candidates",
+    // A shared ledger writes a found block's plan before submitting it: a crash between the chain taking the block
+    // and the ledger recording it leaves the plan here, recorded at the next start if the block is on the main chain.
+    statements: [`CREATE TABLE IF NOT EXISTS pool_candidates (hash {bytes} PRIMARY KEY, height {int} NOT NULL, time {int} NOT NULL, plan TEXT NOT NULL){strict}`],
   },
 ];
 

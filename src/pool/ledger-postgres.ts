@@ -107,6 +107,7 @@ export class PostgresLedger implements LedgerBackend {
     await this.sql.begin(async (tx) => {
       await tx.unsafe("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [Buffer.from(b.hash), b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare]);
       await putCarry(tx, b.plan.carried);
+      await tx.unsafe("DELETE FROM pool_candidates WHERE hash = $1", [Buffer.from(b.hash)]);
     });
   }
 
@@ -134,6 +135,19 @@ export class PostgresLedger implements LedgerBackend {
       const newest = (await tx.unsafe("SELECT plan FROM pool_blocks WHERE status = 'main' ORDER BY height DESC, time DESC LIMIT 1")) as { plan: string }[];
       await putCarry(tx, newest.length ? (JSON.parse(newest[0]!.plan) as StoredPlan).carried : {});
     });
+  }
+
+  async putCandidate(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Promise<void> {
+    await this.sql.unsafe("INSERT INTO pool_candidates (hash, height, time, plan) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [Buffer.from(b.hash), b.height, b.time, JSON.stringify(b.plan)]);
+  }
+
+  async candidates(): Promise<{ hash: Uint8Array; height: number; time: number; plan: StoredPlan }[]> {
+    const rows = (await this.sql.unsafe("SELECT hash, height, time, plan FROM pool_candidates ORDER BY height")) as { hash: Uint8Array; height: unknown; time: unknown; plan: string }[];
+    return rows.map((r) => ({ hash: Uint8Array.from(r.hash), height: num(r.height), time: num(r.time), plan: JSON.parse(r.plan) as StoredPlan }));
+  }
+
+  async dropCandidate(hash: Uint8Array): Promise<void> {
+    await this.sql.unsafe("DELETE FROM pool_candidates WHERE hash = $1", [Buffer.from(hash)]);
   }
 
   async putBan(b: BanRow): Promise<void> {

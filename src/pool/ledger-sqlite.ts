@@ -106,6 +106,7 @@ export class SqliteLedger implements LedgerBackend {
     this.db.transaction(() => {
       this.db.query("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING").run(b.hash, b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare);
       this.putCarry(b.plan.carried);
+      this.db.query("DELETE FROM pool_candidates WHERE hash = ?").run(b.hash);
     })();
   }
 
@@ -142,6 +143,19 @@ export class SqliteLedger implements LedgerBackend {
       const newest = this.db.query<{ plan: string }, []>("SELECT plan FROM pool_blocks WHERE status = 'main' ORDER BY height DESC, time DESC LIMIT 1").get();
       this.putCarry(newest ? (JSON.parse(newest.plan) as StoredPlan).carried : {});
     })();
+  }
+
+  putCandidate(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): void {
+    this.db.query("INSERT INTO pool_candidates (hash, height, time, plan) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING").run(b.hash, b.height, b.time, JSON.stringify(b.plan));
+  }
+
+  candidates(): { hash: Uint8Array; height: number; time: number; plan: StoredPlan }[] {
+    return this.db.query<{ hash: Uint8Array; height: number; time: number; plan: string }, []>("SELECT hash, height, time, plan FROM pool_candidates ORDER BY height").all()
+      .map((r) => ({ hash: Uint8Array.from(r.hash), height: r.height, time: r.time, plan: JSON.parse(r.plan) as StoredPlan }));
+  }
+
+  dropCandidate(hash: Uint8Array): void {
+    this.db.query("DELETE FROM pool_candidates WHERE hash = ?").run(hash);
   }
 
   putBan(b: BanRow): void {

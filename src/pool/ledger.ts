@@ -266,6 +266,34 @@ export class Ledger {
     return t;
   }
 
+  /**
+   * Before a found block is submitted, with a shared ledger: its plan, so that a crash between the chain taking the
+   * block and recordBlock() loses nothing (recover() records it at the next start). Null with SQLite (recorded in
+   * the same turn the chain takes the block).
+   */
+  candidate(b: { hash: Uint8Array; height: number; plan: StoredPlan }): Promise<void> | null {
+    if (this.sync) return null;
+    return this.track(this.backend.putCandidate({ ...b, time: Date.now() }) as Promise<void>);
+  }
+
+  /**
+   * At start: candidates a crash left behind are recorded when the block is on the main chain (the round closes
+   * then, the carry follows its plan), dropped otherwise (their shares stay in the round). How many were recorded.
+   */
+  async recover(mainChain: (blocks: { hash: Uint8Array; height: number }[]) => boolean[] | Promise<boolean[]>): Promise<number> {
+    const rows = await this.backend.candidates();
+    if (!rows.length) return 0;
+    const on = await mainChain(rows);
+    let n = 0;
+    for (const [i, c] of rows.entries()) {
+      if (on[i] && !(await this.backend.block(c.hash))) {
+        await this.recordBlock({ hash: c.hash, height: c.height, plan: c.plan });
+        n++;
+      } else await this.backend.dropCandidate(c.hash);
+    }
+    return n;
+  }
+
   /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
   blocks(limit = 100): LedgerBlock[] {
     if (this.sync) return this.sync.blocks(limit).map(show);

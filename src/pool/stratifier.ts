@@ -2,7 +2,7 @@
 // it in the ledger (group commit before the answer), count it, and hand blocks to the source. It never touches a
 // socket: bans and difficulty changes go through the connections' side (sessions.ts), the answer is the session's.
 import { leToDisplayHex, toHex } from "../core";
-import type { Header } from "../chain";
+import { blockHash, type Header } from "../chain";
 import { StratumError, STRATUM_ERROR, type SubmitParams } from "../stratum";
 import type { PoolJob } from "./job";
 import type { SubmitResult } from "./source";
@@ -185,7 +185,18 @@ export class SharePath {
       report.counters.blocks++;
       o.log.info("pool.block_found", { height: r.height, hash, worker, outputs: rec?.plan.outputs.length ?? 0 });
     };
-    const r = o.source.submit(found.job.work, found.header, found.coinbase);
+    // A shared ledger keeps the plan first: a crash right after the chain takes the block cannot lose it.
+    const kept = rec ? o.ledger.candidate({ hash: blockHash(found.header), height: found.job.work.height, plan: rec.plan }) : null;
+    const r = kept
+      ? kept.then(
+          () => o.source.submit(found.job.work, found.header, found.coinbase),
+          (e: Error) => {
+            // Not kept: the block is still worth more submitted than not.
+            o.log.error("pool.block_candidate_not_kept", { height: found.job.work.height, error: e.message });
+            return o.source.submit(found.job.work, found.header, found.coinbase);
+          },
+        )
+      : o.source.submit(found.job.work, found.header, found.coinbase);
     if (!(r instanceof Promise)) return done(r);
     const p = r.then(done, (e) => {
       this.blocksOn.delete(prev);

@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
       const { ledger } = await backend.open();
       // Ledger.open / new Ledger ran them already.
       expect(await ledger.backend.migrate()).toBe(0);
-      expect(LEDGER_MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
+      expect(LEDGER_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
       expect(await ledger.backend.count()).toBe(0);
       expect(await ledger.backend.bans(0)).toEqual([]);
       expect(await ledger.backend.blocks(10)).toEqual([]);
@@ -118,6 +118,27 @@ for (const backend of BACKENDS) {
       expect(ledger.reconcile(() => true)).toBe(1);
       await ledger.prepare(null);
       expect((await other.carry()).get(k)).toBe(7n);
+    });
+
+    test("a found block's kept plan: recorded at the next start when its block is on the main chain, else dropped", async () => {
+      const { ledger, other } = await backend.open();
+      const k = hexOf(5);
+      for (let i = 0; i < 4; i++) await ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: `c${i}` });
+      // Kept before submitting, then the process died: no recordBlock.
+      await ledger.backend.putCandidate({ hash: addr(0xc1), height: 7, time: 1, plan: plan({ [k]: "11" }, 3) });
+      await ledger.backend.putCandidate({ hash: addr(0xc2), height: 8, time: 2, plan: plan({ [k]: "12" }, 4) });
+      // Recorded normally: its candidate goes with the same transaction.
+      await ledger.backend.putCandidate({ hash: addr(0xc3), height: 6, time: 0, plan: plan({}, 1) });
+      await ledger.recordBlock({ hash: addr(0xc3), height: 6, plan: plan({}, 1) });
+      expect((await other.candidates()).map((c) => c.height)).toEqual([7, 8]);
+      const asked: number[] = [];
+      const restarted = backend.name === "sqlite" ? ledger : await Ledger.open(other);
+      expect(await restarted.recover((bs) => bs.map((b) => (asked.push(b.height), b.hash[0] === 0xc1)))).toBe(1);
+      expect(asked).toEqual([7, 8]);
+      expect(await other.candidates()).toEqual([]);
+      expect((await other.blocks(10)).map((b) => b.height).sort()).toEqual([6, 7]);
+      expect((await other.carry()).get(k)).toBe(11n);
+      expect(await other.roundStart()).toBe(3);
     });
 
     test("bans are kept for every instance: in force until they expire, lifted per IP", async () => {

@@ -84,6 +84,8 @@ describe.skipIf(!POSTGRES_BIN)("two pool instances behind one PostgreSQL ledger"
     expect(chain.tip().height).toBe(2);
     const rows = await waitFor(async () => ((await A.backend.blocks(10)).length ? A.backend.blocks(10) : undefined));
     expect(rows).toHaveLength(1);
+    // The plan was kept before the block was submitted, and went with the record.
+    expect(await A.backend.candidates()).toEqual([]);
     const plan = rows[0]!.plan;
     const w = shareWeight(0.000001).toString();
     // PROP over the shared ledger: A's one share and B's two, whoever found the block.
