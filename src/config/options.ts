@@ -74,6 +74,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: "shares-per-second", env: "RIGNODE_SHARES_PER_SECOND", path: ["pool", "sharesPerSecond"], kind: "int-or-auto", arg: "N", help: "pool: shares per second per connection, 0 = no cap (default 100)" },
   { flag: "ban-seconds", env: "RIGNODE_BAN_SECONDS", path: ["pool", "banSeconds"], kind: "int-or-auto", arg: "N", help: "pool: ban after >10% invalid of >=100 shares, for N s, 0 = never (default 3600)" },
   { flag: "pool-instance", env: "RIGNODE_POOL_INSTANCE", path: ["pool", "instance"], kind: "int-or-auto", arg: "0-255", help: "pool: first extranonce1 byte, distinct per instance (default 0)" },
+  { flag: "ledger", env: "RIGNODE_LEDGER", path: ["pool", "ledger"], kind: "string", arg: "sqlite|URL", help: "pool: the ledger: sqlite (default, in the data directory) or postgres://USER@HOST:PORT/DB, shared by several pool instances" },
   { flag: "upstream", env: "RIGNODE_UPSTREAM", path: ["pool", "upstream"], kind: "string", arg: "URL", help: "pool: mine a real coin: work from a bitcoind-compatible daemon, http://USER:PASS@HOST:PORT (getblocktemplate, submitblock)" },
   { flag: "upstream-algo", env: "RIGNODE_UPSTREAM_ALGO", path: ["pool", "upstreamAlgo"], kind: "string", arg: "ALGO", help: "pool: the upstream chain's algorithm (default auto: scrypt for Litecoin, sha256d otherwise)" },
   { flag: "foundation-address", env: "RIGNODE_FOUNDATION_ADDRESS", path: ["pool", "foundationAddress"], kind: "string", arg: "ADDR", help: "pool: the 1% foundation fee's address on the upstream coin (built in for regtest)" },

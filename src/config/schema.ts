@@ -77,6 +77,8 @@ export const configSchema = z
         banSeconds: z.number().int().min(0),
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
         instance: z.number().int().min(0).max(255),
+        /** Where the ledger lives: "sqlite" (in the node's store) or postgres://USER@HOST:PORT/DB, shared by instances. */
+        ledger: z.union([z.literal("sqlite"), z.string().regex(/^postgres(ql)?:\/\/[^\s/@]+(@[^\s/@]+)?\/[^\s/?#]+(\?\S*)?$/, "sqlite or postgres://USER@HOST:PORT/DB")]),
         /** Work from a bitcoind-compatible daemon instead of this node's chain: http://USER:PASS@HOST:PORT, or "". */
         upstream: z.union([z.literal(""), z.string().regex(/^http:\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}\/?$/, "http://USER:PASS@HOST:PORT")]),
         /** The upstream chain's algorithm; auto: scrypt for Litecoin, sha256d for Bitcoin-compatible daemons. */
@@ -180,6 +182,7 @@ export const DEFAULTS: Config = {
     sharesPerSecond: 100,
     banSeconds: 3600,
     instance: 0,
+    ledger: "sqlite",
     upstream: "",
     upstreamAlgo: "auto",
     foundationAddress: "",

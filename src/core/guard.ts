@@ -113,6 +113,20 @@ export class Guard {
     return this.put(ip, null, reason);
   }
 
+  /**
+   * A ban decided elsewhere (another pool instance, or before a restart: the ledger keeps them) takes effect here;
+   * it counts as no new strike. The stored ban if it is new or lasts longer than the one held, else null.
+   */
+  restore(b: { ip: string; worker: string | null; reason: string; until: number }): Ban | null {
+    if (this.limits.banSeconds <= 0 || b.until <= this.now()) return null;
+    const k = key(b.ip, b.worker);
+    const held = this.bans.get(k);
+    if (held && held.until >= b.until) return null;
+    const ban: Ban = { ip: b.ip, worker: b.worker, reason: b.reason, since: held?.since ?? this.now(), until: b.until, strikes: held?.strikes ?? 1 };
+    this.bans.set(k, ban);
+    return ban;
+  }
+
   /** Lifts every ban of an IP (its workers' too) and forgets its strikes; how many bans were lifted. */
   lift(ip: string): number {
     let n = 0;

@@ -1,6 +1,6 @@
-import { type Logger } from "../core";
+import { RignodeError, type Logger } from "../core";
 import { parseListen, type Config } from "../config";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, PoolServer, type WorkSource } from "../pool";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, parseLedgerSpec, PoolServer, PostgresLedger, type WorkSource } from "../pool";
 import type { Store } from "../store";
 
 export interface RunningPool {
@@ -26,6 +26,41 @@ export interface StratumPorts {
 }
 
 /**
+ * The pool's ledger from `--ledger`: SQLite in the node's store, or PostgreSQL (migrated and read before any port
+ * opens; one that cannot be reached stops the start with a clear error).
+ */
+export async function openLedger(config: Config, store: Store, log: Logger): Promise<Ledger> {
+  const spec = parseLedgerSpec(config.pool.ledger);
+  if (spec.kind === "sqlite") return new Ledger(store);
+  const u = new URL(spec.url);
+  const where = `${u.hostname}:${u.port || 5432}${u.pathname}`; // never the password
+  const backend = new PostgresLedger(spec.url);
+  try {
+    const ledger = await Ledger.open(backend);
+    log.info("pool.ledger_opened", { kind: "postgres", at: where, shares: await backend.count() });
+    return ledger;
+  } catch (e) {
+    await Promise.resolve(backend.close()).catch(() => {});
+    throw new RignodeError("config", `--ledger: the PostgreSQL ledger at ${where} could not be opened: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * At start, with a shared ledger: found blocks whose plan was kept but not recorded (a crash between the chain or
+ * daemon taking the block and the ledger write) are recorded if on the main chain.
+ */
+export async function recoverLedger(ledger: Ledger, mainChain: ((blocks: { hash: Uint8Array; height: number }[]) => boolean[] | Promise<boolean[]>) | undefined, log: Logger): Promise<void> {
+  if (ledger.backend.kind === "sqlite" || !mainChain) return;
+  try {
+    const n = await ledger.recover(mainChain);
+    if (n) log.warn("pool.blocks_recovered", { recorded: n });
+  } catch (e) {
+    // Kept for the next start: the pool runs meanwhile.
+    log.warn("pool.blocks_recovery_failed", { error: (e as Error).message });
+  }
+}
+
+/**
  * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
  * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
  */
@@ -36,6 +71,7 @@ export function createPool(
   hash: { powHash: (h: Uint8Array) => Uint8Array; powHashMany: (hs: Uint8Array, n: number) => Uint8Array },
   poolAddress: Uint8Array,
   log: Logger,
+  ledger: Ledger = new Ledger(store),
 ): RunningPool {
   const pc = config.pool;
   const plog = log.child({ component: "pool" });
@@ -45,7 +81,7 @@ export function createPool(
   const server = new PoolServer({
     source,
     ...hash,
-    ledger: new Ledger(store),
+    ledger,
     log: plog,
     poolAddress,
     poolFeeBps: Math.round(pc.feePercent * 100),
@@ -57,6 +93,7 @@ export function createPool(
     jobRefreshSeconds: 30,
     instanceId: pc.instance,
   });
+  ledger.onFault = (e) => plog.error("pool.ledger_write_failed", { kind: ledger.backend.kind, error: e.message });
   type Key = keyof StratumPorts;
   /** The listeners open now: the pool runs exactly when every configured one is open. */
   const open: Partial<Record<Key, { stop(): void }>> = {};

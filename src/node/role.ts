@@ -6,8 +6,8 @@ import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, telemetryRoutes, type MinerView } from "../api";
-import { ChainSource, HttpWorkers } from "../pool";
-import { createPool } from "./pool";
+import { ChainSource, HttpWorkers, type Ledger } from "../pool";
+import { createPool, openLedger, recoverLedger } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
 import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
@@ -45,6 +45,15 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   if (params.consensus === "sync" && (config.miner.mine || role === "pool")) {
     throw new RignodeError("usage", `${params.name} is a proof-of-sync network: blocks come from its registered producers, not from mining (no --mine, no pool)`);
   }
+  // The ledger before any port opens: a PostgreSQL ledger that cannot be reached stops the start here.
+  let ledger: Ledger | undefined;
+  try {
+    ledger = role === "pool" ? await openLedger(config, store, log) : undefined;
+  } catch (e) {
+    store.close();
+    lock.release();
+    throw e;
+  }
   const producers = params.consensus === "sync" ? producerRules(params.chainId, params.producers) : undefined;
   const chain = new Chain({ store, params, powHash: (h) => lib.hash(params.algo, h), log: log.child({ component: "chain" }), producers });
   log.info("chain.opened", { network: params.name, algo: params.algo, height: chain.tip().height });
@@ -66,9 +75,13 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   producer?.start();
   const miner = config.miner.mine ? await startMiner(config, chain, kernel, log) : null;
   const poolAddress = () => (config.pool.address ? decodeAddress(config.pool.address, params.addressVersion) : loadOrCreateWallet(config.dataDir, log).publicKey);
+  if (ledger) {
+    const onMain = (blocks: { hash: Uint8Array; height: number }[]) => blocks.map((b) => Buffer.compare(chain.hashAt(b.height) ?? new Uint8Array(0), b.hash) === 0);
+    await recoverLedger(ledger, onMain, log.child({ component: "pool" }));
+  }
   const pool =
     role === "pool"
-      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, poolAddress(), log)
+      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, poolAddress(), log, ledger)
       : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
@@ -149,6 +162,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       await miner?.engine.stop();
       await p2p.stop();
       await server.stop();
+      await ledger?.close().catch((e: Error) => log.warn("pool.ledger_close_failed", { error: e.message }));
       store.close();
       lock.release();
       log.info("role.stopped", { role });

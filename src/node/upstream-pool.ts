@@ -3,8 +3,8 @@ import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { poolRoutes, telemetryRoutes } from "../api";
-import { HttpWorkers, UpstreamSource } from "../pool";
-import { createPool } from "./pool";
+import { HttpWorkers, UpstreamSource, type Ledger } from "../pool";
+import { createPool, openLedger, recoverLedger } from "./pool";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
 import { poolShares, startTelemetry } from "./telemetry";
@@ -42,7 +42,17 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   }
   store.setMeta("last_start", new Date().toISOString());
   const algo = source.algo;
-  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n) }, poolAddress, log);
+  let ledger: Ledger;
+  try {
+    ledger = await openLedger(config, store, log);
+    await recoverLedger(ledger, source.mainChain.bind(source), log.child({ component: "pool" }));
+  } catch (e) {
+    store.close();
+    lock.release();
+    source.stop();
+    throw e;
+  }
+  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n) }, poolAddress, log, ledger);
   pool.start();
   const http = new HttpWorkers(pool.server);
   const hostOnly = async (r: { mode: string }) => {
@@ -92,6 +102,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
       pool.stop();
       source.stop();
       await server.stop();
+      await ledger.close().catch((e: Error) => log.warn("pool.ledger_close_failed", { error: e.message }));
       store.close();
       lock.release();
       log.info("role.stopped", { role: "pool" });

@@ -10,14 +10,20 @@ export class TurnBatch<I, O> {
   /** Batches run so far. */
   batches = 0;
 
-  /** `run` gets the items in order and returns one result per item (an Error rejects that item alone). */
-  constructor(private readonly run: (items: I[]) => (O | Error)[]) {}
+  /** A batch being done asynchronously: the next one waits for it (commits stay in order). */
+  private running = false;
+
+  /**
+   * `run` gets the items in order and returns one result per item (an Error rejects that item alone), at once or
+   * with a promise; while a promise is pending, items gather for the next batch.
+   */
+  constructor(private readonly run: (items: I[]) => (O | Error)[] | Promise<(O | Error)[]>) {}
 
   push(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.running) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
@@ -31,7 +37,7 @@ export class TurnBatch<I, O> {
     this.items = [];
     this.waiters = [];
     if (!items.length) return;
-    let out: (O | Error)[];
+    let out: (O | Error)[] | Promise<(O | Error)[]>;
     try {
       out = this.run(items);
       this.batches++;
@@ -39,12 +45,28 @@ export class TurnBatch<I, O> {
       for (const w of ws) w.reject(e);
       return;
     }
-    ws.forEach((w, i) => {
-      const o = out[i]!;
-      if (o instanceof Error) w.reject(o);
-      else w.resolve(o);
+    if (!(out instanceof Promise)) return settle(ws, out);
+    this.running = true;
+    out.then(
+      (o) => settle(ws, o),
+      (e) => ws.forEach((w) => w.reject(e)),
+    ).finally(() => {
+      this.running = false;
+      // What gathered meanwhile goes in the next batch.
+      if (this.items.length && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
     });
   }
+}
+
+function settle<O>(ws: { resolve: (o: O) => void; reject: (e: unknown) => void }[], out: (O | Error)[]): void {
+  ws.forEach((w, i) => {
+    const o = out[i]!;
+    if (o instanceof Error) w.reject(o);
+    else w.resolve(o);
+  });
 }
 
 /** Share headers hashed in one kernel call per turn (scrypt then fills the SIMD lanes with distinct shares). */

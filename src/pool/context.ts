@@ -26,7 +26,7 @@ export interface SessionsView {
   capDifficulty(c: PoolConn): boolean;
   raiseDifficulty(c: PoolConn, seq: number): boolean;
   retarget(c: PoolConn, nowMs: number): void;
-  enforce(ban: Ban): StratumError;
+  enforce(ban: Ban, restored?: boolean): StratumError;
   connectedPayees(): Map<string, bigint>;
 }
 

@@ -2,7 +2,10 @@ export { planPayout, FOUNDATION_PERCENT, MAX_POOL_FEE_BPS, type PayoutInput, typ
 export { DIFF1, difficultyToTarget, hashDifficulty } from "./target";
 export { makeJob, shareHeader, swapWords, parseU32, type PoolJob, type NotifyParams, type Submission } from "./job";
 export { ShareChecker, ShareRejected, type ShareOutcome, type RejectReason } from "./shares";
-export { Ledger, shareWeight, type ShareRecord, type StoredPlan } from "./ledger";
+export { Ledger, pplnsOf, propOf, shareWeight, type ShareRecord, type StoredPlan } from "./ledger";
+export { parseLedgerSpec, LEDGER_MIGRATIONS, type LedgerBackend, type BanRow } from "./ledger-backend";
+export { SqliteLedger } from "./ledger-sqlite";
+export { PostgresLedger } from "./ledger-postgres";
 export { Vardiff, DEFAULT_VARDIFF, roundDifficulty, type VardiffOptions } from "./vardiff";
 export { PoolServer, PoolConn, DEFAULT_LIMITS, type PoolLimits, type PoolServerOptions, type Link } from "./server";
 export { listenStratum, type StratumTls } from "./transport";

@@ -24,6 +24,8 @@ export class Jobs {
   /** A clean job could not be published (the source refused it): the next one published is clean. */
   private cleanOwed = false;
   private refreshQueued = false;
+  /** The window the last plan used (undefined before the first): what a shared ledger is read for. */
+  private lastWindow: bigint | null | undefined = undefined;
   /** When the tip being answered changed (performance.now()). */
   private tipAt: number | null = null;
   private checkingChain = false;
@@ -102,7 +104,14 @@ export class Jobs {
   private build(clean: boolean): Promise<void> | void {
     const pending = this.pool.shares.pendingBlocks;
     try {
-      const later = pending.size ? Promise.allSettled([...pending]).then(() => this.makeJob(clean) ?? undefined) : this.makeJob(clean);
+      // A shared ledger (PostgreSQL) is read before the plan: every instance's shares, blocks and carry.
+      // Before the first plan an "auto" PPLNS window is not known yet (it follows the network difficulty).
+      const o = this.pool.o;
+      const first = o.scheme === "prop" ? null : o.pplnsWindow !== "auto" ? shareWeight(o.pplnsWindow) : undefined;
+      const read = (): Promise<void> | null => o.ledger.prepare(this.lastWindow === undefined ? first : this.lastWindow);
+      const later = pending.size
+        ? Promise.allSettled([...pending]).then(() => read()).then(() => this.makeJob(clean) ?? undefined)
+        : (read()?.then(() => this.makeJob(clean) ?? undefined) ?? this.makeJob(clean));
       // The builder is free again whatever happened: a failure never stops the jobs that follow.
       return later?.catch((e) => this.jobFailed(clean, `internal: ${(e as Error).message}`));
     } catch (e) {
@@ -175,7 +184,11 @@ export class Jobs {
     let bits = 0;
     const work = source.work((total, b) => {
       bits = b;
-      let { weights, lastShare } = this.pool.o.ledger.weights(this.windowWeight(b));
+      this.lastWindow = this.windowWeight(b);
+      // A shared ledger read for another window (the first job, or the network difficulty moved): the next job, at
+      // once, reads it for this one.
+      if (!this.pool.o.ledger.holds(this.lastWindow)) setImmediate(() => this.pool.isRunning() && this.refresh(false));
+      let { weights, lastShare } = this.pool.o.ledger.weights(this.lastWindow);
       // A fresh pool has no shares in its window yet, and the first share of a fresh chain is usually a block: the
       // workers connected now share that block equally (by address), so whoever finds it is paid.
       const fresh = weights.size === 0;

@@ -1,22 +1,11 @@
-import type { Database } from "bun:sqlite";
 import type { Store } from "../store";
 import { TurnBatch } from "./batch";
+import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
+import { SqliteLedger } from "./ledger-sqlite";
+import { SharedSums } from "./ledger-sums";
 import { RoundSums, WindowSums, type ShareEntry } from "./weights";
 
-/** A found block's payout as stored (amounts as decimal strings, addresses as public-key hex). */
-export interface StoredPlan {
-  scheme: "pplns" | "prop";
-  total: string;
-  foundation: string;
-  poolFee: string;
-  poolFeeBps: number;
-  outputs: { to: string; amount: string }[];
-  weights: Record<string, string>;
-  carried: Record<string, string>;
-  lastShare: number;
-  /** "connected": the window had no shares, so the workers connected when the job was made shared it equally. */
-  basis?: "connected";
-}
+export { shareWeight, type StoredPlan } from "./ledger-backend";
 
 export interface ShareRecord {
   worker: string;
@@ -28,7 +17,10 @@ export interface ShareRecord {
   hash: string;
 }
 
-const ROWS_PER_INSERT = 100;
+export type LedgerBlock = { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan };
+
+/** Shares read a page at a time from an asynchronous backend. */
+const PAGE = 10_000;
 
 const weightCache = new Map<number, { text: string; value: bigint }>();
 
@@ -43,29 +35,21 @@ function weightOf(d: number): { text: string; value: bigint } {
   return w;
 }
 
-function row(now: number, s: ShareRecord): (string | number | Uint8Array)[] {
-  return [now, s.worker, s.address, s.job, s.difficulty, weightOf(s.difficulty).text, s.hash];
-}
-
-function entry(id: number, s: ShareRecord): ShareEntry {
-  return { id, key: Buffer.from(s.address).toString("hex"), weight: weightOf(s.difficulty).value };
-}
-
-/** Difficulty as an exact integer weight: difficulty x 2^32, rounded (fractional difficulties add up exactly). */
-export function shareWeight(difficulty: number): bigint {
-  const scaled = difficulty * 2 ** 32;
-  return BigInt(Math.round(Number.isFinite(scaled) ? scaled : 0));
-}
+const toRow = (now: number, s: ShareRecord): ShareRow => ({ time: now, worker: s.worker, address: s.address, job: s.job, difficulty: s.difficulty, weight: weightOf(s.difficulty).text, hash: s.hash });
+const show = (b: BlockRow): LedgerBlock => ({ hash: Buffer.from(b.hash).toString("hex"), height: b.height, time: b.time, status: b.status, plan: b.plan });
 
 /**
- * The pool's ledger in SQLite. Shares are written in group commits: every share handed in during one turn of the
- * event loop goes into one transaction, and each caller's promise resolves only after that transaction is
- * durable, so an acknowledgement sent after `await record()` is never for a share the ledger could lose.
- * It is the only writer of its shares: the weights a plan uses are running sums kept as shares are committed (the
- * table is read once, at the first plan), so building a job never scans the shares.
+ * The pool's ledger on a backend (SQLite in the node's store, or PostgreSQL). Shares are written in group commits:
+ * every share handed in during one turn of the event loop goes into one transaction, and each caller's promise
+ * resolves only after that transaction is durable, so an acknowledgement sent after `await record()` is never for a
+ * share the ledger could lose. With SQLite it is the only writer of its shares: the weights a plan uses are running
+ * sums kept as shares are committed (the table is read once, at the first plan). With PostgreSQL other instances
+ * write too: the weights, carry and blocks are read from the database by prepare() before each job is built.
  */
 export class Ledger {
-  private readonly db: Database;
+  readonly backend: LedgerBackend;
+  /** The SQLite backend (answers at once), or null with an asynchronous one. */
+  private readonly sync: SqliteLedger | null;
   private readonly batch = new TurnBatch<ShareRecord, void>((shares) => this.commit(shares));
   /** The highest share id, once read (kept as shares are committed). */
   private last: number | null = null;
@@ -74,10 +58,67 @@ export class Ledger {
   /** Where the PROP round starts, once read; cleared when pool blocks change. */
   private roundFrom: number | null = null;
   private carry: Map<string, bigint> | null = null;
+  /** Asynchronous backend: the weights prepare() read, the blocks, and the writes not yet settled. */
+  private snapshot: { window: bigint | null; weights: Map<string, bigint>; lastShare: number } | null = null;
+  private mirror: BlockRow[] = [];
+  private readonly sums: SharedSums | null;
+  private reading: Promise<void> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
+  /** Called when a write to an asynchronous backend fails (the block is on the chain, its plan not stored). */
+  onFault: (e: Error) => void = () => {};
 
-  constructor(store: Store) {
-    this.db = store.db;
+  constructor(from: Store | LedgerBackend) {
+    this.backend = "db" in from && !("kind" in from) ? new SqliteLedger(from.db) : (from as LedgerBackend);
+    this.sync = this.backend instanceof SqliteLedger ? this.backend : null;
+    this.sync?.migrate();
+    this.sums = this.sync ? null : new SharedSums(this.backend);
   }
+
+  /** A ledger on an asynchronous backend: migrated, its blocks and carry read. */
+  static async open(backend: LedgerBackend): Promise<Ledger> {
+    const l = new Ledger(backend);
+    if (!l.sync) {
+      await backend.migrate();
+      l.mirror = await backend.blocks(1000);
+      l.carry = await backend.carry();
+      l.shared = await backend.bans(Date.now());
+    }
+    return l;
+  }
+
+  /** At shutdown: waits for the writes not yet settled (a found block's plan), then lets the backend go. */
+  async close(): Promise<void> {
+    await this.writes;
+    await this.backend.close();
+  }
+
+  /** A ban, kept so that a restart and the other instances on this ledger apply it too. */
+  saveBan(b: { ip: string; worker: string | null; reason: string; until: number }): void {
+    const row = { subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason };
+    try {
+      const done = this.backend.putBan(row);
+      if (done instanceof Promise) void this.track(done).catch(() => {});
+    } catch (e) {
+      this.onFault(e as Error); // a ban not kept is lost at a restart only: the pool goes on
+    }
+  }
+
+  /** Lifts an IP's stored bans (its workers' too). */
+  liftBans(ip: string): void {
+    try {
+      const done = this.backend.liftBans(ip);
+      if (done instanceof Promise) void this.track(done.then(() => {})).catch(() => {});
+      this.shared = this.shared.filter((b) => b.ip !== ip);
+    } catch (e) {
+      this.onFault(e as Error);
+    }
+  }
+
+  /** Bans in force as stored: read now (SQLite), or as prepare() last read them (another backend). */
+  storedBans(now = Date.now()): BanRow[] {
+    return (this.sync ? this.sync.bans(now) : this.shared).filter((b) => b.until > now);
+  }
+  private shared: BanRow[] = [];
 
   /** Commits so far (one per turn that had shares). */
   get commits(): number {
@@ -89,69 +130,84 @@ export class Ledger {
     return this.batch.push(s);
   }
 
-  private commit(shares: ShareRecord[]): (void | Error)[] {
+  private commit(shares: ShareRecord[]): (void | Error)[] | Promise<(void | Error)[]> {
     const now = Date.now();
-    const entered: ShareEntry[] = [];
-    try {
-      this.db.transaction(() => {
-        // Rows go in by the hundred: one statement per row costs more than checking the share did.
-        for (let at = 0; at < shares.length; at += ROWS_PER_INSERT) {
-          const part = shares.slice(at, at + ROWS_PER_INSERT);
-          const last = Number(this.insertRows(part.length).run(...part.flatMap((s) => row(now, s))).lastInsertRowid);
-          // One statement's rows take consecutive ids.
-          part.forEach((s, k) => entered.push(entry(last - part.length + 1 + k, s)));
-        }
-      })();
-      this.entered(entered);
-      return shares.map(() => undefined);
-    } catch {
-      // One bad row (a duplicate hash) must not lose the others: retry them one by one.
-      entered.length = 0;
-      const out = shares.map((s) => {
-        try {
-          entered.push(entry(Number(this.insertRows(1).run(...row(now, s)).lastInsertRowid), s));
-          return undefined;
-        } catch (err) {
-          return err as Error;
-        }
+    const ids = this.backend.insertShares(shares.map((s) => toRow(now, s)));
+    const done = (ids: (number | Error)[]) =>
+      ids.map((id, i) => {
+        if (id instanceof Error) return id;
+        this.entered({ id, key: Buffer.from(shares[i]!.address).toString("hex"), weight: weightOf(shares[i]!.difficulty).value });
+        return undefined;
       });
-      this.entered(entered);
-      return out;
-    }
+    if (!(ids instanceof Promise)) return done(ids);
+    // A database that stops answering must not hold every miner's acknowledgement (and the shares behind them) for
+    // ever: past the deadline the batch is refused (those shares are not acknowledged; should the commit still land,
+    // they are in the ledger unacknowledged, never the other way round).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${this.backend.kind} ledger did not commit within ${this.commitTimeoutMs} ms`)), this.commitTimeoutMs);
+    });
+    return Promise.race([ids.then(done), late]).finally(() => clearTimeout(timer));
   }
 
-  /** Committed shares into the running sums (only once they are durable). */
-  private entered(shares: ShareEntry[]): void {
-    if (this.last === null) return; // nothing read yet: the first plan reads the table
-    for (const s of shares) {
-      if (s.id > this.last) this.last = s.id;
-      this.window?.add(s);
-      this.round?.add(s.key, s.weight);
-    }
+  /** How long a commit to an asynchronous backend may take before its shares are refused. */
+  commitTimeoutMs = 10_000;
+
+  /** A committed share into the running sums (only once it is durable). */
+  private entered(s: ShareEntry): void {
+    if (this.last === null || !this.sync) return; // nothing read yet: the first plan reads the table
+    if (s.id > this.last) this.last = s.id;
+    this.window?.add(s);
+    this.round?.add(s.key, s.weight);
   }
 
-  private readonly statements = new Map<number, ReturnType<Database["query"]>>();
-
-  /** INSERT of n rows, prepared once per n. */
-  private insertRows(n: number) {
-    let q = this.statements.get(n);
-    if (!q) {
-      const values = Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, ?)").join(", ");
-      q = this.db.query(`INSERT INTO shares (time, worker, address, job, difficulty, weight, hash) VALUES ${values}`);
-      if (this.statements.size > 256) this.statements.clear();
-      this.statements.set(n, q);
-    }
-    return q;
-  }
-
-  /** Shares recorded so far. */
+  /** Shares recorded so far (SQLite; with another backend ask backend.count()). */
   count(): number {
-    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n;
+    return this.need().count();
   }
 
-  /** The highest share id so far (0 without shares). */
+  /** The highest share id so far (0 without shares; SQLite). */
   lastShareId(): number {
-    return this.db.query<{ n: number | null }, []>("SELECT max(id) AS n FROM shares").get()?.n ?? 0;
+    return this.need().lastShareId();
+  }
+
+  private need(): SqliteLedger {
+    if (!this.sync) throw new Error(`the ${this.backend.kind} ledger answers asynchronously: ask its backend`);
+    return this.sync;
+  }
+
+  /**
+   * Before a job is built: with an asynchronous backend, reads the weights for `window` (PPLNS, or null: PROP),
+   * the carry and the blocks from the database (every instance's shares count). Null with SQLite: nothing to wait for.
+   */
+  prepare(window: bigint | null | undefined): Promise<void> | null {
+    if (this.sync) return null;
+    // One read at a time: the kept sums take each new share once.
+    const p = this.reading.then(async () => {
+      await this.writes;
+      const b = this.backend;
+      const lastShare = await b.lastShareId();
+      // An unknown window (an "auto" PPLNS window before the first job): the one read last, if any.
+      const w = window === undefined ? this.snapshot?.window : window;
+      if (w !== undefined) this.snapshot = { window: w, weights: w !== null ? await this.sums!.pplns(w, lastShare) : await this.sums!.prop(lastShare), lastShare };
+      this.carry = await b.carry();
+      // The plans (up to a coinbase's outputs each) are read again only when the list changed: another instance found
+      // a block or a reorganisation moved one (derived figures, the stats, are then read again too).
+      const keys = await b.blockKeys(1000);
+      const held = [...this.mirror].sort((x, y) => y.time - x.time || y.height - x.height).map((r) => `${Buffer.from(r.hash).toString("hex")}:${r.status}`);
+      if (keys.join() !== held.join()) {
+        this.mirror = await b.blocks(1000);
+        this.blocksGen++;
+      }
+      this.shared = await b.bans(Date.now());
+    });
+    this.reading = p.catch(() => {});
+    return p;
+  }
+
+  /** False when a plan for `window` would use weights read for another window (asynchronous backend): read again. */
+  holds(window: bigint | null): boolean {
+    return this.sync !== null || this.snapshot?.window === window;
   }
 
   /**
@@ -159,58 +215,95 @@ export class Ledger {
    * (x 2^32), or, with window null, PROP: every share since the last block the pool found.
    */
   weights(window: bigint | null): { weights: Map<string, bigint>; lastShare: number } {
-    const lastShare = (this.last ??= this.lastShareId());
+    if (!this.sync) {
+      // As prepare() read them (for the window it was given: a changed window counts from the next job).
+      const s = this.snapshot;
+      return s ? { weights: new Map(s.weights), lastShare: s.lastShare } : { weights: new Map(), lastShare: 0 };
+    }
+    const db = this.sync;
+    const lastShare = (this.last ??= db.lastShareId());
     if (window !== null) {
-      this.window ??= new WindowSums(this.db, window, lastShare);
+      this.window ??= new WindowSums((before) => db.iterateBefore(before), window, lastShare);
       return { weights: this.window.weights(window), lastShare };
     }
-    const from = (this.roundFrom ??= this.db.query<{ n: number | null }, []>("SELECT max(last_share) AS n FROM pool_blocks WHERE status = 'main'").get()?.n ?? 0);
+    const from = (this.roundFrom ??= db.roundStart());
     // A found block (or a reorganisation) moved the round's start: read the round again from there (rare).
-    if (this.round?.from !== from) this.round = new RoundSums(this.db, from, lastShare);
+    if (this.round?.from !== from) this.round = new RoundSums(from, db.iterateBetween(from, lastShare));
     return { weights: new Map(this.round.sums), lastShare };
   }
 
   /** What each address is owed from earlier blocks (amounts that were too small for an output). */
   carried(): Map<string, bigint> {
     // Read once and kept until a block or a reorganisation rewrites it: with an output cap most payees are owed.
-    if (!this.carry) {
-      const rows = this.db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").all();
-      this.carry = new Map(rows.map((r) => [Buffer.from(r.address).toString("hex"), BigInt(r.amount)]));
-    }
+    this.carry ??= this.sync ? this.sync.carry() : new Map();
     return new Map(this.carry);
   }
 
-  /** Records a block the pool found with its plan, and the carry the plan leaves: one transaction. */
-  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void {
-    this.db.transaction(() => {
-      this.db.query("INSERT OR IGNORE INTO pool_blocks (hash, height, time, plan, last_share) VALUES (?, ?, ?, ?, ?)").run(
-        b.hash, b.height, Date.now(), JSON.stringify(b.plan), b.plan.lastShare,
-      );
-      this.db.query("DELETE FROM pool_carry").run();
-      const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
-      for (const [a, v] of Object.entries(b.plan.carried)) put.run(Buffer.from(a, "hex"), v);
-    })();
+  /**
+   * Records a block the pool found with its plan, and the carry the plan leaves: one transaction. With SQLite it
+   * is done (or throws) on return; with another backend the promise says when it is stored.
+   */
+  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<void> {
+    const row = { hash: b.hash, height: b.height, time: Date.now(), plan: b.plan };
+    const done = this.backend.recordBlock(row);
     this.roundFrom = null;
     this.carry = null;
     this.blocksGen++;
+    if (this.sync) return;
+    // Seen at once by this instance: the next plan must not pay the closed round again.
+    if (!this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0)) this.mirror.unshift({ ...row, status: "main" });
+    this.carry = new Map(Object.entries(b.plan.carried).map(([k, v]) => [k, BigInt(v)]));
+    if (this.snapshot?.window === null) this.snapshot = null; // the PROP round closed: prepare() reads the next
+    return this.track(done as Promise<void>);
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    const t = p.catch((e: Error) => {
+      this.onFault(e);
+      throw e;
+    });
+    this.writes = t.catch(() => {});
+    return t;
+  }
+
+  /**
+   * Before a found block is submitted, with a shared ledger: its plan, so that a crash between the chain taking the
+   * block and recordBlock() loses nothing (recover() records it at the next start). Null with SQLite (recorded in
+   * the same turn the chain takes the block).
+   */
+  candidate(b: { hash: Uint8Array; height: number; plan: StoredPlan }): Promise<void> | null {
+    if (this.sync) return null;
+    return this.track(this.backend.putCandidate({ ...b, time: Date.now() }) as Promise<void>);
+  }
+
+  /**
+   * At start: candidates a crash left behind are recorded when the block is on the main chain (the round closes
+   * then, the carry follows its plan), dropped otherwise (their shares stay in the round). How many were recorded.
+   */
+  async recover(mainChain: (blocks: { hash: Uint8Array; height: number }[]) => boolean[] | Promise<boolean[]>): Promise<number> {
+    const rows = await this.backend.candidates();
+    if (!rows.length) return 0;
+    const on = await mainChain(rows);
+    let n = 0;
+    for (const [i, c] of rows.entries()) {
+      if (on[i] && !(await this.backend.block(c.hash))) {
+        await this.recordBlock({ hash: c.hash, height: c.height, plan: c.plan });
+        n++;
+      } else await this.backend.dropCandidate(c.hash);
+    }
+    return n;
   }
 
   /** The blocks the pool found, newest first, with their plans and whether they are still on the main chain. */
-  blocks(limit = 100): { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan }[] {
-    return this.db
-      .query<{ hash: Uint8Array; height: number; time: number; status: "main" | "orphaned"; plan: string }, [number]>(
-        "SELECT hash, height, time, status, plan FROM pool_blocks ORDER BY time DESC, height DESC LIMIT ?",
-      )
-      .all(limit)
-      .map((r) => ({ hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan }));
+  blocks(limit = 100): LedgerBlock[] {
+    if (this.sync) return this.sync.blocks(limit).map(show);
+    return [...this.mirror].sort((a, b) => b.time - a.time || b.height - a.height).slice(0, limit).map(show);
   }
 
   /** One block the pool found (by its hash, digest byte order), or null. */
-  block(hash: Uint8Array): { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan } | null {
-    const r = this.db
-      .query<{ hash: Uint8Array; height: number; time: number; status: "main" | "orphaned"; plan: string }, [Uint8Array]>("SELECT hash, height, time, status, plan FROM pool_blocks WHERE hash = ?")
-      .get(hash);
-    return r ? { hash: Buffer.from(r.hash).toString("hex"), height: r.height, time: r.time, status: r.status, plan: JSON.parse(r.plan) as StoredPlan } : null;
+  block(hash: Uint8Array): LedgerBlock | null {
+    const r = this.sync ? this.sync.block(hash) : (this.mirror.find((m) => Buffer.compare(m.hash, hash) === 0) ?? null);
+    return r ? show(r) : null;
   }
 
   /** Counts up whenever this ledger records a block or changes one's status: what derived figures are cached by. */
@@ -221,10 +314,8 @@ export class Ledger {
 
   /** The pool's most recent blocks by height, as reconcile() reads them. */
   recentBlocks(recent = 1000): { hash: Uint8Array; height: number; status: "main" | "orphaned" }[] {
-    return this.db
-      .query<{ hash: Uint8Array; height: number; status: "main" | "orphaned" }, [number]>("SELECT hash, height, status FROM pool_blocks ORDER BY height DESC LIMIT ?")
-      .all(recent)
-      .map((r) => ({ hash: Uint8Array.from(r.hash), height: r.height, status: r.status }));
+    const rows = this.sync ? this.sync.recentBlocks(recent) : [...this.mirror].sort((a, b) => b.height - a.height).slice(0, recent);
+    return rows.map((r) => ({ hash: Uint8Array.from(r.hash), height: r.height, status: r.status }));
   }
 
   /**
@@ -233,41 +324,66 @@ export class Ledger {
    * are never lost with an orphaned coinbase nor paid twice. Returns how many blocks changed status.
    */
   reconcile(onMain: (hash: Uint8Array, height: number) => boolean, recent = 1000): number {
-    const rows = this.db
-      .query<{ hash: Uint8Array; height: number; status: string }, [number]>("SELECT hash, height, status FROM pool_blocks ORDER BY height DESC LIMIT ?")
-      .all(recent);
-    const changes = rows.filter((r) => (r.status === "main") !== onMain(r.hash, r.height));
+    const rows = this.sync ? this.sync.recentBlocks(recent) : [...this.mirror].sort((a, b) => b.height - a.height).slice(0, recent);
+    const changes = rows.filter((r) => (r.status === "main") !== onMain(r.hash, r.height)).map((r) => ({ hash: r.hash, status: r.status === "main" ? ("orphaned" as const) : ("main" as const) }));
     if (!changes.length) return 0;
-    this.db.transaction(() => {
-      const set = this.db.query("UPDATE pool_blocks SET status = ? WHERE hash = ?");
-      for (const r of changes) set.run(r.status === "main" ? "orphaned" : "main", r.hash);
-      const newest = this.db.query<{ plan: string }, []>("SELECT plan FROM pool_blocks WHERE status = 'main' ORDER BY height DESC, time DESC LIMIT 1").get();
-      this.db.query("DELETE FROM pool_carry").run();
-      const put = this.db.query("INSERT INTO pool_carry (address, amount) VALUES (?, ?)");
-      if (newest) for (const [a, v] of Object.entries((JSON.parse(newest.plan) as StoredPlan).carried)) put.run(Buffer.from(a, "hex"), v);
-    })();
+    const done = this.backend.setStatuses(changes);
     this.roundFrom = null;
     this.carry = null;
     this.blocksGen++;
+    if (!this.sync) {
+      for (const c of changes) for (const m of this.mirror) if (Buffer.compare(m.hash, c.hash) === 0) m.status = c.status;
+      const newest = this.mirror.filter((m) => m.status === "main").sort((a, b) => b.height - a.height || b.time - a.time)[0];
+      this.carry = new Map(Object.entries(newest?.plan.carried ?? {}).map(([k, v]) => [k, BigInt(v)]));
+      this.snapshot = null;
+      void this.track(done as Promise<void>).catch(() => {});
+    }
     return changes.length;
   }
 
   /**
-   * PPLNS read from the table (the running sums in weights() give the same): the weight per payout address over the most recent shares whose weights add up to `window`
-   * (difficulty units x 2^32); the share that crosses the edge counts only for the part inside.
+   * PPLNS read from the table (the running sums in weights() give the same; SQLite): the weight per payout address over the most recent
+   * shares whose weights add up to `window` (difficulty units x 2^32); the share that crosses the edge counts only for the part inside.
    */
   pplnsWeights(window: bigint, upTo = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
-    const out = new Map<string, bigint>();
-    let left = window;
-    const rows = this.db.query<{ address: Uint8Array; weight: string }, [number]>("SELECT address, weight FROM shares WHERE id <= ? ORDER BY id DESC").iterate(upTo);
-    for (const r of rows) {
-      if (left <= 0n) break;
-      const w = BigInt(r.weight);
-      const take = w < left ? w : left;
-      const k = Buffer.from(r.address).toString("hex");
-      out.set(k, (out.get(k) ?? 0n) + take);
-      left -= take;
-    }
-    return out;
+    return pplnsFrom(this.need().iterateBefore(upTo + 1), window);
   }
+}
+
+/** PPLNS over rows newest first: per address, until the weights reach `window` (the edge share only in part). */
+export function pplnsFrom(rows: Iterable<StoredShare>, window: bigint): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  let left = window;
+  for (const r of rows) {
+    if (left <= 0n) break;
+    const w = BigInt(r.weight);
+    const take = w < left ? w : left;
+    out.set(r.address, (out.get(r.address) ?? 0n) + take);
+    left -= take;
+  }
+  return out;
+}
+
+/** PPLNS read from any backend, a page at a time, up to share `upTo`. */
+export async function pplnsOf(b: LedgerBackend, window: bigint, upTo: number): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  let left = window;
+  let before = upTo + 1;
+  while (left > 0n) {
+    const page = await b.sharesBefore(before, PAGE);
+    for (const [k, v] of pplnsFrom(page, left)) {
+      out.set(k, (out.get(k) ?? 0n) + v);
+      left -= v;
+    }
+    if (page.length < PAGE) break;
+    before = page[page.length - 1]!.id;
+  }
+  return out;
+}
+
+/** PROP read from any backend: every share after the round's start, up to share `upTo`. */
+export async function propOf(b: LedgerBackend, upTo: number): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const r of await b.sharesBetween(await b.roundStart(), upTo)) out.set(r.address, (out.get(r.address) ?? 0n) + BigInt(r.weight));
+  return out;
 }

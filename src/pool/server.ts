@@ -87,6 +87,7 @@ export class PoolServer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.restoreBans();
     this.refresh(true);
     this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
@@ -216,6 +217,7 @@ export class PoolServer {
   /** Lifts the bans of an IP; how many. */
   unban(ip: string): number {
     const n = this.guard.lift(ip);
+    this.o.ledger.liftBans(ip);
     if (n) this.o.log.info("pool.unban", { ip, bans: n });
     return n;
   }
@@ -229,12 +231,25 @@ export class PoolServer {
     return this.guard.list().filter((b) => b.worker === null).map((b) => ({ ip: b.ip, until: b.until }));
   }
 
+  /** Bans the ledger holds that this instance does not (decided before a restart, or by another instance). */
+  private restoreBans(): void {
+    // SQLite has one writer: read at start only. A shared ledger is re-read before each job (prepare()).
+    if (this.o.ledger.backend.kind === "sqlite" && this.bansRestored) return;
+    this.bansRestored = true;
+    for (const b of this.o.ledger.storedBans(this.now())) {
+      const ban = this.guard.restore(b);
+      if (ban) this.sessions.enforce(ban, true);
+    }
+  }
+  private bansRestored = false;
+
   /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
   private sweep(): void {
     const now = this.now();
     this.sessions.sweep(now);
     this.report.sweep(now);
     this.guard.sweep();
+    this.restoreBans();
   }
 
   // ---- views (report.ts) ----

@@ -200,9 +200,11 @@ export class Sessions {
    * Applies a ban: logged, and every connection it covers is told why (an error to the request in hand, which the
    * caller throws, and client.show_message) and closed after that answer is written.
    */
-  enforce(ban: Ban): StratumError {
+  enforce(ban: Ban, restored = false): StratumError {
     const text = banText(ban, this.pool.now());
-    this.pool.report.counters.bans++;
+    // Kept in the ledger: a restart and the other instances on it apply it too (one they decided is not written back).
+    if (!restored) this.pool.o.ledger.saveBan(ban);
+    if (!restored) this.pool.report.counters.bans++;
     this.pool.o.log.warn("pool.ban", { ip: ban.ip, worker: ban.worker, reason: ban.reason, seconds: Math.round((ban.until - ban.since) / 1000), strikes: ban.strikes });
     for (const c of [...this.conns]) {
       if (c.link.ip !== ban.ip || (ban.worker !== null && !c.users.has(ban.worker))) continue;

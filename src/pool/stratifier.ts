@@ -2,12 +2,13 @@
 // it in the ledger (group commit before the answer), count it, and hand blocks to the source. It never touches a
 // socket: bans and difficulty changes go through the connections' side (sessions.ts), the answer is the session's.
 import { leToDisplayHex, toHex } from "../core";
-import type { Header } from "../chain";
+import { blockHash, type Header } from "../chain";
 import { StratumError, STRATUM_ERROR, type SubmitParams } from "../stratum";
 import type { PoolJob } from "./job";
 import type { SubmitResult } from "./source";
 import { BANNABLE, ShareChecker, ShareRejected, type RejectReason } from "./shares";
 import { hashQueue, type TurnBatch } from "./batch";
+import { isDuplicate } from "./ledger-backend";
 import { banText } from "../core";
 import type { PoolConn } from "./conn";
 import type { WorkerStats } from "./stats";
@@ -79,7 +80,7 @@ export class SharePath {
     try {
       await pool.o.ledger.record({ worker: p.worker, address, job: p.jobId, difficulty: outcome.credit, hash: outcome.headerHash });
     } catch (e) {
-      if (isUniqueViolation(e)) {
+      if (isDuplicate(e)) {
         // The UNIQUE hash: the same share again after a restart.
         this.reject(c, w, "duplicate");
         throw new ShareRejected("duplicate", "Duplicate share");
@@ -170,18 +171,32 @@ export class SharePath {
       if (r.status === "rejected") return o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
       if (r.status !== "accepted") return o.log.debug("pool.block_not_main", { hash, status: r.reason ?? r.status });
       if (rec) {
+        // The block is on the chain; its plan could not be stored (disk full, database gone): said loudly, /health degraded.
+        const fault = (e: Error) => {
+          this.storageFault(e);
+          o.log.error("pool.block_not_recorded", { height: r.height, hash, error: e.message });
+        };
         try {
-          o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan });
+          o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: rec.plan })?.catch(fault);
         } catch (e) {
-          // The block is on the chain; its plan could not be stored (disk full): said loudly, /health degraded.
-          this.storageFault(e as Error);
-          o.log.error("pool.block_not_recorded", { height: r.height, hash, error: (e as Error).message });
+          fault(e as Error);
         }
       }
       report.counters.blocks++;
       o.log.info("pool.block_found", { height: r.height, hash, worker, outputs: rec?.plan.outputs.length ?? 0 });
     };
-    const r = o.source.submit(found.job.work, found.header, found.coinbase);
+    // A shared ledger keeps the plan first: a crash right after the chain takes the block cannot lose it.
+    const kept = rec ? o.ledger.candidate({ hash: blockHash(found.header), height: found.job.work.height, plan: rec.plan }) : null;
+    const r = kept
+      ? kept.then(
+          () => o.source.submit(found.job.work, found.header, found.coinbase),
+          (e: Error) => {
+            // Not kept: the block is still worth more submitted than not.
+            o.log.error("pool.block_candidate_not_kept", { height: found.job.work.height, error: e.message });
+            return o.source.submit(found.job.work, found.header, found.coinbase);
+          },
+        )
+      : o.source.submit(found.job.work, found.header, found.coinbase);
     if (!(r instanceof Promise)) return done(r);
     const p = r.then(done, (e) => {
       this.blocksOn.delete(prev);
@@ -190,10 +205,4 @@ export class SharePath {
     this.pendingBlocks.add(p);
     void p.finally(() => this.pendingBlocks.delete(p)).catch(() => {});
   }
-}
-
-/** A uniqueness violation of the ledger (the same share again); any other error is a storage fault. */
-function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || /UNIQUE constraint failed/.test((e as Error)?.message ?? "");
 }

@@ -1,4 +1,7 @@
-import type { Database } from "bun:sqlite";
+import type { StoredShare } from "./ledger-backend";
+
+/** Shares with id < before, newest first (read lazily: the caller stops once the window is full). */
+export type OlderShares = (before: number) => Iterable<StoredShare>;
 
 /** One committed share as the running sums see it. */
 export interface ShareEntry {
@@ -25,7 +28,7 @@ export class WindowSums {
   /** False once the oldest share held is the oldest in the table (nothing older to read back). */
   private older = true;
 
-  constructor(private readonly db: Database, private window: bigint, upTo: number) {
+  constructor(private readonly read: OlderShares, private window: bigint, upTo: number) {
     this.extend(upTo + 1);
   }
 
@@ -76,9 +79,7 @@ export class WindowSums {
     const got: ShareEntry[] = [];
     // A window may hold millions of shares: one bigint per distinct weight text, one key string per address.
     const weights = new Map<string, bigint>();
-    const rows = this.db
-      .query<{ id: number; address: Uint8Array; weight: string }, [number]>("SELECT id, address, weight FROM shares WHERE id < ? ORDER BY id DESC")
-      .iterate(before);
+    const rows = this.read(before);
     this.older = false;
     for (const r of rows) {
       if (this.total >= this.window) {
@@ -90,7 +91,7 @@ export class WindowSums {
         if (weights.size > 4096) weights.clear();
         weights.set(r.weight, (weight = BigInt(r.weight)));
       }
-      got.push({ id: r.id, key: this.enter(Buffer.from(r.address).toString("hex"), weight), weight });
+      got.push({ id: r.id, key: this.enter(r.address, weight), weight });
     }
     got.reverse();
     this.ids = [...got.map((s) => s.id), ...this.ids.slice(this.head)];
@@ -125,9 +126,8 @@ export class RoundSums {
   readonly sums = new Map<string, bigint>();
 
   /** Reads the round once from the table (at start, and when a found block or a reorganisation moves its start). */
-  constructor(db: Database, readonly from: number, upTo: number) {
-    const rows = db.query<{ address: Uint8Array; w: string }, [number, number]>("SELECT address, weight AS w FROM shares WHERE id > ? AND id <= ?").iterate(from, upTo);
-    for (const r of rows) this.add(Buffer.from(r.address).toString("hex"), BigInt(r.w));
+  constructor(readonly from: number, rows: Iterable<StoredShare>) {
+    for (const r of rows) this.add(r.address, BigInt(r.weight));
   }
 
   add(k: string, w: bigint): void {
