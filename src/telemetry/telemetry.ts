@@ -2,7 +2,7 @@
 // bits, runs a calibrated change detector per feature, computes the KPIs and the one score and class, and keeps the
 // advisories current. Pure apart from its clock: the node gathers the samples and carries out any action.
 import type { Logger, MetricFamily } from "../core";
-import { advise, mergeAdvice, type AdviceState } from "./advise";
+import { adviceKey, advise, mergeAdvice, type AdviceState } from "./advise";
 import { BitEncoder, Ring } from "./bits";
 import { BlockCusum } from "./detectors";
 import { combine, entropy, hazard, stability, threadBalance } from "./scores";
@@ -176,9 +176,9 @@ export class Telemetry {
 
     const drop = hr && hr.change < 0 ? -hr.change : null;
     const fresh = advise(scored, drop, this.t, this.adviceState, this.now());
-    const before = new Set(this.standing.map((a) => `${a.kind}:${a.target}`));
+    const before = new Set(this.standing.map(adviceKey));
     this.standing = mergeAdvice(this.standing, fresh, this.now());
-    for (const a of fresh) if (!before.has(`${a.kind}:${a.target}`)) this.log?.info("telemetry.advice", { kind: a.kind, target: a.target, delta: a.delta, reason: a.reason, ttl: a.ttl });
+    for (const a of fresh) if (!before.has(adviceKey(a))) this.log?.info("telemetry.advice", { kind: a.kind, target: a.target, delta: a.delta, reason: a.reason, ttl: a.ttl });
     return scored;
   }
 
