@@ -30,13 +30,19 @@ export interface StratumPorts {
  * opens; one that cannot be reached stops the start with a clear error).
  */
 export async function openLedger(config: Config, store: Store, log: Logger): Promise<Ledger> {
-  const spec = parseLedgerSpec(config.pool.ledger);
+  let spec: ReturnType<typeof parseLedgerSpec>;
+  try {
+    spec = parseLedgerSpec(config.pool.ledger);
+  } catch (e) {
+    throw new RignodeError("config", (e as Error).message);
+  }
   if (spec.kind === "sqlite") return new Ledger(store);
   const u = new URL(spec.url);
   const where = `${u.hostname}:${u.port || 5432}${u.pathname}`; // never the password
-  const backend = new PostgresLedger(spec.url);
+  const backend = new PostgresLedger(spec.url, { max: spec.connections });
   try {
     const ledger = await Ledger.open(backend);
+    ledger.commitTimeoutMs = spec.commitTimeoutMs;
     log.info("pool.ledger_opened", { kind: "postgres", at: where, shares: await backend.count() });
     return ledger;
   } catch (e) {

@@ -6,6 +6,7 @@ export { Ledger, pplnsOf, propOf, shareWeight, type ShareRecord, type StoredPlan
 export { parseLedgerSpec, LEDGER_MIGRATIONS, type LedgerBackend, type BanRow } from "./ledger-backend";
 export { SqliteLedger } from "./ledger-sqlite";
 export { PostgresLedger } from "./ledger-postgres";
+export { diagnosePostgresLedger } from "./ledger-doctor";
 export { Vardiff, DEFAULT_VARDIFF, roundDifficulty, type VardiffOptions } from "./vardiff";
 export { PoolServer, PoolConn, DEFAULT_LIMITS, type PoolLimits, type PoolServerOptions, type Link } from "./server";
 export { listenStratum, type StratumTls } from "./transport";

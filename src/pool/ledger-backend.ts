@@ -160,7 +160,21 @@ export function shareWeight(difficulty: number): bigint {
 }
 
 /** `--ledger`: "sqlite" or a postgres:// URL; anything else is refused with what is accepted. */
-export function parseLedgerSpec(spec: string): { kind: "sqlite" } | { kind: "postgres"; url: string } {
+/** rignode's own settings in a postgres:// URL's query, taken out before the URL reaches the driver. */
+export const LEDGER_URL_SETTINGS = {
+  /** Connections this instance keeps to the server (1-64, default 4). */
+  connections: { min: 1, max: 64, default: 4 },
+  /** Seconds a share commit may take before its shares are refused rather than acknowledged (1-120, default 10). */
+  commit_timeout: { min: 1, max: 120, default: 10 },
+} as const;
+
+export type LedgerSpec = { kind: "sqlite" } | { kind: "postgres"; url: string; connections: number; commitTimeoutMs: number };
+
+/**
+ * `--ledger`: "sqlite", or a postgres:// URL whose query may carry `connections=N` and `commit_timeout=SECONDS`
+ * (rignode's, removed from what the driver sees; any other parameter, e.g. sslmode, goes to the driver).
+ */
+export function parseLedgerSpec(spec: string): LedgerSpec {
   if (spec === "sqlite") return { kind: "sqlite" };
   let u: URL | null = null;
   try {
@@ -168,8 +182,20 @@ export function parseLedgerSpec(spec: string): { kind: "sqlite" } | { kind: "pos
   } catch {
     /* not a URL: said below */
   }
-  if (u && (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.hostname && u.pathname.length > 1) return { kind: "postgres", url: spec };
-  throw new Error(`--ledger: "${spec}" is neither "sqlite" nor a postgres://USER@HOST:PORT/DB URL`);
+  if (!u || (u.protocol !== "postgres:" && u.protocol !== "postgresql:") || !u.hostname || u.pathname.length <= 1) {
+    throw new Error(`--ledger: "${spec}" is neither "sqlite" nor a postgres://USER@HOST:PORT/DB URL`);
+  }
+  const got: Record<keyof typeof LEDGER_URL_SETTINGS, number> = { connections: 0, commit_timeout: 0 };
+  for (const [k, r] of Object.entries(LEDGER_URL_SETTINGS) as [keyof typeof LEDGER_URL_SETTINGS, (typeof LEDGER_URL_SETTINGS)[keyof typeof LEDGER_URL_SETTINGS]][]) {
+    const v = u.searchParams.get(k);
+    u.searchParams.delete(k);
+    const n = v === null ? r.default : Number(v);
+    if (!Number.isInteger(n) || n < r.min || n > r.max) throw new Error(`--ledger: ${k}=${v} must be a whole number ${r.min}-${r.max}`);
+    got[k] = n;
+  }
+  // The URL as given when it had no settings of ours (the driver sees exactly what the operator wrote).
+  const url = u.toString() === new URL(spec).toString() ? spec : u.toString();
+  return { kind: "postgres", url, connections: got.connections, commitTimeoutMs: got.commit_timeout * 1000 };
 }
 
 /** A uniqueness violation (the same share hash again), as SQLite or PostgreSQL (SQLSTATE 23505) reports it. */

@@ -23,7 +23,7 @@ const MAX_LISTED = 20;
  * quick_check), its foreign keys and schema version, the main chain's links from genesis to tip, and the pool
  * ledger's amounts. The database is opened read-only: doctor may run beside a live node and never changes a byte.
  */
-export function diagnose(dataDir: string): Finding[] {
+export function diagnose(dataDir: string, o: { sqliteLedger?: boolean } = {}): Finding[] {
   const out: Finding[] = [];
   const add = (check: string, status: Finding["status"], detail: string) => out.push({ check, status, detail });
 
@@ -87,7 +87,7 @@ export function diagnose(dataDir: string): Finding[] {
     checkDatabase(db, path, add);
     if (out.every((f) => f.check !== "integrity" || f.status === "ok")) {
       checkChain(db, marker, add);
-      checkLedger(db, add);
+      if (o.sqliteLedger !== false) checkLedger(db, add);
     }
   } finally {
     db.close();
@@ -191,17 +191,20 @@ function checkChain(db: Database, marker: Marker | null, add: Add): void {
   else add("chain", "ok", `main chain linked from genesis to height ${expect - 1}`);
 }
 
-/** Amounts are decimal integers: what the ledger owes and the plans of the blocks it found must parse. */
-function checkLedger(db: Database, add: Add): void {
-  if (!hasTable(db, "pool_carry")) return;
+/**
+ * What is wrong with a ledger's amounts, wherever it is kept (SQLite here, PostgreSQL through the pool): every carried
+ * amount a decimal integer, every stored plan readable and paying exactly its total. At most MAX_LISTED problems.
+ */
+export function ledgerAmountProblems(carry: Iterable<{ address: Uint8Array; amount: string }>, plans: Iterable<{ height: number; plan: string }>): { problems: string[]; blocks: number } {
   const bad: string[] = [];
-  for (const r of db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").iterate()) {
+  for (const r of carry) {
     if (!/^\d+$/.test(r.amount)) bad.push(`carried amount ${JSON.stringify(r.amount)} for ${Buffer.from(r.address).toString("hex").slice(0, 16)}…`);
     if (bad.length >= MAX_LISTED) break;
   }
   let blocks = 0;
-  for (const r of db.query<{ height: number; plan: string }, []>("SELECT height, plan FROM pool_blocks").iterate()) {
+  for (const r of plans) {
     blocks++;
+    if (bad.length >= MAX_LISTED) continue;
     try {
       const p = JSON.parse(r.plan) as { outputs?: { amount?: unknown }[]; total?: unknown };
       const sum = (p.outputs ?? []).reduce((s, o) => s + BigInt(String(o.amount)), 0n);
@@ -209,9 +212,17 @@ function checkLedger(db: Database, add: Add): void {
     } catch {
       bad.push(`the plan of pool block ${r.height} is not readable`);
     }
-    if (bad.length >= MAX_LISTED) break;
   }
+  return { problems: bad, blocks };
+}
+
+function checkLedger(db: Database, add: Add): void {
+  if (!hasTable(db, "pool_carry")) return;
+  const { problems, blocks } = ledgerAmountProblems(
+    db.query<{ address: Uint8Array; amount: string }, []>("SELECT address, amount FROM pool_carry").iterate(),
+    db.query<{ height: number; plan: string }, []>("SELECT height, plan FROM pool_blocks").iterate(),
+  );
   const shares = db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n;
-  if (bad.length) add("pool ledger", "fail", `${bad.join("; ")}; restore ${DB_FILE} from a backup`);
+  if (problems.length) add("pool ledger", "fail", `${problems.join("; ")}; restore ${DB_FILE} from a backup`);
   else add("pool ledger", "ok", `${shares} shares, ${blocks} pool blocks, amounts consistent`);
 }

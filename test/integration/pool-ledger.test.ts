@@ -75,5 +75,33 @@ describe("rignode pool --ledger", () => {
     const db = new Database(join(data, "rignode.sqlite"), { readonly: true });
     expect(db.query<{ n: number }, []>("SELECT count(*) AS n FROM shares").get()!.n).toBe(0);
     db.close();
+
+    // `rignode doctor --ledger URL` reads the PostgreSQL ledger (not the empty SQLite one): schema, amounts, shares.
+    const doctor = () => run([bin(), "doctor", "--data-dir", data, "--ledger", url, "--json"], { env, timeoutMs: 60_000 });
+    let r = doctor();
+    expect(r.code).toBe(0);
+    let f = JSON.parse(r.stdout).findings as { check: string; status: string; detail: string }[];
+    expect(f.find((x) => x.check === "ledger schema")?.status).toBe("ok");
+    const shares = await ledger.count();
+    expect(f.filter((x) => x.check === "pool ledger")).toEqual([{ check: "pool ledger", status: "ok", detail: `${shares} shares, ${blocks.length} pool blocks, amounts consistent` }]);
+    // A plan that no longer pays its total (a damaged row) is a FAIL naming the block, and exit 1.
+    await ledger.sql.unsafe("UPDATE pool_blocks SET plan = replace(plan, '\"total\":\"', '\"total\":\"1') WHERE height = $1", [blocks[0]!.height]);
+    r = doctor();
+    expect(r.code).toBe(1);
+    f = JSON.parse(r.stdout).findings;
+    expect(f.find((x) => x.check === "pool ledger")?.detail).toContain(`the plan of pool block ${blocks[0]!.height} pays`);
+    // Settings of rignode's own in the URL are refused when out of range (exit 2), before anything is read.
+    expect(run([bin(), "doctor", "--data-dir", data, "--ledger", `${url}?connections=0`], { env }).code).toBe(2);
   }, 150_000);
+
+  test("doctor: a PostgreSQL ledger that does not answer is a FAIL saying where, without the password", () => {
+    const data = mkdtempSync(join(tmpdir(), "rignode-doctor-pg-down-"));
+    const dead = freePort();
+    const r = run([bin(), "doctor", "--data-dir", data, "--ledger", `postgres://rignode:secret@127.0.0.1:${dead}/ledger`, "--json"], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    const f = JSON.parse(r.stdout).findings as { check: string; status: string; detail: string }[];
+    expect(f.find((x) => x.check === "ledger")).toMatchObject({ status: "fail" });
+    expect(f.find((x) => x.check === "ledger")!.detail).toContain(`127.0.0.1:${dead}/ledger cannot be read`);
+    expect(r.stdout).not.toContain("secret");
+  }, 90_000);
 });
