@@ -219,6 +219,45 @@
     RN.$("join-fields").disabled = !chosen || chosen.value !== "join";
   }
 
+  /**
+   * Every member serving this pool: the instances behind one bus (each with its shards) or this process's shards.
+   * A member whose last report is older than 5 s is shown as silent (it went away, or cannot reach the bus).
+   */
+  function memberRow(m, shard) {
+    var age = m.at ? Date.now() - m.at : 0;
+    var problems = (m.problems || []).join("; ");
+    var health = age > 5000 ? "silent " + RN.duration(age / 1000) : problems || "ok";
+    var cls = age > 5000 || problems ? "bad" : "good";
+    return RN.el(
+      "tr",
+      { "data-member": m.member },
+      RN.el("td", { class: "name" }, shard ? "↳ " + m.member : m.member + (m.instance === undefined ? "" : " (instance " + m.instance + ")")),
+      RN.el("td", null, shard ? "shard" : m.leader ? "leader" : "follower"),
+      RN.el("td", { class: "num" }, RN.num(m.connections)),
+      RN.el("td", { class: "num" }, RN.num(m.workers)),
+      RN.el("td", { class: "num rate" }, RN.rate(m.hashrate)),
+      RN.el("td", { class: "num" }, RN.num(m.accepted)),
+      RN.el("td", { class: "num" }, RN.num(m.rejected)),
+      RN.el("td", null, m.job === null || m.job === undefined ? "none" : m.job + (m.height ? " @" + m.height : "")),
+      RN.el("td", { class: cls }, health),
+    );
+  }
+
+  function members(s) {
+    var list = s.instances || [];
+    var own = s.shards || [];
+    RN.show("members", list.length > 0 || own.length > 0);
+    if (!list.length && !own.length) return;
+    var rows = [];
+    if (list.length) list.forEach(function (m) { rows.push(memberRow(m, false)); (m.shards || []).forEach(function (x) { rows.push(memberRow(x, true)); }); });
+    else own.forEach(function (x) { rows.push(memberRow(x, true)); });
+    RN.rows(RN.$("members-table").tBodies[0], rows, "no members");
+    var w = s.pool_wide;
+    RN.$("members-note").textContent = w
+      ? "Pool-wide (all " + list.length + " instances): " + RN.rate(w.hashrate) + ", " + RN.num(w.workers) + " workers on " + RN.num(w.connections) + " connections, " + RN.num(w.accepted) + " shares accepted; leader: " + (w.leader || "none") + "."
+      : own.length + " Stratum shards in this process (--stratum-threads).";
+  }
+
   function settingsForm(s) {
     if (edited.settings || !s) return;
     RN.$("set-fee").value = s.pool_fee_percent;
@@ -231,13 +270,15 @@
     var s = a["/pool/stats"];
     RN.show("pool", !!s);
     if (!s) return;
-    RN.kpis(RN.$("pool-kpis"), [
+    var k = [
       ["mode", s.mode + (s.running ? " (pool open)" : " (pool closed)"), "pool-mode"],
-      ["pool hashrate", RN.rate(s.hashrate_hs), "pool-rate"],
+      [s.pool_wide ? "this instance's hashrate" : "pool hashrate", RN.rate(s.hashrate_hs), "pool-rate"],
       ["workers", s.workers_connected, "pool-workers"],
       ["accepted shares", RN.num(s.shares.accepted), "pool-accepted"],
       ["blocks found", s.blocks_found, "pool-blocks-found"],
-    ]);
+    ];
+    if (s.pool_wide) k.splice(1, 0, ["pool-wide hashrate", RN.rate(s.pool_wide.hashrate), "pool-wide-rate"]);
+    RN.kpis(RN.$("pool-kpis"), k);
     RN.$("fee-note").textContent =
       "Every block pays its workers straight from the coinbase. Fees: " + RN.num(s.fee.foundation_percent) + "% to the foundation (fixed) and " + RN.num(s.fee.pool_bps / 100) + "% to this pool (0–10%, set below).";
     var l = s.listening || {};
@@ -248,6 +289,7 @@
     modeForm(a["/pool/mode"] || { mode: s.mode }, !!(s.source && s.source.kind === "upstream"));
     settingsForm(a["/pool/settings"]);
     upstream(s.source);
+    members(s);
     workers();
     bans((a["/pool/bans"] || { bans: [] }).bans);
     blocks((a["/pool/blocks"] || { blocks: [] }).blocks);
