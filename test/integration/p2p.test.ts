@@ -52,11 +52,17 @@ async function post(n: Node, path: string): Promise<any> {
 const tip = async (n: Node) => (await get(n, "/api/chain/tip")) as { height: number; hash: string; work: string } | undefined;
 
 async function sameTip(ns: Node[], minHeight: number, ms = 60_000) {
-  return waitFor(async () => {
-    const tips = await Promise.all(ns.map(tip));
-    if (tips.some((t) => !t || t.height < minHeight)) return undefined;
-    return tips.every((t) => t!.hash === tips[0]!.hash) ? tips[0] : undefined;
-  }, ms);
+  try {
+    return await waitFor(async () => {
+      const tips = await Promise.all(ns.map(tip));
+      if (tips.some((t) => !t || t.height < minHeight)) return undefined;
+      return tips.every((t) => t!.hash === tips[0]!.hash) ? tips[0] : undefined;
+    }, ms);
+  } catch (e) {
+    // A node that never converges (seen once in CI, not reproduced): what each said, for the next investigation.
+    for (const n of ns) console.error(`--- ${n.name}: tip ${JSON.stringify(await tip(n))}, last log lines:\n${n.log.slice(-60).join("\n")}`);
+    throw e;
+  }
 }
 
 afterAll(async () => {
