@@ -353,8 +353,24 @@ export class PoolServer {
     return this.report.block(hash);
   }
 
-  /** Prometheus series of the pool. */
+  /** Prometheus series of the pool (this instance's; with a bus, whether it leads). */
   metrics(): MetricFamily[] {
-    return this.report.metrics();
+    const m = this.report.metrics();
+    if (this.o.bus) m.push({ name: "rignode_pool_leader", help: "1 while this instance leads the pool's members (makes the jobs).", type: "gauge", samples: [{ value: this.role === "leader" ? 1 : 0 }] });
+    return m;
+  }
+
+  /** With a bus: every live member's health and the pool-wide sums (null without one: nothing changes). */
+  cluster(): { instances: MemberHealth[]; pool_wide: Record<string, unknown> } | null {
+    if (!this.o.bus) return null;
+    const instances = this.o.bus.members();
+    const sum = (f: (h: MemberHealth) => number) => instances.reduce((n, h) => n + f(h), 0);
+    return {
+      instances,
+      pool_wide: {
+        members: instances.length, connections: sum((h) => h.connections), workers: sum((h) => h.workers), hashrate_hs: sum((h) => h.hashrate),
+        accepted: sum((h) => h.accepted), rejected: sum((h) => h.rejected), leader: instances.find((h) => h.leader)?.member ?? null,
+      },
+    };
   }
 }
