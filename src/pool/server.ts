@@ -300,6 +300,7 @@ export class PoolServer {
     }
   }
   private bansRestored = false;
+  private followerReadAt = 0;
 
   /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
   private sweep(): void {
@@ -308,6 +309,12 @@ export class PoolServer {
     this.report.sweep(now);
     this.guard.sweep();
     this.restoreBans();
+    // A follower builds no job, so nothing reads the shared ledger before one: its found blocks (stats, payouts) and
+    // bans are read every 10 s instead (the plans only when the block list changed).
+    if (this.role === "follower" && this.o.ledger.backend.kind !== "sqlite" && now - this.followerReadAt >= 10_000) {
+      this.followerReadAt = now;
+      this.o.ledger.prepare(undefined)?.catch((e: Error) => this.o.log.debug("pool.ledger_read_failed", { error: e.message }));
+    }
     if (this.o.bus) {
       try {
         this.o.bus.publishHealth(this.memberHealth());
