@@ -32,11 +32,20 @@ export interface RedisBusOptions {
 /** Job sequences a leader takes from the shared counter at a time (ids stay unique across leaders). */
 const SEQ_BLOCK = 4096;
 
-// Win the lease (NX) and, in the same step, a new fencing epoch and a fresh block of job sequences.
-const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {redis.call('INCR', KEYS[2]), redis.call('INCRBY', KEYS[3], ARGV[3])} end return 0`;
-// Extend a key only while it is still ours (the lease, the instance claim).
+// Win the lease (NX) and, in the same step, a new fencing epoch and a fresh block of job sequences — above the
+// highest this member has seen (ARGV[4], ARGV[5]): a Redis that restarted empty must not hand out old ones again.
+const ACQUIRE = `if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+  local e = redis.call('INCR', KEYS[2])
+  if e <= tonumber(ARGV[4]) then e = tonumber(ARGV[4]) + 1 redis.call('SET', KEYS[2], e) end
+  local n = tonumber(ARGV[3]) local s = redis.call('INCRBY', KEYS[3], n)
+  if s - n < tonumber(ARGV[5]) then s = tonumber(ARGV[5]) + n redis.call('SET', KEYS[3], s) end
+  return {e, s}`;
+// Extend a key only while it is still ours (the lease).
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
+// Keep the instance claim: extended while ours, taken again if it vanished (a Redis restarted empty), 0 if another's.
+const CLAIM = `local v = redis.call('GET', KEYS[1])
+  if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+  if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0`;
 // Release a key only if it is ours.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // Publish a job only under the lease and epoch it was made with: a deposed leader's late job goes nowhere.
@@ -137,7 +146,7 @@ export class RedisBus implements PoolBus {
       await Bun.sleep(250);
     }
     this.claimTimer = setInterval(() => {
-      this.send("EVAL", [EXTEND, "1", this.k.instance, this.member, String(this.o.healthTtlMs)])
+      this.send("EVAL", [CLAIM, "1", this.k.instance, this.member, String(this.o.healthTtlMs)])
         .then((r) => {
           if (Number(r) !== 1) this.opts.log.error("pool.bus_error", { op: "instance_claim", instance: this.opts.instance, error: "another member holds this --pool-instance now" });
         })
@@ -199,6 +208,7 @@ export class RedisBus implements PoolBus {
       return this.fault("job", new Error("a job on the bus is not JSON"));
     }
     if (typeof w?.seq === "number") this.lastJobSeq = Math.max(this.lastJobSeq, w.seq);
+    if (typeof w?.epoch === "number") this.epoch = Math.max(this.epoch, w.epoch);
     for (const cb of this.jobListeners) cb(w);
   }
 
@@ -241,7 +251,7 @@ export class RedisBus implements PoolBus {
     if (t0 - this.lastRenew < this.o.renewMs - this.o.tryMs / 2) return this.checkLease();
     try {
       const r = await this.send("EVAL", [EXTEND, "1", this.k.lease, this.member, String(this.o.leaseMs)]);
-      if (Number(r) !== 1) return this.stepDown("the lease is held by another member");
+      if (Number(r) !== 1) return this.stepDown("the lease is no longer this member's (expired, taken, or Redis restarted empty)");
       this.lastRenew = t0;
       this.leaseUntil = t0 + this.o.leaseMs;
       if (this.seqLeft() < SEQ_BLOCK / 4) void this.reserve();
@@ -268,7 +278,8 @@ export class RedisBus implements PoolBus {
     const t0 = performance.now();
     let r: unknown;
     try {
-      r = await this.send("EVAL", [ACQUIRE, "3", this.k.lease, this.k.epoch, this.k.seq, this.member, String(this.o.leaseMs), String(SEQ_BLOCK)]);
+      const seen = [String(this.epoch), String(this.lastJobSeq)];
+      r = await this.send("EVAL", [ACQUIRE, "3", this.k.lease, this.k.epoch, this.k.seq, this.member, String(this.o.leaseMs), String(SEQ_BLOCK), ...seen]);
     } catch (e) {
       return this.fault("lease", e);
     }

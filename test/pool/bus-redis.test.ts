@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
-import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl } from "../../src/pool";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl, toWire } from "../../src/pool";
 import { Store } from "../../src/store";
-import { EASY, kernel } from "../chain/helpers";
+import { EASY, kernel, mineOn } from "../chain/helpers";
 import { waitFor } from "../helpers";
 import { REDIS_SERVER, redisServer } from "../integration/redis-server";
 
@@ -91,8 +91,36 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     const next = await waitFor(() => (F.server.current && F.server.current.seq > job.seq ? F.server.current : undefined), 5_000);
     expect(F.server.jobs.epoch).toBeGreaterThan(oldEpoch);
     expect(next.seq).toBeGreaterThan(job.seq);
-    const { toWire } = await import("../../src/pool/job-wire");
     await expect(F.bus.publishJob(toWire(next, true, oldEpoch, F.server.source))).rejects.toThrow(/no longer this member's/);
+  }, 60_000);
+
+  test("Redis restarted empty: a leader is elected again with a newer epoch and higher job ids, and the follower adopts its jobs", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t3");
+    const B = member(chain, redis.url, 1, "t3");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const leader = () => [A, B].find((m) => m.server.role === "leader");
+    await waitFor(() => leader(), 10_000);
+    const first = await waitFor(() => (A.server.current && A.server.current.seq === B.server.current?.seq ? A.server.current : undefined), 10_000);
+    const epoch = Math.max(A.server.jobs.epoch, B.server.jobs.epoch);
+    await redis.stop();
+    await Bun.sleep(500);
+    await redis.start(); // the same port, no keys: no epoch, no job counter, no claims
+    const after = await waitFor(() => {
+      const l = leader();
+      return l && l.server.jobs.epoch > epoch && l.server.current && l.server.current.seq > first.seq ? l : undefined;
+    }, 20_000);
+    // A new tip: the (new) leader builds and publishes, the other member adopts it.
+    mineOn(chain, generateKeyPair());
+    const other = after === A ? B : A;
+    await waitFor(() => (other.server.current?.job.work.height === 2 && other.server.current.job.id === after.server.current?.job.id ? true : undefined), 15_000);
   }, 60_000);
 
   test("a second live member with the same --pool-instance is refused; a dead one's claim expires", async () => {
