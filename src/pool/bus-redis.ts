@@ -32,13 +32,14 @@ export interface RedisBusOptions {
 /** Job sequences a leader takes from the shared counter at a time (ids stay unique across leaders). */
 const SEQ_BLOCK = 4096;
 
-// Win the lease (NX) and, in the same step, a new fencing epoch and a fresh block of job sequences — above the
-// highest this member has seen (ARGV[4], ARGV[5]): a Redis that restarted empty must not hand out old ones again.
+// Win the lease (NX) and, in the same step, a new fencing epoch and a fresh block of job sequences. A counter behind
+// what this member has seen (ARGV[4], ARGV[5]) means Redis restarted empty: both jump well past it, so members that
+// saw a little more than this one (a job it missed) still take the new leader's jobs as newer.
 const ACQUIRE = `if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
   local e = redis.call('INCR', KEYS[2])
-  if e <= tonumber(ARGV[4]) then e = tonumber(ARGV[4]) + 1 redis.call('SET', KEYS[2], e) end
+  if e <= tonumber(ARGV[4]) then e = tonumber(ARGV[4]) + 1000 redis.call('SET', KEYS[2], e) end
   local n = tonumber(ARGV[3]) local s = redis.call('INCRBY', KEYS[3], n)
-  if s - n < tonumber(ARGV[5]) then s = tonumber(ARGV[5]) + n redis.call('SET', KEYS[3], s) end
+  if s - n < tonumber(ARGV[5]) then s = tonumber(ARGV[5]) + 65536 + n redis.call('SET', KEYS[3], s) end
   return {e, s}`;
 // Extend a key only while it is still ours (the lease).
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
