@@ -10,6 +10,9 @@ import { hostname } from "node:os";
 import { RignodeError, type Logger } from "../core";
 import type { BanRow } from "./ledger-backend";
 import type { MemberHealth, PoolBus, WireJob } from "./bus";
+import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, PUBLISH, RELEASE, SEQ_BLOCK } from "./bus-redis-scripts";
+
+export { checkBusUrl } from "./bus-redis-scripts";
 
 export interface RedisBusOptions {
   url: string;
@@ -29,45 +32,6 @@ export interface RedisBusOptions {
   timeoutMs?: number;
 }
 
-/** Job sequences a leader takes from the shared counter at a time (ids stay unique across leaders). */
-const SEQ_BLOCK = 4096;
-
-// Win the lease (NX) and, in the same step, a new fencing epoch and a fresh block of job sequences. A counter behind
-// what this member has seen (ARGV[4], ARGV[5]) means Redis restarted empty: both jump well past it, so members that
-// saw a little more than this one (a job it missed) still take the new leader's jobs as newer.
-const ACQUIRE = `if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-  local e = redis.call('INCR', KEYS[2])
-  if e <= tonumber(ARGV[4]) then e = tonumber(ARGV[4]) + 1000 redis.call('SET', KEYS[2], e) end
-  local n = tonumber(ARGV[3]) local s = redis.call('INCRBY', KEYS[3], n)
-  if s - n < tonumber(ARGV[5]) then s = tonumber(ARGV[5]) + 65536 + n redis.call('SET', KEYS[3], s) end
-  return {e, s}`;
-// Extend a key only while it is still ours (the lease).
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
-// Keep the instance claim: extended while ours, taken again if it vanished (a Redis restarted empty), 0 if another's.
-const CLAIM = `local v = redis.call('GET', KEYS[1])
-  if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-  if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0`;
-// Release a key only if it is ours.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-// Publish a job only under the lease and epoch it was made with: a deposed leader's late job goes nowhere.
-const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-  redis.call('SET', KEYS[3], ARGV[3]) redis.call('PUBLISH', ARGV[4], ARGV[3]) return 1`;
-
-/** The bus URL's scheme and host, checked before anything connects (the password never shown). */
-export function checkBusUrl(url: string): string {
-  const form = "expected redis://[USER:PASSWORD@]HOST:PORT[/DB] (or rediss://, valkey://)";
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RignodeError("config", `--bus is not a URL; ${form}`);
-  }
-  if (!["redis:", "rediss:", "valkey:", "valkeys:"].includes(u.protocol)) throw new RignodeError("config", `--bus: scheme ${u.protocol} is not one Redis speaks; ${form}`);
-  if (!u.hostname) throw new RignodeError("config", `--bus names no host; ${form}`);
-  if (u.pathname.length > 1 && !/^\/\d{1,2}$/.test(u.pathname)) throw new RignodeError("config", `--bus: database must be a number, got '${u.pathname.slice(1, 20)}'; ${form}`);
-  return `${u.protocol}//${u.host}${u.pathname.length > 1 ? u.pathname : ""}`;
-}
-
 export class RedisBus implements PoolBus {
   readonly member: string;
   readonly shown: string;
@@ -79,6 +43,8 @@ export class RedisBus implements PoolBus {
   private readonly jobListeners: ((w: WireJob) => void)[] = [];
   private readonly banListeners: ((b: BanRow) => void)[] = [];
   private leading = false;
+  /** Was leading, cut off from Redis past the lease: builds for its own miners, publishes nothing (see checkLease). */
+  private adrift = false;
   epoch = 0;
   /** ms (performance.now) until which the lease is surely ours: the start of the last successful renewal + TTL. */
   private leaseUntil = 0;
@@ -173,10 +139,9 @@ export class RedisBus implements PoolBus {
     this.started = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.leading) {
-      this.stepDown("stopping");
-      await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
-    }
+    const held = this.leading;
+    this.stepDown("stopping");
+    if (held) await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
     await this.send("DEL", [this.k.health(this.member), this.k.conns(this.member)]).catch(() => {});
     await this.send("ZREM", [this.k.members, this.member]).catch(() => {});
     this.sub?.close();
@@ -263,13 +228,22 @@ export class RedisBus implements PoolBus {
   }
 
   /** A leader that could not renew for the lease's lifetime steps down: another may hold it now. */
+  /**
+   * A leader that could not renew for the lease's lifetime stops publishing: another member may hold the lease now.
+   * Cut off from Redis it is "adrift": it goes on building jobs for its own miners (ids from the block it reserved,
+   * unique still), and once Redis answers it leads again or follows whoever does.
+   */
   private checkLease(): void {
-    if (this.leading && performance.now() >= this.leaseUntil - this.o.tryMs / 2) this.stepDown("the lease could not be renewed in time");
+    if (!this.leading || performance.now() < this.leaseUntil - this.o.tryMs / 2) return;
+    this.leading = false;
+    this.adrift = true;
+    this.opts.log.warn("pool.bus_adrift", { member: this.member, epoch: this.epoch, note: "the lease could not be renewed in time: jobs for this instance's own miners only, none published, until Redis answers" });
   }
 
   private stepDown(why: string): void {
-    if (!this.leading) return;
+    if (!this.leading && !this.adrift) return;
     this.leading = false;
+    this.adrift = false;
     this.seqs = [];
     this.opts.log.warn("pool.bus_lease_lost", { member: this.member, epoch: this.epoch, reason: why });
     for (const cb of this.leadership) cb(false, this.epoch);
@@ -284,7 +258,10 @@ export class RedisBus implements PoolBus {
     } catch (e) {
       return this.fault("lease", e);
     }
-    if (!Array.isArray(r)) return;
+    if (!Array.isArray(r)) {
+      if (this.adrift) this.stepDown("Redis answers again and another member holds the lease");
+      return;
+    }
     const epoch = Number(r[0]);
     const end = Number(r[1]);
     this.epoch = epoch;
@@ -292,6 +269,7 @@ export class RedisBus implements PoolBus {
     this.lastRenew = t0;
     this.leaseUntil = t0 + this.o.leaseMs;
     this.leading = true;
+    this.adrift = false;
     this.opts.log.info("pool.bus_lease_won", { member: this.member, epoch });
     if (!this.started) return;
     for (const cb of this.leadership) cb(true, epoch);
@@ -317,7 +295,7 @@ export class RedisBus implements PoolBus {
 
   nextSeq(): number {
     const r = this.seqs[0];
-    if (!this.leading || !r) throw new RignodeError("unavailable", "no job ids reserved from the bus (not the leader, or Redis is unreachable)");
+    if ((!this.leading && !this.adrift) || !r) throw new RignodeError("unavailable", "no job ids reserved from the bus (not the leader, or Redis unreachable and the reserved ones used up)");
     const n = r[0]++;
     if (r[0] > r[1]) this.seqs.shift();
     if (n > 0xffffffff) throw new RignodeError("internal", "the bus's job counter passed 2^32: reset rignode:pool:*:seq with every instance stopped");

@@ -77,6 +77,7 @@ export class PoolServer {
     const was = this.role;
     this.role = role;
     const jobs = this.jobs;
+    const renewed = lease.epoch !== undefined && lease.epoch > jobs.epoch;
     if (lease.epoch !== undefined) jobs.epoch = Math.max(jobs.epoch, lease.epoch);
     jobs.following = role === "follower";
     jobs.nextSeq = role === "leader" ? (lease.nextSeq ?? null) : null;
@@ -85,7 +86,10 @@ export class PoolServer {
     if (!this.running) return;
     if (role === "leader") {
       if (!this.refreshTimer) this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+      // A new leader builds at once (clean: the followers' last job may be old); one that led on without publishing
+      // (cut off from the bus) publishes a job of its new lease at once.
       if (was !== "leader") this.refresh(true);
+      else if (renewed) this.refresh(false);
     } else if (this.refreshTimer) {
       clearInterval(this.refreshTimer);
       this.refreshTimer = null;

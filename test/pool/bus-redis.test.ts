@@ -123,6 +123,39 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     await waitFor(() => (other.server.current?.job.work.height === 2 && other.server.current.job.id === after.server.current?.job.id ? true : undefined), 15_000);
   }, 60_000);
 
+  test("Redis unreachable: the leader goes on building jobs for its own miners (publishing none); once Redis answers, one leads and both serve its jobs", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t4");
+    const B = member(chain, redis.url, 1, "t4");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    const F = L === A ? B : A;
+    await waitFor(() => (F.server.current && F.server.current.seq === L.server.current?.seq ? true : undefined), 10_000);
+    await redis.stop();
+    await Bun.sleep(4000); // past the lease
+    // A new tip while Redis is away: the leader's miners get a job on it; the follower keeps the last one it was sent.
+    mineOn(chain, generateKeyPair());
+    await waitFor(() => (L.server.current?.job.work.height === 2 ? true : undefined), 5_000);
+    expect(L.server.role).toBe("leader");
+    expect(F.server.role).toBe("follower");
+    expect(F.server.current!.job.work.height).toBe(1);
+    await redis.start();
+    // One leader again (a newer epoch), and its job on the new tip reaches the other member.
+    await waitFor(() => {
+      const l = [A, B].filter((m) => m.server.role === "leader");
+      if (l.length !== 1) return undefined;
+      const o = l[0] === A ? B : A;
+      return o.server.current?.job.work.height === 2 && o.server.current.job.id === l[0]!.server.current?.job.id ? true : undefined;
+    }, 20_000);
+  }, 60_000);
+
   test("a second live member with the same --pool-instance is refused; a dead one's claim expires", async () => {
     const redis = redisServer();
     await redis.start();
