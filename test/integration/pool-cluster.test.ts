@@ -4,18 +4,20 @@
 // flow — the follower leads within the issue's 5 s and jobs continue, every acknowledged share in PostgreSQL; the
 // extranonce1 split by --pool-instance, and a second live member with the same id refused.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAddress, generateKeyPair, NETWORKS } from "../../src/chain";
 import { leToDisplayHex, toHex } from "../../src/core";
 import { PostgresLedger } from "../../src/pool";
-import { bin, freePort, run, waitFor } from "../helpers";
+import { bin, freePort, ROOT, run, waitFor } from "../helpers";
 import { POSTGRES_BIN, postgresServer } from "./postgres-server";
 import { REDIS_SERVER, redisServer } from "./redis-server";
 import { json, leads, Probe, startInstance, startWorker, type Instance, type Proc, type Worker } from "./pool-cluster";
 
 const VERSION = NETWORKS.devnet!.addressVersion;
+const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p && existsSync(p));
+const OUT = join(ROOT, ".ci", "out");
 const procs: Proc[] = [];
 const probes: Probe[] = [];
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -143,6 +145,28 @@ describe.skipIf(!POSTGRES_BIN || !REDIS_SERVER)("two rignode pool instances on o
     expect(r.stderr).toContain("--pool-instance 2 is already a live member");
     expect(r.stderr).not.toContain("pool.started");
   }, 90_000);
+
+  test.skipIf(!CHROMIUM)("the panel of either instance shows every instance's health and the pool-wide figures", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => void errors.push(e.message));
+      await page.goto(B.api);
+      await page.waitForSelector("body[data-ready]", { timeout: 20_000 });
+      await page.waitForSelector("#pool-members:not([hidden]) #instances tbody tr:nth-child(2)", { timeout: 20_000 });
+      const rows = await page.locator("#instances tbody tr").allTextContents();
+      expect(rows).toHaveLength(2);
+      expect(rows.filter((r) => r.includes("leader"))).toHaveLength(1);
+      expect(await page.locator("#pool-wide").textContent()).toMatch(/^Pool-wide \(2 instances\)/);
+      mkdirSync(OUT, { recursive: true });
+      await page.locator("#pool-members").screenshot({ path: join(OUT, "panel-pool-instances.png") });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   test("(c) kill -9 of the leader while shares flow: the follower leads within 5 s, jobs go on, every acknowledged share is in the ledger", async () => {
     const [L, F] = (await leads(A)) ? [A, B] : [B, A];
