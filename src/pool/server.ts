@@ -21,6 +21,9 @@ import type { MemberHealth, PoolBus } from "./bus";
 export { DEFAULT_LIMITS, MAX_IDLE_WORKER_RECORDS, type PoolLimits, type PoolServerOptions } from "./options";
 export { PoolConn, type Link } from "./conn";
 
+/** Connected payees a member reports while the plan pays by connection (a fresh pool's first blocks). */
+const MAX_MEMBER_PAYEES = 1000;
+
 /**
  * The pool: jobs from the chain tip with the payout plan in the coinbase, one Stratum session per connection
  * behind any codec, share checks through the kernel, the ledger's group commit before every acknowledgement,
@@ -119,6 +122,7 @@ export class PoolServer {
       member: "", instance: this.o.instanceId, leader: this.role === "leader", at: this.now(), connections: this.conns.size, workers: r.workersConnected(),
       hashrate: this.hashrate(), accepted: r.counters.accepted, rejected: r.rejectedTotal(),
       job: cur?.job.id ?? null, height: cur?.job.work.height ?? null, problems: this.health().problems,
+      ...(cur?.plan.basis === "connected" ? { payees: [...this.sessions.connectedPayees().keys()].slice(0, MAX_MEMBER_PAYEES) } : {}),
     };
   }
 
@@ -320,6 +324,7 @@ export class PoolServer {
       this.o.ledger.prepare(undefined)?.catch((e: Error) => this.o.log.debug("pool.ledger_read_failed", { error: e.message }));
     }
     if (this.o.bus) {
+      if (this.role === "leader") this.jobs.membersJoined();
       try {
         this.o.bus.publishHealth(this.memberHealth());
       } catch (e) {
