@@ -156,6 +156,33 @@
     );
   }
 
+  /** With --bus: every instance's health (from the bus) and the pool-wide sums; hidden for a pool alone. */
+  function members(s) {
+    RN.show("pool-members", !!s.instances);
+    if (!s.instances) return;
+    var w = s.pool_wide;
+    RN.$("pool-wide").textContent = "Pool-wide (" + w.members + " instances): " + RN.rate(w.hashrate_hs) + ", " + RN.num(w.workers) + " workers on " + RN.num(w.connections) + " connections, " + RN.num(w.accepted) + " shares accepted, " + RN.num(w.rejected) + " rejected.";
+    RN.rows(
+      RN.$("instances").tBodies[0],
+      s.instances.slice().sort(function (a, b) { return a.instance - b.instance; }).map(function (h) {
+        return RN.el(
+          "tr",
+          null,
+          RN.el("td", null, RN.el("span", { title: h.member }, h.instance)),
+          RN.el("td", { class: h.leader ? "good" : "" }, h.leader ? "leader" : "follower"),
+          RN.el("td", { class: "num" }, RN.num(h.connections)),
+          RN.el("td", { class: "num" }, RN.num(h.workers)),
+          RN.el("td", { class: "num" }, RN.rate(h.hashrate)),
+          RN.el("td", { class: "num" }, RN.num(h.accepted)),
+          RN.el("td", { class: "num" }, RN.num(h.rejected)),
+          RN.el("td", null, h.job === null ? "none" : h.job + (h.height === null ? "" : " (height " + h.height + ")")),
+          RN.el("td", { class: h.problems.length ? "bad" : "good" }, h.problems.length ? h.problems.join("; ") : "ok"),
+        );
+      }),
+      "no instance has reported yet",
+    );
+  }
+
   function shareUrls(l) {
     var host = location.hostname.indexOf(":") >= 0 ? "[" + location.hostname + "]" : location.hostname;
     var loop = /^(127\.|localhost$|\[::1\]$)/.test(host);
@@ -219,45 +246,6 @@
     RN.$("join-fields").disabled = !chosen || chosen.value !== "join";
   }
 
-  /**
-   * Every member serving this pool: the instances behind one bus (each with its shards) or this process's shards.
-   * A member whose last report is older than 5 s is shown as silent (it went away, or cannot reach the bus).
-   */
-  function memberRow(m, shard) {
-    var age = m.at ? Date.now() - m.at : 0;
-    var problems = (m.problems || []).join("; ");
-    var health = age > 5000 ? "silent " + RN.duration(age / 1000) : problems || "ok";
-    var cls = age > 5000 || problems ? "bad" : "good";
-    return RN.el(
-      "tr",
-      { "data-member": m.member },
-      RN.el("td", { class: "name" }, shard ? "↳ " + m.member : m.member + (m.instance === undefined ? "" : " (instance " + m.instance + ")")),
-      RN.el("td", null, shard ? "shard" : m.leader ? "leader" : "follower"),
-      RN.el("td", { class: "num" }, RN.num(m.connections)),
-      RN.el("td", { class: "num" }, RN.num(m.workers)),
-      RN.el("td", { class: "num rate" }, RN.rate(m.hashrate)),
-      RN.el("td", { class: "num" }, RN.num(m.accepted)),
-      RN.el("td", { class: "num" }, RN.num(m.rejected)),
-      RN.el("td", null, m.job === null || m.job === undefined ? "none" : m.job + (m.height ? " @" + m.height : "")),
-      RN.el("td", { class: cls }, health),
-    );
-  }
-
-  function members(s) {
-    var list = s.instances || [];
-    var own = s.shards || [];
-    RN.show("members", list.length > 0 || own.length > 0);
-    if (!list.length && !own.length) return;
-    var rows = [];
-    if (list.length) list.forEach(function (m) { rows.push(memberRow(m, false)); (m.shards || []).forEach(function (x) { rows.push(memberRow(x, true)); }); });
-    else own.forEach(function (x) { rows.push(memberRow(x, true)); });
-    RN.rows(RN.$("members-table").tBodies[0], rows, "no members");
-    var w = s.pool_wide;
-    RN.$("members-note").textContent = w
-      ? "Pool-wide (all " + list.length + " instances): " + RN.rate(w.hashrate) + ", " + RN.num(w.workers) + " workers on " + RN.num(w.connections) + " connections, " + RN.num(w.accepted) + " shares accepted; leader: " + (w.leader || "none") + "."
-      : own.length + " Stratum shards in this process (--stratum-threads).";
-  }
-
   function settingsForm(s) {
     if (edited.settings || !s) return;
     RN.$("set-fee").value = s.pool_fee_percent;
@@ -277,7 +265,7 @@
       ["accepted shares", RN.num(s.shares.accepted), "pool-accepted"],
       ["blocks found", s.blocks_found, "pool-blocks-found"],
     ];
-    if (s.pool_wide) k.splice(1, 0, ["pool-wide hashrate", RN.rate(s.pool_wide.hashrate), "pool-wide-rate"]);
+    if (s.pool_wide) k.splice(1, 0, ["pool-wide hashrate", RN.rate(s.pool_wide.hashrate_hs), "pool-wide-rate"]);
     RN.kpis(RN.$("pool-kpis"), k);
     RN.$("fee-note").textContent =
       "Every block pays its workers straight from the coinbase. Fees: " + RN.num(s.fee.foundation_percent) + "% to the foundation (fixed) and " + RN.num(s.fee.pool_bps / 100) + "% to this pool (0–10%, set below).";
