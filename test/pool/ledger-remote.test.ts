@@ -14,12 +14,12 @@ function pair(dir: string) {
   const main = new Ledger(Store.open(dir));
   const calls: LedgerCall[] = [];
   const ch = new MessageChannel();
-  ch.port1.onmessage = async (e: MessageEvent<LedgerCall>) => {
-    calls.push(e.data);
-    ch.port1.postMessage(await serveLedger(main, e.data));
+  ch.port1.onmessage = async (e) => {
+    calls.push(e.data as LedgerCall);
+    ch.port1.postMessage(await serveLedger(main, e.data as LedgerCall));
   };
   const remote = new RemoteLedger("sqlite", (m) => ch.port2.postMessage(m));
-  ch.port2.onmessage = (e: MessageEvent<LedgerAnswer>) => remote.answer(e.data);
+  ch.port2.onmessage = (e) => remote.answer(e.data as LedgerAnswer);
   const close = () => (ch.port1.close(), ch.port2.close());
   return { main, remote, calls, close };
 }
