@@ -57,11 +57,11 @@ export class Guard {
   ) {}
 
   /** Takes a connection slot for `ip`; the reason it is refused (an IP ban, the per-IP cap), or null. */
-  admit(ip: string): string | null {
+  admit(ip: string, others = 0): string | null {
     const ban = this.active(key(ip, null));
     if (ban) return banText(ban, this.now());
     const n = this.perIp.get(ip) ?? 0;
-    if (this.limits.maxPerIp > 0 && n >= this.limits.maxPerIp) return `more than ${this.limits.maxPerIp} connections from ${ip}`;
+    if (this.limits.maxPerIp > 0 && n + others >= this.limits.maxPerIp) return `more than ${this.limits.maxPerIp} connections from ${ip}`;
     this.perIp.set(ip, n + 1);
     return null;
   }

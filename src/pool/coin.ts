@@ -246,6 +246,25 @@ export function parseTemplate(g: unknown): CoinTemplate {
   };
 }
 
+/** A template back in getblocktemplate's form (parseTemplate reads it again, with all its checks): for other pool members. */
+export function templateToGbt(t: CoinTemplate): Record<string, unknown> {
+  const display = (b: Uint8Array) => toHex(b.slice().reverse());
+  return {
+    version: t.version,
+    previousblockhash: t.prevHashHex,
+    bits: t.bits.toString(16).padStart(8, "0"),
+    target: t.target.toString(16).padStart(64, "0"),
+    curtime: t.curtime,
+    mintime: t.mintime,
+    height: t.height,
+    coinbasevalue: Number(t.coinbaseValue),
+    transactions: t.txs.map((x) => ({ data: toHex(x.data), txid: display(x.txid), hash: display(x.wtxid) })),
+    ...(t.witnessCommitment ? { default_witness_commitment: toHex(t.witnessCommitment) } : {}),
+    ...(t.mweb ? { mweb: toHex(t.mweb) } : {}),
+    ...(t.longpollId !== null ? { longpollid: t.longpollId } : {}),
+  };
+}
+
 /** Extranonce bytes inside the coinbase scriptSig: 4 of extranonce1 (per connection) + 4 of extranonce2. */
 export const COIN_EXTRANONCE = 8;
 const MAX_SCRIPTSIG = 100;

@@ -17,3 +17,5 @@ export type { StratumCodec } from "../stratum";
 export { ChainSource, chainWork, MAX_TAG_BYTES, type WorkSource, type Work, type WorkEvent, type SubmitResult, type PayoutOutput } from "./source";
 export { UpstreamSource, RpcClient, RpcError, type UpstreamOptions } from "./upstream";
 export * as coin from "./coin";
+export { toWire, fromWire, type WireJob } from "./job-wire";
+export { MemoryHub, MemoryBus, type PoolBus, type MemberHealth } from "./bus";

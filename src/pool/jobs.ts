@@ -11,6 +11,7 @@ import { hashDifficulty } from "./target";
 import { RunAgain } from "./rerun";
 import type { PoolConn } from "./conn";
 import type { JobRecord, PoolContext } from "./context";
+import { fromWire, toWire, type WireJob } from "./job-wire";
 
 /** What this part uses of the pool. */
 type Pool = Pick<PoolContext, "o" | "now" | "algo" | "isRunning" | "sessions" | "shares" | "report">;
@@ -33,7 +34,52 @@ export class Jobs {
   /** One build at a time; refreshes asked for meanwhile make one more (clean if any of them was). */
   private readonly builder = new RunAgain<boolean>((clean) => this.build(clean), (a, b) => a || b, () => this.pool.isRunning());
 
+  /** A follower adopts the jobs a leader publishes and never builds its own (no source.work(), no ledger reads). */
+  following = false;
+  /** The highest lease epoch seen (a follower) or held (the leader): jobs of an older one are dropped. */
+  epoch = 0;
+  /** Where a leader's job sequences come from (a counter shared by every leader); null: this server's own count. */
+  nextSeq: (() => number) | null = null;
+  private readonly published: ((w: WireJob) => void)[] = [];
+
   constructor(private readonly pool: Pool) {}
+
+  /** Called with every job this server makes current, built or adopted (a leader publishes it, a shard host relays it). */
+  onPublished(cb: (w: WireJob) => void): void {
+    this.published.push(cb);
+  }
+
+  /**
+   * A follower takes a job the leader published: checked (fromWire), then the same publish path as a built job.
+   * A job of an older lease epoch, or not newer than the current one, is dropped; a malformed one is refused and
+   * logged (the last good job stays). Whether it became current.
+   */
+  adopt(w: WireJob): boolean {
+    const t0 = performance.now();
+    const log = this.pool.o.log;
+    if (!this.following || !this.pool.isRunning()) return false;
+    if (typeof w?.epoch === "number" && w.epoch < this.epoch) {
+      log.debug("pool.job_dropped", { job: typeof w.seq === "number" ? w.seq.toString(16) : null, epoch: w.epoch, highest_epoch: this.epoch, reason: "older lease epoch" });
+      return false;
+    }
+    let rec: JobRecord;
+    try {
+      rec = fromWire(w, this.pool.o.source, this.pool.algo);
+    } catch (e) {
+      log.warn("pool.job_refused", { reason: (e as Error).message, serving: this.current?.job.id ?? null });
+      return false;
+    }
+    if (this.current && rec.seq <= this.current.seq) {
+      log.debug("pool.job_dropped", { job: rec.job.id, current: this.current.job.id, reason: "not newer than the current job" });
+      return false;
+    }
+    this.epoch = w.epoch;
+    this.seq = Math.max(this.seq, rec.seq);
+    if (w.clean) this.tipAt = t0;
+    this.tryPublish(rec, w.clean, t0, w);
+    if (this.current === rec) log.debug("pool.job_adopted", { job: rec.job.id, epoch: w.epoch, height: rec.job.work.height, clean: w.clean });
+    return this.current === rec;
+  }
 
   /** The network's difficulty at the current job (Infinity before the first). */
   get networkDifficulty(): number {
@@ -67,6 +113,8 @@ export class Jobs {
   }
 
   onWork(e: WorkEvent): void {
+    // A follower's work comes from the leader, which sees the same tips (and reorganisations) and reconciles.
+    if (this.following) return;
     if (e.reorg) {
       const n = this.pool.o.ledger.reconcile(e.reorg.onMain);
       if (n) this.pool.o.log.warn("pool.blocks_reorganised", { changed: n, depth: e.reorg.depth });
@@ -97,6 +145,7 @@ export class Jobs {
    * check it first (an upstream daemon's proposal mode); a refused job is not sent, miners keep the last one.
    */
   refresh(clean: boolean): void {
+    if (this.following) return;
     void this.builder.ask(clean);
   }
 
@@ -142,9 +191,9 @@ export class Jobs {
   }
 
   /** Publishes a job; one that cannot be (its notify does not encode) is logged and the last good job stays. */
-  private tryPublish(rec: JobRecord, clean: boolean, t0: number): void {
+  private tryPublish(rec: JobRecord, clean: boolean, t0: number, wire?: WireJob): void {
     try {
-      this.publish(rec, clean, t0);
+      this.publish(rec, clean, t0, wire);
     } catch (e) {
       const why = `not published: ${(e as Error).message}`;
       if (clean) this.cleanOwed = true;
@@ -170,7 +219,7 @@ export class Jobs {
    */
   payeeJoined(address: Uint8Array): void {
     const plan = this.current?.plan;
-    if (!this.pool.isRunning() || !plan || plan.basis !== "connected" || toHex(address) in plan.weights || this.freshQueued) return;
+    if (this.following || !this.pool.isRunning() || !plan || plan.basis !== "connected" || toHex(address) in plan.weights || this.freshQueued) return;
     this.freshQueued = true;
     setImmediate(() => {
       this.freshQueued = false;
@@ -217,7 +266,8 @@ export class Jobs {
       };
       return plan.outputs.map((x) => ({ to: Buffer.from(x.to, "hex"), amount: x.amount }));
     }, "rignode pool");
-    const seq = ++this.seq;
+    const seq = this.nextSeq ? this.nextSeq() : this.seq + 1;
+    this.seq = Math.max(this.seq, seq);
     const id = seq.toString(16);
     return { job: makeJob(id, this.pool.algo, work, false), seq, plan: stored!, createdAt: this.pool.now(), networkDifficulty: hashDifficulty(bitsToTarget(bits), this.pool.algo) };
   }
@@ -246,7 +296,7 @@ export class Jobs {
       .finally(() => (this.checkingChain = false));
   }
 
-  private publish(rec: JobRecord, clean: boolean, t0: number): void {
+  private publish(rec: JobRecord, clean: boolean, t0: number, wire?: WireJob): void {
     clean = clean || this.cleanOwed;
     rec.job.notify.cleanJobs = clean;
     // Encoded before anything changes: a notify a codec cannot carry throws here, and the last job stays current.
@@ -263,7 +313,16 @@ export class Jobs {
     this.pool.report.lastBroadcastMs = end - t0;
     if (clean && this.tipAt !== null) this.pool.report.tipToNotify.add(end - this.tipAt);
     this.tipAt = null;
-    if (clean) this.checkMainChain(rec.job.work.height);
+    if (clean && !this.following) this.checkMainChain(rec.job.work.height);
+    if (!this.published.length) return;
+    const w = wire ? (wire.clean === clean ? wire : { ...wire, clean }) : toWire(rec, clean, this.epoch, this.pool.o.source);
+    for (const cb of this.published) {
+      try {
+        cb(w);
+      } catch (e) {
+        this.pool.o.log.warn("pool.bus_error", { job: rec.job.id, error: (e as Error).message });
+      }
+    }
   }
 
   /**

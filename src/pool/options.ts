@@ -4,6 +4,7 @@ import { MAX_MINER_MESSAGE_BYTES } from "../stratum";
 import type { Ledger } from "./ledger";
 import type { WorkSource } from "./source";
 import type { VardiffOptions } from "./vardiff";
+import type { PoolBus } from "./bus";
 
 /** Anti-abuse limits; 0 turns a limit off where that makes sense. */
 export interface PoolLimits {
@@ -70,6 +71,13 @@ export interface PoolServerOptions {
   jobRefreshSeconds: number;
   /** First byte of every extranonce1: keeps them unique across pool instances. */
   instanceId: number;
+  /**
+   * leader (default): builds jobs from the source. follower: adopts the jobs a leader publishes (Jobs.adopt) and
+   * never builds its own; switched at runtime by setRole (the bus's lease decides with several members).
+   */
+  role?: "leader" | "follower";
+  /** Other members (instances, shards): per-IP counts and bans shared, jobs adopted or published, health. */
+  bus?: PoolBus;
   /** BIP310 bits miners may roll. */
   versionMask?: number;
   now?: () => number;

@@ -82,6 +82,20 @@ export class PoolReport {
     }
   }
 
+  /** Shares refused for any reason. */
+  rejectedTotal(): number {
+    let n = 0;
+    for (const k in this.rejected) n += this.rejected[k]!;
+    return n;
+  }
+
+  /** Workers with an open connection. */
+  workersConnected(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (w.openSince.length) n++;
+    return n;
+  }
+
   /** Pool statistics: hashrate from shares, per-worker figures and scores (unless `withWorkers` is false), blocks, payouts, latency. */
   stats(withWorkers = true) {
     const now = this.pool.now();

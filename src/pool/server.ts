@@ -16,6 +16,7 @@ import type { JobRecord } from "./context";
 import { SharePath } from "./stratifier";
 import { PoolReport } from "./report";
 import type { PoolServerOptions } from "./options";
+import type { MemberHealth, PoolBus } from "./bus";
 
 export { DEFAULT_LIMITS, MAX_IDLE_WORKER_RECORDS, type PoolLimits, type PoolServerOptions } from "./options";
 export { PoolConn, type Link } from "./conn";
@@ -60,6 +61,61 @@ export class PoolServer {
       throw new RignodeError("config", `a coinbase of ${o.source.maxOutputs} outputs makes a notify of up to ${this.maxNotifyBytes} bytes, over the ${MAX_POOL_MESSAGE_BYTES} workers accept`);
     }
     o.source.onWork((e) => this.jobs.onWork(e));
+    this.role = o.role ?? "leader";
+    this.jobs.following = this.role === "follower";
+    if (o.bus) this.joinBus(o.bus);
+  }
+
+  /** leader: builds jobs; follower: adopts the leader's (see PoolServerOptions.role). */
+  role: "leader" | "follower";
+
+  /**
+   * Leads (builds jobs from the source at once, then on its timer) or follows (adopts published jobs). A leader's
+   * jobs carry the lease's fencing epoch and take their sequences from nextSeq (a counter every leader shares).
+   */
+  setRole(role: "leader" | "follower", lease: { epoch?: number; nextSeq?: () => number } = {}): void {
+    const was = this.role;
+    this.role = role;
+    const jobs = this.jobs;
+    if (lease.epoch !== undefined) jobs.epoch = Math.max(jobs.epoch, lease.epoch);
+    jobs.following = role === "follower";
+    jobs.nextSeq = role === "leader" ? (lease.nextSeq ?? null) : null;
+    if (role === "leader" && was !== "leader") this.o.log.info("pool.leader_elected", { instance: this.o.instanceId, epoch: jobs.epoch });
+    if (role === "follower" && was === "leader") this.o.log.warn("pool.leader_lost", { instance: this.o.instanceId, epoch: jobs.epoch });
+    if (!this.running) return;
+    if (role === "leader") {
+      if (!this.refreshTimer) this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+      if (was !== "leader") this.refresh(true);
+    } else if (this.refreshTimer) {
+      clearInterval(this.refreshTimer);
+      this.refreshTimer = null;
+    }
+  }
+
+  /** The bus's lease decides the role; jobs go out (leader) or come in (follower); bans decided elsewhere hold here. */
+  private joinBus(bus: PoolBus): void {
+    bus.onLeadership((leading, epoch) => this.setRole(leading ? "leader" : "follower", { epoch, nextSeq: bus.nextSeq?.bind(bus) }));
+    bus.onJob((w) => {
+      if (this.role === "follower") this.jobs.adopt(w);
+    });
+    this.jobs.onPublished((w) => {
+      if (this.role === "leader") bus.publishJob(w).catch((e) => this.o.log.warn("pool.bus_error", { op: "publish_job", job: w.seq.toString(16), error: (e as Error).message }));
+    });
+    bus.onBan((b) => {
+      const ban = this.guard.restore(b);
+      if (ban) this.sessions.enforce(ban, true);
+    });
+  }
+
+  /** This member's health for the others (the bus stamps its name and the time). */
+  memberHealth(): MemberHealth {
+    const cur = this.jobs.current;
+    const r = this.report;
+    return {
+      member: "", instance: this.o.instanceId, leader: this.role === "leader", at: this.now(), connections: this.conns.size, workers: r.workersConnected(),
+      hashrate: this.hashrate(), accepted: r.counters.accepted, rejected: r.rejectedTotal(),
+      job: cur?.job.id ?? null, height: cur?.job.work.height ?? null, problems: this.health().problems,
+    };
   }
 
   get algo() {
@@ -88,8 +144,10 @@ export class PoolServer {
     if (this.running) return;
     this.running = true;
     this.restoreBans();
-    this.refresh(true);
-    this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+    if (this.role === "leader") {
+      this.refresh(true);
+      this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+    }
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
   }
 
@@ -250,6 +308,13 @@ export class PoolServer {
     this.report.sweep(now);
     this.guard.sweep();
     this.restoreBans();
+    if (this.o.bus) {
+      try {
+        this.o.bus.publishHealth(this.memberHealth());
+      } catch (e) {
+        this.o.log.warn("pool.bus_error", { op: "health", error: (e as Error).message });
+      }
+    }
   }
 
   // ---- views (report.ts) ----

@@ -22,8 +22,11 @@ export class Sessions {
 
   /** A new connection, or the reason it is refused (its IP is banned or over the cap), to be told to the miner. */
   open(link: Link): PoolConn | string {
-    const refused = this.pool.guard.admit(link.ip);
+    // Open connections of the other pool members count too (a cached sum: admission stays synchronous).
+    const bus = this.pool.o.bus;
+    const refused = this.pool.guard.admit(link.ip, bus?.othersConnections(link.ip) ?? 0);
     if (refused !== null) return refused;
+    bus?.setLocalConnections?.(link.ip, this.pool.guard.connections(link.ip));
     const c = new PoolConn(this.pool, link, this.pool.now());
     this.conns.add(c);
     return c;
@@ -35,6 +38,7 @@ export class Sessions {
     c.closed = true;
     this.conns.delete(c);
     this.pool.guard.release(c.link.ip);
+    this.pool.o.bus?.setLocalConnections?.(c.link.ip, this.pool.guard.connections(c.link.ip));
     if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
     const now = this.pool.now();
     const mine = this.ipWorkers.get(c.link.ip);
@@ -204,6 +208,8 @@ export class Sessions {
     const text = banText(ban, this.pool.now());
     // Kept in the ledger: a restart and the other instances on it apply it too (one they decided is not written back).
     if (!restored) this.pool.o.ledger.saveBan(ban);
+    // The other members enforce it at once (they read the ledger's copy only before their next job, if ever).
+    if (!restored) this.pool.o.bus?.publishBan({ subject: ban.worker === null ? ban.ip : `${ban.ip}/${ban.worker}`, ip: ban.ip, worker: ban.worker, until: ban.until, reason: ban.reason });
     if (!restored) this.pool.report.counters.bans++;
     this.pool.o.log.warn("pool.ban", { ip: ban.ip, worker: ban.worker, reason: ban.reason, seconds: Math.round((ban.until - ban.since) / 1000), strikes: ban.strikes });
     for (const c of [...this.conns]) {

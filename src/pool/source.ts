@@ -1,5 +1,5 @@
-import { leToDisplayHex, RignodeError, type Algo } from "../core";
-import { blockHash, coinbaseBytesBound, decodeAddress, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
+import { fromHex, leToDisplayHex, RignodeError, toHex, type Algo } from "../core";
+import { blockHash, coinbaseBytesBound, decodeAddress, decodeBlock, encodeBlock, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
 
 /** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
 export interface PayoutOutput {
@@ -64,6 +64,9 @@ export interface WorkSource {
    * daemon); the chain source says so in its work events instead.
    */
   mainChain?(blocks: { hash: Uint8Array; height: number }[]): Promise<boolean[]>;
+  /** Work's `data` as text for a job sent to other pool members (job-wire.ts), and back; decodeData throws on bad input. */
+  encodeData(data: unknown): string;
+  decodeData(s: string): unknown;
   /** The block of a winning share, to the chain or the daemon. */
   submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult | Promise<SubmitResult>;
   /** A worker's payout address to payee bytes; null when it is not an address of this network. */
@@ -133,6 +136,17 @@ export class ChainSource implements WorkSource {
     const bits = chain.nextBitsAfter(tip.hash);
     const block = chain.template((total) => plan(total, bits), new Uint8Array(EXTRANONCE_BYTES), tag);
     return chainWork(block, chain.medianTimePast(tip.hash) + 1, tip.height + 1);
+  }
+
+  /** The template block (its transactions go into a found block) as hex of its canonical bytes. */
+  encodeData(data: unknown): string {
+    return toHex(encodeBlock(data as Block));
+  }
+
+  decodeData(s: string): Block {
+    const block = decodeBlock(fromHex(s, undefined, "template block"));
+    if (block.txs[0]?.type !== "coinbase") throw new RignodeError("input", "template block has no coinbase");
+    return block;
   }
 
   submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult {

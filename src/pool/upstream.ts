@@ -4,7 +4,7 @@
 import { RignodeError, leToDisplayHex, toHex, type Algo, type Logger } from "../core";
 import { blockHash, coinbaseRoot, encodeHeader, type Header } from "../chain";
 import {
-  addressToScript, buildCoinbase, coinbaseBytesBound, COIN_EXTRANONCE, COIN_NETWORKS, encodeSegwit, parseTemplate, scriptToAddress, serializeBlock, templateBranch,
+  addressToScript, buildCoinbase, coinbaseBytesBound, COIN_EXTRANONCE, COIN_NETWORKS, encodeSegwit, parseTemplate, scriptToAddress, serializeBlock, templateBranch, templateToGbt,
   type CoinNetwork, type CoinTemplate,
 } from "./coin";
 import type { PayoutOutput, SubmitResult, Work, WorkEvent, WorkSource } from "./source";
@@ -281,6 +281,21 @@ export class UpstreamSource implements WorkSource {
     if (/^inconclusive/.test(String(r))) throw new RignodeError("unavailable", `proposal ${r} (the tip moved)`);
     this.o.log.error("upstream.proposal_rejected", { height: work.height, reason: String(r), note: "block assembly refused by the daemon: no job sent" });
     throw new RignodeError("internal", `the daemon refused the assembled block: ${r}`);
+  }
+
+  /** The template as getblocktemplate's JSON, read back through parseTemplate's checks. */
+  encodeData(data: unknown): string {
+    return JSON.stringify(templateToGbt(data as CoinTemplate));
+  }
+
+  decodeData(s: string): CoinTemplate {
+    let g: unknown;
+    try {
+      g = JSON.parse(s);
+    } catch {
+      throw new RignodeError("input", "upstream template is not JSON");
+    }
+    return parseTemplate(g);
   }
 
   /** submitblock, retried while the daemon is unreachable (a block is worth waiting for), then confirmed. */
