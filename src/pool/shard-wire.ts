@@ -118,7 +118,7 @@ export class ShardSource implements WorkSource {
 
   constructor(
     private readonly info: SourceInfo,
-    private readonly send: (work: SentWork, header: Header, coinbase: Uint8Array) => Promise<SubmitResult>,
+    private readonly send: (work: Work, header: Header, coinbase: Uint8Array) => Promise<SubmitResult>,
   ) {
     ({ kind: this.kind, algo: this.algo, foundation: this.foundation, minOutput: this.minOutput, maxOutputs: this.maxOutputs, maxCoinbaseBytes: this.maxCoinbaseBytes } = info);
   }
@@ -142,7 +142,7 @@ export class ShardSource implements WorkSource {
   }
 
   submit(work: Work, header: Header, coinbase: Uint8Array): Promise<SubmitResult> {
-    return this.send({ ...work, data: work.data as string }, header, coinbase);
+    return this.send(work, header, coinbase);
   }
 
   payee(address: string): Uint8Array | null {
