@@ -60,6 +60,7 @@ let remote: RemoteLedger | null = null;
 let bus: PortBus | null = null;
 let source: ShardSource | null = null;
 let log: Logger | null = null;
+let healthTimer: ReturnType<typeof setInterval> | null = null;
 const listeners: { stop(): void }[] = [];
 const submits = new Map<number, { resolve: (r: SubmitResult) => void; reject: (e: Error) => void }>();
 let nextSubmit = 1;
@@ -155,6 +156,20 @@ async function start(init: ShardInit): Promise<void> {
     server.stop();
     throw e;
   }
+  // Besides the sweep's once a second: soon after anything shown changed, so the process's stats follow closely.
+  let shown = "";
+  let shownAt = 0;
+  healthTimer = setInterval(() => {
+    const s = server!;
+    const r = s.report;
+    const now = Date.now();
+    const sig = `${s.conns.size}/${r.counters.accepted}/${r.rejectedTotal()}/${r.workers.size}/${s.jobs.current?.seq}`;
+    // Many workers make a large report: then at most once a second.
+    if (sig === shown || (r.workers.size > 1000 && now - shownAt < 1000)) return;
+    shown = sig;
+    shownAt = now;
+    bus!.publishHealth(s.memberHealth());
+  }, 100);
   const queued = early ?? [];
   early = null;
   for (const m of queued) handle(m);
@@ -173,6 +188,7 @@ function submitBlock(work: Work, header: Work["header"], coinbase: Uint8Array): 
 
 /** Listeners first (no new miner lands here), then every connection; the main thread terminates the Worker after. */
 function stop(): void {
+  if (healthTimer) clearInterval(healthTimer);
   for (const l of listeners.splice(0)) l.stop();
   server?.stop();
   log?.info("pool.shard_stopped", {});
