@@ -164,12 +164,12 @@ async function start(init: ShardInit): Promise<void> {
     const r = s.report;
     const now = Date.now();
     const sig = `${s.conns.size}/${r.counters.accepted}/${r.rejectedTotal()}/${r.workers.size}/${s.jobs.current?.seq}`;
-    // Many workers make a large report: then at most once a second.
-    if (sig === shown || (r.workers.size > 1000 && now - shownAt < 1000)) return;
+    // At most every 50 ms under load; many workers make a large report: then at most once a second.
+    if (sig === shown || now - shownAt < (r.workers.size > 1000 ? 1000 : 50)) return;
     shown = sig;
     shownAt = now;
     bus!.publishHealth(s.memberHealth());
-  }, 100);
+  }, 10);
   const queued = early ?? [];
   early = null;
   for (const m of queued) handle(m);
