@@ -184,6 +184,8 @@ if (!flag("skip-conns")) {
       bytes_per_connection: perConn,
       tips: TIPS,
       pool_tip_to_last_notify_ms: st.tip_to_notify_ms,
+      pool_last_job_build_ms: st.last_broadcast_ms,
+      ...(st.shards ? { shards: st.shards.map((x: any) => ({ shard: x.shard, connections: x.connections, job_to_notify_ms: x.job_to_notify_ms })) } : {}),
       client_submit_to_last_notify_ms: { p50: quant(sendToLast, 0.5), p99: quant(sendToLast, 0.99) },
       client_first_to_last_notify_ms: { p50: quant(clientSpread, 0.5), p99: quant(clientSpread, 0.99) },
     };

@@ -82,6 +82,8 @@ export interface ShardExtra {
   notifies: number;
   bans: number;
   workerList: unknown[];
+  /** Job receipt -> last notify written on this shard (ms, recent clean jobs). */
+  notifyMs: { p50: number | null; p99: number | null };
   /** Share response latencies since the last report (ms). */
   latencies: number[];
 }

@@ -111,7 +111,7 @@ async function start(init: ShardInit): Promise<void> {
   let tap: number[] = [];
   bus = new PortBus(() => {
     const st = server!.stats(false);
-    const x = { acceptedDifficulty: st.shares.accepted_difficulty, rejectedBy: st.shares.rejected, notifies: server!.report.counters.notifies, bans: server!.report.counters.bans, workerList: server!.workerList(), latencies: tap };
+    const x = { acceptedDifficulty: st.shares.accepted_difficulty, rejectedBy: st.shares.rejected, notifies: server!.report.counters.notifies, bans: server!.report.counters.bans, workerList: server!.workerList(), latencies: tap, notifyMs: { p50: st.tip_to_notify_ms.p50, p99: st.tip_to_notify_ms.p99 } };
     tap = server!.report.latencyTap = [];
     return x;
   });

@@ -288,6 +288,7 @@ export class StratumShards implements ShardsView {
       shard: s.index, listening: s.listening, restarts: s.restarts,
       connections: s.health?.connections ?? 0, workers: s.health?.workers ?? 0, hashrate_hs: s.health?.hashrate ?? 0,
       accepted: s.health?.accepted ?? 0, rejected: s.health?.rejected ?? 0, job: s.health?.job ?? null, problems: s.health?.problems ?? [], at: s.health?.at ?? null,
+      job_to_notify_ms: s.extra?.notifyMs ?? null,
     }));
   }
 
