@@ -96,7 +96,7 @@ function listening(d: PoolRouteDeps): { listening?: { stratum: number | null; st
  */
 export function poolRoutes(app: Hono, d: PoolRouteDeps): void {
   // ?workers=none leaves the worker list out (the panel pages it through /pool/workers).
-  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(c.req.query("workers") !== "none"), ...listening(d), http_sessions: d.http.count() }));
+  app.get("/pool/stats", (c) => c.json({ mode: d.mode().mode, ...d.server.stats(c.req.query("workers") !== "none"), ...listening(d), http_sessions: d.http.count(), ...(d.server.cluster() ?? {}) }));
   app.get("/pool/workers", (c) => c.json(workersPage(d.server.workerList(), c.req.query())));
   // ?summary=1: without outputs, weights and carried amounts (a plan can name thousands), for lists; a block's own
   // route has all of it.

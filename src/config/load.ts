@@ -41,6 +41,7 @@ const ALLOWED: Record<string, string> = {
   "pool.instance": "a whole number 0..255",
   "pool.stratumThreads": "auto or a whole number 1..15",
   "pool.ledger": "sqlite or postgres://USER@HOST:PORT/DB",
+  "pool.bus": "redis://HOST:PORT[/DB] (or empty: off)",
   "tuning.profile": "laptop, balanced or beast",
   "tuning.autoTune": "true or false",
   "tuning.minThreads": "a whole number 1..1024 (at most maxThreads)",

@@ -81,6 +81,8 @@ export const configSchema = z
         stratumThreads: z.union([z.literal("auto"), z.number().int().min(1).max(15)]),
         /** Where the ledger lives: "sqlite" (in the node's store) or postgres://USER@HOST:PORT/DB, shared by instances. */
         ledger: z.union([z.literal("sqlite"), z.string().regex(/^postgres(ql)?:\/\/[^\s/@]+(@[^\s/@]+)?\/[^\s/?#]+(\?\S*)?$/, "sqlite or postgres://USER@HOST:PORT/DB")]),
+        /** Several instances on one Redis/Valkey (redis://HOST:PORT[/DB]), or "": one instance alone. */
+        bus: z.union([z.literal(""), z.string().regex(/^(redis|rediss|valkey|valkeys):\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}(\/\d{1,2})?\/?$/, "redis://HOST:PORT[/DB]")]),
         /** Work from a bitcoind-compatible daemon instead of this node's chain: http://USER:PASS@HOST:PORT, or "". */
         upstream: z.union([z.literal(""), z.string().regex(/^http:\/\/([^@/\s]+@)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}\/?$/, "http://USER:PASS@HOST:PORT")]),
         /** The upstream chain's algorithm; auto: scrypt for Litecoin, sha256d for Bitcoin-compatible daemons. */
@@ -186,6 +188,7 @@ export const DEFAULTS: Config = {
     instance: 0,
     stratumThreads: "auto",
     ledger: "sqlite",
+    bus: "",
     upstream: "",
     upstreamAlgo: "auto",
     foundationAddress: "",

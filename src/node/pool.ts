@@ -1,7 +1,7 @@
 import { RignodeError, type Logger } from "../core";
 import { parseListen, type Config } from "../config";
 import { availableParallelism } from "node:os";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, parseLedgerSpec, PoolServer, PostgresLedger, StratumShards, type WorkSource } from "../pool";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, parseLedgerSpec, PoolServer, PostgresLedger, RedisBus, StratumShards, type WorkSource } from "../pool";
 import type { Store } from "../store";
 
 export interface RunningPool {
@@ -49,6 +49,32 @@ export async function openLedger(config: Config, store: Store, log: Logger): Pro
   }
 }
 
+/** --bus needs a shared ledger: checked before anything is opened. */
+export function checkBusConfig(config: Config): void {
+  if (config.pool.bus && parseLedgerSpec(config.pool.ledger).kind !== "postgres") {
+    throw new RignodeError("usage", "--bus needs --ledger postgres://USER@HOST:PORT/DB: the instances on one bus pay from one ledger (an instance's own SQLite file would pay only its own shares)");
+  }
+}
+
+/**
+ * With --bus: the Redis bus, connected and this --pool-instance claimed (a live member with the same id is refused:
+ * it would hand out the same extranonce1 space). Keys under rignode:pool:<namespace>:.
+ */
+export async function openBus(config: Config, namespace: string, log: Logger): Promise<RedisBus | null> {
+  const pc = config.pool;
+  if (!pc.bus) return null;
+  checkBusConfig(config);
+  const bus = new RedisBus({ url: pc.bus, namespace, instance: pc.instance, log: log.child({ component: "pool" }) });
+  try {
+    await bus.open();
+  } catch (e) {
+    await bus.close().catch(() => {});
+    throw e;
+  }
+  log.info("pool.bus_joined", { bus: bus.shown, member: bus.member, instance: pc.instance, namespace });
+  return bus;
+}
+
 /**
  * At start, with a shared ledger: found blocks whose plan was kept but not recorded (a crash between the chain or
  * daemon taking the block and the ledger write) are recorded if on the main chain.
@@ -81,6 +107,7 @@ export function createPool(
   poolAddress: Uint8Array,
   log: Logger,
   ledger: Ledger = new Ledger(store),
+  bus: RedisBus | null = null,
 ): RunningPool {
   const pc = config.pool;
   const plog = log.child({ component: "pool" });
@@ -101,6 +128,8 @@ export function createPool(
     limits,
     jobRefreshSeconds: 30,
     instanceId: pc.instance,
+    // On a bus every member starts as a follower: the lease makes one the leader.
+    ...(bus ? { role: "follower" as const, bus } : {}),
   });
   ledger.onFault = (e) => plog.error("pool.ledger_write_failed", { kind: ledger.backend.kind, error: e.message });
   const threads = stratumThreads(pc.stratumThreads);
@@ -149,12 +178,15 @@ export function createPool(
       }
       // No event-loop turn passes between the listeners opening and the server running: no miner sees a stopped pool.
       server.start();
+      bus?.start().catch((e: Error) => plog.warn("pool.bus_error", { op: "start", error: e.message }));
       plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off", stratum_tls: ports.stratumTls ?? "off" });
     },
     stop() {
       if (!server.isRunning()) return;
       closeAll();
       server.stop();
+      // Leaves the bus: a lease held is released, so another member leads at once.
+      bus?.stop().catch(() => {});
       plog.info("pool.stopped", {});
     },
     listening: () => ({ stratum: open.stratum ? ports.stratum : null, stratumJson: open.stratumJson ? ports.stratumJson : null, stratumTls: open.stratumTls ? ports.stratumTls : null }),

@@ -6,8 +6,8 @@ import { parseListen, type Config } from "../config";
 import { loadKernel, type KernelInfo } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { chainRoutes, minerRoutes, peerRoutes, poolRoutes, telemetryRoutes, type MinerView } from "../api";
-import { ChainSource, HttpWorkers, type Ledger } from "../pool";
-import { createPool, openLedger, recoverLedger } from "./pool";
+import { ChainSource, HttpWorkers, type Ledger, type RedisBus } from "../pool";
+import { checkBusConfig, createPool, openBus, openLedger, recoverLedger } from "./pool";
 import { startUpstreamPool } from "./upstream-pool";
 import { Modes, type RunningMiner } from "./modes";
 import { Producer } from "./producer";
@@ -31,6 +31,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
 
   // The network first: a bad --network is the operator's input (exit 2) and must not touch the data dir.
   const params = loadNetwork(config.network);
+  if (role === "pool") checkBusConfig(config);
   const lock = lockDataDir(config.dataDir);
   let store: Store;
   try {
@@ -47,9 +48,12 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
   // The ledger before any port opens: a PostgreSQL ledger that cannot be reached stops the start here.
   let ledger: Ledger | undefined;
+  let bus: RedisBus | null = null;
   try {
     ledger = role === "pool" ? await openLedger(config, store, log) : undefined;
+    bus = role === "pool" ? await openBus(config, params.name, log) : null;
   } catch (e) {
+    await ledger?.close().catch(() => {});
     store.close();
     lock.release();
     throw e;
@@ -81,7 +85,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
   const pool =
     role === "pool"
-      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n), kernelPath: lib.path }, poolAddress(), log, ledger)
+      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n), kernelPath: lib.path }, poolAddress(), log, ledger, bus)
       : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
@@ -157,6 +161,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
       await telemetry?.stop();
       modes?.close();
       await pool?.stop();
+      await bus?.close().catch(() => {});
       producer?.stop();
       miner?.rig.stop();
       await miner?.engine.stop();

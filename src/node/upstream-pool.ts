@@ -3,8 +3,8 @@ import type { Config } from "../config";
 import { loadKernel } from "../kernel";
 import { lockDataDir, Store } from "../store";
 import { poolRoutes, telemetryRoutes } from "../api";
-import { HttpWorkers, UpstreamSource, type Ledger } from "../pool";
-import { createPool, openLedger, recoverLedger } from "./pool";
+import { HttpWorkers, UpstreamSource, type Ledger, type RedisBus } from "../pool";
+import { checkBusConfig, createPool, openBus, openLedger, recoverLedger } from "./pool";
 import type { RoleOptions, RunningRole } from "./role-types";
 import { serveRole } from "./serve-role";
 import { poolShares, startTelemetry } from "./telemetry";
@@ -15,6 +15,7 @@ import { poolShares, startTelemetry } from "./telemetry";
  */
 export async function startUpstreamPool(config: Config, log: Logger, opts: RoleOptions = {}): Promise<RunningRole> {
   if (config.miner.mine) throw new RignodeError("usage", "--mine mines rignode's own chain; with --upstream, run `rignode worker --pool ...` on the rigs instead");
+  checkBusConfig(config);
   const source = new UpstreamSource({ url: config.pool.upstream, algo: config.pool.upstreamAlgo, foundationAddress: config.pool.foundationAddress, log: log.child({ component: "upstream" }) });
   const { info: kernel, lib } = await loadKernel(config.kernel.variant);
   log.info("kernel.loaded", { variant: kernel.variant, lanes: kernel.lanes, forced: kernel.forced });
@@ -42,17 +43,20 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
   }
   store.setMeta("last_start", new Date().toISOString());
   const algo = source.algo;
-  let ledger: Ledger;
+  let ledger: Ledger | undefined;
+  let bus: RedisBus | null = null;
   try {
     ledger = await openLedger(config, store, log);
     await recoverLedger(ledger, source.mainChain.bind(source), log.child({ component: "pool" }));
+    bus = await openBus(config, `upstream-${source.net.name}`, log);
   } catch (e) {
+    await ledger?.close().catch(() => {});
     store.close();
     lock.release();
     source.stop();
     throw e;
   }
-  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n), kernelPath: lib.path }, poolAddress, log, ledger);
+  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n), kernelPath: lib.path }, poolAddress, log, ledger, bus);
   await pool.start();
   const http = new HttpWorkers(pool.server);
   const hostOnly = async (r: { mode: string }) => {
@@ -100,6 +104,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     async stop() {
       await telemetry?.stop();
       await pool.stop();
+      await bus?.close().catch(() => {});
       source.stop();
       await server.stop();
       await ledger.close().catch((e: Error) => log.warn("pool.ledger_close_failed", { error: e.message }));

@@ -44,6 +44,11 @@ export interface MemberHealth {
   height: number | null;
   problems: string[];
   shards?: MemberHealth[];
+  /**
+   * While the plan pays by connection (no shares in the window yet: a fresh pool), the payees (hex) connected to this
+   * member: the leader's plan counts them too, so a block found anywhere pays every connected worker.
+   */
+  payees?: string[];
 }
 
 export interface PoolBus {

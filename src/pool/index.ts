@@ -20,3 +20,4 @@ export * as coin from "./coin";
 export { toWire, fromWire, type WireJob } from "./job-wire";
 export { MemoryHub, MemoryBus, type PoolBus, type MemberHealth } from "./bus";
 export { StratumShards } from "./shards";
+export { RedisBus, checkBusUrl, type RedisBusOptions } from "./bus-redis";

@@ -227,6 +227,22 @@ export class Jobs {
     });
   }
 
+  /** The payees connected here and, with a bus, to the other members (what a plan by connection pays). */
+  private connectedPayees(): Map<string, bigint> {
+    const out = this.pool.sessions.connectedPayees();
+    for (const m of this.pool.o.bus?.members() ?? []) for (const p of m.payees ?? []) if (/^(?:[0-9a-f]{2}){1,100}$/.test(p)) out.set(p, 1n);
+    return out;
+  }
+
+  /** Once a second on a leader with a bus: a payee connected to another member but not in a plan by connection yet. */
+  membersJoined(): void {
+    const plan = this.current?.plan;
+    if (this.following || !plan || plan.basis !== "connected" || this.freshQueued) return;
+    for (const m of this.pool.o.bus?.members() ?? []) {
+      if ((m.payees ?? []).some((p) => !(p in plan.weights))) return this.refresh(false);
+    }
+  }
+
   private buildJob(): JobRecord {
     const source = this.pool.o.source;
     let stored: StoredPlan | null = null;
@@ -241,7 +257,7 @@ export class Jobs {
       // A fresh pool has no shares in its window yet, and the first share of a fresh chain is usually a block: the
       // workers connected now share that block equally (by address), so whoever finds it is paid.
       const fresh = weights.size === 0;
-      if (fresh) weights = this.pool.sessions.connectedPayees();
+      if (fresh) weights = this.connectedPayees();
       const plan = planPayout({
         total,
         foundation: source.foundation,

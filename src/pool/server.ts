@@ -21,6 +21,9 @@ import type { MemberHealth, PoolBus } from "./bus";
 export { DEFAULT_LIMITS, MAX_IDLE_WORKER_RECORDS, type PoolLimits, type PoolServerOptions } from "./options";
 export { PoolConn, type Link } from "./conn";
 
+/** Connected payees a member reports while the plan pays by connection (a fresh pool's first blocks). */
+const MAX_MEMBER_PAYEES = 1000;
+
 /**
  * The pool: jobs from the chain tip with the payout plan in the coinbase, one Stratum session per connection
  * behind any codec, share checks through the kernel, the ledger's group commit before every acknowledgement,
@@ -77,6 +80,7 @@ export class PoolServer {
     const was = this.role;
     this.role = role;
     const jobs = this.jobs;
+    const renewed = lease.epoch !== undefined && lease.epoch > jobs.epoch;
     if (lease.epoch !== undefined) jobs.epoch = Math.max(jobs.epoch, lease.epoch);
     jobs.following = role === "follower";
     jobs.nextSeq = role === "leader" ? (lease.nextSeq ?? null) : null;
@@ -85,7 +89,10 @@ export class PoolServer {
     if (!this.running) return;
     if (role === "leader") {
       if (!this.refreshTimer) this.refreshTimer = setInterval(() => this.refresh(false), this.o.jobRefreshSeconds * 1000);
+      // A new leader builds at once (clean: the followers' last job may be old); one that led on without publishing
+      // (cut off from the bus) publishes a job of its new lease at once.
       if (was !== "leader") this.refresh(true);
+      else if (renewed) this.refresh(false);
     } else if (this.refreshTimer) {
       clearInterval(this.refreshTimer);
       this.refreshTimer = null;
@@ -115,6 +122,7 @@ export class PoolServer {
       member: "", instance: this.o.instanceId, leader: this.role === "leader", at: this.now(), connections: this.conns.size, workers: r.workersConnected(),
       hashrate: this.hashrate(), accepted: r.counters.accepted, rejected: r.rejectedTotal(),
       job: cur?.job.id ?? null, height: cur?.job.work.height ?? null, problems: this.health().problems,
+      ...(cur?.plan.basis === "connected" ? { payees: [...this.sessions.connectedPayees().keys()].slice(0, MAX_MEMBER_PAYEES) } : {}),
     };
   }
 
@@ -300,6 +308,7 @@ export class PoolServer {
     }
   }
   private bansRestored = false;
+  private followerReadAt = 0;
 
   /** Once a second: connections that never authorized or went silent are closed; long-gone workers forgotten. */
   private sweep(): void {
@@ -308,7 +317,14 @@ export class PoolServer {
     this.report.sweep(now);
     this.guard.sweep();
     this.restoreBans();
+    // A follower builds no job, so nothing reads the shared ledger before one: its found blocks (stats, payouts) and
+    // bans are read every 10 s instead (the plans only when the block list changed).
+    if (this.role === "follower" && this.o.ledger.backend.kind !== "sqlite" && now - this.followerReadAt >= 10_000) {
+      this.followerReadAt = now;
+      this.o.ledger.prepare(undefined)?.catch((e: Error) => this.o.log.debug("pool.ledger_read_failed", { error: e.message }));
+    }
     if (this.o.bus) {
+      if (this.role === "leader") this.jobs.membersJoined();
       try {
         this.o.bus.publishHealth(this.memberHealth());
       } catch (e) {
@@ -353,8 +369,24 @@ export class PoolServer {
     return this.report.block(hash);
   }
 
-  /** Prometheus series of the pool. */
+  /** Prometheus series of the pool (this instance's; with a bus, whether it leads). */
   metrics(): MetricFamily[] {
-    return this.report.metrics();
+    const m = this.report.metrics();
+    if (this.o.bus) m.push({ name: "rignode_pool_leader", help: "1 while this instance leads the pool's members (makes the jobs).", type: "gauge", samples: [{ value: this.role === "leader" ? 1 : 0 }] });
+    return m;
+  }
+
+  /** With a bus: every live member's health and the pool-wide sums (null without one: nothing changes). */
+  cluster(): { instances: MemberHealth[]; pool_wide: Record<string, unknown> } | null {
+    if (!this.o.bus) return null;
+    const instances = this.o.bus.members();
+    const sum = (f: (h: MemberHealth) => number) => instances.reduce((n, h) => n + f(h), 0);
+    return {
+      instances,
+      pool_wide: {
+        members: instances.length, connections: sum((h) => h.connections), workers: sum((h) => h.workers), hashrate_hs: sum((h) => h.hashrate),
+        accepted: sum((h) => h.accepted), rejected: sum((h) => h.rejected), leader: instances.find((h) => h.leader)?.member ?? null,
+      },
+    };
   }
 }

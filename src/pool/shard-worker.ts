@@ -156,20 +156,33 @@ async function start(init: ShardInit): Promise<void> {
     server.stop();
     throw e;
   }
-  // Besides the sweep's once a second: soon after anything shown changed, so the process's stats follow closely.
+  // Besides the sweep's once a second: a share answered is in the process's stats by the end of the same pass (a
+  // miner that saw its acknowledgement finds it there), other changes within 10 ms; many workers (a large report):
+  // at most once a second.
   let shown = "";
   let shownAt = 0;
-  healthTimer = setInterval(() => {
+  let soon = false;
+  const report = () => {
     const s = server!;
     const r = s.report;
     const now = Date.now();
     const sig = `${s.conns.size}/${r.counters.accepted}/${r.rejectedTotal()}/${r.workers.size}/${s.jobs.current?.seq}`;
-    // At most every 50 ms under load; many workers make a large report: then at most once a second.
-    if (sig === shown || now - shownAt < (r.workers.size > 1000 ? 1000 : 50)) return;
+    if (sig === shown || (r.workers.size > 1000 && now - shownAt < 1000)) return;
     shown = sig;
     shownAt = now;
     bus!.publishHealth(s.memberHealth());
-  }, 10);
+  };
+  const answered = () => {
+    if (soon) return;
+    soon = true;
+    setImmediate(() => ((soon = false), report()));
+  };
+  const r = server.report;
+  const accepted = r.accepted.bind(r);
+  const refused = r.refused.bind(r);
+  r.accepted = (...a) => (accepted(...a), answered());
+  r.refused = (...a) => (refused(...a), answered());
+  healthTimer = setInterval(report, 10);
   const queued = early ?? [];
   early = null;
   for (const m of queued) handle(m);

@@ -81,6 +81,14 @@ export class StratumShards implements ShardsView {
       this.broadcast({ t: "ban", b: { subject: ban.worker === null ? ban.ip : `${ban.ip}/${ban.worker}`, ip: ban.ip, worker: ban.worker, until: ban.until, reason: ban.reason } });
       return enforce(ban, restored);
     };
+    // A plan by connection (a fresh pool) pays the workers connected to the shards too (and, with a bus, the
+    // instance reports them to the others as its own).
+    const payees = s.sessions.connectedPayees.bind(s.sessions);
+    s.sessions.connectedPayees = () => {
+      const out = payees();
+      for (const sh of this.shards.values()) for (const p of sh.health?.payees ?? []) if (/^(?:[0-9a-f]{2}){1,100}$/.test(p)) out.set(p, 1n);
+      return out;
+    };
     const unban = s.unban.bind(s);
     s.unban = (ip) => {
       this.broadcast({ t: "unban", ip });
@@ -206,11 +214,15 @@ export class StratumShards implements ShardsView {
         s.o.bus?.publishBan(m.b);
         return;
       }
-      case "health":
+      case "health": {
         sh.health = m.h;
         sh.extra = m.x;
         for (const ms of m.x.latencies) this.latency.add(ms);
+        // A payee new on a shard while the plan pays by connection: a new job (not clean) that pays it too.
+        const plan = this.o.server.jobs.current?.plan;
+        if (plan?.basis === "connected" && (m.h.payees ?? []).some((p) => !(p in plan.weights))) this.o.server.refresh(false);
         return;
+      }
       case "notified":
         return this.notified(sh, m.seq, m.at);
       case "stopped":

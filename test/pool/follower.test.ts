@@ -128,6 +128,30 @@ describe("a follower PoolServer on a bus", () => {
     expect(A.server.report.counters.jobs).toBe(jobsOfA + 1); // the one adopted
   }, 60_000);
 
+  test("a fresh pool's plan by connection pays the workers connected to every member, not only the leader's", async () => {
+    const chain = newChain();
+    const hub = new MemoryHub();
+    const A = member(chain, 0, hub.bus("a"), "follower");
+    const B = member(chain, 1, hub.bus("b"), "follower");
+    A.server.start();
+    B.server.start();
+    await A.server.o.bus!.start();
+    await B.server.o.bus!.start();
+    const ka = generateKeyPair().publicKey;
+    const kb = generateKeyPair().publicKey;
+    await A.http.register(encodeAddress(ka, EASY.addressVersion), "x", "127.0.0.1");
+    await waitFor(() => (A.server.current?.plan.weights[toHex(ka)] ? true : undefined), 5_000);
+    expect(A.server.current!.plan.basis).toBe("connected");
+    // A worker on the follower: reported in its health (each second), then in the leader's next plan, adopted by B.
+    await B.http.register(encodeAddress(kb, EASY.addressVersion), "x", "127.0.0.2");
+    const plan = await waitFor(() => {
+      const p = B.server.current?.plan;
+      return p && p.weights[toHex(kb)] ? p : undefined;
+    }, 10_000);
+    expect(Object.keys(plan.weights).sort()).toEqual([toHex(ka), toHex(kb)].sort());
+    expect(plan.outputs.map((o) => o.to)).toEqual(expect.arrayContaining([toHex(ka), toHex(kb)]));
+  }, 30_000);
+
   test("connections per IP and bans hold across members", async () => {
     const chain = newChain();
     const hub = new MemoryHub();

@@ -156,6 +156,33 @@
     );
   }
 
+  /** With --bus: every instance's health (from the bus) and the pool-wide sums; hidden for a pool alone. */
+  function members(s) {
+    RN.show("pool-members", !!s.instances);
+    if (!s.instances) return;
+    var w = s.pool_wide;
+    RN.$("pool-wide").textContent = "Pool-wide (" + w.members + " instances): " + RN.rate(w.hashrate_hs) + ", " + RN.num(w.workers) + " workers on " + RN.num(w.connections) + " connections, " + RN.num(w.accepted) + " shares accepted, " + RN.num(w.rejected) + " rejected.";
+    RN.rows(
+      RN.$("instances").tBodies[0],
+      s.instances.slice().sort(function (a, b) { return a.instance - b.instance; }).map(function (h) {
+        return RN.el(
+          "tr",
+          null,
+          RN.el("td", null, RN.el("span", { title: h.member }, h.instance)),
+          RN.el("td", { class: h.leader ? "good" : "" }, h.leader ? "leader" : "follower"),
+          RN.el("td", { class: "num" }, RN.num(h.connections)),
+          RN.el("td", { class: "num" }, RN.num(h.workers)),
+          RN.el("td", { class: "num" }, RN.rate(h.hashrate)),
+          RN.el("td", { class: "num" }, RN.num(h.accepted)),
+          RN.el("td", { class: "num" }, RN.num(h.rejected)),
+          RN.el("td", null, h.job === null ? "none" : h.job + (h.height === null ? "" : " (height " + h.height + ")")),
+          RN.el("td", { class: h.problems.length ? "bad" : "good" }, h.problems.length ? h.problems.join("; ") : "ok"),
+        );
+      }),
+      "no instance has reported yet",
+    );
+  }
+
   function shareUrls(l) {
     var host = location.hostname.indexOf(":") >= 0 ? "[" + location.hostname + "]" : location.hostname;
     var loop = /^(127\.|localhost$|\[::1\]$)/.test(host);
@@ -248,6 +275,7 @@
     modeForm(a["/pool/mode"] || { mode: s.mode }, !!(s.source && s.source.kind === "upstream"));
     settingsForm(a["/pool/settings"]);
     upstream(s.source);
+    members(s);
     workers();
     bans((a["/pool/bans"] || { bans: [] }).bans);
     blocks((a["/pool/blocks"] || { blocks: [] }).blocks);

@@ -1,0 +1,382 @@
+// Several pool instances on one Redis (or Valkey) through Bun's built-in client: a leader lease with expiry and a
+// fencing epoch, jobs published on a channel and kept as the current job, per-IP connection counts and member health
+// written every second with an expiry, bans published to every member.
+//
+// Why a lease in Redis and not a PostgreSQL advisory lock: an advisory lock belongs to a database session, and when
+// the leader's machine dies or is cut off the server releases it only when TCP notices (keepalive: minutes), so
+// failover would not be bounded. A lease's expiry bounds it: TTL (3 s) + one try interval (0.5 s) after a kill -9.
+import { RedisClient } from "bun";
+import { hostname } from "node:os";
+import { RignodeError, type Logger } from "../core";
+import type { BanRow } from "./ledger-backend";
+import type { MemberHealth, PoolBus, WireJob } from "./bus";
+import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, PUBLISH, RELEASE, SEQ_BLOCK } from "./bus-redis-scripts";
+
+export { checkBusUrl } from "./bus-redis-scripts";
+
+export interface RedisBusOptions {
+  url: string;
+  /** Keys and channels live under rignode:pool:<namespace>: (the network's name). */
+  namespace: string;
+  /** This instance's --pool-instance: one live member per id (its extranonce1 space). */
+  instance: number;
+  log: Logger;
+  /** Lease lifetime; renewed every renewMs, tried for every tryMs by followers. */
+  leaseMs?: number;
+  renewMs?: number;
+  tryMs?: number;
+  /** Health and per-IP counts are written every tickMs and expire after healthTtlMs. */
+  tickMs?: number;
+  healthTtlMs?: number;
+  /** A command that takes longer is abandoned (the bus is then treated as down for it). */
+  timeoutMs?: number;
+}
+
+export class RedisBus implements PoolBus {
+  readonly member: string;
+  readonly shown: string;
+  private readonly k: { lease: string; epoch: string; seq: string; job: string; jobs: string; bans: string; members: string; instance: string; health: (m: string) => string; conns: (m: string) => string };
+  private readonly o: Required<Omit<RedisBusOptions, "log" | "url" | "namespace" | "instance">>;
+  private readonly cmd: RedisClient;
+  private sub: RedisClient | null = null;
+  private readonly leadership: ((leading: boolean, epoch: number) => void)[] = [];
+  private readonly jobListeners: ((w: WireJob) => void)[] = [];
+  private readonly banListeners: ((b: BanRow) => void)[] = [];
+  private leading = false;
+  /** Was leading, cut off from Redis past the lease: builds for its own miners, publishes nothing (see checkLease). */
+  private adrift = false;
+  epoch = 0;
+  /** ms (performance.now) until which the lease is surely ours: the start of the last successful renewal + TTL. */
+  private leaseUntil = 0;
+  private seqs: [number, number][] = [];
+  private reserving = false;
+  private lastJobSeq = 0;
+  private health: MemberHealth | null = null;
+  private readonly local = new Map<string, number>();
+  private others = new Map<string, number>();
+  private othersAt = 0;
+  private membersSeen: MemberHealth[] = [];
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private claimTimer: ReturnType<typeof setInterval> | null = null;
+  private started = false;
+  private errorLoggedAt = 0;
+  private busy = { lease: false, tick: false };
+
+  constructor(private readonly opts: RedisBusOptions) {
+    this.shown = checkBusUrl(opts.url);
+    this.member = `${hostname()}:${process.pid}:${opts.instance}:${Math.random().toString(16).slice(2, 8)}`;
+    const p = `rignode:pool:${opts.namespace}:`;
+    this.k = {
+      lease: p + "leader", epoch: p + "epoch", seq: p + "seq", job: p + "job", jobs: p + "jobs", bans: p + "bans", members: p + "members",
+      instance: p + `instance:${opts.instance}`, health: (m) => p + `health:${m}`, conns: (m) => p + `conns:${m}`,
+    };
+    this.o = { leaseMs: opts.leaseMs ?? 3000, renewMs: opts.renewMs ?? 1000, tryMs: opts.tryMs ?? 500, tickMs: opts.tickMs ?? 1000, healthTtlMs: opts.healthTtlMs ?? 5000, timeoutMs: opts.timeoutMs ?? 1000 };
+    this.cmd = new RedisClient(opts.url, { connectionTimeout: 2000, autoReconnect: true, maxRetries: 1_000_000, enableOfflineQueue: false });
+  }
+
+  /** One command, abandoned after timeoutMs. */
+  private async send<T = unknown>(cmd: string, args: string[]): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, no) => (timer = setTimeout(() => no(new Error(`redis ${cmd} took over ${this.o.timeoutMs} ms`)), this.o.timeoutMs)));
+    try {
+      return (await Promise.race([this.cmd.send(cmd, args), late])) as T;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private fault(op: string, e: unknown): void {
+    const now = Date.now();
+    if (now - this.errorLoggedAt < 10_000) return;
+    this.errorLoggedAt = now;
+    this.opts.log.warn("pool.bus_error", { op, bus: this.shown, error: (e as Error).message });
+  }
+
+  /**
+   * Connects and claims this instance id: a live member holding it is refused (it would hand out the same
+   * extranonce1 space). A claim left by a member that died expires within healthTtlMs: waited for, once.
+   */
+  async open(): Promise<void> {
+    try {
+      await this.cmd.connect();
+    } catch (e) {
+      throw new RignodeError("config", `--bus ${this.shown} could not be reached: ${(e as Error).message}`);
+    }
+    const end = Date.now() + this.o.healthTtlMs + 1000;
+    for (;;) {
+      const ok = await this.send("SET", [this.k.instance, this.member, "NX", "PX", String(this.o.healthTtlMs)]);
+      if (ok === "OK") break;
+      const holder = await this.send<string | null>("GET", [this.k.instance]);
+      if (Date.now() >= end) {
+        throw new RignodeError("config", `--pool-instance ${this.opts.instance} is already a live member of the pool at ${this.shown} (${holder}): each instance needs its own id (its extranonce1 space)`);
+      }
+      await Bun.sleep(250);
+    }
+    this.claimTimer = setInterval(() => {
+      this.send("EVAL", [CLAIM, "1", this.k.instance, this.member, String(this.o.healthTtlMs)])
+        .then((r) => {
+          if (Number(r) !== 1) this.opts.log.error("pool.bus_error", { op: "instance_claim", instance: this.opts.instance, error: "another member holds this --pool-instance now" });
+        })
+        .catch((e) => this.fault("instance_claim", e));
+    }, Math.min(this.o.tickMs, this.o.healthTtlMs / 3));
+  }
+
+  /** Joins: subscribes to jobs and bans, takes the current job, then tries for the lease and ticks health. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.subscribe().catch((e) => this.fault("subscribe", e));
+    await this.pollJob().catch((e) => this.fault("job", e));
+    this.timers.push(setInterval(() => void this.leaseStep(), this.o.tryMs));
+    this.timers.push(setInterval(() => void this.tick(), this.o.tickMs));
+    void this.leaseStep();
+    void this.tick();
+  }
+
+  /** Leaves: the lease is released (a follower takes over at its next try, not after the TTL). */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const held = this.leading;
+    this.stepDown("stopping");
+    if (held) await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
+    await this.send("DEL", [this.k.health(this.member), this.k.conns(this.member)]).catch(() => {});
+    await this.send("ZREM", [this.k.members, this.member]).catch(() => {});
+    this.sub?.close();
+    this.sub = null;
+  }
+
+  /** Stops and lets go of the instance claim and the connections. */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.claimTimer) clearInterval(this.claimTimer);
+    this.claimTimer = null;
+    await this.send("EVAL", [RELEASE, "1", this.k.instance, this.member]).catch(() => {});
+    this.cmd.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    if (this.sub?.connected) return;
+    this.sub?.close();
+    const sub = await this.cmd.duplicate();
+    this.sub = sub;
+    await sub.subscribe(this.k.jobs, (m) => this.jobMessage(m));
+    await sub.subscribe(this.k.bans, (m) => this.banMessage(m));
+  }
+
+  private jobMessage(m: string): void {
+    let w: WireJob;
+    try {
+      w = JSON.parse(m) as WireJob;
+    } catch {
+      return this.fault("job", new Error("a job on the bus is not JSON"));
+    }
+    if (typeof w?.seq === "number") this.lastJobSeq = Math.max(this.lastJobSeq, w.seq);
+    if (typeof w?.epoch === "number") this.epoch = Math.max(this.epoch, w.epoch);
+    for (const cb of this.jobListeners) cb(w);
+  }
+
+  private banMessage(m: string): void {
+    let x: { from?: string; ban?: BanRow };
+    try {
+      x = JSON.parse(m);
+    } catch {
+      return;
+    }
+    const b = x.ban;
+    if (x.from === this.member || !b || typeof b.ip !== "string" || typeof b.until !== "number" || typeof b.reason !== "string") return;
+    if (b.worker !== null && typeof b.worker !== "string") return;
+    for (const cb of this.banListeners) cb(b);
+  }
+
+  /** The current job key: what a joining member starts with, and the net under a missed message. */
+  private async pollJob(): Promise<void> {
+    const s = await this.send<string | null>("GET", [this.k.job]);
+    if (!s) return;
+    const seq = Number(/"seq":(\d+)/.exec(s)?.[1] ?? 0);
+    if (seq > this.lastJobSeq) this.jobMessage(s);
+  }
+
+  private async leaseStep(): Promise<void> {
+    if (!this.started || this.busy.lease) return;
+    this.busy.lease = true;
+    try {
+      if (this.leading) await this.renew();
+      else await this.tryLead();
+    } finally {
+      this.busy.lease = false;
+    }
+  }
+
+  private lastRenew = 0;
+
+  private async renew(): Promise<void> {
+    const t0 = performance.now();
+    if (t0 - this.lastRenew < this.o.renewMs - this.o.tryMs / 2) return this.checkLease();
+    try {
+      const r = await this.send("EVAL", [EXTEND, "1", this.k.lease, this.member, String(this.o.leaseMs)]);
+      if (Number(r) !== 1) return this.stepDown("the lease is no longer this member's (expired, taken, or Redis restarted empty)");
+      this.lastRenew = t0;
+      this.leaseUntil = t0 + this.o.leaseMs;
+      if (this.seqLeft() < SEQ_BLOCK / 4) void this.reserve();
+    } catch (e) {
+      this.fault("lease", e);
+      this.checkLease();
+    }
+  }
+
+  /** A leader that could not renew for the lease's lifetime steps down: another may hold it now. */
+  /**
+   * A leader that could not renew for the lease's lifetime stops publishing: another member may hold the lease now.
+   * Cut off from Redis it is "adrift": it goes on building jobs for its own miners (ids from the block it reserved,
+   * unique still), and once Redis answers it leads again or follows whoever does.
+   */
+  private checkLease(): void {
+    if (!this.leading || performance.now() < this.leaseUntil - this.o.tryMs / 2) return;
+    this.leading = false;
+    this.adrift = true;
+    this.opts.log.warn("pool.bus_adrift", { member: this.member, epoch: this.epoch, note: "the lease could not be renewed in time: jobs for this instance's own miners only, none published, until Redis answers" });
+  }
+
+  private stepDown(why: string): void {
+    if (!this.leading && !this.adrift) return;
+    this.leading = false;
+    this.adrift = false;
+    this.seqs = [];
+    this.opts.log.warn("pool.bus_lease_lost", { member: this.member, epoch: this.epoch, reason: why });
+    for (const cb of this.leadership) cb(false, this.epoch);
+  }
+
+  private async tryLead(): Promise<void> {
+    const t0 = performance.now();
+    let r: unknown;
+    try {
+      const seen = [String(this.epoch), String(this.lastJobSeq)];
+      r = await this.send("EVAL", [ACQUIRE, "3", this.k.lease, this.k.epoch, this.k.seq, this.member, String(this.o.leaseMs), String(SEQ_BLOCK), ...seen]);
+    } catch (e) {
+      return this.fault("lease", e);
+    }
+    if (!Array.isArray(r)) {
+      if (this.adrift) this.stepDown("Redis answers again and another member holds the lease");
+      return;
+    }
+    const epoch = Number(r[0]);
+    const end = Number(r[1]);
+    this.epoch = epoch;
+    this.seqs = [[end - SEQ_BLOCK + 1, end]];
+    this.lastRenew = t0;
+    this.leaseUntil = t0 + this.o.leaseMs;
+    this.leading = true;
+    this.adrift = false;
+    this.opts.log.info("pool.bus_lease_won", { member: this.member, epoch });
+    if (!this.started) return;
+    for (const cb of this.leadership) cb(true, epoch);
+  }
+
+  private seqLeft(): number {
+    return this.seqs.reduce((n, [a, b]) => n + (b - a + 1), 0);
+  }
+
+  /** Another block of sequences before this one runs out (taken while renewing, off the job path). */
+  private async reserve(): Promise<void> {
+    if (this.reserving) return;
+    this.reserving = true;
+    try {
+      const end = Number(await this.send("INCRBY", [this.k.seq, String(SEQ_BLOCK)]));
+      if (this.leading) this.seqs.push([end - SEQ_BLOCK + 1, end]);
+    } catch (e) {
+      this.fault("seq", e);
+    } finally {
+      this.reserving = false;
+    }
+  }
+
+  nextSeq(): number {
+    const r = this.seqs[0];
+    if ((!this.leading && !this.adrift) || !r) throw new RignodeError("unavailable", "no job ids reserved from the bus (not the leader, or Redis unreachable and the reserved ones used up)");
+    const n = r[0]++;
+    if (r[0] > r[1]) this.seqs.shift();
+    if (n > 0xffffffff) throw new RignodeError("internal", "the bus's job counter passed 2^32: reset rignode:pool:*:seq with every instance stopped");
+    return n;
+  }
+
+  /** Once a second: this member's health and per-IP counts (expiring), the others' read back, a missed job caught. */
+  private async tick(): Promise<void> {
+    if (!this.started || this.busy.tick) return;
+    this.busy.tick = true;
+    const ttl = String(this.o.healthTtlMs);
+    try {
+      const now = Date.now();
+      if (!this.sub?.connected) await this.subscribe();
+      if (this.health) await this.send("SET", [this.k.health(this.member), JSON.stringify({ ...this.health, member: this.member, at: now }), "PX", ttl]);
+      await this.send("SET", [this.k.conns(this.member), JSON.stringify(Object.fromEntries(this.local)), "PX", ttl]);
+      await this.send("ZADD", [this.k.members, String(now), this.member]);
+      await this.send("ZREMRANGEBYSCORE", [this.k.members, "-inf", String(now - this.o.healthTtlMs)]);
+      const names = await this.send<string[]>("ZRANGEBYSCORE", [this.k.members, String(now - this.o.healthTtlMs), "+inf"]);
+      const healths = names.length ? await this.send<(string | null)[]>("MGET", names.map(this.k.health)) : [];
+      const others = names.filter((m) => m !== this.member);
+      const conns = others.length ? await this.send<(string | null)[]>("MGET", others.map(this.k.conns)) : [];
+      const sum = new Map<string, number>();
+      for (const c of conns) {
+        if (!c) continue;
+        for (const [ip, n] of Object.entries(JSON.parse(c) as Record<string, number>)) if (typeof n === "number") sum.set(ip, (sum.get(ip) ?? 0) + n);
+      }
+      this.others = sum;
+      this.othersAt = now;
+      this.membersSeen = healths.flatMap((h) => (h ? [JSON.parse(h) as MemberHealth] : []));
+      if (!this.leading) await this.pollJob();
+    } catch (e) {
+      this.fault("tick", e);
+    } finally {
+      this.busy.tick = false;
+    }
+  }
+
+  onLeadership(cb: (leading: boolean, epoch: number) => void): void {
+    this.leadership.push(cb);
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  async publishJob(w: WireJob): Promise<void> {
+    if (!this.leading) return;
+    const json = JSON.stringify(w);
+    const r = await this.send("EVAL", [PUBLISH, "3", this.k.lease, this.k.epoch, this.k.job, this.member, String(w.epoch), json, this.k.jobs]);
+    if (Number(r) !== 1) throw new RignodeError("unavailable", `job ${w.seq.toString(16)} not published: the lease of epoch ${w.epoch} is no longer this member's`);
+  }
+
+  onJob(cb: (w: WireJob) => void): void {
+    this.jobListeners.push(cb);
+  }
+
+  othersConnections(ip: string): number {
+    // Counts older than the health expiry are a dead bus's: not held against anyone.
+    if (Date.now() - this.othersAt > this.o.healthTtlMs) return 0;
+    return this.others.get(ip) ?? 0;
+  }
+
+  setLocalConnections(ip: string, n: number): void {
+    if (n > 0) this.local.set(ip, n);
+    else this.local.delete(ip);
+  }
+
+  publishBan(b: BanRow): void {
+    this.send("PUBLISH", [this.k.bans, JSON.stringify({ from: this.member, ban: b })]).catch((e) => this.fault("ban", e));
+  }
+
+  onBan(cb: (b: BanRow) => void): void {
+    this.banListeners.push(cb);
+  }
+
+  publishHealth(h: MemberHealth): void {
+    this.health = h;
+  }
+
+  members(): MemberHealth[] {
+    return this.membersSeen;
+  }
+}

@@ -1,0 +1,183 @@
+// The Redis bus against a real (throwaway) redis-server: one leader at a time by lease, its jobs adopted by the
+// other member, a stopped leader replaced, a deposed leader's late job refused (fencing), one live member per
+// --pool-instance, per-IP counts and bans shared, every member's health read back.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Chain, generateKeyPair } from "../../src/chain";
+import { createLogger } from "../../src/core";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl, toWire } from "../../src/pool";
+import { Store } from "../../src/store";
+import { EASY, kernel, mineOn } from "../chain/helpers";
+import { waitFor } from "../helpers";
+import { REDIS_SERVER, redisServer } from "../integration/redis-server";
+
+const PARAMS = { ...EASY, powLimitBits: 0x1f00ffff };
+const cleanup: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+const tmp = () => mkdtempSync(join(tmpdir(), "rignode-bus-"));
+const log = createLogger({ json: true, level: "error" });
+
+function member(chain: Chain, url: string, instance: number, ns: string) {
+  const bus = new RedisBus({ url, namespace: ns, instance, log, healthTtlMs: 2000 });
+  const server = new PoolServer({
+    source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(Store.open(tmp())), log, poolAddress: generateKeyPair().publicKey,
+    poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, maxPerIp: 3 }, jobRefreshSeconds: 30, instanceId: instance, role: "follower", bus,
+  });
+  cleanup.push(async () => {
+    server.stop();
+    await bus.close();
+  });
+  return { bus, server };
+}
+
+test("the bus URL: redis://HOST:PORT[/DB], the password never shown", () => {
+  expect(checkBusUrl("redis://:pw@10.0.0.1:6379/2")).toBe("redis://10.0.0.1:6379/2");
+  expect(() => checkBusUrl("http://x:1")).toThrow(/scheme http: is not one Redis speaks/);
+  expect(() => checkBusUrl("redis://x:1/abc")).toThrow(/database must be a number/);
+  expect(() => checkBusUrl("nope")).toThrow(/not a URL/);
+});
+
+describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
+  test("one leader; the follower serves its jobs; a stopped leader is replaced, and a deposed one's late job is refused", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t1");
+    const B = member(chain, redis.url, 1, "t1");
+    await A.bus.open();
+    await B.bus.open();
+    A.server.start();
+    B.server.start();
+    await A.bus.start();
+    await B.bus.start();
+    await waitFor(() => ([A, B].filter((m) => m.server.role === "leader").length === 1 ? true : undefined), 10_000);
+    const [L, F] = A.server.role === "leader" ? [A, B] : [B, A];
+    const job = await waitFor(() => L.server.current ?? undefined);
+    await waitFor(() => (F.server.current?.job.id === job.job.id ? true : undefined), 10_000);
+    expect(F.server.currentJob()).toEqual(L.server.currentJob());
+    expect(L.server.metrics().find((m) => m.name === "rignode_pool_leader")!.samples[0]!.value).toBe(1);
+    expect(F.server.metrics().find((m) => m.name === "rignode_pool_leader")!.samples[0]!.value).toBe(0);
+
+    // Health of both members, read back by each; pool-wide sums with the leader named.
+    const c = await waitFor(() => {
+      const x = F.server.cluster()!;
+      return x.instances.length === 2 ? x : undefined;
+    }, 10_000);
+    expect(c.instances.map((h) => h.instance).sort()).toEqual([0, 1]);
+    expect(c.pool_wide.leader).toBe((L.bus as RedisBus).member);
+
+    // Connections per IP across members: the cap (3) counts the other member's once its counts are read (a tick).
+    const link = (ip: string) => ({ ip, codec: "json", encode: () => new Uint8Array(), write() {}, flush() {}, close() {} }) as never;
+    expect(typeof L.server.open(link("10.1.1.1"))).toBe("object");
+    expect(typeof L.server.open(link("10.1.1.1"))).toBe("object");
+    await waitFor(() => (F.bus.othersConnections("10.1.1.1") === 2 ? true : undefined), 5_000);
+    expect(typeof F.server.open(link("10.1.1.1"))).toBe("object");
+    expect(F.server.open(link("10.1.1.1"))).toMatch(/more than 3 connections/);
+    // A ban by one member is enforced by the other.
+    F.server.ban("10.2.2.2", "abuse");
+    await waitFor(() => (L.server.bans().some((b) => b.ip === "10.2.2.2") ? true : undefined), 5_000);
+
+    // Fencing: a job published under an old epoch is refused by Redis.
+    const oldEpoch = L.server.jobs.epoch;
+    // The leader leaves: the follower leads (the lease released, no TTL wait), builds at once, with a newer epoch.
+    L.server.stop();
+    await L.bus.stop();
+    await waitFor(() => (F.server.role === "leader" ? true : undefined), 5_000);
+    const next = await waitFor(() => (F.server.current && F.server.current.seq > job.seq ? F.server.current : undefined), 5_000);
+    expect(F.server.jobs.epoch).toBeGreaterThan(oldEpoch);
+    expect(next.seq).toBeGreaterThan(job.seq);
+    await expect(F.bus.publishJob(toWire(next, true, oldEpoch, F.server.source))).rejects.toThrow(/no longer this member's/);
+  }, 60_000);
+
+  test("Redis restarted empty: a leader is elected again with a newer epoch and higher job ids, and the follower adopts its jobs", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t3");
+    const B = member(chain, redis.url, 1, "t3");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const leader = () => [A, B].find((m) => m.server.role === "leader");
+    await waitFor(() => leader(), 10_000);
+    const first = await waitFor(() => (A.server.current && A.server.current.seq === B.server.current?.seq ? A.server.current : undefined), 10_000);
+    const epoch = Math.max(A.server.jobs.epoch, B.server.jobs.epoch);
+    await redis.stop();
+    await Bun.sleep(500);
+    await redis.start(); // the same port, no keys: no epoch, no job counter, no claims
+    const after = await waitFor(() => {
+      const l = leader();
+      return l && l.server.jobs.epoch > epoch && l.server.current && l.server.current.seq > first.seq ? l : undefined;
+    }, 20_000);
+    // A new tip: the (new) leader builds and publishes, the other member adopts it.
+    mineOn(chain, generateKeyPair());
+    const other = after === A ? B : A;
+    await waitFor(() => (other.server.current?.job.work.height === 2 && other.server.current.job.id === after.server.current?.job.id ? true : undefined), 15_000);
+  }, 60_000);
+
+  test("Redis unreachable: the leader goes on building jobs for its own miners (publishing none); once Redis answers, one leads and both serve its jobs", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t4");
+    const B = member(chain, redis.url, 1, "t4");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    const F = L === A ? B : A;
+    await waitFor(() => (F.server.current && F.server.current.seq === L.server.current?.seq ? true : undefined), 10_000);
+    await redis.stop();
+    await Bun.sleep(4000); // past the lease
+    // A new tip while Redis is away: the leader's miners get a job on it; the follower keeps the last one it was sent.
+    mineOn(chain, generateKeyPair());
+    await waitFor(() => (L.server.current?.job.work.height === 2 ? true : undefined), 5_000);
+    expect(L.server.role).toBe("leader");
+    expect(F.server.role).toBe("follower");
+    expect(F.server.current!.job.work.height).toBe(1);
+    await redis.start();
+    // One leader again (a newer epoch), and its job on the new tip reaches the other member.
+    await waitFor(() => {
+      const l = [A, B].filter((m) => m.server.role === "leader");
+      if (l.length !== 1) return undefined;
+      const o = l[0] === A ? B : A;
+      return o.server.current?.job.work.height === 2 && o.server.current.job.id === l[0]!.server.current?.job.id ? true : undefined;
+    }, 20_000);
+  }, 60_000);
+
+  test("a second live member with the same --pool-instance is refused; a dead one's claim expires", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const a = new RedisBus({ url: redis.url, namespace: "t2", instance: 7, log, healthTtlMs: 1000 });
+    const b = new RedisBus({ url: redis.url, namespace: "t2", instance: 7, log, healthTtlMs: 1000 });
+    cleanup.push(() => a.close());
+    cleanup.push(() => b.close().catch(() => {}));
+    await a.open();
+    await expect(b.open()).rejects.toThrow(/--pool-instance 7 is already a live member/);
+    // Another id is fine.
+    const c = new RedisBus({ url: redis.url, namespace: "t2", instance: 8, log, healthTtlMs: 1000 });
+    cleanup.push(() => c.close());
+    await c.open();
+    await a.close();
+    await b.open(); // released by a clean close
+    // b dies (no renewal, no release, as kill -9): a new member with its id gets it once the claim expires.
+    const dead = b as unknown as { claimTimer: ReturnType<typeof setInterval>; cmd: { close(): void } };
+    clearInterval(dead.claimTimer);
+    dead.cmd.close();
+    const d = new RedisBus({ url: redis.url, namespace: "t2", instance: 7, log, healthTtlMs: 1000 });
+    cleanup.push(() => d.close());
+    await d.open();
+  }, 30_000);
+});
