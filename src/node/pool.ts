@@ -133,7 +133,7 @@ export function createPool(
   });
   ledger.onFault = (e) => plog.error("pool.ledger_write_failed", { kind: ledger.backend.kind, error: e.message });
   const threads = stratumThreads(pc.stratumThreads);
-  if (threads > 1) return shardedPool(config, server, ledger, hash.kernelPath, threads, tls, plog);
+  if (threads > 1) return shardedPool(config, server, ledger, hash.kernelPath, threads, tls, plog, bus);
   type Key = keyof StratumPorts;
   /** The listeners open now: the pool runs exactly when every configured one is open. */
   const open: Partial<Record<Key, { stop(): void }>> = {};
@@ -198,7 +198,7 @@ export function createPool(
  * The pool with stratum shards: this thread's server leads (builds or adopts the jobs, owns the ledger and the
  * source, serves the API and HTTP workers) and opens no Stratum port; N Workers listen on the ports (SO_REUSEPORT).
  */
-function shardedPool(config: Config, server: PoolServer, ledger: Ledger, kernelPath: string, threads: number, tls: ReturnType<typeof loadStratumTls> | undefined, plog: Logger): RunningPool {
+function shardedPool(config: Config, server: PoolServer, ledger: Ledger, kernelPath: string, threads: number, tls: ReturnType<typeof loadStratumTls> | undefined, plog: Logger, bus: RedisBus | null): RunningPool {
   const pc = config.pool;
   const want = { stratum: pc.stratum, stratumJson: pc.stratumJson, stratumTls: pc.stratumTls };
   const listen = (["stratum", "stratumJson", "stratumTls"] as const).flatMap((key) => {
@@ -226,6 +226,8 @@ function shardedPool(config: Config, server: PoolServer, ledger: Ledger, kernelP
           Object.assign(ports, p);
           open = true;
           server.start();
+          // On a bus: this thread follows or leads the instances; its shards follow it.
+          bus?.start().catch((e: Error) => plog.warn("pool.bus_error", { op: "start", error: e.message }));
           plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off", stratum_tls: ports.stratumTls ?? "off", stratum_threads: threads });
         })
         .catch((e) => {
@@ -239,6 +241,7 @@ function shardedPool(config: Config, server: PoolServer, ledger: Ledger, kernelP
       open = false;
       await shards.stop();
       server.stop();
+      bus?.stop().catch(() => {});
       plog.info("pool.stopped", {});
     },
     listening: () => (open ? { ...ports } : { stratum: null, stratumJson: null, stratumTls: null }),
