@@ -267,6 +267,10 @@ export class PoolReport {
         samples: tip.secondsSamples(),
       },
       { name: "rignode_pool_last_job_broadcast_seconds", help: "Time to build the last job and write it to every connection.", type: "gauge", samples: [{ value: this.lastBroadcastMs / 1000 }] },
+      // With stratum shards: each shard's own connections (the totals above are the whole process's).
+      ...(this.shards
+        ? [{ name: "rignode_pool_shard_connections", help: "Open Stratum connections per stratum shard (--stratum-threads).", type: "gauge" as const, samples: this.shards.list().map((x) => ({ labels: { shard: String(x.shard) }, value: Number(x.connections) })) }]
+        : []),
     ];
   }
 }
