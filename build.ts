@@ -187,9 +187,9 @@ const DIST_FILES = ["package.json", "package-lock.json", "tsconfig.json", "bunfi
 
 async function compile(force: boolean): Promise<void> {
   const commit = await gitCommit();
-  // The worker is a second entry point: a compiled binary can only start Workers it was built with.
+  // The workers (mining threads, stratum shards) are entry points too: a compiled binary can only start Workers it was built with.
   const command = (commit: string) => [process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm",
-    "--define", `__RIGNODE_COMMIT__=${JSON.stringify(commit)}`, "src/main.ts", "src/miner/worker.ts", "--outfile", relative(ROOT, DIST_BIN)];
+    "--define", `__RIGNODE_COMMIT__=${JSON.stringify(commit)}`, "src/main.ts", "src/miner/worker.ts", "src/pool/shard-worker.ts", "--outfile", relative(ROOT, DIST_BIN)];
   const cmd = command(commit);
   const inputs: Record<string, string> = {
     src: inputsHash(filesUnder(join(ROOT, "src"))),

@@ -2,8 +2,9 @@
 // Reports (1) connections held and pool memory per idle connection, (2) time from a new tip to the last notify at
 // N connections, (3) shares/s validated per pool CPU core for sha256d and scrypt with p50/p99 response latency,
 // over 20 s and 55 s of shares piling up on one job.
+// Each part runs once per --stratum-threads value (1: one thread; N > 1: N shards with SO_REUSEPORT listeners).
 // usage: bun run bench/pool-load.ts [--conns 1000,10000] [--tips 20] [--algos sha256d,scrypt] [--seconds 55]
-//        [--share-conns 32] [--window 64] [--skip-conns] [--skip-shares] [--json]
+//        [--share-conns 32] [--window 64] [--stratum-threads 1,2] [--skip-conns] [--skip-shares] [--json]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,7 @@ const ALGOS = opt("algos", "sha256d,scrypt").split(",") as Algo[];
 const SECONDS = Number(opt("seconds", "55"));
 const SHARE_CONNS = Number(opt("share-conns", "32"));
 const WINDOW = Number(opt("window", "16"));
+const THREADS = opt("stratum-threads", "1").split(",").map(Number);
 const dir = mkdtempSync(join(tmpdir(), "rignode-bench-pool-"));
 const user = encodeAddress(generateKeyPair().publicKey, NETWORKS.devnet!.addressVersion);
 const { lib } = await loadKernel("auto");
@@ -43,11 +45,11 @@ function network(name: string, algo: Algo, bits: number, blockTime: number): str
   return f;
 }
 
-async function startPool(net: string, tag: string) {
+async function startPool(net: string, tag: string, threads: number) {
   const [api, stratum] = [free(), free()];
   const proc = Bun.spawn(
     [...(process.env.POOL_CMD ? process.env.POOL_CMD.split(" ") : [BIN]), "pool", "--network", net, "--data-dir", join(dir, tag), "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", "off",
-      "--stratum-json", `127.0.0.1:${stratum}`, "--max-conns-per-ip", "0", "--shares-per-second", "0", "--min-difficulty", "1e-12", "--log-level", "warn"],
+      "--stratum-json", `127.0.0.1:${stratum}`, "--max-conns-per-ip", "0", "--shares-per-second", "0", "--min-difficulty", "1e-12", "--log-level", "warn", "--stratum-threads", String(threads)],
     { stderr: "inherit", stdout: "ignore" },
   );
   const base = `http://127.0.0.1:${api}`;
@@ -122,10 +124,12 @@ const quant = (xs: number[], q: number) => {
 };
 
 // ---- (1) connections and memory, (2) new tip to last notify ----
+for (const threads of THREADS) {
+const T = threads > 1 ? `, ${threads} stratum threads` : ", 1 stratum thread";
 if (!flag("skip-conns")) {
   for (const n of CONNS) {
     // An easy network with 1 s blocks: the bench itself finds each block as a share on a connection of its own.
-    const pool = await startPool(network(`bench-tip-${n}`, "sha256d", 0x207fffff, 1), `tip-${n}`);
+    const pool = await startPool(network(`bench-tip-${n}`, "sha256d", 0x207fffff, 1), `tip-${n}-t${threads}`, threads);
     await Bun.sleep(500);
     const rss0 = await pool.metric("process_resident_memory_bytes");
     const sims: Sim[] = [];
@@ -140,7 +144,7 @@ if (!flag("skip-conns")) {
     const rss1 = await pool.metric("process_resident_memory_bytes");
     const held = (await pool.stats()).connections as number;
     const perConn = (rss1 - rss0) / n;
-    say(`${n} connections: opened and authorized in ${openS.toFixed(1)} s; pool holds ${held}; RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB = ${(perConn / 1000).toFixed(2)} kB per connection`);
+    say(`${n} connections${T}: opened and authorized in ${openS.toFixed(1)} s; pool holds ${held}; RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB = ${(perConn / 1000).toFixed(2)} kB per connection`);
 
     // Tips: a miner connection finds a block on the current job; every simulated worker records its new notify.
     const miner = await Sim.open(pool.stratum);
@@ -170,7 +174,8 @@ if (!flag("skip-conns")) {
       await Bun.sleep(1000); // one block per second keeps the network difficulty at its limit
     }
     const st = await pool.stats();
-    results[`tip_${n}`] = {
+    results[`tip_${n}${threads > 1 ? `_t${threads}` : ""}`] = {
+      stratum_threads: threads,
       connections: n,
       held,
       open_seconds: openS,
@@ -179,10 +184,12 @@ if (!flag("skip-conns")) {
       bytes_per_connection: perConn,
       tips: TIPS,
       pool_tip_to_last_notify_ms: st.tip_to_notify_ms,
+      pool_last_job_build_ms: st.last_broadcast_ms,
+      ...(st.shards ? { shards: st.shards.map((x: any) => ({ shard: x.shard, connections: x.connections, job_to_notify_ms: x.job_to_notify_ms })) } : {}),
       client_submit_to_last_notify_ms: { p50: quant(sendToLast, 0.5), p99: quant(sendToLast, 0.99) },
       client_first_to_last_notify_ms: { p50: quant(clientSpread, 0.5), p99: quant(clientSpread, 0.99) },
     };
-    say(`${n} connections, ${TIPS} tips: pool tip -> last notify written p50 ${st.tip_to_notify_ms.p50?.toFixed(2)} ms, p99 ${st.tip_to_notify_ms.p99?.toFixed(2)} ms; ` +
+    say(`${n} connections${T}, ${TIPS} tips: pool tip -> last notify written p50 ${st.tip_to_notify_ms.p50?.toFixed(2)} ms, p99 ${st.tip_to_notify_ms.p99?.toFixed(2)} ms; ` +
       `bench: block submit -> last notify received p50 ${quant(sendToLast, 0.5).toFixed(1)} ms, p99 ${quant(sendToLast, 0.99).toFixed(1)} ms`);
     for (const s of sims) s.socket.end();
     miner.socket.end();
@@ -195,7 +202,7 @@ if (!flag("skip-conns")) {
 if (!flag("skip-shares")) {
   for (const algo of ALGOS) {
     // A network so hard that no share is a block: every share lands on the same job for the whole run.
-    const pool = await startPool(network(`bench-shares-${algo}`, algo, 0x1c00ffff, 600), `shares-${algo}`);
+    const pool = await startPool(network(`bench-shares-${algo}`, algo, 0x1c00ffff, 600), `shares-${algo}-t${threads}`, threads);
     const sims = await Promise.all(Array.from({ length: SHARE_CONNS }, () => Sim.open(pool.stratum)));
     // d=1e-12: every hash meets the share target, so the generator needs no hashing and the pool does all of it.
     await Promise.all(sims.map((s) => s.ready("d=1e-12")));
@@ -258,16 +265,17 @@ if (!flag("skip-shares")) {
         latency_ms: { p50: quant(lats, 0.5), p99: quant(lats, 0.99) },
       };
       out[`window_${i === 0 ? 20 : SECONDS}s`] = row;
-      say(`${algo} ${row.seconds.toFixed(0)} s on one job: ${m.ok} accepted, ${row.shares_per_second.toFixed(0)} shares/s, pool CPU ${row.pool_cpu_cores.toFixed(2)} cores -> ` +
+      say(`${algo}${T}, ${row.seconds.toFixed(0)} s on one job: ${m.ok} accepted, ${row.shares_per_second.toFixed(0)} shares/s, pool CPU ${row.pool_cpu_cores.toFixed(2)} cores -> ` +
         `${row.shares_per_cpu_second.toFixed(0)} shares per CPU second; latency p50 ${row.latency_ms.p50.toFixed(2)} ms, p99 ${row.latency_ms.p99.toFixed(2)} ms`);
     }
     out.rejected = bad;
     out.pool_rss_mib = rss / 2 ** 20;
-    results[`shares_${algo}`] = out;
+    results[`shares_${algo}${threads > 1 ? `_t${threads}` : ""}`] = out;
     for (const s of sims) s.socket.end();
     pool.proc.kill("SIGTERM");
     await pool.proc.exited;
   }
+}
 }
 
 if (flag("json")) console.log(JSON.stringify(results, null, 2));

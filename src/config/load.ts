@@ -39,6 +39,7 @@ const ALLOWED: Record<string, string> = {
   "pool.sharesPerSecond": "a whole number, 0 for no cap",
   "pool.banSeconds": "a whole number of seconds, 0 to never ban",
   "pool.instance": "a whole number 0..255",
+  "pool.stratumThreads": "auto or a whole number 1..15",
   "pool.ledger": "sqlite or postgres://USER@HOST:PORT/DB",
   "pool.bus": "redis://HOST:PORT[/DB] (or empty: off)",
   "tuning.profile": "laptop, balanced or beast",

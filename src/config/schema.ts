@@ -77,6 +77,8 @@ export const configSchema = z
         banSeconds: z.number().int().min(0),
         /** First byte of every extranonce1, distinct per pool instance behind one address. */
         instance: z.number().int().min(0).max(255),
+        /** Stratum threads (shards with SO_REUSEPORT listeners); auto: one per core, at most 8; 1: one thread. */
+        stratumThreads: z.union([z.literal("auto"), z.number().int().min(1).max(15)]),
         /** Where the ledger lives: "sqlite" (in the node's store) or postgres://USER@HOST:PORT/DB, shared by instances. */
         ledger: z.union([z.literal("sqlite"), z.string().regex(/^postgres(ql)?:\/\/[^\s/@]+(@[^\s/@]+)?\/[^\s/?#]+(\?\S*)?$/, "sqlite or postgres://USER@HOST:PORT/DB")]),
         /** Several instances on one Redis/Valkey (redis://HOST:PORT[/DB]), or "": one instance alone. */
@@ -184,6 +186,7 @@ export const DEFAULTS: Config = {
     sharesPerSecond: 100,
     banSeconds: 3600,
     instance: 0,
+    stratumThreads: "auto",
     ledger: "sqlite",
     bus: "",
     upstream: "",

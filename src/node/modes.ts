@@ -53,11 +53,11 @@ export class Modes {
     }
     // The pool first: when its listeners cannot open, nothing has changed yet (the mode, the miner's link) and the
     // error says why; the state reported stays the real one.
-    if (r.mode === "host") this.pool.start();
+    if (r.mode === "host") await this.pool.start();
     this.link?.stop();
     this.link = null;
     this.joined = null;
-    if (r.mode !== "host") this.pool.stop();
+    if (r.mode !== "host") await this.pool.stop();
     if (m && chain) {
       const user = r.user ?? (this.config.miner.address || encodeAddress(m.source.payTo, chainParams(m).addressVersion));
       if (r.mode === "solo") {

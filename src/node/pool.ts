@@ -1,6 +1,7 @@
 import { RignodeError, type Logger } from "../core";
 import { parseListen, type Config } from "../config";
-import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, parseLedgerSpec, PoolServer, PostgresLedger, RedisBus, type WorkSource } from "../pool";
+import { availableParallelism } from "node:os";
+import { DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, listenStratum, loadStratumTls, parseLedgerSpec, PoolServer, PostgresLedger, RedisBus, StratumShards, type WorkSource } from "../pool";
 import type { Store } from "../store";
 
 export interface RunningPool {
@@ -8,11 +9,14 @@ export interface RunningPool {
   ports: StratumPorts;
   /**
    * Opens the listeners and starts serving jobs (host mode). When a listener cannot open (a port in use: code "busy")
-   * it throws that error and the pool stays stopped with every port closed.
+   * it throws that error and the pool stays stopped with every port closed. With stratum shards it settles once
+   * every shard listens.
    */
-  start(): void;
-  /** Closes the listeners and every connection (the chain node keeps running). */
-  stop(): void;
+  start(): void | Promise<void>;
+  /** Closes the listeners and every connection (the chain node keeps running); with shards, once all have closed. */
+  stop(): void | Promise<void>;
+  /** Stratum threads: 1 (this thread) or the number of shards. */
+  threads: number;
   running(): boolean;
   /** The ports listening now (null: closed or off). */
   listening(): StratumPorts;
@@ -96,11 +100,16 @@ export async function recoverLedger(ledger: Ledger, mainChain: ((blocks: { hash:
  * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
  * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
  */
+/** `--stratum-threads`: auto is one per core, at most 8. */
+export function stratumThreads(v: number | "auto"): number {
+  return v === "auto" ? Math.max(1, Math.min(8, availableParallelism())) : v;
+}
+
 export function createPool(
   config: Config,
   source: WorkSource,
   store: Store,
-  hash: { powHash: (h: Uint8Array) => Uint8Array; powHashMany: (hs: Uint8Array, n: number) => Uint8Array },
+  hash: { powHash: (h: Uint8Array) => Uint8Array; powHashMany: (hs: Uint8Array, n: number) => Uint8Array; kernelPath: string },
   poolAddress: Uint8Array,
   log: Logger,
   ledger: Ledger = new Ledger(store),
@@ -129,6 +138,8 @@ export function createPool(
     ...(bus ? { role: "follower" as const, bus } : {}),
   });
   ledger.onFault = (e) => plog.error("pool.ledger_write_failed", { kind: ledger.backend.kind, error: e.message });
+  const threads = stratumThreads(pc.stratumThreads);
+  if (threads > 1) return shardedPool(config, server, ledger, hash.kernelPath, threads, tls, plog, bus);
   type Key = keyof StratumPorts;
   /** The listeners open now: the pool runs exactly when every configured one is open. */
   const open: Partial<Record<Key, { stop(): void }>> = {};
@@ -157,6 +168,7 @@ export function createPool(
   return {
     server,
     ports,
+    threads: 1,
     start() {
       if (server.isRunning()) return;
       // Stopped -> running only when every listener opened: one that fails closes the others and the pool stays
@@ -184,6 +196,61 @@ export function createPool(
       plog.info("pool.stopped", {});
     },
     listening: () => ({ stratum: open.stratum ? ports.stratum : null, stratumJson: open.stratumJson ? ports.stratumJson : null, stratumTls: open.stratumTls ? ports.stratumTls : null }),
+    running: () => server.isRunning(),
+  };
+}
+
+/**
+ * The pool with stratum shards: this thread's server leads (builds or adopts the jobs, owns the ledger and the
+ * source, serves the API and HTTP workers) and opens no Stratum port; N Workers listen on the ports (SO_REUSEPORT).
+ */
+function shardedPool(config: Config, server: PoolServer, ledger: Ledger, kernelPath: string, threads: number, tls: ReturnType<typeof loadStratumTls> | undefined, plog: Logger, bus: RedisBus | null): RunningPool {
+  const pc = config.pool;
+  const want = { stratum: pc.stratum, stratumJson: pc.stratumJson, stratumTls: pc.stratumTls };
+  const listen = (["stratum", "stratumJson", "stratumTls"] as const).flatMap((key) => {
+    if (want[key] === "off") return [];
+    const l = parseListen(want[key]);
+    return [{ key, host: l.host, port: l.port, codec: key === "stratum" ? ("native" as const) : ("json" as const), ...(key === "stratumTls" ? { tls } : {}) }];
+  });
+  const o = server.o;
+  const shards = new StratumShards({
+    count: threads, server, ledger, kernelPath, log: plog, logConfig: { json: config.log.json, level: config.log.level }, listen,
+    settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
+  });
+  const ports: StratumPorts = { stratum: null, stratumJson: null, stratumTls: null };
+  let open = false;
+  let starting: Promise<void> | null = null;
+  return {
+    server,
+    ports,
+    threads,
+    start() {
+      if (server.isRunning()) return;
+      return (starting ??= shards
+        .start()
+        .then((p) => {
+          Object.assign(ports, p);
+          open = true;
+          server.start();
+          // On a bus: this thread follows or leads the instances; its shards follow it.
+          bus?.start().catch((e: Error) => plog.warn("pool.bus_error", { op: "start", error: e.message }));
+          plog.info("pool.started", { fee_percent: pc.feePercent, scheme: pc.scheme, stratum: ports.stratum ?? "off", stratum_json: ports.stratumJson ?? "off", stratum_tls: ports.stratumTls ?? "off", stratum_threads: threads });
+        })
+        .catch((e) => {
+          plog.warn("pool.start_failed", { error: (e as Error).message });
+          throw e;
+        })
+        .finally(() => (starting = null)));
+    },
+    async stop() {
+      if (!server.isRunning()) return;
+      open = false;
+      await shards.stop();
+      server.stop();
+      bus?.stop().catch(() => {});
+      plog.info("pool.stopped", {});
+    },
+    listening: () => (open ? { ...ports } : { stratum: null, stratumJson: null, stratumTls: null }),
     running: () => server.isRunning(),
   };
 }

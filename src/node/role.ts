@@ -85,7 +85,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
   }
   const pool =
     role === "pool"
-      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n) }, poolAddress(), log, ledger, bus)
+      ? createPool(config, new ChainSource(chain), store, { powHash: (h) => lib.hash(params.algo, h), powHashMany: (hs, n) => lib.hashMany(params.algo, hs, n), kernelPath: lib.path }, poolAddress(), log, ledger, bus)
       : null;
   const modes = pool ? new Modes(pool, miner, config, log) : null;
   if (modes) await modes.set({ mode: "host" });
@@ -160,7 +160,7 @@ export async function startRole(role: "node" | "pool", config: Config, log: Logg
     async stop() {
       await telemetry?.stop();
       modes?.close();
-      pool?.stop();
+      await pool?.stop();
       await bus?.close().catch(() => {});
       producer?.stop();
       miner?.rig.stop();

@@ -56,12 +56,12 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     source.stop();
     throw e;
   }
-  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n) }, poolAddress, log, ledger, bus);
-  pool.start();
+  const pool = createPool(config, source, store, { powHash: (h) => lib.hash(algo, h), powHashMany: (hs, n) => lib.hashMany(algo, hs, n), kernelPath: lib.path }, poolAddress, log, ledger, bus);
+  await pool.start();
   const http = new HttpWorkers(pool.server);
   const hostOnly = async (r: { mode: string }) => {
     if (r.mode !== "host") throw new RignodeError("input", "a pool on an upstream daemon only hosts (no solo or join mode)");
-    pool.start();
+    await pool.start();
   };
 
   const telemetry = startTelemetry(config, log, { shares: () => poolShares(pool.server.stats(false)), hashrate: () => pool.server.hashrate() });
@@ -103,7 +103,7 @@ export async function startUpstreamPool(config: Config, log: Logger, opts: RoleO
     stratumPorts: pool.ports,
     async stop() {
       await telemetry?.stop();
-      pool.stop();
+      await pool.stop();
       await bus?.close().catch(() => {});
       source.stop();
       await server.stop();

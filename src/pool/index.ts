@@ -20,4 +20,5 @@ export { UpstreamSource, RpcClient, RpcError, type UpstreamOptions } from "./ups
 export * as coin from "./coin";
 export { toWire, fromWire, type WireJob } from "./job-wire";
 export { MemoryHub, MemoryBus, type PoolBus, type MemberHealth } from "./bus";
+export { StratumShards } from "./shards";
 export { RedisBus, checkBusUrl, type RedisBusOptions } from "./bus-redis";

@@ -112,7 +112,7 @@ export function fromWire(w: WireJob, source: WorkSource, algo: Algo): JobRecord 
   }
   const plan = checkPlan(w.plan);
   const nd = w.networkDifficulty;
-  if (typeof nd !== "number" || !(nd > 0)) throw bad("networkDifficulty", "must be a positive number");
+  if (typeof nd !== "number" || !(nd >= 0)) throw bad("networkDifficulty", "must be a number >= 0"); // 0: an easy network (hashDifficulty rounds to 1e-6)
   const work = { height: uint(w.height, "height", 0xffffffff), header, minTime: uint(w.minTime, "minTime", 0xffffffff), coinb1, coinb2, branch, data };
   const job = makeJob(seq.toString(16), algo, work, w.clean);
   return { job, seq, plan, createdAt: uint(w.createdAt, "createdAt"), networkDifficulty: nd };

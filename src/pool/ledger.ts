@@ -1,6 +1,6 @@
 import type { Store } from "../store";
 import { TurnBatch } from "./batch";
-import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
+import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type Maybe, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
 import { SqliteLedger } from "./ledger-sqlite";
 import { SharedSums } from "./ledger-sums";
 import { RoundSums, WindowSums, type ShareEntry } from "./weights";
@@ -148,6 +148,13 @@ export class Ledger {
       timer = setTimeout(() => reject(new Error(`the ${this.backend.kind} ledger did not commit within ${this.commitTimeoutMs} ms`)), this.commitTimeoutMs);
     });
     return Promise.race([ids.then(done), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** A shard's batch (its rows of one event-loop pass): one transaction, then counted in the running sums. */
+  insertRows(rows: ShareRow[]): Maybe<(number | Error)[]> {
+    const done = (ids: (number | Error)[]) => (ids.forEach((id, i) => id instanceof Error || this.entered({ id, key: Buffer.from(rows[i]!.address).toString("hex"), weight: BigInt(rows[i]!.weight) })), ids);
+    const ids = this.backend.insertShares(rows);
+    return ids instanceof Promise ? ids.then(done) : done(ids);
   }
 
   /** How long a commit to an asynchronous backend may take before its shares are refused. */

@@ -5,6 +5,7 @@ import type { Ledger } from "./ledger";
 import type { WorkSource } from "./source";
 import type { VardiffOptions } from "./vardiff";
 import type { PoolBus } from "./bus";
+import type { ConnSlots } from "./shard-conns";
 
 /** Anti-abuse limits; 0 turns a limit off where that makes sense. */
 export interface PoolLimits {
@@ -78,6 +79,11 @@ export interface PoolServerOptions {
   role?: "leader" | "follower";
   /** Other members (instances, shards): per-IP counts and bans shared, jobs adopted or published, health. */
   bus?: PoolBus;
+  /**
+   * Stratum shards of one process: connections per IP counted across them in shared memory (the cap holds exactly),
+   * and this member's place (0: the main thread, 1..15: a shard) in the second extranonce1 byte's high nibble.
+   */
+  shard?: { index: number; slots: ConnSlots };
   /** BIP310 bits miners may roll. */
   versionMask?: number;
   now?: () => number;

@@ -9,6 +9,20 @@ import { MAX_IDLE_WORKER_RECORDS } from "./options";
 /** What this part uses of the pool. */
 type Pool = Pick<PoolContext, "o" | "now" | "algo" | "guard" | "isRunning" | "health" | "sessions" | "jobs" | "shares">;
 
+export type WorkerRow = ReturnType<PoolReport["localWorkers"]>[number];
+
+/** The stratum shards of this process as its main thread sees them (shards.ts): their figures add to its own. */
+export interface ShardsView {
+  totals(): { connections: number; workers: number; hashrate: number; accepted: number; acceptedDifficulty: number; rejected: Record<string, number>; notifies: number; bans: number };
+  /** Per shard, shown under `shards`. */
+  list(): Record<string, unknown>[];
+  /** Every shard's workers, one row per user. */
+  workers(): WorkerRow[];
+  /** Share response latency and new tip -> last notify written by any shard (ms). */
+  readonly latency: LatencyRing;
+  readonly tipToNotify: LatencyRing;
+}
+
 export class PoolReport {
   readonly workers = new Map<string, WorkerStats>();
   readonly counters = { accepted: 0, acceptedDifficulty: 0, blocks: 0, blockCandidatesSkipped: 0, bans: 0, notifies: 0, jobs: 0 };
@@ -20,6 +34,10 @@ export class PoolReport {
   /** Time to build the last job and write it to every connection (ms). */
   lastBroadcastMs = 0;
   private readonly startedAt: number;
+  /** Set on the main thread of a process with stratum shards. */
+  shards: ShardsView | null = null;
+  /** A shard's: response latencies of accepted shares since its last report to the main thread. */
+  latencyTap: number[] | null = null;
 
   constructor(private readonly pool: Pool) {
     this.startedAt = pool.now();
@@ -56,6 +74,7 @@ export class PoolReport {
     w.difficulty = difficulty;
     this.poolRate.add(done, credit);
     this.latency.add(ms);
+    if (this.latencyTap && this.latencyTap.length < 4096) this.latencyTap.push(ms);
     this.counters.accepted++;
     this.counters.acceptedDifficulty += credit;
   }
@@ -100,19 +119,24 @@ export class PoolReport {
   stats(withWorkers = true) {
     const now = this.pool.now();
     const { blocksFound, payouts } = this.paid();
+    const sh = this.shards?.totals();
+    const rejected = { ...this.rejected };
+    for (const [k, v] of Object.entries(sh?.rejected ?? {})) rejected[k] = (rejected[k] ?? 0) + v;
+    const latency = this.shards?.latency ?? this.latency;
+    const tip = this.shards?.tipToNotify ?? this.tipToNotify;
     return {
       running: this.pool.isRunning(),
       source: this.pool.o.source.status(),
       job_problem: this.pool.jobs.problem,
       algo: this.pool.algo,
-      connections: this.pool.sessions.conns.size,
-      workers_connected: [...this.workers.values()].filter((w) => w.openSince.length).length,
+      connections: this.pool.sessions.conns.size + (sh?.connections ?? 0),
+      workers_connected: this.workersConnected() + (sh?.workers ?? 0),
       hashrate_hs: this.hashrate(),
-      shares: { accepted: this.counters.accepted, accepted_difficulty: this.counters.acceptedDifficulty, rejected: { ...this.rejected }, block_candidates_skipped: this.counters.blockCandidatesSkipped },
+      shares: { accepted: this.counters.accepted + (sh?.accepted ?? 0), accepted_difficulty: this.counters.acceptedDifficulty + (sh?.acceptedDifficulty ?? 0), rejected, block_candidates_skipped: this.counters.blockCandidatesSkipped },
       health: this.pool.health(),
       bans: this.pool.guard.list().length,
-      latency_ms: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
-      tip_to_notify_ms: { p50: this.tipToNotify.quantile(0.5), p99: this.tipToNotify.quantile(0.99), samples: this.tipToNotify.size() },
+      latency_ms: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
+      tip_to_notify_ms: { p50: tip.quantile(0.5), p99: tip.quantile(0.99), samples: tip.size() },
       blocks_found: blocksFound,
       fee: { pool_bps: this.pool.o.poolFeeBps, foundation_percent: 1 },
       scheme: this.pool.o.scheme,
@@ -122,6 +146,7 @@ export class PoolReport {
       last_broadcast_ms: this.lastBroadcastMs,
       payouts,
       ...(withWorkers ? { workers: this.workerList() } : {}),
+      ...(this.shards ? { shards: this.shards.list() } : {}),
     };
   }
 
@@ -143,7 +168,13 @@ export class PoolReport {
   private paidCache: { version: number; value: { blocksFound: number; payouts: { address: string; amount: string }[] } } | null = null;
 
   /** Every worker the pool knows (connected, or gone with shares in the last day): figures and score. */
-  workerList() {
+  workerList(): WorkerRow[] {
+    const own = this.localWorkers();
+    return this.shards ? [...own, ...this.shards.workers()] : own;
+  }
+
+  /** The workers of this thread's own connections. */
+  localWorkers() {
     const now = this.pool.now();
     const maxAccepted = Math.max(0, ...[...this.workers.values()].map((w) => w.accepted));
     return [...this.workers.values()].map((w) => ({
@@ -164,7 +195,7 @@ export class PoolReport {
 
   /** The pool's hashrate from accepted shares (10 min window): cheap enough to sample every second. */
   hashrate(): number {
-    return this.poolRate.hashrate(this.pool.now(), this.pool.algo, this.startedAt);
+    return this.poolRate.hashrate(this.pool.now(), this.pool.algo, this.startedAt) + (this.shards?.totals().hashrate ?? 0);
   }
 
   /** Blocks the pool found with their stored plans (addresses shown in the network's form). */
@@ -206,32 +237,40 @@ export class PoolReport {
 
   /** Prometheus series of the pool. */
   metrics(): MetricFamily[] {
-    const reasons = Object.entries(this.rejected).map(([reason, v]) => ({ labels: { result: reason }, value: v }));
+    // With stratum shards: the process's figures (the main thread's own plus every shard's).
+    const st = this.stats(false);
+    const reasons = Object.entries(st.shares.rejected).map(([reason, v]) => ({ labels: { result: reason }, value: v }));
+    const sh = this.shards?.totals();
+    const tip = this.shards?.tipToNotify ?? this.tipToNotify;
     return [
-      { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: this.pool.sessions.conns.size }] },
-      { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: [...this.workers.values()].filter((w) => w.openSince.length).length }] },
-      { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: this.counters.accepted }, ...reasons] },
-      { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: this.counters.acceptedDifficulty }] },
-      { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: this.hashrate() }] },
+      { name: "rignode_pool_connections", help: "Open Stratum connections.", type: "gauge", samples: [{ value: st.connections }] },
+      { name: "rignode_pool_workers", help: "Workers with an open connection.", type: "gauge", samples: [{ value: st.workers_connected }] },
+      { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: st.shares.accepted }, ...reasons] },
+      { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: st.shares.accepted_difficulty }] },
+      { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: st.hashrate_hs }] },
       { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
       { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
-      { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies }] },
-      { name: "rignode_pool_bans_total", help: "Bans (of a worker or an IP) for invalid shares or protocol abuse.", type: "counter", samples: [{ value: this.counters.bans }] },
+      { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies + (sh?.notifies ?? 0) }] },
+      { name: "rignode_pool_bans_total", help: "Bans (of a worker or an IP) for invalid shares or protocol abuse.", type: "counter", samples: [{ value: this.counters.bans + (sh?.bans ?? 0) }] },
       { name: "rignode_pool_bans_active", help: "Bans in force.", type: "gauge", samples: [{ value: this.pool.guard.list().length }] },
       { name: "rignode_pool_storage_ok", help: "0 while the ledger fails to record shares.", type: "gauge", samples: [{ value: this.pool.shares.storageError ? 0 : 1 }] },
       {
         name: "rignode_pool_share_latency_seconds",
         help: "Share response latency (receipt to acknowledgement, ledger commit included), recent shares.",
         type: "gauge",
-        samples: this.latency.secondsSamples(),
+        samples: (this.shards?.latency ?? this.latency).secondsSamples(),
       },
       {
         name: "rignode_pool_tip_to_notify_seconds",
         help: "From a new tip to the last mining.notify written for it (recent tips).",
         type: "gauge",
-        samples: this.tipToNotify.secondsSamples(),
+        samples: tip.secondsSamples(),
       },
       { name: "rignode_pool_last_job_broadcast_seconds", help: "Time to build the last job and write it to every connection.", type: "gauge", samples: [{ value: this.lastBroadcastMs / 1000 }] },
+      // With stratum shards: each shard's own connections (the totals above are the whole process's).
+      ...(this.shards
+        ? [{ name: "rignode_pool_shard_connections", help: "Open Stratum connections per stratum shard (--stratum-threads).", type: "gauge" as const, samples: this.shards.list().map((x) => ({ labels: { shard: String(x.shard) }, value: Number(x.connections) })) }]
+        : []),
     ];
   }
 }

@@ -26,6 +26,12 @@ export class Sessions {
     const bus = this.pool.o.bus;
     const refused = this.pool.guard.admit(link.ip, bus?.othersConnections(link.ip) ?? 0);
     if (refused !== null) return refused;
+    // Shards of one process: the IP's total over every shard, checked and taken in one step.
+    const shard = this.pool.o.shard;
+    if (shard && !shard.slots.take(link.ip, this.pool.o.limits.maxPerIp)) {
+      this.pool.guard.release(link.ip);
+      return `more than ${this.pool.o.limits.maxPerIp} connections from ${link.ip}`;
+    }
     bus?.setLocalConnections?.(link.ip, this.pool.guard.connections(link.ip));
     const c = new PoolConn(this.pool, link, this.pool.now());
     this.conns.add(c);
@@ -38,6 +44,7 @@ export class Sessions {
     c.closed = true;
     this.conns.delete(c);
     this.pool.guard.release(c.link.ip);
+    this.pool.o.shard?.slots.give(c.link.ip);
     this.pool.o.bus?.setLocalConnections?.(c.link.ip, this.pool.guard.connections(c.link.ip));
     if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
     const now = this.pool.now();
@@ -57,7 +64,9 @@ export class Sessions {
     if (c.en1Key < 0) {
       // instance id in the first byte, a counter in the other three; never two live connections with one value.
       let key: number;
-      do key = ((this.pool.o.instanceId << 24) | (this.en1Counter++ & 0xffffff)) >>> 0;
+      // A shard of one process: its index in the next 4 bits, so no two shards hand out the same space.
+      const sh = this.pool.o.shard;
+      do key = ((this.pool.o.instanceId << 24) | (sh ? (sh.index << 20) | (this.en1Counter++ & 0xfffff) : this.en1Counter++ & 0xffffff)) >>> 0;
       while (this.en1InUse.has(key));
       this.en1InUse.add(key);
       c.en1Key = key;

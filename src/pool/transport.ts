@@ -43,7 +43,7 @@ export function peerIp(remoteAddress: string | undefined): string | null {
  */
 export function listenStratum(
   server: PoolServer,
-  o: { host: string; port: number; codec: StratumCodec; maxBytes: number; maxSendBytes?: number; log: Logger; otherPort?: () => number | null; tls?: StratumTls },
+  o: { host: string; port: number; codec: StratumCodec; maxBytes: number; maxSendBytes?: number; log: Logger; otherPort?: () => number | null; tls?: StratumTls; reusePort?: boolean },
 ): { port: number; stop(): void } {
   const { codec, maxBytes, log } = o;
   const tls = o.tls !== undefined;
@@ -53,6 +53,8 @@ export function listenStratum(
     listener = Bun.listen<ConnState>({
       hostname: o.host,
       port: o.port,
+      // Stratum shards: one listener per shard on the same port, the kernel spreads the connections (SO_REUSEPORT).
+      ...(o.reusePort ? { reusePort: true } : {}),
       ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
       socket: {
         open(socket: Socket<ConnState>) {

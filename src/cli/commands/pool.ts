@@ -10,7 +10,7 @@ export const poolCommand: Command = {
   options: [
     "network", "data-dir", "p2p", "peer", "discover", "api", "api-auth", "kernel", "mine", "address", "threads", "batch", "pin", ...TUNING_FLAGS, ...TELEMETRY_FLAGS,
     "stratum", "stratum-json", "stratum-tls", "tls-cert", "tls-key", "pool-fee", "pool-address", "payout-scheme", "pplns-window", "share-interval", "start-difficulty", "min-difficulty",
-    "max-conns-per-ip", "max-workers-per-conn", "max-workers-per-ip", "shares-per-second", "ban-seconds", "pool-instance", "ledger", "bus", "upstream", "upstream-algo", "foundation-address",
+    "max-conns-per-ip", "max-workers-per-conn", "max-workers-per-ip", "shares-per-second", "ban-seconds", "pool-instance", "stratum-threads", "ledger", "bus", "upstream", "upstream-algo", "foundation-address",
   ],
   flags: {},
   positionals: [],

@@ -1,0 +1,338 @@
+// The stratum shards of a pool process (`--stratum-threads N`), as its main thread runs them: N Workers
+// (shard-worker.ts), each listening on the pool's ports with SO_REUSEPORT. The main thread's own PoolServer stays
+// the one that leads (builds jobs from the source, or follows its instance's bus leader) and opens no Stratum port:
+// every job it makes current is sent once to each shard; each shard's ledger calls run here on the real ledger, its
+// found blocks go to the real source; bans hold on every shard at once; the shards' figures add to the server's own
+// stats; a shard that dies is restarted (its miners reconnect to the others meanwhile).
+import { listenError, RignodeError, type Logger, type LogLevel } from "../core";
+import type { Ledger } from "./ledger";
+import { serveLedger } from "./ledger-remote";
+import type { ShardsView, WorkerRow } from "./report";
+import type { PoolServer } from "./server";
+import { SharedConns } from "./shard-conns";
+import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
+import { LatencyRing } from "./stats";
+import type { MemberHealth, WireJob } from "./bus";
+
+type Key = ListenSpec["key"];
+type Ports = Record<Key, number | null>;
+
+/** Where the shard entry point is: beside this file from source; in a compiled binary under pool/ at the root. */
+function shardUrl(): string {
+  const here = import.meta.url;
+  return here.includes("$bunfs") ? new URL("./pool/shard-worker.ts", here).href : new URL("./shard-worker.ts", here).href;
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+interface Shard {
+  index: number;
+  worker: Worker;
+  listening: boolean;
+  health: MemberHealth | null;
+  extra: ShardExtra | null;
+  restarts: number;
+  /** Called when the shard says it stopped (its listeners and connections are closed). */
+  stopped?: () => void;
+}
+
+export interface ShardsOptions {
+  count: number;
+  server: PoolServer;
+  ledger: Ledger;
+  kernelPath: string;
+  log: Logger;
+  logConfig: { json: boolean; level: LogLevel };
+  listen: ListenSpec[];
+  /** The pool's settings now (configure() may have changed them since the start). */
+  settings: () => ShardPoolSettings;
+}
+
+export class StratumShards implements ShardsView {
+  readonly latency = new LatencyRing();
+  readonly tipToNotify = new LatencyRing(1024);
+  private readonly shards = new Map<number, Shard>();
+  private readonly sab: SharedArrayBuffer;
+  private readonly slots: SharedConns;
+  private running = false;
+  private ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
+  private job: WireJob | null = null;
+  /** When the tip the next clean job answers changed (ms since the epoch), and that job until every shard wrote it. */
+  private tipAt: number | null = null;
+  private tip: { seq: number; at: number; waiting: Set<number>; last: number } | null = null;
+
+  constructor(private readonly o: ShardsOptions) {
+    if (o.count < 2 || o.count > 15) throw new RignodeError("config", "stratum shards: 2..15");
+    this.slotsOf = Array.from({ length: o.count }, (_, i) => i + 1);
+    this.sab = SharedConns.create(o.count + 1);
+    this.slots = new SharedConns(this.sab, 0);
+    const s = o.server;
+    s.report.shards = this;
+    // The main thread's own connections (HTTP workers) count with the shards' and take the extranonce space of shard 0.
+    s.o.shard = { index: 0, slots: this.slots };
+    s.jobs.onPublished((w) => this.relay(w));
+    s.source.onWork((e) => {
+      if (e.clean && this.tipAt === null) this.tipAt = epochMs();
+    });
+    // What changes on the main thread's server (the API, its own bans, bans from its instance's bus, restored ones)
+    // is carried to every shard: the server's methods are wrapped here, the server itself knows nothing of shards.
+    const enforce = s.sessions.enforce.bind(s.sessions);
+    s.sessions.enforce = (ban, restored) => {
+      this.broadcast({ t: "ban", b: { subject: ban.worker === null ? ban.ip : `${ban.ip}/${ban.worker}`, ip: ban.ip, worker: ban.worker, until: ban.until, reason: ban.reason } });
+      return enforce(ban, restored);
+    };
+    // A plan by connection (a fresh pool) pays the workers connected to the shards too (and, with a bus, the
+    // instance reports them to the others as its own).
+    const payees = s.sessions.connectedPayees.bind(s.sessions);
+    s.sessions.connectedPayees = () => {
+      const out = payees();
+      for (const sh of this.shards.values()) for (const p of sh.health?.payees ?? []) if (/^(?:[0-9a-f]{2}){1,100}$/.test(p)) out.set(p, 1n);
+      return out;
+    };
+    const unban = s.unban.bind(s);
+    s.unban = (ip) => {
+      this.broadcast({ t: "unban", ip });
+      return unban(ip);
+    };
+    const configure = s.configure.bind(s);
+    s.configure = (p) => {
+      configure(p);
+      this.broadcast({ t: "configure", p: Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === "number")) as Record<string, number> });
+    };
+  }
+
+  /**
+   * Checks each port is free (a plain bind: another process's SO_REUSEPORT group must not be joined silently),
+   * then starts every shard; resolves with the ports once all listen. A port in use rejects with code "busy".
+   */
+  async start(): Promise<Ports> {
+    if (this.running) return this.ports;
+    const ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
+    for (const l of this.o.listen) {
+      const port = this.ports[l.key] ?? l.port;
+      try {
+        const probe = Bun.listen({ hostname: l.host, port, socket: { data() {} } });
+        ports[l.key] = probe.port;
+        probe.stop(true);
+      } catch (cause) {
+        const what = l.key === "stratumTls" ? "Stratum V1 over TLS" : l.key === "stratumJson" ? "Stratum V1 (JSON)" : "Stratum (native)";
+        throw listenError(what, l.key === "stratumTls" ? "stratum-tls" : l.key === "stratumJson" ? "stratum-json" : "stratum", l.host, port, cause);
+      }
+    }
+    this.ports = ports;
+    this.running = true;
+    try {
+      await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0)));
+    } catch (e) {
+      this.stop();
+      throw e;
+    }
+    this.o.log.info("pool.shards_started", { shards: this.o.count, ...ports });
+    return ports;
+  }
+
+  /** Closes every shard's listeners and connections, then ends its Worker; resolves once all have. */
+  stop(): Promise<void> {
+    this.running = false;
+    const all = [...this.shards.values()].map(
+      (sh) =>
+        new Promise<void>((resolve) => {
+          // A shard that does not answer (busy, stuck) is ended anyway.
+          const timer = setTimeout(end, 2000);
+          function end() {
+            clearTimeout(timer);
+            sh.worker.terminate();
+            resolve();
+          }
+          sh.stopped = end;
+          post(sh, { t: "stop" });
+        }),
+    );
+    this.shards.clear();
+    for (const i of this.slotsOf) this.slots.clear(i);
+    return Promise.all(all).then(() => {});
+  }
+  private readonly slotsOf: number[];
+
+  private spawn(index: number, restarts: number): Promise<void> {
+    const worker = new Worker(shardUrl());
+    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts };
+    this.shards.set(index, sh);
+    const listen = this.o.listen.map((l) => ({ ...l, port: this.ports[l.key]! }));
+    return new Promise<void>((resolve, reject) => {
+      worker.onmessage = (ev: MessageEvent<FromShard>) => {
+        const m = ev.data;
+        if (m.t === "listening") {
+          sh.listening = true;
+          return resolve();
+        }
+        if (m.t === "failed") return reject(new RignodeError((m.code ?? "internal") as never, m.error));
+        if (m.t === "stopped") return sh.stopped?.();
+        this.onMessage(sh, m);
+      };
+      worker.addEventListener("close", (ev) => {
+        const code = (ev as unknown as { code?: number }).code;
+        if (!sh.listening) reject(new Error(`stratum shard ${index} ended before it listened (exit ${code})`));
+        this.died(sh, `exit ${code}`);
+      });
+      worker.onerror = (ev) => this.o.log.error("pool.shard_error", { shard: index, error: (ev as ErrorEvent).message });
+      const s = this.o.server;
+      post(sh, {
+        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind,
+        source: sourceInfo(s.source), pool: this.o.settings(), listen, ports: this.ports,
+        bans: s.bans().map((b) => ({ subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason })),
+        job: this.job,
+      });
+    });
+  }
+
+  /** A shard that ended while the pool runs: its connections no longer count, and it is started again. */
+  private died(sh: Shard, why: string): void {
+    if (this.shards.get(sh.index) !== sh) return;
+    this.shards.delete(sh.index);
+    this.slots.clear(sh.index);
+    this.tip?.waiting.delete(sh.index);
+    if (!this.running) return;
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(sh.restarts, 5));
+    this.o.log.warn("pool.shard_restarted", { shard: sh.index, reason: why, restarts: sh.restarts + 1, delay_ms: delay });
+    setTimeout(() => {
+      if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
+    }, delay);
+  }
+
+  private onMessage(sh: Shard, m: FromShard): void {
+    switch (m.t) {
+      case "ledger":
+        return void serveLedger(this.o.ledger, m).then((a) => post(sh, a));
+      case "submit":
+        return this.submit(sh, m);
+      case "ban": {
+        // Decided on a shard: held here (and so relayed to every shard by the wrapped enforce) and on the other instances.
+        const s = this.o.server;
+        const ban = s.guard.restore(m.b);
+        if (ban) s.sessions.enforce(ban, true);
+        s.o.bus?.publishBan(m.b);
+        return;
+      }
+      case "health": {
+        sh.health = m.h;
+        sh.extra = m.x;
+        for (const ms of m.x.latencies) this.latency.add(ms);
+        // A payee new on a shard while the plan pays by connection: a new job (not clean) that pays it too.
+        const plan = this.o.server.jobs.current?.plan;
+        if (plan?.basis === "connected" && (m.h.payees ?? []).some((p) => !(p in plan.weights))) this.o.server.refresh(false);
+        return;
+      }
+      case "notified":
+        return this.notified(sh, m.seq, m.at);
+      case "stopped":
+        return sh.stopped?.();
+    }
+  }
+
+  /** A found block from a shard, to the real source; accepted, it is recorded here at once (the next plan closes its round). */
+  private submit(sh: Shard, m: Extract<FromShard, { t: "submit" }>): void {
+    const source = this.o.server.source;
+    const answer = (r: Awaited<ReturnType<typeof source.submit>>) => {
+      if (r.status === "accepted") {
+        // Before any job the new tip makes: the same order a block found on this thread keeps.
+        const done = this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: m.plan });
+        done?.catch(() => {}); // onFault logs it; the shard records it too (recordBlock is idempotent)
+      }
+      post(sh, { t: "submit-answer", id: m.id, ok: true, value: r });
+    };
+    const fail = (e: unknown) => post(sh, { t: "submit-answer", id: m.id, ok: false, error: (e as Error).message });
+    try {
+      const r = source.submit({ ...m.work, data: source.decodeData(m.work.data) }, m.header, m.coinbase);
+      // A synchronous source (the chain) is answered in this turn: the tip's new job is built after the record.
+      if (r instanceof Promise) r.then(answer, fail);
+      else answer(r);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  private relay(w: WireJob): void {
+    this.job = w;
+    if (w.clean && this.tipAt !== null) this.tip = { seq: w.seq, at: this.tipAt, waiting: new Set([...this.shards.values()].filter((s) => s.listening).map((s) => s.index)), last: 0 };
+    if (w.clean) this.tipAt = null;
+    this.broadcast({ t: "job", w, status: this.o.server.source.status() });
+  }
+
+  /** New tip -> the last notify written by any shard, once every shard wrote that job. */
+  private notified(sh: Shard, seq: number, at: number): void {
+    const t = this.tip;
+    if (!t || t.seq !== seq) return;
+    t.last = Math.max(t.last, at);
+    t.waiting.delete(sh.index);
+    if (t.waiting.size) return;
+    this.tipToNotify.add(t.last - t.at);
+    this.tip = null;
+  }
+
+  private broadcast(m: ToShard): void {
+    for (const sh of this.shards.values()) post(sh, m);
+  }
+
+  // ---- ShardsView: the shards' figures in the process's stats ----
+
+  private live(): { h: MemberHealth; x: ShardExtra }[] {
+    return [...this.shards.values()].flatMap((s) => (s.health && s.extra ? [{ h: s.health, x: s.extra }] : []));
+  }
+
+  totals() {
+    const t = { connections: 0, workers: 0, hashrate: 0, accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0 };
+    for (const { h, x } of this.live()) {
+      t.connections += h.connections;
+      t.workers += h.workers;
+      t.hashrate += h.hashrate;
+      t.accepted += h.accepted;
+      t.acceptedDifficulty += x.acceptedDifficulty;
+      t.notifies += x.notifies;
+      t.bans += x.bans;
+      for (const [k, v] of Object.entries(x.rejectedBy)) t.rejected[k] = (t.rejected[k] ?? 0) + v;
+    }
+    return t;
+  }
+
+  list(): Record<string, unknown>[] {
+    return [...this.shards.values()].sort((a, b) => a.index - b.index).map((s) => ({
+      shard: s.index, listening: s.listening, restarts: s.restarts,
+      connections: s.health?.connections ?? 0, workers: s.health?.workers ?? 0, hashrate_hs: s.health?.hashrate ?? 0,
+      accepted: s.health?.accepted ?? 0, rejected: s.health?.rejected ?? 0, job: s.health?.job ?? null, problems: s.health?.problems ?? [], at: s.health?.at ?? null,
+      job_to_notify_ms: s.extra?.notifyMs ?? null,
+    }));
+  }
+
+  /** One row per worker: a worker on several shards has its figures added up. */
+  workers(): WorkerRow[] {
+    const by = new Map<string, WorkerRow>();
+    for (const { x } of this.live()) {
+      for (const r of x.workerList as WorkerRow[]) {
+        const w = by.get(r.user);
+        if (!w) {
+          by.set(r.user, { ...r, rejected: { ...r.rejected } });
+          continue;
+        }
+        w.connected ||= r.connected;
+        w.hashrate_hs += r.hashrate_hs;
+        w.accepted += r.accepted;
+        w.accepted_difficulty += r.accepted_difficulty;
+        w.stale += r.stale;
+        for (const [k, v] of Object.entries(r.rejected)) w.rejected[k] = (w.rejected[k] ?? 0) + (v ?? 0);
+        w.last_share = Math.max(w.last_share ?? 0, r.last_share ?? 0) || null;
+        w.connected_since = w.connected_since === null ? r.connected_since : r.connected_since === null ? w.connected_since : Math.min(w.connected_since, r.connected_since);
+      }
+    }
+    return [...by.values()];
+  }
+}
+
+function post(sh: Shard, m: ToShard): void {
+  try {
+    sh.worker.postMessage(m);
+  } catch {
+    // A Worker that just ended: its close event restarts it.
+  }
+}
+

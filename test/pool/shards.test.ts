@@ -1,0 +1,81 @@
+// Stratum shards from source (the real Workers of shard-worker.ts): a shard that dies is logged and started again
+// on the same port, miners get served meanwhile by the other; stopping closes every shard's port.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Chain, generateKeyPair } from "../../src/chain";
+import { createLogger } from "../../src/core";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, StratumShards } from "../../src/pool";
+import { Store } from "../../src/store";
+import { EASY, kernel } from "../chain/helpers";
+import { waitFor } from "../helpers";
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+/** Subscribes on a fresh connection: the extranonce1 given, or null when the port refuses or closes. */
+async function subscribe(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let text = "";
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: (s) => void s.write(`{"id":1,"method":"mining.subscribe","params":["t"]}\n`),
+        data: (s, d) => {
+          text += d.toString();
+          const line = text.split("\n").slice(0, -1).find((l) => l.includes('"id":1'));
+          if (line) {
+            resolve(JSON.parse(line).result[1]);
+            s.end();
+          }
+        },
+        close: () => resolve(null),
+        connectError: () => resolve(null),
+        error: () => resolve(null),
+      },
+    }).catch(() => resolve(null));
+  });
+}
+
+describe("stratum shards", () => {
+  test("a shard that dies is restarted (logged) on the same port; stop closes every shard's port", async () => {
+    const chain = new Chain({ store: Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))), params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
+    const lines: any[] = [];
+    const log = createLogger({ json: true, level: "info", write: (l) => lines.push(JSON.parse(l)) });
+    const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))));
+    const server = new PoolServer({
+      source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log, poolAddress: generateKeyPair().publicKey,
+      poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS }, jobRefreshSeconds: 30, instanceId: 7,
+    });
+    const o = server.o;
+    const shards = new StratumShards({
+      count: 2, server, ledger, kernelPath: kernel.path, log, logConfig: { json: true, level: "error" },
+      listen: [{ key: "stratumJson", host: "127.0.0.1", port: 0, codec: "json" }],
+      settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
+    });
+    cleanup.push(() => shards.stop(), () => server.stop());
+    const ports = await shards.start();
+    server.start();
+    const port = ports.stratumJson!;
+    expect(port).toBeGreaterThan(0);
+    // extranonce1: the instance, then the shard's index in the high nibble of the second byte.
+    const en1 = await subscribe(port);
+    expect(en1).toMatch(/^07[12]/);
+    await waitFor(() => (shards.list().every((s) => s.job === "1") ? true : undefined));
+
+    (shards as unknown as { shards: Map<number, { worker: Worker }> }).shards.get(1)!.worker.terminate();
+    const restarted = await waitFor(() => lines.find((l) => l.event === "pool.shard_restarted"));
+    expect(restarted).toMatchObject({ shard: 1, restarts: 1 });
+    await waitFor(() => (shards.list().find((s) => s.shard === 1)?.listening && shards.list().find((s) => s.shard === 1)?.job === "1" ? true : undefined));
+    expect(shards.list().map((s) => [s.shard, s.restarts])).toEqual([[1, 1], [2, 0]]);
+    // Served again on the same port, by either shard.
+    for (let i = 0; i < 10; i++) expect(await subscribe(port)).toMatch(/^07[12]/);
+
+    await shards.stop();
+    expect(await subscribe(port)).toBeNull();
+  }, 60_000);
+});
