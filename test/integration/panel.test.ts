@@ -85,7 +85,7 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
 
   test("pool + worker: live worker row, a ban lifted, the mode switched, nothing fetched from outside the rig", async () => {
     const [api, native, jsonPort, wapi] = [freePort(), freePort(), freePort(), freePort()];
-    const pool = start(["pool", "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`, "--shares-per-second", "0"], api, mkdtempSync(join(tmpdir(), "rignode-panel-pool-")));
+    const pool = start(["pool", "--p2p", "off", "--api", `127.0.0.1:${api}`, "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`, "--shares-per-second", "0", "--stratum-threads", "2"], api, mkdtempSync(join(tmpdir(), "rignode-panel-pool-")));
     procs.push(pool);
     const wdata = mkdtempSync(join(tmpdir(), "rignode-panel-worker-"));
     expect(run([bin(), "wallet", "new", "--data-dir", wdata]).code).toBe(0);
@@ -108,6 +108,16 @@ describe.skipIf(!CHROMIUM)("the panel in Chromium", () => {
     await waitFor(async () => ((await rate.textContent()) !== first ? true : undefined), 60_000);
     expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
     await page.locator("#rate").screenshot({ path: join(OUT, "panel-chart.png") });
+
+    // Two Stratum shards: one row each, listening; the worker's connection is on one of them.
+    await page.waitForSelector("#pool-shards:not([hidden]) #shards tbody tr:nth-child(2)", { timeout: 20_000 });
+    const shardRows = page.locator("#shards tbody tr");
+    expect(await shardRows.count()).toBe(2);
+    expect(await shardRows.locator("td:nth-child(2)").allTextContents()).toEqual(["listening", "listening"]);
+    await waitFor(async () => {
+      const conns = (await shardRows.locator("td:nth-child(3)").allTextContents()).map(Number);
+      return conns.reduce((a, b) => a + b, 0) >= 1 ? true : undefined;
+    }, 20_000);
 
     // A block the worker found: its payout plan, read from the rig when opened, names the worker's address.
     const blockRow = page.locator("#pool-blocks tbody tr[data-height]").first();

@@ -183,6 +183,34 @@
     );
   }
 
+  /** With --stratum-threads N > 1: each shard of this process (its own listeners and sessions), hidden otherwise. */
+  function shards(s) {
+    var list = s.shards || [];
+    RN.show("pool-shards", list.length > 0);
+    if (!list.length) return;
+    RN.$("shards-note").textContent = list.length + " Stratum threads share this process's ports (--stratum-threads); a shard that stops is restarted and its miners reconnect to the others.";
+    RN.rows(
+      RN.$("shards").tBodies[0],
+      list.map(function (h) {
+        var problems = (h.problems || []).join("; ");
+        return RN.el(
+          "tr",
+          { "data-shard": h.shard },
+          RN.el("td", null, String(h.shard)),
+          RN.el("td", { class: h.listening ? "good" : "bad" }, (h.listening ? "listening" : "starting") + (h.restarts ? ", restarted " + h.restarts + "×" : "")),
+          RN.el("td", { class: "num" }, RN.num(h.connections)),
+          RN.el("td", { class: "num" }, RN.num(h.workers)),
+          RN.el("td", { class: "num" }, RN.rate(h.hashrate_hs)),
+          RN.el("td", { class: "num" }, RN.num(h.accepted)),
+          RN.el("td", { class: "num" }, RN.num(h.rejected)),
+          RN.el("td", { class: "num" }, h.job_to_notify_ms === null ? "–" : RN.num(h.job_to_notify_ms, 1) + " ms"),
+          RN.el("td", { class: problems ? "bad" : "good" }, problems || "ok"),
+        );
+      }),
+      "no shard has reported yet",
+    );
+  }
+
   function shareUrls(l) {
     var host = location.hostname.indexOf(":") >= 0 ? "[" + location.hostname + "]" : location.hostname;
     var loop = /^(127\.|localhost$|\[::1\]$)/.test(host);
@@ -278,6 +306,7 @@
     settingsForm(a["/pool/settings"]);
     upstream(s.source);
     members(s);
+    shards(s);
     workers();
     bans((a["/pool/bans"] || { bans: [] }).bans);
     blocks((a["/pool/blocks"] || { blocks: [] }).blocks);
