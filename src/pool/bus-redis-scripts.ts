@@ -22,9 +22,28 @@ export const CLAIM = `local v = redis.call('GET', KEYS[1])
   if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0`;
 // Release a key only if it is ours.
 export const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-// Publish a job only under the lease and epoch it was made with: a deposed leader's late job goes nowhere.
+// Publish a job only under the lease and epoch it was made with: a deposed leader's late job goes nowhere. Its seq is
+// kept beside it (KEYS[4]): followers poll that small key, not the job (an upstream template can be megabytes).
 export const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-  redis.call('SET', KEYS[3], ARGV[3]) redis.call('PUBLISH', ARGV[4], ARGV[3]) return 1`;
+  redis.call('SET', KEYS[3], ARGV[3]) redis.call('SET', KEYS[4], ARGV[5]) redis.call('PUBLISH', ARGV[4], ARGV[3]) return 1`;
+
+/** A job's seq and epoch within what the bus hands out (job ids are 32 bits; epochs grow by one per election). */
+export function saneJob(w: unknown): w is { seq: number; epoch: number } {
+  const x = w as { seq?: unknown; epoch?: unknown } | null;
+  const ok = (v: unknown, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= 0xffffffff;
+  return !!x && typeof x === "object" && ok(x.seq, 1) && ok(x.epoch, 0);
+}
+
+/** A member's JSON record (health, per-IP counts) as an object, or null when it is missing or malformed. */
+export function parseRecord(s: string | null | undefined): Record<string, unknown> | null {
+  if (!s) return null;
+  try {
+    const x = JSON.parse(s);
+    return x && typeof x === "object" && !Array.isArray(x) ? x : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The bus URL's scheme and host, checked before anything connects (the password never shown). */
 export function checkBusUrl(url: string): string {

@@ -57,7 +57,8 @@ export interface PoolBus {
   onLeadership(cb: (leading: boolean, epoch: number) => void): void;
   /** Leader only; also kept as "the current job" for members that join later. */
   publishJob(w: WireJob): Promise<void>;
-  onJob(cb: (w: WireJob) => void): void;
+  /** cb returns true when it took the job (checked and adopted): only then do its seq and epoch count on the bus. */
+  onJob(cb: (w: WireJob) => boolean | void): void;
   /** Per-IP open connections of the OTHER members, a cached sum refreshed at least once a second (admission stays synchronous). */
   othersConnections(ip: string): number;
   /** A ban is enforced by every member at once (the ledger keeps it too). */
@@ -111,7 +112,7 @@ export class MemoryHub {
 
 export class MemoryBus implements PoolBus {
   private readonly leadership: ((leading: boolean, epoch: number) => void)[] = [];
-  private readonly jobs: ((w: WireJob) => void)[] = [];
+  private readonly jobs: ((w: WireJob) => boolean | void)[] = [];
   private readonly bans: ((b: BanRow) => void)[] = [];
   private health: MemberHealth | null = null;
   readonly local = new Map<string, number>();
@@ -156,7 +157,7 @@ export class MemoryBus implements PoolBus {
     });
   }
 
-  onJob(cb: (w: WireJob) => void): void {
+  onJob(cb: (w: WireJob) => boolean | void): void {
     this.jobs.push(cb);
   }
 

@@ -102,9 +102,7 @@ export class PoolServer {
   /** The bus's lease decides the role; jobs go out (leader) or come in (follower); bans decided elsewhere hold here. */
   private joinBus(bus: PoolBus): void {
     bus.onLeadership((leading, epoch) => this.setRole(leading ? "leader" : "follower", { epoch, nextSeq: bus.nextSeq?.bind(bus) }));
-    bus.onJob((w) => {
-      if (this.role === "follower") this.jobs.adopt(w);
-    });
+    bus.onJob((w) => this.role === "follower" && this.jobs.adopt(w));
     this.jobs.onPublished((w) => {
       if (this.role === "leader") bus.publishJob(w).catch((e) => this.o.log.warn("pool.bus_error", { op: "publish_job", job: w.seq.toString(16), error: (e as Error).message }));
     });
