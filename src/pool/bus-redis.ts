@@ -44,6 +44,7 @@ export class RedisBus implements PoolBus {
   private readonly leadership: ((leading: boolean, epoch: number) => void)[] = [];
   private readonly jobListeners: ((w: WireJob) => boolean | void)[] = [];
   private readonly banListeners: ((b: BanRow) => void)[] = [];
+  private readonly unbanListeners: ((ip: string) => void)[] = [];
   private leading = false;
   /** Was leading, cut off from Redis past the lease: builds for its own miners, publishes nothing (see checkLease). */
   private adrift = false;
@@ -214,13 +215,17 @@ export class RedisBus implements PoolBus {
   }
 
   private banMessage(m: string): void {
-    let x: { from?: string; ban?: BanRow };
+    let x: { from?: string; ban?: BanRow; unban?: unknown };
     try {
       x = JSON.parse(m);
     } catch {
       return;
     }
-    const b = x.ban;
+    if (x?.from !== this.member && typeof x?.unban === "string" && x.unban.length <= 64) {
+      for (const cb of this.unbanListeners) cb(x.unban);
+      return;
+    }
+    const b = x?.ban;
     if (x.from === this.member || !b || typeof b.ip !== "string" || typeof b.until !== "number" || typeof b.reason !== "string") return;
     if (b.worker !== null && typeof b.worker !== "string") return;
     for (const cb of this.banListeners) cb(b);
@@ -421,6 +426,14 @@ export class RedisBus implements PoolBus {
 
   onBan(cb: (b: BanRow) => void): void {
     this.banListeners.push(cb);
+  }
+
+  publishUnban(ip: string): void {
+    this.send("PUBLISH", [this.k.bans, JSON.stringify({ from: this.member, unban: ip })]).catch((e) => this.fault("unban", e));
+  }
+
+  onUnban(cb: (ip: string) => void): void {
+    this.unbanListeners.push(cb);
   }
 
   publishHealth(h: MemberHealth): void {

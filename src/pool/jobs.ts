@@ -228,6 +228,8 @@ export class Jobs {
 
   /** Publishes a job; one that cannot be (its notify does not encode) is logged and the last good job stays. */
   private tryPublish(rec: JobRecord, clean: boolean, t0: number, wire?: WireJob): void {
+    // Built while this server led, done after it lost the lease: the new leader's jobs are the ones to serve.
+    if (!wire && this.following) return void this.pool.o.log.debug("pool.job_dropped", { job: rec.job.id, reason: "built by a leader that follows now" });
     try {
       this.publish(rec, clean, t0, wire);
     } catch (e) {

@@ -110,6 +110,7 @@ export class PoolServer {
       const ban = this.guard.restore(b);
       if (ban) this.sessions.enforce(ban, true);
     });
+    bus.onUnban?.((ip) => this.guard.lift(ip));
   }
 
   /** This member's health for the others (the bus stamps its name and the time). */
@@ -283,6 +284,7 @@ export class PoolServer {
     const n = this.guard.lift(ip);
     this.o.ledger.liftBans(ip);
     if (n) this.o.log.info("pool.unban", { ip, bans: n });
+    this.o.bus?.publishUnban?.(ip);
     return n;
   }
 
@@ -379,7 +381,8 @@ export class PoolServer {
   /** With a bus: every live member's health and the pool-wide sums (null without one: nothing changes). */
   cluster(): { instances: MemberHealth[]; pool_wide: Record<string, unknown> } | null {
     if (!this.o.bus) return null;
-    const instances = this.o.bus.members();
+    // Without the payees a member reports for the leader's plan (long, and nobody's business on the API).
+    const instances = this.o.bus.members().map(({ payees: _, ...h }) => h);
     const sum = (f: (h: MemberHealth) => number) => instances.reduce((n, h) => n + f(h), 0);
     return {
       instances,

@@ -89,6 +89,9 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     // A ban by one member is enforced by the other.
     F.server.ban("10.2.2.2", "abuse");
     await waitFor(() => (L.server.bans().some((b) => b.ip === "10.2.2.2") ? true : undefined), 5_000);
+    // An unban too.
+    F.server.unban("10.2.2.2");
+    await waitFor(() => (L.server.bans().some((b) => b.ip === "10.2.2.2") ? undefined : true), 5_000);
 
     // Fencing: a job published under an old epoch is refused by Redis.
     const oldEpoch = L.server.jobs.epoch;

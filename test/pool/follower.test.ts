@@ -150,6 +150,9 @@ describe("a follower PoolServer on a bus", () => {
     }, 10_000);
     expect(Object.keys(plan.weights).sort()).toEqual([toHex(ka), toHex(kb)].sort());
     expect(plan.outputs.map((o) => o.to)).toEqual(expect.arrayContaining([toHex(ka), toHex(kb)]));
+    // The payees a member reports are the leader's business, not the API's (/pool/stats shows cluster()).
+    expect(hub.members.map((m) => m.members().some((h) => h.payees?.length)).some(Boolean)).toBe(true);
+    expect(JSON.stringify(A.server.cluster())).not.toContain("payees");
   }, 30_000);
 
   test("connections per IP and bans hold across members", async () => {
@@ -172,6 +175,10 @@ describe("a follower PoolServer on a bus", () => {
     A.server.ban("10.2.2.2", "abuse");
     expect(B.server.bans().map((b) => [b.ip, b.reason])).toEqual([["10.2.2.2", "abuse"]]);
     expect(B.server.open(link("10.2.2.2"))).toMatch(/banned/i);
+    // And lifted by B everywhere.
+    B.server.unban("10.2.2.2");
+    expect(A.server.bans()).toEqual([]);
+    expect(typeof A.server.open(link("10.2.2.2"))).toBe("object");
   }, 30_000);
 });
 
