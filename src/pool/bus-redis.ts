@@ -7,32 +7,12 @@
 // failover would not be bounded. A lease's expiry bounds it: TTL (3 s) + one try interval (0.5 s) after a kill -9.
 import { RedisClient } from "bun";
 import { hostname } from "node:os";
-import { RignodeError, type Logger } from "../core";
+import { RignodeError } from "../core";
 import type { BanRow } from "./ledger-backend";
 import type { MemberHealth, PoolBus, WireJob } from "./bus";
-import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, parseRecord, PUBLISH, RELEASE, saneJob, SEQ_BLOCK } from "./bus-redis-scripts";
+import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, healthRecords, parseBanMessage, PUBLISH, RELEASE, saneJob, SEQ_BLOCK, sumConnections, type RedisBusOptions } from "./bus-redis-scripts";
 
-export { checkBusUrl } from "./bus-redis-scripts";
-
-export interface RedisBusOptions {
-  url: string;
-  /** Keys and channels live under rignode:pool:<namespace>: (the network's name). */
-  namespace: string;
-  /** This instance's --pool-instance: one live member per id (its extranonce1 space). */
-  instance: number;
-  log: Logger;
-  /** Lease lifetime; renewed every renewMs, tried for every tryMs by followers. */
-  leaseMs?: number;
-  renewMs?: number;
-  tryMs?: number;
-  /** Health and per-IP counts are written every tickMs and expire after healthTtlMs. */
-  tickMs?: number;
-  healthTtlMs?: number;
-  /** A command that takes longer is abandoned (the bus is then treated as down for it). */
-  timeoutMs?: number;
-  /** The first connection at start: a Redis that does not answer within it stops the start. */
-  connectMs?: number;
-}
+export { checkBusUrl, type RedisBusOptions } from "./bus-redis-scripts";
 
 export class RedisBus implements PoolBus {
   readonly member: string;
@@ -63,7 +43,7 @@ export class RedisBus implements PoolBus {
   private claimTimer: ReturnType<typeof setInterval> | null = null;
   private started = false;
   private errorLoggedAt = 0;
-  private busy = { lease: false, tick: false };
+  private busy = { tick: false };
 
   constructor(private readonly opts: RedisBusOptions) {
     this.shown = checkBusUrl(opts.url);
@@ -215,25 +195,13 @@ export class RedisBus implements PoolBus {
   }
 
   private banMessage(m: string): void {
-    let x: { from?: string; ban?: BanRow; unban?: unknown };
-    try {
-      x = JSON.parse(m);
-    } catch {
-      return;
-    }
-    if (x?.from !== this.member && typeof x?.unban === "string" && x.unban.length <= 64) {
-      for (const cb of this.unbanListeners) cb(x.unban);
-      return;
-    }
-    const b = x?.ban;
-    if (x.from === this.member || !b || typeof b.ip !== "string" || typeof b.until !== "number" || typeof b.reason !== "string") return;
-    if (b.worker !== null && typeof b.worker !== "string") return;
-    for (const cb of this.banListeners) cb(b);
+    const x = parseBanMessage(m, this.member);
+    if (x && "unban" in x) for (const cb of this.unbanListeners) cb(x.unban);
+    else if (x) for (const cb of this.banListeners) cb(x.ban);
   }
 
   /** The seq of the current job last fetched by pollJob (fetched once, even when not taken). */
   private polledSeq = 0;
-
   /**
    * The current job key: what a joining member starts with, and the net under a missed message. Its small seq key
    * is read first; the job (an upstream template can be megabytes) only when it is newer than what this member has.
@@ -271,7 +239,6 @@ export class RedisBus implements PoolBus {
     }
   }
 
-  /** A leader that could not renew for the lease's lifetime steps down: another may hold it now. */
   /**
    * A leader that could not renew for the lease's lifetime stops publishing: another member may hold the lease now.
    * Cut off from Redis it is "adrift": it goes on building jobs for its own miners (ids from the block it reserved,
@@ -318,10 +285,7 @@ export class RedisBus implements PoolBus {
     this.leading = true;
     this.adrift = false;
     this.opts.log.info("pool.bus_lease_won", { member: this.member, epoch });
-    if (!this.started) {
-      // Stopped while this try was in flight: stop() releases it.
-      return;
-    }
+    if (!this.started) return; // stopped while this try was in flight: stop() releases it
     for (const cb of this.leadership) cb(true, epoch);
   }
 
@@ -368,19 +332,9 @@ export class RedisBus implements PoolBus {
       const healths = names.length ? await this.send<(string | null)[]>("MGET", names.map(this.k.health)) : [];
       const others = names.filter((m) => m !== this.member);
       const conns = others.length ? await this.send<(string | null)[]>("MGET", others.map(this.k.conns)) : [];
-      // Each record on its own: one member's malformed record is skipped, not the refresh (the per-IP cap).
-      const sum = new Map<string, number>();
-      for (const c of conns) {
-        const x = parseRecord(c);
-        if (!x) continue;
-        for (const [ip, n] of Object.entries(x)) if (typeof n === "number" && Number.isFinite(n) && n > 0) sum.set(ip, (sum.get(ip) ?? 0) + n);
-      }
-      this.others = sum;
+      this.others = sumConnections(conns);
       this.othersAt = now;
-      this.membersSeen = healths.flatMap((h) => {
-        const x = parseRecord(h) as MemberHealth | null;
-        return x && typeof x.member === "string" && typeof x.instance === "number" ? [x] : [];
-      });
+      this.membersSeen = healthRecords(healths);
       if (!this.leading) await this.pollJob();
     } catch (e) {
       this.fault("tick", e);

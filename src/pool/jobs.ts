@@ -12,9 +12,7 @@ import { RunAgain } from "./rerun";
 import type { PoolConn } from "./conn";
 import type { JobRecord, PoolContext } from "./context";
 import { fromWire, toWire, type WireJob } from "./job-wire";
-
-/** How long a follower's source may stand on another tip than its job's parent before the job counts as stale. */
-const OFF_TIP_MS = 5000;
+import { StaleWatch } from "./stale";
 
 /** What this part uses of the pool. */
 type Pool = Pick<PoolContext, "o" | "now" | "algo" | "isRunning" | "sessions" | "shares" | "report">;
@@ -44,13 +42,12 @@ export class Jobs {
   /** Where a leader's job sequences come from (a counter shared by every leader); null: this server's own count. */
   nextSeq: (() => number) | null = null;
   private readonly published: ((w: WireJob) => void)[] = [];
-  /** A follower: when its last job was adopted (pool clock), since when the source's tip is off that job's parent. */
-  private adoptedAt = 0;
-  private offTipSince: number | null = null;
-  /** Why a follower's job is stale (cut off from the leader), set by checkStale(); null: it is not. */
-  stale: string | null = null;
+  /** A follower's job gone stale (cut off from the leader): checked once a second by the server, shown in /health. */
+  readonly stale: StaleWatch;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.stale = new StaleWatch(pool);
+  }
 
   /** Called with every job this server makes current, built or adopted (a leader publishes it, a shard host relays it). */
   onPublished(cb: (w: WireJob) => void): void {
@@ -83,38 +80,11 @@ export class Jobs {
     }
     this.epoch = w.epoch;
     this.seq = Math.max(this.seq, rec.seq);
-    this.adoptedAt = this.pool.now();
+    this.stale.adoptedAt = this.pool.now();
     if (w.clean) this.tipAt = t0;
     this.tryPublish(rec, w.clean, t0, w);
     if (this.current === rec) log.debug("pool.job_adopted", { job: rec.job.id, epoch: w.epoch, height: rec.job.work.height, clean: w.clean });
     return this.current === rec;
-  }
-
-  /**
-   * Once a second on a follower: its job is stale when no newer one came for twice the refresh interval (a leader
-   * publishes at least once per interval), or when its own source's tip left the job's parent a few seconds ago (the
-   * leader, or the bus, is not keeping up). Said once per episode; /health reports it.
-   */
-  checkStale(now: number): void {
-    const cur = this.current;
-    if (!this.following || !cur) {
-      this.stale = null;
-      this.offTipSince = null;
-      return;
-    }
-    const refresh = this.pool.o.jobRefreshSeconds;
-    const age = now - this.adoptedAt;
-    let why = age > 2 * refresh * 1000 ? `no job from the leader for ${Math.round(age / 1000)} s (over twice the ${refresh} s refresh)` : null;
-    const tip = this.pool.o.source.tip?.();
-    if (tip && Buffer.compare(tip, cur.job.work.header.prevHash) !== 0) {
-      this.offTipSince ??= now;
-      const off = now - this.offTipSince;
-      if (off > OFF_TIP_MS) why ??= `the source's tip is not the job's parent for ${Math.round(off / 1000)} s`;
-    } else this.offTipSince = null;
-    const log = this.pool.o.log;
-    if (why && !this.stale) log.warn("pool.follower_stale", { job: cur.job.id, height: cur.job.work.height, reason: why });
-    if (!why && this.stale) log.info("pool.follower_fresh", { job: cur.job.id, height: cur.job.work.height });
-    this.stale = why && `stale job: ${why}`;
   }
 
   /** The network's difficulty at the current job (Infinity before the first). */

@@ -317,7 +317,7 @@ export class PoolServer {
     this.report.sweep(now);
     this.guard.sweep();
     this.restoreBans();
-    this.jobs.checkStale(now);
+    this.jobs.stale.check(this.role === "follower", this.jobs.current, now);
     // A follower builds no job, so nothing reads the shared ledger before one: its found blocks (stats, payouts) and
     // bans are read every 10 s instead (the plans only when the block list changed).
     if (this.role === "follower" && this.o.ledger.backend.kind !== "sqlite" && now - this.followerReadAt >= 10_000) {
@@ -342,7 +342,7 @@ export class PoolServer {
     const storage = this.shares.storageProblem();
     if (storage) problems.push(storage);
     if (this.running && !this.jobs.current) problems.push(`no job${this.jobs.problem ? `: ${this.jobs.problem}` : ""}`);
-    if (this.running && this.jobs.stale) problems.push(this.jobs.stale);
+    if (this.running && this.jobs.stale.problem) problems.push(this.jobs.stale.problem);
     return { ok: problems.length === 0, problems };
   }
 
