@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl, toWire } from "../../src/pool";
+import { healthRecords, parseBanMessage, sumConnections } from "../../src/pool/bus-redis-scripts";
 import { Store } from "../../src/store";
 import { EASY, kernel, mineOn } from "../chain/helpers";
 import { freePort, waitFor } from "../helpers";
@@ -40,6 +41,18 @@ test("a Redis that does not answer at start stops the start with where it was lo
   const bus = new RedisBus({ url: `redis://127.0.0.1:${port}`, namespace: "dead", instance: 0, log, connectMs: 1000 });
   await expect(bus.open()).rejects.toThrow(`--bus: the Redis at redis://127.0.0.1:${port} could not be reached`);
   await bus.close();
+});
+
+test("other members' records are read one by one: a malformed one is skipped, not the refresh", () => {
+  expect(sumConnections(['{"10.0.0.1":2}', "{not json", null, '{"10.0.0.1":1,"10.0.0.2":"x","10.0.0.3":-4}', "[1]"])).toEqual(new Map([["10.0.0.1", 3]]));
+  const h = { member: "m1", instance: 1, leader: false, at: 1, connections: 0, workers: 0, hashrate: 0, accepted: 0, rejected: 0, job: null, height: null, problems: [] };
+  expect(healthRecords([JSON.stringify(h), "}", '{"member":7}', null])).toEqual([h]);
+  const ban = { subject: "ip", ip: "10.0.0.9", worker: null, until: 5, reason: "r" };
+  expect(parseBanMessage(JSON.stringify({ from: "other", ban }), "me")).toEqual({ ban });
+  expect(parseBanMessage(JSON.stringify({ from: "me", ban }), "me")).toBeNull();
+  expect(parseBanMessage(JSON.stringify({ from: "other", unban: "10.0.0.9" }), "me")).toEqual({ unban: "10.0.0.9" });
+  expect(parseBanMessage(JSON.stringify({ from: "other", ban: { ...ban, until: "soon" } }), "me")).toBeNull();
+  expect(parseBanMessage("null", "me")).toBeNull();
 });
 
 test("the bus URL: redis://HOST:PORT[/DB], the password never shown", () => {
