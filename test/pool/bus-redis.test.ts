@@ -276,4 +276,27 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     await waitFor(async () => (Number(await raw.get("rignode:pool:t6:job:seq")) === next.seq ? true : undefined), 5_000);
     expect(JSON.parse((await raw.get("rignode:pool:t6:job"))!).seq).toBe(next.seq);
   }, 60_000);
+
+  test("a leader deposed (its lease taken) follows at once and serves the new leader's first job", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t7");
+    const B = member(chain, redis.url, 1, "t7");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    const F = L === A ? B : A;
+    const first = await waitFor(() => (F.server.current && F.server.current.seq === L.server.current?.seq ? F.server.current : undefined), 10_000);
+    const raw = new RedisClient(redis.url);
+    cleanup.push(() => raw.close());
+    await raw.del("rignode:pool:t7:leader"); // the lease gone: the other member takes it, the old leader's renewal fails
+    const next = await waitFor(() => (F.server.role === "leader" && F.server.current && F.server.current.seq > first.seq ? F.server.current : undefined), 10_000);
+    await waitFor(() => (L.server.role === "follower" && L.server.current?.seq === next.seq ? true : undefined), 10_000);
+    expect(L.server.currentJob()).toEqual(F.server.currentJob());
+  }, 60_000);
 });
