@@ -7,41 +7,24 @@
 // failover would not be bounded. A lease's expiry bounds it: TTL (3 s) + one try interval (0.5 s) after a kill -9.
 import { RedisClient } from "bun";
 import { hostname } from "node:os";
-import { RignodeError, type Logger } from "../core";
+import { RignodeError } from "../core";
 import type { BanRow } from "./ledger-backend";
 import type { MemberHealth, PoolBus, WireJob } from "./bus";
-import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, PUBLISH, RELEASE, SEQ_BLOCK } from "./bus-redis-scripts";
+import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, healthRecords, parseBanMessage, PUBLISH, RELEASE, saneJob, SEQ_BLOCK, sumConnections, type RedisBusOptions } from "./bus-redis-scripts";
 
-export { checkBusUrl } from "./bus-redis-scripts";
-
-export interface RedisBusOptions {
-  url: string;
-  /** Keys and channels live under rignode:pool:<namespace>: (the network's name). */
-  namespace: string;
-  /** This instance's --pool-instance: one live member per id (its extranonce1 space). */
-  instance: number;
-  log: Logger;
-  /** Lease lifetime; renewed every renewMs, tried for every tryMs by followers. */
-  leaseMs?: number;
-  renewMs?: number;
-  tryMs?: number;
-  /** Health and per-IP counts are written every tickMs and expire after healthTtlMs. */
-  tickMs?: number;
-  healthTtlMs?: number;
-  /** A command that takes longer is abandoned (the bus is then treated as down for it). */
-  timeoutMs?: number;
-}
+export { checkBusUrl, type RedisBusOptions } from "./bus-redis-scripts";
 
 export class RedisBus implements PoolBus {
   readonly member: string;
   readonly shown: string;
-  private readonly k: { lease: string; epoch: string; seq: string; job: string; jobs: string; bans: string; members: string; instance: string; health: (m: string) => string; conns: (m: string) => string };
+  private readonly k: { lease: string; epoch: string; seq: string; job: string; jobSeq: string; jobs: string; bans: string; members: string; instance: string; health: (m: string) => string; conns: (m: string) => string };
   private readonly o: Required<Omit<RedisBusOptions, "log" | "url" | "namespace" | "instance">>;
   private readonly cmd: RedisClient;
   private sub: RedisClient | null = null;
   private readonly leadership: ((leading: boolean, epoch: number) => void)[] = [];
-  private readonly jobListeners: ((w: WireJob) => void)[] = [];
+  private readonly jobListeners: ((w: WireJob) => boolean | void)[] = [];
   private readonly banListeners: ((b: BanRow) => void)[] = [];
+  private readonly unbanListeners: ((ip: string) => void)[] = [];
   private leading = false;
   /** Was leading, cut off from Redis past the lease: builds for its own miners, publishes nothing (see checkLease). */
   private adrift = false;
@@ -60,26 +43,30 @@ export class RedisBus implements PoolBus {
   private claimTimer: ReturnType<typeof setInterval> | null = null;
   private started = false;
   private errorLoggedAt = 0;
-  private busy = { lease: false, tick: false };
+  private busy = { tick: false };
 
   constructor(private readonly opts: RedisBusOptions) {
     this.shown = checkBusUrl(opts.url);
     this.member = `${hostname()}:${process.pid}:${opts.instance}:${Math.random().toString(16).slice(2, 8)}`;
     const p = `rignode:pool:${opts.namespace}:`;
     this.k = {
-      lease: p + "leader", epoch: p + "epoch", seq: p + "seq", job: p + "job", jobs: p + "jobs", bans: p + "bans", members: p + "members",
+      lease: p + "leader", epoch: p + "epoch", seq: p + "seq", job: p + "job", jobSeq: p + "job:seq", jobs: p + "jobs", bans: p + "bans", members: p + "members",
       instance: p + `instance:${opts.instance}`, health: (m) => p + `health:${m}`, conns: (m) => p + `conns:${m}`,
     };
-    this.o = { leaseMs: opts.leaseMs ?? 3000, renewMs: opts.renewMs ?? 1000, tryMs: opts.tryMs ?? 500, tickMs: opts.tickMs ?? 1000, healthTtlMs: opts.healthTtlMs ?? 5000, timeoutMs: opts.timeoutMs ?? 1000 };
+    this.o = { leaseMs: opts.leaseMs ?? 3000, renewMs: opts.renewMs ?? 1000, tryMs: opts.tryMs ?? 500, tickMs: opts.tickMs ?? 1000, healthTtlMs: opts.healthTtlMs ?? 5000, timeoutMs: opts.timeoutMs ?? 1000, connectMs: opts.connectMs ?? 5000 };
     this.cmd = new RedisClient(opts.url, { connectionTimeout: 2000, autoReconnect: true, maxRetries: 1_000_000, enableOfflineQueue: false });
   }
 
   /** One command, abandoned after timeoutMs. */
-  private async send<T = unknown>(cmd: string, args: string[]): Promise<T> {
+  private send<T = unknown>(cmd: string, args: string[]): Promise<T> {
+    return this.within(this.cmd.send(cmd, args), `redis ${cmd}`) as Promise<T>;
+  }
+
+  private async within<T>(p: Promise<T>, what: string, ms = this.o.timeoutMs): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, no) => (timer = setTimeout(() => no(new Error(`redis ${cmd} took over ${this.o.timeoutMs} ms`)), this.o.timeoutMs)));
+    const late = new Promise<never>((_, no) => (timer = setTimeout(() => no(new Error(`${what} took over ${ms} ms`)), ms)));
     try {
-      return (await Promise.race([this.cmd.send(cmd, args), late])) as T;
+      return await Promise.race([p, late]);
     } finally {
       clearTimeout(timer);
     }
@@ -97,10 +84,11 @@ export class RedisBus implements PoolBus {
    * extranonce1 space). A claim left by a member that died expires within healthTtlMs: waited for, once.
    */
   async open(): Promise<void> {
+    // The client reconnects for ever: a Redis that is down at start would hold the start silently, so it is raced.
     try {
-      await this.cmd.connect();
+      await this.within(this.cmd.connect(), "connecting", this.o.connectMs);
     } catch (e) {
-      throw new RignodeError("config", `--bus ${this.shown} could not be reached: ${(e as Error).message}`);
+      throw new RignodeError("config", `--bus: the Redis at ${this.shown} could not be reached: ${(e as Error).message}`);
     }
     const end = Date.now() + this.o.healthTtlMs + 1000;
     for (;;) {
@@ -139,6 +127,8 @@ export class RedisBus implements PoolBus {
     this.started = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // A lease won by a try still in flight is released too.
+    await this.leaseRun;
     const held = this.leading;
     this.stepDown("stopping");
     if (held) await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
@@ -157,57 +147,79 @@ export class RedisBus implements PoolBus {
     this.cmd.close();
   }
 
+  /**
+   * The subscriber: its own connection that never reconnects by itself (Bun's client would reconnect without its
+   * subscriptions, and the channel would go silent); when it closes, the next tick makes a new one and subscribes.
+   */
   private async subscribe(): Promise<void> {
     if (this.sub?.connected) return;
     this.sub?.close();
-    const sub = await this.cmd.duplicate();
+    const sub = new RedisClient(this.opts.url, { connectionTimeout: 2000, autoReconnect: false, enableOfflineQueue: false });
     this.sub = sub;
-    await sub.subscribe(this.k.jobs, (m) => this.jobMessage(m));
-    await sub.subscribe(this.k.bans, (m) => this.banMessage(m));
+    sub.onclose = () => {
+      if (this.sub === sub) this.sub = null;
+    };
+    try {
+      await this.within(sub.connect(), "subscriber connect");
+      await sub.subscribe(this.k.jobs, (m) => this.jobMessage(m, "channel"));
+      await sub.subscribe(this.k.bans, (m) => this.banMessage(m));
+    } catch (e) {
+      if (this.sub === sub) this.sub = null;
+      sub.close();
+      throw e;
+    }
+    this.opts.log.debug("pool.bus_subscribed", { member: this.member });
   }
 
-  private jobMessage(m: string): void {
+  /**
+   * A job from the channel or the current-job key. Its seq and epoch count (for a later ACQUIRE) only once a
+   * listener took it (fromWire checked it): junk on the channel cannot push them out of reach.
+   */
+  private jobMessage(m: string, via: "channel" | "poll"): void {
     let w: WireJob;
     try {
       w = JSON.parse(m) as WireJob;
     } catch {
       return this.fault("job", new Error("a job on the bus is not JSON"));
     }
-    if (typeof w?.seq === "number") this.lastJobSeq = Math.max(this.lastJobSeq, w.seq);
-    if (typeof w?.epoch === "number") this.epoch = Math.max(this.epoch, w.epoch);
-    for (const cb of this.jobListeners) cb(w);
+    if (!saneJob(w)) return this.fault("job", new Error("a job on the bus has no valid seq/epoch"));
+    let taken = false;
+    for (const cb of this.jobListeners) if (cb(w) === true) taken = true;
+    this.opts.log.debug("pool.bus_job", { job: w.seq.toString(16), epoch: w.epoch, via, taken });
+    if (taken) this.noteJob(w);
+  }
+
+  private noteJob(w: WireJob): void {
+    this.lastJobSeq = Math.max(this.lastJobSeq, w.seq);
+    this.epoch = Math.max(this.epoch, w.epoch);
   }
 
   private banMessage(m: string): void {
-    let x: { from?: string; ban?: BanRow };
-    try {
-      x = JSON.parse(m);
-    } catch {
-      return;
-    }
-    const b = x.ban;
-    if (x.from === this.member || !b || typeof b.ip !== "string" || typeof b.until !== "number" || typeof b.reason !== "string") return;
-    if (b.worker !== null && typeof b.worker !== "string") return;
-    for (const cb of this.banListeners) cb(b);
+    const x = parseBanMessage(m, this.member);
+    if (x && "unban" in x) for (const cb of this.unbanListeners) cb(x.unban);
+    else if (x) for (const cb of this.banListeners) cb(x.ban);
   }
 
-  /** The current job key: what a joining member starts with, and the net under a missed message. */
+  /** The seq of the current job last fetched by pollJob (fetched once, even when not taken). */
+  private polledSeq = 0;
+  /**
+   * The current job key: what a joining member starts with, and the net under a missed message. Its small seq key
+   * is read first; the job (an upstream template can be megabytes) only when it is newer than what this member has.
+   */
   private async pollJob(): Promise<void> {
+    const seq = Number(await this.send<string | null>("GET", [this.k.jobSeq]));
+    if (!(seq > this.lastJobSeq) || seq === this.polledSeq) return;
     const s = await this.send<string | null>("GET", [this.k.job]);
-    if (!s) return;
-    const seq = Number(/"seq":(\d+)/.exec(s)?.[1] ?? 0);
-    if (seq > this.lastJobSeq) this.jobMessage(s);
+    this.polledSeq = seq;
+    if (s) this.jobMessage(s, "poll");
   }
 
-  private async leaseStep(): Promise<void> {
-    if (!this.started || this.busy.lease) return;
-    this.busy.lease = true;
-    try {
-      if (this.leading) await this.renew();
-      else await this.tryLead();
-    } finally {
-      this.busy.lease = false;
-    }
+  private leaseRun: Promise<void> | null = null;
+
+  private leaseStep(): Promise<void> {
+    if (!this.started || this.leaseRun) return this.leaseRun ?? Promise.resolve();
+    this.leaseRun = (this.leading ? this.renew() : this.tryLead()).finally(() => (this.leaseRun = null));
+    return this.leaseRun;
   }
 
   private lastRenew = 0;
@@ -227,7 +239,6 @@ export class RedisBus implements PoolBus {
     }
   }
 
-  /** A leader that could not renew for the lease's lifetime steps down: another may hold it now. */
   /**
    * A leader that could not renew for the lease's lifetime stops publishing: another member may hold the lease now.
    * Cut off from Redis it is "adrift": it goes on building jobs for its own miners (ids from the block it reserved,
@@ -247,6 +258,9 @@ export class RedisBus implements PoolBus {
     this.seqs = [];
     this.opts.log.warn("pool.bus_lease_lost", { member: this.member, epoch: this.epoch, reason: why });
     for (const cb of this.leadership) cb(false, this.epoch);
+    // The new leader's job may have come while this member still led (and ignored it): the current job again.
+    this.polledSeq = 0;
+    if (this.started) this.pollJob().catch((e) => this.fault("job", e));
   }
 
   private async tryLead(): Promise<void> {
@@ -271,7 +285,7 @@ export class RedisBus implements PoolBus {
     this.leading = true;
     this.adrift = false;
     this.opts.log.info("pool.bus_lease_won", { member: this.member, epoch });
-    if (!this.started) return;
+    if (!this.started) return; // stopped while this try was in flight: stop() releases it
     for (const cb of this.leadership) cb(true, epoch);
   }
 
@@ -309,7 +323,7 @@ export class RedisBus implements PoolBus {
     const ttl = String(this.o.healthTtlMs);
     try {
       const now = Date.now();
-      if (!this.sub?.connected) await this.subscribe();
+      if (!this.sub?.connected) await this.subscribe().catch((e) => this.fault("subscribe", e));
       if (this.health) await this.send("SET", [this.k.health(this.member), JSON.stringify({ ...this.health, member: this.member, at: now }), "PX", ttl]);
       await this.send("SET", [this.k.conns(this.member), JSON.stringify(Object.fromEntries(this.local)), "PX", ttl]);
       await this.send("ZADD", [this.k.members, String(now), this.member]);
@@ -318,14 +332,9 @@ export class RedisBus implements PoolBus {
       const healths = names.length ? await this.send<(string | null)[]>("MGET", names.map(this.k.health)) : [];
       const others = names.filter((m) => m !== this.member);
       const conns = others.length ? await this.send<(string | null)[]>("MGET", others.map(this.k.conns)) : [];
-      const sum = new Map<string, number>();
-      for (const c of conns) {
-        if (!c) continue;
-        for (const [ip, n] of Object.entries(JSON.parse(c) as Record<string, number>)) if (typeof n === "number") sum.set(ip, (sum.get(ip) ?? 0) + n);
-      }
-      this.others = sum;
+      this.others = sumConnections(conns);
       this.othersAt = now;
-      this.membersSeen = healths.flatMap((h) => (h ? [JSON.parse(h) as MemberHealth] : []));
+      this.membersSeen = healthRecords(healths);
       if (!this.leading) await this.pollJob();
     } catch (e) {
       this.fault("tick", e);
@@ -345,11 +354,12 @@ export class RedisBus implements PoolBus {
   async publishJob(w: WireJob): Promise<void> {
     if (!this.leading) return;
     const json = JSON.stringify(w);
-    const r = await this.send("EVAL", [PUBLISH, "3", this.k.lease, this.k.epoch, this.k.job, this.member, String(w.epoch), json, this.k.jobs]);
+    const r = await this.send("EVAL", [PUBLISH, "4", this.k.lease, this.k.epoch, this.k.job, this.k.jobSeq, this.member, String(w.epoch), json, this.k.jobs, String(w.seq)]);
     if (Number(r) !== 1) throw new RignodeError("unavailable", `job ${w.seq.toString(16)} not published: the lease of epoch ${w.epoch} is no longer this member's`);
+    this.noteJob(w);
   }
 
-  onJob(cb: (w: WireJob) => void): void {
+  onJob(cb: (w: WireJob) => boolean | void): void {
     this.jobListeners.push(cb);
   }
 
@@ -370,6 +380,14 @@ export class RedisBus implements PoolBus {
 
   onBan(cb: (b: BanRow) => void): void {
     this.banListeners.push(cb);
+  }
+
+  publishUnban(ip: string): void {
+    this.send("PUBLISH", [this.k.bans, JSON.stringify({ from: this.member, unban: ip })]).catch((e) => this.fault("unban", e));
+  }
+
+  onUnban(cb: (ip: string) => void): void {
+    this.unbanListeners.push(cb);
   }
 
   publishHealth(h: MemberHealth): void {

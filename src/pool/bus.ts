@@ -57,12 +57,16 @@ export interface PoolBus {
   onLeadership(cb: (leading: boolean, epoch: number) => void): void;
   /** Leader only; also kept as "the current job" for members that join later. */
   publishJob(w: WireJob): Promise<void>;
-  onJob(cb: (w: WireJob) => void): void;
+  /** cb returns true when it took the job (checked and adopted): only then do its seq and epoch count on the bus. */
+  onJob(cb: (w: WireJob) => boolean | void): void;
   /** Per-IP open connections of the OTHER members, a cached sum refreshed at least once a second (admission stays synchronous). */
   othersConnections(ip: string): number;
   /** A ban is enforced by every member at once (the ledger keeps it too). */
   publishBan(b: BanRow): void;
   onBan(cb: (b: BanRow) => void): void;
+  /** A lift of an IP's bans, by every member at once (the ledger's rows are lifted by the member that was asked). */
+  publishUnban?(ip: string): void;
+  onUnban?(cb: (ip: string) => void): void;
   /** This member's health (the bus stamps `member` and `at`); members(): every live member's, this one's included. */
   publishHealth(h: MemberHealth): void;
   members(): MemberHealth[];
@@ -111,8 +115,9 @@ export class MemoryHub {
 
 export class MemoryBus implements PoolBus {
   private readonly leadership: ((leading: boolean, epoch: number) => void)[] = [];
-  private readonly jobs: ((w: WireJob) => void)[] = [];
+  private readonly jobs: ((w: WireJob) => boolean | void)[] = [];
   private readonly bans: ((b: BanRow) => void)[] = [];
+  private readonly unbans: ((ip: string) => void)[] = [];
   private health: MemberHealth | null = null;
   readonly local = new Map<string, number>();
 
@@ -156,7 +161,7 @@ export class MemoryBus implements PoolBus {
     });
   }
 
-  onJob(cb: (w: WireJob) => void): void {
+  onJob(cb: (w: WireJob) => boolean | void): void {
     this.jobs.push(cb);
   }
 
@@ -177,6 +182,14 @@ export class MemoryBus implements PoolBus {
 
   onBan(cb: (b: BanRow) => void): void {
     this.bans.push(cb);
+  }
+
+  publishUnban(ip: string): void {
+    for (const m of this.hub.members) if (m !== this) for (const cb of m.unbans) cb(ip);
+  }
+
+  onUnban(cb: (ip: string) => void): void {
+    this.unbans.push(cb);
   }
 
   publishHealth(h: MemberHealth): void {

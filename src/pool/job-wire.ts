@@ -93,7 +93,7 @@ export function fromWire(w: WireJob, source: WorkSource, algo: Algo): JobRecord 
   if (!w || typeof w !== "object") throw bad("", "is not an object");
   const seq = uint(w.seq, "seq", 0xffffffff);
   if (seq === 0) throw bad("seq", "must be at least 1");
-  uint(w.epoch, "epoch");
+  uint(w.epoch, "epoch", 0xffffffff);
   if (typeof w.clean !== "boolean") throw bad("clean", "must be true or false");
   const header = decodeHeader(hex(w.header, "header", 80));
   const coinb1 = hex(w.coinb1, "coinb1");

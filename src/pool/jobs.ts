@@ -12,6 +12,7 @@ import { RunAgain } from "./rerun";
 import type { PoolConn } from "./conn";
 import type { JobRecord, PoolContext } from "./context";
 import { fromWire, toWire, type WireJob } from "./job-wire";
+import { StaleWatch } from "./stale";
 
 /** What this part uses of the pool. */
 type Pool = Pick<PoolContext, "o" | "now" | "algo" | "isRunning" | "sessions" | "shares" | "report">;
@@ -41,8 +42,12 @@ export class Jobs {
   /** Where a leader's job sequences come from (a counter shared by every leader); null: this server's own count. */
   nextSeq: (() => number) | null = null;
   private readonly published: ((w: WireJob) => void)[] = [];
+  /** A follower's job gone stale (cut off from the leader): checked once a second by the server, shown in /health. */
+  readonly stale: StaleWatch;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.stale = new StaleWatch(pool);
+  }
 
   /** Called with every job this server makes current, built or adopted (a leader publishes it, a shard host relays it). */
   onPublished(cb: (w: WireJob) => void): void {
@@ -75,6 +80,7 @@ export class Jobs {
     }
     this.epoch = w.epoch;
     this.seq = Math.max(this.seq, rec.seq);
+    this.stale.adoptedAt = this.pool.now();
     if (w.clean) this.tipAt = t0;
     this.tryPublish(rec, w.clean, t0, w);
     if (this.current === rec) log.debug("pool.job_adopted", { job: rec.job.id, epoch: w.epoch, height: rec.job.work.height, clean: w.clean });
@@ -192,6 +198,8 @@ export class Jobs {
 
   /** Publishes a job; one that cannot be (its notify does not encode) is logged and the last good job stays. */
   private tryPublish(rec: JobRecord, clean: boolean, t0: number, wire?: WireJob): void {
+    // Built while this server led, done after it lost the lease: the new leader's jobs are the ones to serve.
+    if (!wire && this.following) return void this.pool.o.log.debug("pool.job_dropped", { job: rec.job.id, reason: "built by a leader that follows now" });
     try {
       this.publish(rec, clean, t0, wire);
     } catch (e) {

@@ -102,9 +102,7 @@ export class PoolServer {
   /** The bus's lease decides the role; jobs go out (leader) or come in (follower); bans decided elsewhere hold here. */
   private joinBus(bus: PoolBus): void {
     bus.onLeadership((leading, epoch) => this.setRole(leading ? "leader" : "follower", { epoch, nextSeq: bus.nextSeq?.bind(bus) }));
-    bus.onJob((w) => {
-      if (this.role === "follower") this.jobs.adopt(w);
-    });
+    bus.onJob((w) => this.role === "follower" && this.jobs.adopt(w));
     this.jobs.onPublished((w) => {
       if (this.role === "leader") bus.publishJob(w).catch((e) => this.o.log.warn("pool.bus_error", { op: "publish_job", job: w.seq.toString(16), error: (e as Error).message }));
     });
@@ -112,6 +110,7 @@ export class PoolServer {
       const ban = this.guard.restore(b);
       if (ban) this.sessions.enforce(ban, true);
     });
+    bus.onUnban?.((ip) => this.guard.lift(ip));
   }
 
   /** This member's health for the others (the bus stamps its name and the time). */
@@ -285,6 +284,7 @@ export class PoolServer {
     const n = this.guard.lift(ip);
     this.o.ledger.liftBans(ip);
     if (n) this.o.log.info("pool.unban", { ip, bans: n });
+    this.o.bus?.publishUnban?.(ip);
     return n;
   }
 
@@ -317,6 +317,7 @@ export class PoolServer {
     this.report.sweep(now);
     this.guard.sweep();
     this.restoreBans();
+    this.jobs.stale.check(this.role === "follower", this.jobs.current, now);
     // A follower builds no job, so nothing reads the shared ledger before one: its found blocks (stats, payouts) and
     // bans are read every 10 s instead (the plans only when the block list changed).
     if (this.role === "follower" && this.o.ledger.backend.kind !== "sqlite" && now - this.followerReadAt >= 10_000) {
@@ -341,6 +342,7 @@ export class PoolServer {
     const storage = this.shares.storageProblem();
     if (storage) problems.push(storage);
     if (this.running && !this.jobs.current) problems.push(`no job${this.jobs.problem ? `: ${this.jobs.problem}` : ""}`);
+    if (this.running && this.jobs.stale.problem) problems.push(this.jobs.stale.problem);
     return { ok: problems.length === 0, problems };
   }
 
@@ -379,7 +381,8 @@ export class PoolServer {
   /** With a bus: every live member's health and the pool-wide sums (null without one: nothing changes). */
   cluster(): { instances: MemberHealth[]; pool_wide: Record<string, unknown> } | null {
     if (!this.o.bus) return null;
-    const instances = this.o.bus.members();
+    // Without the payees a member reports for the leader's plan (long, and nobody's business on the API).
+    const instances = this.o.bus.members().map(({ payees: _, ...h }) => h);
     const sum = (f: (h: MemberHealth) => number) => instances.reduce((n, h) => n + f(h), 0);
     return {
       instances,

@@ -1,5 +1,5 @@
 import { fromHex, leToDisplayHex, RignodeError, toHex, type Algo } from "../core";
-import { blockHash, coinbaseBytesBound, decodeAddress, decodeBlock, encodeBlock, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, type Block, type Chain, type Header } from "../chain";
+import { blockHash, coinbaseBytesBound, decodeAddress, decodeBlock, encodeBlock, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, ValidationError, type Block, type Chain, type Header } from "../chain";
 
 /** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
 export interface PayoutOutput {
@@ -64,6 +64,8 @@ export interface WorkSource {
    * daemon); the chain source says so in its work events instead.
    */
   mainChain?(blocks: { hash: Uint8Array; height: number }[]): Promise<boolean[]>;
+  /** The best block's hash (internal order) as the source sees it now: a follower's job should stand on it. */
+  tip?(): Uint8Array | null;
   /** Work's `data` as text for a job sent to other pool members (job-wire.ts), and back; decodeData throws on bad input. */
   encodeData(data: unknown): string;
   decodeData(s: string): unknown;
@@ -88,9 +90,15 @@ export function chainWork(block: Block, minTime: number, height: number): Work {
   return { height, header: block.header, minTime, coinb1, coinb2, branch: coinbaseBranch(block.txs.map((t) => txId(t))), data: block };
 }
 
+/** How long, and over how many new tips, a block whose parent this node lacks yet is held before it is given up. */
+export const ORPHAN_HOLD = { ms: 30_000, tips: 8, blocks: 16 };
+
 /** The node's own chain as the pool's source: templates from its tip and mempool, blocks connected and relayed. */
 export class ChainSource implements WorkSource {
   readonly kind = "chain";
+  /** Blocks found on a job whose parent has not reached this node yet (a follower's job came before the block). */
+  private readonly held: { block: Block; work: Work; tips: number; done: (r: SubmitResult) => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  private watching = false;
 
   constructor(readonly chain: Chain) {}
 
@@ -138,6 +146,10 @@ export class ChainSource implements WorkSource {
     return chainWork(block, chain.medianTimePast(tip.hash) + 1, tip.height + 1);
   }
 
+  tip(): Uint8Array {
+    return this.chain.tip().hash;
+  }
+
   /** The template block (its transactions go into a found block) as hex of its canonical bytes. */
   encodeData(data: unknown): string {
     return toHex(encodeBlock(data as Block));
@@ -149,17 +161,55 @@ export class ChainSource implements WorkSource {
     return block;
   }
 
-  submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult {
+  /**
+   * A block of a winning share to the chain. One whose parent the chain lacks yet (a pool member adopted the job from
+   * the bus before the parent came over P2P) is held and tried again on each new tip, for up to ORPHAN_HOLD.
+   */
+  submit(work: Work, header: Header, coinbase: Uint8Array): SubmitResult | Promise<SubmitResult> {
     const template = work.data as Block;
     const block: Block = { header, txs: [decodeTx(coinbase), ...template.txs.slice(1)] };
-    const hash = blockHash(header);
+    const r = this.accept(block, work);
+    if (r !== "orphan") return r;
+    if (this.held.length >= ORPHAN_HOLD.blocks) return { status: "rejected", height: work.height, hash: blockHash(header), reason: "parent unknown (too many blocks held for their parent)" };
+    return new Promise((done) => {
+      const h = { block, work, tips: 0, done, timer: setTimeout(() => this.release(h, "parent still unknown after 30 s"), ORPHAN_HOLD.ms) };
+      this.held.push(h);
+      if (!this.watching) {
+        this.watching = true;
+        this.chain.onTip(() => this.retryHeld());
+      }
+    });
+  }
+
+  private accept(block: Block, work: Work): SubmitResult | "orphan" {
+    const hash = blockHash(block.header);
     try {
       const r = this.chain.acceptBlock(block);
       const ok = r.status === "connected" || r.status === "reorg";
       return { status: ok ? "accepted" : "not_best", height: r.height ?? work.height, hash, reason: ok ? undefined : r.status };
     } catch (e) {
+      if (e instanceof ValidationError && e.rule === "orphan") return "orphan";
       return { status: "rejected", height: work.height, hash, reason: (e as Error).message };
     }
+  }
+
+  private release(h: (typeof this.held)[number], why: string, r?: SubmitResult): void {
+    const i = this.held.indexOf(h);
+    if (i < 0) return;
+    this.held.splice(i, 1);
+    clearTimeout(h.timer);
+    h.done(r ?? { status: "rejected", height: h.work.height, hash: blockHash(h.block.header), reason: why });
+  }
+
+  /** A new tip: held blocks are tried again (after the tip's own handlers: its block is stored by then). */
+  private retryHeld(): void {
+    queueMicrotask(() => {
+      for (const h of [...this.held]) {
+        const r = this.accept(h.block, h.work);
+        if (r !== "orphan") this.release(h, "", r);
+        else if (++h.tips >= ORPHAN_HOLD.tips) this.release(h, `parent still unknown after ${h.tips} new tips`);
+      }
+    });
   }
 
   payee(address: string): Uint8Array | null {

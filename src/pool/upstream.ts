@@ -372,6 +372,11 @@ export class UpstreamSource implements WorkSource {
     return this.up;
   }
 
+  /** The daemon's best block as of its last template (what a follower's job should stand on). */
+  tip(): Uint8Array | null {
+    return this.tmpl?.prevHash ?? null;
+  }
+
   status(): Record<string, unknown> {
     const t = this.tmpl;
     return {

@@ -2,15 +2,17 @@
 // other member, a stopped leader replaced, a deposed leader's late job refused (fencing), one live member per
 // --pool-instance, per-IP counts and bans shared, every member's health read back.
 import { afterAll, describe, expect, test } from "bun:test";
+import { RedisClient } from "bun";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl, toWire } from "../../src/pool";
+import { healthRecords, parseBanMessage, sumConnections } from "../../src/pool/bus-redis-scripts";
 import { Store } from "../../src/store";
 import { EASY, kernel, mineOn } from "../chain/helpers";
-import { waitFor } from "../helpers";
+import { freePort, waitFor } from "../helpers";
 import { REDIS_SERVER, redisServer } from "../integration/redis-server";
 
 const PARAMS = { ...EASY, powLimitBits: 0x1f00ffff };
@@ -21,8 +23,8 @@ afterAll(async () => {
 const tmp = () => mkdtempSync(join(tmpdir(), "rignode-bus-"));
 const log = createLogger({ json: true, level: "error" });
 
-function member(chain: Chain, url: string, instance: number, ns: string) {
-  const bus = new RedisBus({ url, namespace: ns, instance, log, healthTtlMs: 2000 });
+function member(chain: Chain, url: string, instance: number, ns: string, blog = log) {
+  const bus = new RedisBus({ url, namespace: ns, instance, log: blog, healthTtlMs: 2000 });
   const server = new PoolServer({
     source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger: new Ledger(Store.open(tmp())), log, poolAddress: generateKeyPair().publicKey,
     poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, maxPerIp: 3 }, jobRefreshSeconds: 30, instanceId: instance, role: "follower", bus,
@@ -33,6 +35,25 @@ function member(chain: Chain, url: string, instance: number, ns: string) {
   });
   return { bus, server };
 }
+
+test("a Redis that does not answer at start stops the start with where it was looked for", async () => {
+  const port = freePort(); // nothing listens there
+  const bus = new RedisBus({ url: `redis://127.0.0.1:${port}`, namespace: "dead", instance: 0, log, connectMs: 1000 });
+  await expect(bus.open()).rejects.toThrow(`--bus: the Redis at redis://127.0.0.1:${port} could not be reached`);
+  await bus.close();
+});
+
+test("other members' records are read one by one: a malformed one is skipped, not the refresh", () => {
+  expect(sumConnections(['{"10.0.0.1":2}', "{not json", null, '{"10.0.0.1":1,"10.0.0.2":"x","10.0.0.3":-4}', "[1]"])).toEqual(new Map([["10.0.0.1", 3]]));
+  const h = { member: "m1", instance: 1, leader: false, at: 1, connections: 0, workers: 0, hashrate: 0, accepted: 0, rejected: 0, job: null, height: null, problems: [] };
+  expect(healthRecords([JSON.stringify(h), "}", '{"member":7}', null])).toEqual([h]);
+  const ban = { subject: "ip", ip: "10.0.0.9", worker: null, until: 5, reason: "r" };
+  expect(parseBanMessage(JSON.stringify({ from: "other", ban }), "me")).toEqual({ ban });
+  expect(parseBanMessage(JSON.stringify({ from: "me", ban }), "me")).toBeNull();
+  expect(parseBanMessage(JSON.stringify({ from: "other", unban: "10.0.0.9" }), "me")).toEqual({ unban: "10.0.0.9" });
+  expect(parseBanMessage(JSON.stringify({ from: "other", ban: { ...ban, until: "soon" } }), "me")).toBeNull();
+  expect(parseBanMessage("null", "me")).toBeNull();
+});
 
 test("the bus URL: redis://HOST:PORT[/DB], the password never shown", () => {
   expect(checkBusUrl("redis://:pw@10.0.0.1:6379/2")).toBe("redis://10.0.0.1:6379/2");
@@ -81,6 +102,9 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     // A ban by one member is enforced by the other.
     F.server.ban("10.2.2.2", "abuse");
     await waitFor(() => (L.server.bans().some((b) => b.ip === "10.2.2.2") ? true : undefined), 5_000);
+    // An unban too.
+    F.server.unban("10.2.2.2");
+    await waitFor(() => (L.server.bans().some((b) => b.ip === "10.2.2.2") ? undefined : true), 5_000);
 
     // Fencing: a job published under an old epoch is refused by Redis.
     const oldEpoch = L.server.jobs.epoch;
@@ -180,4 +204,99 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     cleanup.push(() => d.close());
     await d.open();
   }, 30_000);
+
+  test("after Redis restarts, bans and jobs reach the other member through the channel again (not only the poll)", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const lines: string[] = [];
+    const seen = createLogger({ json: true, level: "debug", write: (l) => void lines.push(l) });
+    const A = member(chain, redis.url, 0, "t5");
+    const B = member(chain, redis.url, 1, "t5", seen);
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    await waitFor(() => (B.server.current && B.server.current.seq === L.server.current?.seq ? true : undefined), 10_000);
+    await redis.stop();
+    await redis.start();
+    // Bans travel only on the channel: one published after the restart reaches B once B subscribed again.
+    const got: string[] = [];
+    B.bus.onBan((b) => void got.push(b.ip));
+    let n = 0;
+    await waitFor(async () => {
+      A.bus.publishBan({ subject: "ip", ip: `10.9.9.${++n % 250}`, worker: null, until: Date.now() + 60_000, reason: "test" });
+      await Bun.sleep(250);
+      return got.length ? true : undefined;
+    }, 20_000);
+    // A job too: the leader (whichever it is now) publishes on a new tip; the follower takes it from the channel.
+    await waitFor(() => ([A, B].filter((m) => m.server.role === "leader").length === 1 ? true : undefined), 20_000);
+    mineOn(chain, generateKeyPair());
+    const lead = [A, B].find((m) => m.server.role === "leader")!;
+    const fol = lead === A ? B : A;
+    const job = await waitFor(() => (fol.server.current?.job.work.height === 2 && fol.server.current.job.id === lead.server.current?.job.id ? fol.server.current : undefined), 15_000);
+    if (fol === B) {
+      const via = lines.map((l) => JSON.parse(l)).filter((e) => e.event === "pool.bus_job" && e.job === job.job.id && e.taken).map((e) => e.via);
+      expect(via).toEqual(["channel"]);
+    }
+  }, 60_000);
+
+  test("junk on the job channel (huge seq/epoch, not a job) is refused: a new leader still elects, builds and publishes", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t6");
+    const B = member(chain, redis.url, 1, "t6");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    const F = L === A ? B : A;
+    const first = await waitFor(() => (F.server.current && F.server.current.seq === L.server.current?.seq ? F.server.current : undefined), 10_000);
+    const raw = new RedisClient(redis.url);
+    cleanup.push(() => raw.close());
+    for (const junk of ['{"seq":1e20,"epoch":1e20}', '{"seq":4294967295,"epoch":4294967295}', '{"seq":-1,"epoch":2.5}', "[1,2]", "null"]) await raw.publish("rignode:pool:t6:jobs", junk);
+    // Delivered in order on the subscriber's connection: once this ban is in, the junk was read before it.
+    const got: string[] = [];
+    F.bus.onBan((b) => void got.push(b.ip));
+    await raw.publish("rignode:pool:t6:bans", JSON.stringify({ from: "test", ban: { ip: "10.7.7.7", worker: null, until: Date.now() + 60_000, reason: "t" } }));
+    await waitFor(() => (got.length ? true : undefined), 5_000);
+    expect(F.server.current!.seq).toBe(first.seq);
+    // The leader leaves: the follower leads with an epoch and job ids in range, and its job is published (the small seq key too).
+    L.server.stop();
+    await L.bus.stop();
+    const next = await waitFor(() => (F.server.role === "leader" && F.server.current && F.server.current.seq > first.seq ? F.server.current : undefined), 10_000);
+    expect(F.server.jobs.epoch).toBeLessThan(2 ** 32);
+    await waitFor(async () => (Number(await raw.get("rignode:pool:t6:job:seq")) === next.seq ? true : undefined), 5_000);
+    expect(JSON.parse((await raw.get("rignode:pool:t6:job"))!).seq).toBe(next.seq);
+  }, 60_000);
+
+  test("a leader deposed (its lease taken) follows at once and serves the new leader's first job", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t7");
+    const B = member(chain, redis.url, 1, "t7");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.start();
+      await m.bus.start();
+    }
+    const L = await waitFor(() => [A, B].find((m) => m.server.role === "leader"), 10_000);
+    const F = L === A ? B : A;
+    const first = await waitFor(() => (F.server.current && F.server.current.seq === L.server.current?.seq ? F.server.current : undefined), 10_000);
+    const raw = new RedisClient(redis.url);
+    cleanup.push(() => raw.close());
+    await raw.del("rignode:pool:t7:leader"); // the lease gone: the other member takes it, the old leader's renewal fails
+    const next = await waitFor(() => (F.server.role === "leader" && F.server.current && F.server.current.seq > first.seq ? F.server.current : undefined), 10_000);
+    await waitFor(() => (L.server.role === "follower" && L.server.current?.seq === next.seq ? true : undefined), 10_000);
+    expect(L.server.currentJob()).toEqual(F.server.currentJob());
+  }, 60_000);
 });

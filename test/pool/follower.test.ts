@@ -27,11 +27,11 @@ function newChain(): Chain {
   return new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
 }
 
-function member(chain: Chain, id: number, bus: PoolBus | undefined, role: "leader" | "follower") {
+function member(chain: Chain, id: number, bus: PoolBus | undefined, role: "leader" | "follower", jobRefreshSeconds = 30) {
   const ledger = new Ledger(Store.open(tmp()));
   const server = new PoolServer({
     source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log: createLogger({ json: true, level: "error" }), poolAddress: generateKeyPair().publicKey,
-    poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, maxPerIp: 3 }, jobRefreshSeconds: 30, instanceId: id, role, bus,
+    poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS, maxPerIp: 3 }, jobRefreshSeconds, instanceId: id, role, bus,
   });
   cleanup.push(() => server.stop());
   return { server, ledger, http: new HttpWorkers(server) };
@@ -150,6 +150,9 @@ describe("a follower PoolServer on a bus", () => {
     }, 10_000);
     expect(Object.keys(plan.weights).sort()).toEqual([toHex(ka), toHex(kb)].sort());
     expect(plan.outputs.map((o) => o.to)).toEqual(expect.arrayContaining([toHex(ka), toHex(kb)]));
+    // The payees a member reports are the leader's business, not the API's (/pool/stats shows cluster()).
+    expect(hub.members.map((m) => m.members().some((h) => h.payees?.length)).some(Boolean)).toBe(true);
+    expect(JSON.stringify(A.server.cluster())).not.toContain("payees");
   }, 30_000);
 
   test("connections per IP and bans hold across members", async () => {
@@ -172,6 +175,10 @@ describe("a follower PoolServer on a bus", () => {
     A.server.ban("10.2.2.2", "abuse");
     expect(B.server.bans().map((b) => [b.ip, b.reason])).toEqual([["10.2.2.2", "abuse"]]);
     expect(B.server.open(link("10.2.2.2"))).toMatch(/banned/i);
+    // And lifted by B everywhere.
+    B.server.unban("10.2.2.2");
+    expect(A.server.bans()).toEqual([]);
+    expect(typeof A.server.open(link("10.2.2.2"))).toBe("object");
   }, 30_000);
 });
 
@@ -247,4 +254,70 @@ describe("an upstream template on the wire", () => {
     expect(() => up.decodeData("{")).toThrow(/not JSON/);
     expect(() => up.decodeData(JSON.stringify({ ...JSON.parse(up.encodeData(t)), bits: "zz" }))).toThrow(/bits/);
   });
+});
+
+describe("a follower whose chain is behind the leader's", () => {
+  test("a block found on a job whose parent has not reached the follower's chain yet is held, then accepted and recorded once", async () => {
+    const chainA = newChain();
+    const chainB = newChain(); // the same genesis, its own store: blocks reach it only when given (as over P2P)
+    const hub = new MemoryHub();
+    const A = member(chainA, 0, hub.bus("a"), "follower");
+    const B = member(chainB, 1, hub.bus("b"), "follower");
+    A.server.start();
+    B.server.start();
+    await A.server.o.bus!.start();
+    await B.server.o.bus!.start();
+    await waitFor(() => B.server.current ?? undefined);
+    // A new tip on the leader's chain only: its job (height 2) reaches B before the block itself.
+    mineOn(chainA, generateKeyPair());
+    const job = await waitFor(() => (B.server.current?.job.work.height === 2 ? B.server.current : undefined));
+    expect(chainB.tip().height).toBe(0);
+    const reg = await B.http.register(encodeAddress(generateKeyPair().publicKey, EASY.addressVersion), "d=0.000001", "127.0.0.2");
+    expect((await submit(B.http, reg, true, 7)).accepted).toBe(true);
+    expect(B.ledger.blocks()).toEqual([]);
+    // The parent arrives: the held block goes in on top of it and is recorded with the leader's plan.
+    chainB.acceptBlock(chainA.block(chainA.hashAt(1)!)!.block);
+    await waitFor(() => (chainB.tip().height === 2 ? true : undefined));
+    const rows = await waitFor(() => (B.ledger.blocks().length ? B.ledger.blocks() : undefined));
+    expect(rows.map((r) => [r.height, r.plan])).toEqual([[2, job.plan]]);
+    await Bun.sleep(200);
+    expect(B.ledger.blocks()).toHaveLength(1);
+  }, 60_000);
+});
+
+describe("a follower cut off from its leader", () => {
+  test("reports itself stale when its chain's tip is no longer the job's parent", async () => {
+    const chainA = newChain();
+    const chainB = newChain();
+    const hub = new MemoryHub();
+    const A = member(chainA, 0, hub.bus("a"), "follower");
+    const B = member(chainB, 1, hub.bus("b"), "follower");
+    A.server.start();
+    B.server.start();
+    await A.server.o.bus!.start();
+    await B.server.o.bus!.start();
+    await waitFor(() => B.server.current ?? undefined);
+    expect(B.server.health()).toEqual({ ok: true, problems: [] });
+    // A tip the leader never sees: B's work is on a parent its own chain left.
+    mineOn(chainB, generateKeyPair());
+    const h = await waitFor(() => (B.server.health().ok ? undefined : B.server.health()), 20_000);
+    expect(h.problems.join()).toMatch(/stale job: .*tip/);
+    expect(A.server.health().ok).toBe(true);
+  }, 60_000);
+
+  test("reports itself stale when no newer job came for twice the job refresh interval", async () => {
+    const chain = newChain();
+    const L = member(chain, 0, undefined, "leader");
+    L.server.start();
+    const rec = await waitFor(() => L.server.current ?? undefined);
+    const F = member(chain, 1, undefined, "follower", 1);
+    F.server.start();
+    expect(F.server.jobs.adopt(toWire(rec, true, 1, L.server.source))).toBe(true);
+    expect(F.server.health().ok).toBe(true);
+    const h = await waitFor(() => (F.server.health().ok ? undefined : F.server.health()), 20_000);
+    expect(h.problems.join()).toMatch(/stale job: no job from the leader for/);
+    // A newer job clears it.
+    expect(F.server.jobs.adopt(toWire({ ...rec, seq: rec.seq + 1 }, true, 1, L.server.source))).toBe(true);
+    await waitFor(() => (F.server.health().ok ? true : undefined), 5_000);
+  }, 60_000);
 });

@@ -105,6 +105,6 @@ describe("scripted Stratum V1 session", () => {
     const out = checker.check({ worker: "good.a", jobId: "1", extranonce2: "00000001", ntime: job1.notify.ntime, nonce: hex(n) }, fromHex("57a6f098", 4), 0, DIFF);
     expect(out.stale).toBe(true);
     expect(out.block).toBeDefined();
-    expect(new ChainSource(chain).submit(out.block!.job.work, out.block!.header, out.block!.coinbase).status).toBe("accepted");
+    expect((await new ChainSource(chain).submit(out.block!.job.work, out.block!.header, out.block!.coinbase)).status).toBe("accepted");
   }, 60_000);
 });
