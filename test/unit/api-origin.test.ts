@@ -27,6 +27,7 @@ function rig(opts: { listenHost?: string; machineNames?: string[]; token?: strin
     settings: () => ({ pool_fee_percent: feeBps / 100 }),
     unban: (ip: string) => (applied.push(`unban ${ip}`), 1),
     stats: () => ({ workers: [{ user: "secret-address.rig" }] }),
+    cluster: () => null, // no bus: /pool/stats adds nothing
   } as unknown as PoolServer;
   const app = createApp({
     token: opts.token ?? null,
