@@ -35,7 +35,9 @@ function startPool(data: string, extra: string[] = []) {
   const jsonPort = freePort();
   const proc = spawn([
     "pool", "--data-dir", data, "--p2p", "off", "--api", `127.0.0.1:${api}`,
-    "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`, ...extra,
+    // One thread: this file keeps the single-thread pool covered (the default, auto, runs shards on a multi-core
+    // machine; pool-shards.test.ts, pool-cluster.test.ts and the panel test cover those).
+    "--stratum", `127.0.0.1:${native}`, "--stratum-json", `127.0.0.1:${jsonPort}`, "--stratum-threads", "1", ...extra,
   ]);
   return { proc, api: `http://127.0.0.1:${api}`, native, jsonPort };
 }
