@@ -121,9 +121,7 @@ export class Ledger {
   private shared: BanRow[] = [];
 
   /** Commits so far (one per turn that had shares). */
-  get commits(): number {
-    return this.batch.batches;
-  }
+  get commits(): number { return this.batch.batches; }
 
   /** Resolves once the share is committed. */
   record(s: ShareRecord): Promise<void> {
@@ -250,26 +248,30 @@ export class Ledger {
    * Records a block the pool found with its plan, and the carry the plan leaves: one transaction. With SQLite it
    * is done (or throws) on return; with another backend the promise says when it is stored.
    */
-  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<void> {
+  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<boolean> {
     const row = { hash: b.hash, height: b.height, time: Date.now(), plan: b.plan };
+    // A block recorded twice (a shard's copy of one the main thread recorded) changes nothing: its carry must not
+    // replace a later block's.
+    const known = !this.sync && this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0);
     const done = this.backend.recordBlock(row);
     this.roundFrom = null;
-    this.carry = null;
     this.blocksGen++;
-    if (this.sync) return;
+    if (this.sync) return void (this.carry = null);
+    if (known) return this.track(done as Promise<boolean>);
     // Seen at once by this instance: the next plan must not pay the closed round again.
-    if (!this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0)) this.mirror.unshift({ ...row, status: "main" });
+    this.mirror.unshift({ ...row, status: "main" });
     this.carry = new Map(Object.entries(b.plan.carried).map(([k, v]) => [k, BigInt(v)]));
     if (this.snapshot?.window === null) this.snapshot = null; // the PROP round closed: prepare() reads the next
-    return this.track(done as Promise<void>);
+    // Recorded already (another instance, not yet in the mirror): the carry is the database's, not this plan's.
+    return this.track((done as Promise<boolean>).then(async (inserted) => (inserted || (this.carry = await this.backend.carry()), inserted)));
   }
 
-  private track(p: Promise<void>): Promise<void> {
+  private track<T>(p: Promise<T>): Promise<T> {
     const t = p.catch((e: Error) => {
       this.onFault(e);
       throw e;
     });
-    this.writes = t.catch(() => {});
+    this.writes = t.then(() => {}, () => {});
     return t;
   }
 
