@@ -79,7 +79,10 @@ export class SharedConns implements ConnSlots {
     });
   }
 
-  /** A member is gone (a shard died): its connections no longer count, and the lock it may have held is freed. */
+  /**
+   * A member is gone (its thread ended: call only after its Worker's close event, never for a live member): its
+   * connections no longer count, and the lock it may have held is freed.
+   */
   clear(member: number): void {
     if (Atomics.load(this.a, LOCK) === member + 1) Atomics.store(this.a, LOCK, 0);
     this.locked(() => {

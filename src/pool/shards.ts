@@ -34,6 +34,8 @@ interface Shard {
   restarts: number;
   /** Called when the shard says it stopped (its listeners and connections are closed). */
   stopped?: () => void;
+  /** Resolves once the Worker has ended (its close event) and its column of the per-IP table is cleared. */
+  closed: Promise<void>;
 }
 
 export interface ShardsOptions {
@@ -55,6 +57,8 @@ export class StratumShards implements ShardsView {
   private readonly sab: SharedArrayBuffer;
   private readonly slots: SharedConns;
   private running = false;
+  /** A stop() under way: start() waits for every old Worker's end before it clears the table and spawns anew. */
+  private stopping: Promise<void> = Promise.resolve();
   private ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
   private job: WireJob | null = null;
   /** When the tip the next clean job answers changed (ms since the epoch), and that job until every shard wrote it. */
@@ -106,6 +110,7 @@ export class StratumShards implements ShardsView {
    * then starts every shard; resolves with the ports once all listen. A port in use rejects with code "busy".
    */
   async start(): Promise<Ports> {
+    await this.stopping;
     if (this.running) return this.ports;
     const ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
     for (const l of this.o.listen) {
@@ -121,6 +126,8 @@ export class StratumShards implements ShardsView {
     }
     this.ports = ports;
     this.running = true;
+    // No shard Worker is alive now: counts left by any earlier run are stale.
+    for (const i of this.slotsOf) this.slots.clear(i);
     try {
       await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0)));
     } catch (e) {
@@ -131,32 +138,33 @@ export class StratumShards implements ShardsView {
     return ports;
   }
 
-  /** Closes every shard's listeners and connections, then ends its Worker; resolves once all have. */
+  /**
+   * Closes every shard's listeners and connections, then ends its Worker; resolves once all have ended. A shard's
+   * per-IP counts are cleared only after its Worker's close event: while it runs it may hold the table's lock.
+   */
   stop(): Promise<void> {
     this.running = false;
-    const all = [...this.shards.values()].map(
-      (sh) =>
-        new Promise<void>((resolve) => {
-          // A shard that does not answer (busy, stuck) is ended anyway.
-          const timer = setTimeout(end, 2000);
-          function end() {
-            clearTimeout(timer);
-            sh.worker.terminate();
-            resolve();
-          }
-          sh.stopped = end;
-          post(sh, { t: "stop" });
-        }),
-    );
+    const all = [...this.shards.values()].map((sh) => {
+      // A shard that does not answer (busy, stuck) is ended anyway.
+      const timer = setTimeout(end, 2000);
+      function end() {
+        clearTimeout(timer);
+        sh.worker.terminate();
+      }
+      sh.stopped = end;
+      post(sh, { t: "stop" });
+      return sh.closed;
+    });
     this.shards.clear();
-    for (const i of this.slotsOf) this.slots.clear(i);
-    return Promise.all(all).then(() => {});
+    this.stopping = Promise.all([this.stopping, ...all]).then(() => {});
+    return this.stopping;
   }
   private readonly slotsOf: number[];
 
   private spawn(index: number, restarts: number): Promise<void> {
     const worker = new Worker(shardUrl());
-    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts };
+    let closed!: () => void;
+    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts, closed: new Promise((r) => (closed = r)) };
     this.shards.set(index, sh);
     const listen = this.o.listen.map((l) => ({ ...l, port: this.ports[l.key]! }));
     return new Promise<void>((resolve, reject) => {
@@ -172,6 +180,9 @@ export class StratumShards implements ShardsView {
       };
       worker.addEventListener("close", (ev) => {
         const code = (ev as unknown as { code?: number }).code;
+        // Its thread is gone: its connections no longer count (a lock it held is freed).
+        this.slots.clear(index);
+        closed();
         if (!sh.listening) reject(new Error(`stratum shard ${index} ended before it listened (exit ${code})`));
         this.died(sh, `exit ${code}`);
       });
@@ -190,7 +201,6 @@ export class StratumShards implements ShardsView {
   private died(sh: Shard, why: string): void {
     if (this.shards.get(sh.index) !== sh) return;
     this.shards.delete(sh.index);
-    this.slots.clear(sh.index);
     this.tip?.waiting.delete(sh.index);
     if (!this.running) return;
     const delay = Math.min(10_000, 250 * 2 ** Math.min(sh.restarts, 5));

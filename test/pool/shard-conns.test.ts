@@ -38,4 +38,15 @@ describe("connections per IP across shards (shared memory)", () => {
     expect(a.connections("10.0.0.9")).toBe(1);
     expect(a.take("10.0.0.9", 5)).toBe(true);
   });
+
+  test("a member whose thread ended holding the lock: clear frees it and the others admit again", () => {
+    const sab = SharedConns.create(3);
+    const [a, b] = [new SharedConns(sab, 1), new SharedConns(sab, 2)];
+    b.take("10.0.0.7", 2);
+    Atomics.store(new Int32Array(sab), 0, 3); // member 2's lock word, left held as its Worker was ended
+    new SharedConns(sab, 0).clear(2);
+    expect(Atomics.load(new Int32Array(sab), 0)).toBe(0);
+    expect(a.take("10.0.0.7", 1)).toBe(true);
+    expect(a.connections("10.0.0.7")).toBe(1);
+  });
 });

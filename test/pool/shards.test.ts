@@ -8,6 +8,7 @@ import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, StratumShards } from "../../src/pool";
 import { Store } from "../../src/store";
+import { SharedConns } from "../../src/pool/shard-conns";
 import { EASY, kernel } from "../chain/helpers";
 import { waitFor } from "../helpers";
 
@@ -58,7 +59,12 @@ describe("stratum shards", () => {
       settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
     });
     cleanup.push(() => shards.stop(), () => server.stop());
+    // Counts left in a shard's column (a run before): no Worker is alive at start, so they are cleared.
+    const inner = shards as unknown as { sab: SharedArrayBuffer; slots: SharedConns };
+    new SharedConns(inner.sab, 1).take("10.9.9.9", 0);
+    expect(inner.slots.connections("10.9.9.9")).toBe(1);
     const ports = await shards.start();
+    expect(inner.slots.connections("10.9.9.9")).toBe(0);
     server.start();
     const port = ports.stratumJson!;
     expect(port).toBeGreaterThan(0);
@@ -75,7 +81,12 @@ describe("stratum shards", () => {
     // Served again on the same port, by either shard.
     for (let i = 0; i < 10; i++) expect(await subscribe(port)).toMatch(/^07[12]/);
 
+    // A miner held on a shard: its slot counts until that shard's Worker has ended, then it is given back.
+    const held = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    await waitFor(() => (inner.slots.connections("127.0.0.1") === 1 ? true : undefined));
     await shards.stop();
+    expect(inner.slots.connections("127.0.0.1")).toBe(0);
+    held.end();
     expect(await subscribe(port)).toBeNull();
   }, 60_000);
 });
