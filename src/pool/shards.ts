@@ -32,6 +32,10 @@ interface Shard {
   health: MemberHealth | null;
   extra: ShardExtra | null;
   restarts: number;
+  /** Restarts in a row (the backoff's exponent): back to 0 once a shard stayed up a minute. */
+  backoff: number;
+  /** When it started listening (ms). */
+  upAt: number;
   /** Called when the shard says it stopped (its listeners and connections are closed). */
   stopped?: () => void;
   /** Resolves once the Worker has ended (its close event) and its column of the per-IP table is cleared. */
@@ -48,6 +52,8 @@ export interface ShardsOptions {
   listen: ListenSpec[];
   /** The pool's settings now (configure() may have changed them since the start). */
   settings: () => ShardPoolSettings;
+  /** How long a shard may take to listen before it is ended (default 30 s): a stuck one must not hang start(). */
+  startDeadlineMs?: number;
 }
 
 export class StratumShards implements ShardsView {
@@ -129,7 +135,7 @@ export class StratumShards implements ShardsView {
     // No shard Worker is alive now: counts left by any earlier run are stale.
     for (const i of this.slotsOf) this.slots.clear(i);
     try {
-      await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0)));
+      await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0, 0)));
     } catch (e) {
       this.stop();
       throw e;
@@ -161,26 +167,38 @@ export class StratumShards implements ShardsView {
   }
   private readonly slotsOf: number[];
 
-  private spawn(index: number, restarts: number): Promise<void> {
+  private spawn(index: number, restarts: number, backoff: number): Promise<void> {
     const worker = new Worker(shardUrl());
     let closed!: () => void;
-    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts, closed: new Promise((r) => (closed = r)) };
+    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts, backoff, upAt: 0, closed: new Promise((r) => (closed = r)) };
     this.shards.set(index, sh);
     const listen = this.o.listen.map((l) => ({ ...l, port: this.ports[l.key]! }));
     return new Promise<void>((resolve, reject) => {
+      // A shard that failed to start, or never listens (a ledger read that hangs), is ended: its close event
+      // restarts it with backoff while the pool runs; the first start rejects.
+      const fail = (e: Error) => {
+        clearTimeout(deadline);
+        reject(e);
+        worker.terminate();
+      };
+      const ms = this.o.startDeadlineMs ?? 30_000;
+      const deadline = setTimeout(() => fail(new RignodeError("internal", `stratum shard ${index} did not listen within ${ms} ms`)), ms);
       worker.onmessage = (ev: MessageEvent<FromShard>) => {
         const m = ev.data;
         if (m.t === "listening") {
+          clearTimeout(deadline);
           sh.listening = true;
+          sh.upAt = Date.now();
           return resolve();
         }
-        if (m.t === "failed") return reject(new RignodeError((m.code ?? "internal") as never, m.error));
+        if (m.t === "failed") return fail(new RignodeError((m.code ?? "internal") as never, m.error));
         if (m.t === "stopped") return sh.stopped?.();
         this.onMessage(sh, m);
       };
       worker.addEventListener("close", (ev) => {
         const code = (ev as unknown as { code?: number }).code;
         // Its thread is gone: its connections no longer count (a lock it held is freed).
+        clearTimeout(deadline);
         this.slots.clear(index);
         closed();
         if (!sh.listening) reject(new Error(`stratum shard ${index} ended before it listened (exit ${code})`));
@@ -203,10 +221,12 @@ export class StratumShards implements ShardsView {
     this.shards.delete(sh.index);
     this.tip?.waiting.delete(sh.index);
     if (!this.running) return;
-    const delay = Math.min(10_000, 250 * 2 ** Math.min(sh.restarts, 5));
+    // Up a minute or more: a new failure, not the same one again, so the backoff starts over.
+    const backoff = sh.listening && Date.now() - sh.upAt >= 60_000 ? 0 : sh.backoff;
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(backoff, 5));
     this.o.log.warn("pool.shard_restarted", { shard: sh.index, reason: why, restarts: sh.restarts + 1, delay_ms: delay });
     setTimeout(() => {
-      if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
+      if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1, backoff + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
     }, delay);
   }
 

@@ -90,3 +90,44 @@ describe("stratum shards", () => {
     expect(await subscribe(port)).toBeNull();
   }, 60_000);
 });
+
+/** A pool server on a fresh chain and ledger with `count` shards on one port (JSON codec). */
+function pool(extra: { startDeadlineMs?: number } = {}) {
+  const chain = new Chain({ store: Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))), params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
+  const lines: any[] = [];
+  const log = createLogger({ json: true, level: "info", write: (l) => lines.push(JSON.parse(l)) });
+  const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))));
+  const server = new PoolServer({
+    source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log, poolAddress: generateKeyPair().publicKey,
+    poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS }, jobRefreshSeconds: 30, instanceId: 7,
+  });
+  const o = server.o;
+  const shards = new StratumShards({
+    count: 2, server, ledger, kernelPath: kernel.path, log, logConfig: { json: true, level: "error" }, ...extra,
+    listen: [{ key: "stratumJson", host: "127.0.0.1", port: 0, codec: "json" }],
+    settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
+  });
+  cleanup.push(() => shards.stop(), () => server.stop());
+  return { server, shards, ledger, lines, inner: shards as unknown as { o: { kernelPath: string }; shards: Map<number, { worker: Worker }> } };
+}
+
+describe("stratum shards that cannot start", () => {
+  test("a restart that fails is ended and tried again with backoff until the shard listens", async () => {
+    const { shards, lines, inner } = pool();
+    await shards.start();
+    inner.o.kernelPath = "/nonexistent/kernel.so"; // every start now fails (the kernel does not load)
+    inner.shards.get(1)!.worker.terminate();
+    await waitFor(() => (lines.filter((l) => l.event === "pool.shard_start_failed" && l.shard === 1).length >= 2 ? true : undefined), 20_000);
+    inner.o.kernelPath = kernel.path;
+    await waitFor(() => (shards.list().find((s) => s.shard === 1)?.listening ? true : undefined), 20_000);
+    expect(lines.filter((l) => l.event === "pool.shard_restarted" && l.shard === 1).length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  test("a shard that never listens (its ledger read hangs) is ended at the deadline and start() rejects", async () => {
+    const { shards, ledger } = pool({ startDeadlineMs: 1500 });
+    ledger.backend.migrate = () => new Promise<number>(() => {}) as never;
+    await expect(shards.start()).rejects.toThrow(/did not listen within 1500 ms/);
+    await shards.stop(); // resolves: every Worker ended
+    expect(shards.list()).toEqual([]);
+  }, 60_000);
+});
