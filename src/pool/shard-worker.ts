@@ -85,7 +85,7 @@ function handle(m: ToShard): void {
     case "ban":
       return bus?.ban(m.b);
     case "unban":
-      server?.guard.lift(m.ip);
+      server?.unbanned(m.ip); // its ledger view too: a shared ledger's bans read earlier would be restored
       return;
     case "configure":
       server?.configure(m.p);

@@ -99,10 +99,11 @@ export class StratumShards implements ShardsView {
       for (const sh of this.shards.values()) for (const p of sh.health?.payees ?? []) if (/^(?:[0-9a-f]{2}){1,100}$/.test(p)) out.set(p, 1n);
       return out;
     };
-    const unban = s.unban.bind(s);
-    s.unban = (ip) => {
+    // Lifted here (the API) or by another instance (the bus): every shard lifts too, and forgets its ledger view's bans.
+    const unbanned = s.unbanned.bind(s);
+    s.unbanned = (ip) => {
       this.broadcast({ t: "unban", ip });
-      return unban(ip);
+      return unbanned(ip);
     };
     const configure = s.configure.bind(s);
     s.configure = (p) => {

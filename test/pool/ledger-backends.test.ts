@@ -174,6 +174,22 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe.skipIf(!POSTGRES_BIN)("bans read from a shared ledger", () => {
+  test("an IP's bans lifted elsewhere are forgotten from what prepare() read (a sweep must not restore them)", async () => {
+    const url = await pg!.createDb(`ledger_${++dbs}`);
+    const [a, b] = [new PostgresLedger(url), new PostgresLedger(url, { max: 1 })];
+    opened.push(a, b);
+    const ledger = await Ledger.open(a);
+    await b.putBan({ subject: "10.0.0.5", ip: "10.0.0.5", worker: null, until: Date.now() + 60_000, reason: "test" });
+    await b.putBan({ subject: "10.0.0.6", ip: "10.0.0.6", worker: null, until: Date.now() + 60_000, reason: "test" });
+    await ledger.prepare(null);
+    expect(ledger.storedBans().map((x) => x.ip)).toEqual(["10.0.0.5", "10.0.0.6"]);
+    await b.liftBans("10.0.0.5"); // another instance lifted it
+    ledger.forgetBans("10.0.0.5");
+    expect(ledger.storedBans().map((x) => x.ip)).toEqual(["10.0.0.6"]);
+  });
+});
+
 describe.skipIf(!POSTGRES_BIN)("a PostgreSQL that stops answering", () => {
   test("shares in a commit past the deadline are refused, not acknowledged; the next batch goes on", async () => {
     const url = await pg!.createDb(`ledger_${++dbs}`);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, StratumShards } from "../../src/pool";
+import { MemoryBus, MemoryHub } from "../../src/pool/bus";
 import { Store } from "../../src/store";
 import { SharedConns } from "../../src/pool/shard-conns";
 import { EASY, kernel } from "../chain/helpers";
@@ -92,7 +93,7 @@ describe("stratum shards", () => {
 });
 
 /** A pool server on a fresh chain and ledger with `count` shards on one port (JSON codec). */
-function pool(extra: { startDeadlineMs?: number } = {}) {
+function pool(extra: { startDeadlineMs?: number } = {}, bus?: MemoryBus) {
   const chain = new Chain({ store: Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))), params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
   const lines: any[] = [];
   const log = createLogger({ json: true, level: "info", write: (l) => lines.push(JSON.parse(l)) });
@@ -100,6 +101,7 @@ function pool(extra: { startDeadlineMs?: number } = {}) {
   const server = new PoolServer({
     source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log, poolAddress: generateKeyPair().publicKey,
     poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS }, jobRefreshSeconds: 30, instanceId: 7,
+    ...(bus ? { bus } : {}),
   });
   const o = server.o;
   const shards = new StratumShards({
@@ -129,5 +131,26 @@ describe("stratum shards that cannot start", () => {
     await expect(shards.start()).rejects.toThrow(/did not listen within 1500 ms/);
     await shards.stop(); // resolves: every Worker ended
     expect(shards.list()).toEqual([]);
+  }, 60_000);
+});
+
+describe("stratum shards behind a bus", () => {
+  test("a ban and then an unban from another instance hold on every shard", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const other = new MemoryBus(hub, "other");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    await other.start();
+    const port = ports.stratumJson!;
+    expect(await subscribe(port)).toMatch(/^07[12]/);
+    other.publishBan({ subject: "127.0.0.1", ip: "127.0.0.1", worker: null, until: Date.now() + 600_000, reason: "test" });
+    // Refused by both shards (several tries: the kernel spreads connections over them).
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4, 5, 6].map(() => subscribe(port)))).every((r) => r === null) ? true : undefined));
+    other.publishUnban("127.0.0.1");
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4, 5, 6].map(() => subscribe(port)))).every((r) => r !== null) ? true : undefined));
+    expect(server.bans()).toEqual([]);
   }, 60_000);
 });
