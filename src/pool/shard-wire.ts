@@ -86,6 +86,10 @@ export interface ShardExtra {
   notifyMs: { p50: number | null; p99: number | null };
   /** Share response latencies since the last report (ms). */
   latencies: number[];
+  /** The ledger refusing this shard's shares (its error), or null. */
+  storage: string | null;
+  /** Blocks found on this shard and taken by the chain. */
+  blocks: number;
 }
 
 export type FromShard =

@@ -105,6 +105,21 @@ export class StratumShards implements ShardsView {
       this.broadcast({ t: "unban", ip });
       return unbanned(ip);
     };
+    // The process's health: a shard's problems (a ledger refusing its shares) make /health fail too.
+    const health = s.health.bind(s);
+    s.health = () => {
+      const problems = [...health().problems, ...[...this.shards.values()].flatMap((sh) => (sh.health?.problems ?? []).map((p) => `stratum shard ${sh.index}: ${p}`))];
+      return { ok: problems.length === 0, problems };
+    };
+    // With a bus, this instance's health for the others: the process's figures (every shard's), each shard's own.
+    const member = s.memberHealth.bind(s);
+    s.memberHealth = () => {
+      const h = member();
+      const t = this.totals();
+      const rejected = Object.values(t.rejected).reduce((a, b) => a + b, 0);
+      const shards = [...this.shards.values()].flatMap((sh) => (sh.health ? [sh.health] : []));
+      return { ...h, connections: h.connections + t.connections, workers: h.workers + t.workers, accepted: h.accepted + t.accepted, rejected: h.rejected + rejected, shards };
+    };
     const configure = s.configure.bind(s);
     s.configure = (p) => {
       configure(p);
@@ -312,7 +327,7 @@ export class StratumShards implements ShardsView {
   }
 
   totals() {
-    const t = { connections: 0, workers: 0, hashrate: 0, accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0 };
+    const t = { connections: 0, workers: 0, hashrate: 0, accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0, blocks: 0, storage: null as string | null };
     for (const { h, x } of this.live()) {
       t.connections += h.connections;
       t.workers += h.workers;
@@ -321,6 +336,8 @@ export class StratumShards implements ShardsView {
       t.acceptedDifficulty += x.acceptedDifficulty;
       t.notifies += x.notifies;
       t.bans += x.bans;
+      t.blocks += x.blocks ?? 0;
+      t.storage ??= x.storage ?? null;
       for (const [k, v] of Object.entries(x.rejectedBy)) t.rejected[k] = (t.rejected[k] ?? 0) + v;
     }
     return t;

@@ -154,3 +154,26 @@ describe("stratum shards behind a bus", () => {
     expect(server.bans()).toEqual([]);
   }, 60_000);
 });
+
+describe("the process's health with shards", () => {
+  test("the instance's member health counts every shard's connections; a shard's ledger failure fails /health and storage_ok", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    const held = await Bun.connect({ hostname: "127.0.0.1", port: ports.stratumJson!, socket: { data() {} } });
+    cleanup.push(() => void held.end());
+    const h = await waitFor(() => mine.members().find((m) => m.connections === 1 && m.shards?.length === 2));
+    expect(h.shards!.reduce((n, s) => n + s.connections, 0)).toBe(1);
+    expect(server.health().ok).toBe(true);
+    // What a shard whose every share the ledger refuses reports (its storage problem), through the main thread's handler.
+    const inner = shards as unknown as { shards: Map<number, any>; onMessage(sh: unknown, m: unknown): void };
+    const sh = inner.shards.get(1)!;
+    inner.onMessage(sh, { t: "health", h: { ...sh.health, problems: ["storage: the ledger did not commit"] }, x: { ...sh.extra, latencies: [], storage: "the ledger did not commit" } });
+    expect(server.health()).toMatchObject({ ok: false, problems: ["stratum shard 1: storage: the ledger did not commit"] });
+    const m = server.report.metrics().find((f) => f.name === "rignode_pool_storage_ok")!;
+    expect(m.samples[0]!.value).toBe(0);
+  }, 60_000);
+});
