@@ -248,7 +248,7 @@ export class PoolReport {
       { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: st.shares.accepted }, ...reasons] },
       { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: st.shares.accepted_difficulty }] },
       { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: st.hashrate_hs }] },
-      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
+      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks + (sh?.blocks ?? 0) }] },
       { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
       { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies + (sh?.notifies ?? 0) }] },
       { name: "rignode_pool_bans_total", help: "Bans (of a worker or an IP) for invalid shares or protocol abuse.", type: "counter", samples: [{ value: this.counters.bans + (sh?.bans ?? 0) }] },

@@ -12,6 +12,7 @@ import type { PoolServer } from "./server";
 import { SharedConns } from "./shard-conns";
 import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
 import { LatencyRing } from "./stats";
+import { mergeWorkers } from "./shard-figures";
 import type { MemberHealth, WireJob } from "./bus";
 
 type Key = ListenSpec["key"];
@@ -70,6 +71,8 @@ export class StratumShards implements ShardsView {
   /** When the tip the next clean job answers changed (ms since the epoch), and that job until every shard wrote it. */
   private tipAt: number | null = null;
   private tip: { seq: number; at: number; waiting: Set<number>; last: number } | null = null;
+  /** The counters of shards that ended (restarted or stopped): the process's totals never go backwards. */
+  private readonly retired = { accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0, blocks: 0 };
 
   constructor(private readonly o: ShardsOptions) {
     if (o.count < 2 || o.count > 15) throw new RignodeError("config", "stratum shards: 2..15");
@@ -175,6 +178,7 @@ export class StratumShards implements ShardsView {
       }
       sh.stopped = end;
       post(sh, { t: "stop" });
+      this.retire(sh);
       return sh.closed;
     });
     this.shards.clear();
@@ -235,6 +239,7 @@ export class StratumShards implements ShardsView {
   private died(sh: Shard, why: string): void {
     if (this.shards.get(sh.index) !== sh) return;
     this.shards.delete(sh.index);
+    this.retire(sh);
     this.tip?.waiting.delete(sh.index);
     if (!this.running) return;
     // Up a minute or more: a new failure, not the same one again, so the backoff starts over.
@@ -244,6 +249,20 @@ export class StratumShards implements ShardsView {
     setTimeout(() => {
       if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1, backoff + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
     }, delay);
+  }
+
+  /** A shard that ended: its last reported counters stay in the totals. */
+  private retire(sh: Shard): void {
+    const r = this.retired;
+    const x = sh.extra;
+    if (!x || !sh.health) return;
+    r.accepted += sh.health.accepted;
+    r.acceptedDifficulty += x.acceptedDifficulty;
+    r.notifies += x.notifies;
+    r.bans += x.bans;
+    r.blocks += x.blocks ?? 0;
+    for (const [k, v] of Object.entries(x.rejectedBy)) r.rejected[k] = (r.rejected[k] ?? 0) + v;
+    sh.extra = null; // counted once
   }
 
   private onMessage(sh: Shard, m: FromShard): void {
@@ -327,7 +346,8 @@ export class StratumShards implements ShardsView {
   }
 
   totals() {
-    const t = { connections: 0, workers: 0, hashrate: 0, accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0, blocks: 0, storage: null as string | null };
+    const r = this.retired;
+    const t = { connections: 0, workers: 0, hashrate: 0, accepted: r.accepted, acceptedDifficulty: r.acceptedDifficulty, rejected: { ...r.rejected }, notifies: r.notifies, bans: r.bans, blocks: r.blocks, storage: null as string | null };
     for (const { h, x } of this.live()) {
       t.connections += h.connections;
       t.workers += h.workers;
@@ -354,25 +374,7 @@ export class StratumShards implements ShardsView {
 
   /** One row per worker: a worker on several shards has its figures added up. */
   workers(): WorkerRow[] {
-    const by = new Map<string, WorkerRow>();
-    for (const { x } of this.live()) {
-      for (const r of x.workerList as WorkerRow[]) {
-        const w = by.get(r.user);
-        if (!w) {
-          by.set(r.user, { ...r, rejected: { ...r.rejected } });
-          continue;
-        }
-        w.connected ||= r.connected;
-        w.hashrate_hs += r.hashrate_hs;
-        w.accepted += r.accepted;
-        w.accepted_difficulty += r.accepted_difficulty;
-        w.stale += r.stale;
-        for (const [k, v] of Object.entries(r.rejected)) w.rejected[k] = (w.rejected[k] ?? 0) + (v ?? 0);
-        w.last_share = Math.max(w.last_share ?? 0, r.last_share ?? 0) || null;
-        w.connected_since = w.connected_since === null ? r.connected_since : r.connected_since === null ? w.connected_since : Math.min(w.connected_since, r.connected_since);
-      }
-    }
-    return [...by.values()];
+    return mergeWorkers(this.live().map(({ x }) => x.workerList as WorkerRow[]));
   }
 }
 

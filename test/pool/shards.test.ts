@@ -177,3 +177,24 @@ describe("the process's health with shards", () => {
     expect(m.samples[0]!.value).toBe(0);
   }, 60_000);
 });
+
+describe("the process's counters with shards", () => {
+  test("a restarted shard's counters and blocks stay in the totals (counters never go backwards)", async () => {
+    const { server, shards, lines } = pool();
+    await shards.start();
+    server.start();
+    const inner = shards as unknown as { shards: Map<number, any>; onMessage(sh: unknown, m: unknown): void };
+    const sh = await waitFor(() => (inner.shards.get(1)?.extra ? inner.shards.get(1) : undefined));
+    // What shard 1 last reported before it died: 5 accepted shares, one refused, a block it found.
+    inner.onMessage(sh, { t: "health", h: { ...sh.health, accepted: 5, rejected: 1 }, x: { ...sh.extra, latencies: [], acceptedDifficulty: 5, rejectedBy: { "low difficulty": 1 }, blocks: 1 } });
+    const blocks = () => server.report.metrics().find((f) => f.name === "rignode_pool_blocks_found_total")!.samples[0]!.value;
+    expect(blocks()).toBe(1);
+    expect(shards.totals().accepted).toBe(5);
+    sh.worker.terminate();
+    await waitFor(() => lines.find((l) => l.event === "pool.shard_restarted"));
+    await waitFor(() => (inner.shards.get(1)?.extra ? true : undefined));
+    expect(shards.totals()).toMatchObject({ accepted: 5, acceptedDifficulty: 5, rejected: { "low difficulty": 1 }, blocks: 1 });
+    expect(blocks()).toBe(1);
+    expect(server.stats(false).shares.accepted).toBe(5);
+  }, 60_000);
+});
