@@ -101,6 +101,8 @@ export type FromShard =
   | { t: "health"; h: MemberHealth; x: ShardExtra }
   /** A job's notify was written to every connection of the shard (ms since the epoch). */
   | { t: "notified"; seq: number; clean: boolean; at: number }
+  /** An IP's connections on the shard changed: the main thread tells the bus the process's count. */
+  | { t: "conns"; ip: string }
   | { t: "stopped" };
 
 /** The main thread's source described for its shards; a source they cannot stand in for is refused. */

@@ -38,6 +38,10 @@ class PortBus implements PoolBus {
   othersConnections(): number {
     return 0;
   }
+  /** The other instances see the process's count: the main thread publishes it from the shared table. */
+  setLocalConnections(ip: string): void {
+    post({ t: "conns", ip });
+  }
   publishBan(b: BanRow): void {
     post({ t: "ban", b });
   }

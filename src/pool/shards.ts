@@ -12,7 +12,7 @@ import type { PoolServer } from "./server";
 import { SharedConns } from "./shard-conns";
 import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
 import { LatencyRing } from "./stats";
-import { mergeWorkers } from "./shard-figures";
+import { mergeWorkers, Retired } from "./shard-figures";
 import type { MemberHealth, WireJob } from "./bus";
 
 type Key = ListenSpec["key"];
@@ -63,6 +63,10 @@ export class StratumShards implements ShardsView {
   private readonly shards = new Map<number, Shard>();
   private readonly sab: SharedArrayBuffer;
   private readonly slots: SharedConns;
+  /** The other instances' column (with a bus), the IPs written there last, and the timer that copies them. */
+  private readonly others: SharedConns | null;
+  private othersWritten = new Set<string>();
+  private othersTimer: ReturnType<typeof setInterval> | null = null;
   private running = false;
   /** A stop() under way: start() waits for every old Worker's end before it clears the table and spawns anew. */
   private stopping: Promise<void> = Promise.resolve();
@@ -72,14 +76,22 @@ export class StratumShards implements ShardsView {
   private tipAt: number | null = null;
   private tip: { seq: number; at: number; waiting: Set<number>; last: number } | null = null;
   /** The counters of shards that ended (restarted or stopped): the process's totals never go backwards. */
-  private readonly retired = { accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0, blocks: 0 };
+  private readonly retired = new Retired();
 
   constructor(private readonly o: ShardsOptions) {
     if (o.count < 2 || o.count > 15) throw new RignodeError("config", "stratum shards: 2..15");
     this.slotsOf = Array.from({ length: o.count }, (_, i) => i + 1);
-    this.sab = SharedConns.create(o.count + 1);
-    this.slots = new SharedConns(this.sab, 0);
     const s = o.server;
+    const bus = s.o.bus;
+    // With a bus: one more column in the table, the other instances' counts (copied from the bus every second).
+    this.sab = SharedConns.create(o.count + 1, undefined, !!bus?.othersByIp);
+    this.slots = new SharedConns(this.sab, 0);
+    this.others = bus?.othersByIp ? new SharedConns(this.sab, o.count + 1) : null;
+    // The table holds them for the main thread's own admissions too (not counted twice); the bus is told the
+    // process's count per IP (every shard's), not the main thread's alone.
+    if (bus && this.others) bus.othersConnections = () => 0;
+    const setLocal = bus?.setLocalConnections?.bind(bus);
+    if (bus && setLocal) bus.setLocalConnections = (ip) => setLocal(ip, this.slots.local(ip));
     s.report.shards = this;
     // The main thread's own connections (HTTP workers) count with the shards' and take the extranonce space of shard 0.
     s.o.shard = { index: 0, slots: this.slots };
@@ -159,6 +171,10 @@ export class StratumShards implements ShardsView {
       this.stop();
       throw e;
     }
+    // The bus's per-IP counts of the other instances into the table, where every shard's take() counts them.
+    const others = this.others;
+    const bus = this.o.server.o.bus;
+    if (others && bus?.othersByIp) this.othersTimer = setInterval(() => (this.othersWritten = others.setAll(bus.othersByIp!(), this.othersWritten)), 1000);
     this.o.log.info("pool.shards_started", { shards: this.o.count, ...ports });
     return ports;
   }
@@ -169,6 +185,7 @@ export class StratumShards implements ShardsView {
    */
   stop(): Promise<void> {
     this.running = false;
+    if (this.othersTimer) clearInterval(this.othersTimer);
     const all = [...this.shards.values()].map((sh) => {
       // A shard that does not answer (busy, stuck) is ended anyway.
       const timer = setTimeout(end, 2000);
@@ -251,18 +268,10 @@ export class StratumShards implements ShardsView {
     }, delay);
   }
 
-  /** A shard that ended: its last reported counters stay in the totals. */
+  /** A shard that ended: its last reported counters stay in the totals (once). */
   private retire(sh: Shard): void {
-    const r = this.retired;
-    const x = sh.extra;
-    if (!x || !sh.health) return;
-    r.accepted += sh.health.accepted;
-    r.acceptedDifficulty += x.acceptedDifficulty;
-    r.notifies += x.notifies;
-    r.bans += x.bans;
-    r.blocks += x.blocks ?? 0;
-    for (const [k, v] of Object.entries(x.rejectedBy)) r.rejected[k] = (r.rejected[k] ?? 0) + v;
-    sh.extra = null; // counted once
+    if (sh.extra && sh.health) this.retired.add(sh.health, sh.extra);
+    sh.extra = null;
   }
 
   private onMessage(sh: Shard, m: FromShard): void {
@@ -290,6 +299,8 @@ export class StratumShards implements ShardsView {
       }
       case "notified":
         return this.notified(sh, m.seq, m.at);
+      case "conns":
+        return this.o.server.o.bus?.setLocalConnections?.(m.ip, 0); // the process's count, from the table (wrapped above)
       case "stopped":
         return sh.stopped?.();
     }
@@ -346,8 +357,7 @@ export class StratumShards implements ShardsView {
   }
 
   totals() {
-    const r = this.retired;
-    const t = { connections: 0, workers: 0, hashrate: 0, accepted: r.accepted, acceptedDifficulty: r.acceptedDifficulty, rejected: { ...r.rejected }, notifies: r.notifies, bans: r.bans, blocks: r.blocks, storage: null as string | null };
+    const t = { connections: 0, workers: 0, hashrate: 0, ...this.retired.counts(), storage: null as string | null };
     for (const { h, x } of this.live()) {
       t.connections += h.connections;
       t.workers += h.workers;

@@ -198,3 +198,25 @@ describe("the process's counters with shards", () => {
     expect(server.stats(false).shares.accepted).toBe(5);
   }, 60_000);
 });
+
+describe("connections per IP across instances with shards", () => {
+  test("the other instances see this instance's shard connections, and the shards count theirs against the cap", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const other = new MemoryBus(hub, "other");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    await other.start();
+    const port = ports.stratumJson!;
+    const held = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    cleanup.push(() => void held.end());
+    await waitFor(() => (other.othersConnections("127.0.0.1") === 1 ? true : undefined));
+    // The other instance holds the cap's worth from this IP: no shard admits one more.
+    other.setLocalConnections("127.0.0.1", server.o.limits.maxPerIp);
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r === null) ? true : undefined));
+    other.setLocalConnections("127.0.0.1", 0);
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r !== null) ? true : undefined));
+  }, 60_000);
+});
