@@ -96,15 +96,15 @@ export async function recoverLedger(ledger: Ledger, mainChain: ((blocks: { hash:
   }
 }
 
-/**
- * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
- * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
- */
 /** `--stratum-threads`: auto is one per core, at most 8. */
 export function stratumThreads(v: number | "auto"): number {
   return v === "auto" ? Math.max(1, Math.min(8, availableParallelism())) : v;
 }
 
+/**
+ * The pool of `rignode pool`: server, ledger and the two Stratum listeners, from the config, on a work source (the
+ * node's chain or an upstream daemon); `poolAddress` is the pool fee's payee in the source's form.
+ */
 export function createPool(
   config: Config,
   source: WorkSource,

@@ -1,7 +1,6 @@
 // Several pool instances on one Redis (or Valkey) through Bun's built-in client: a leader lease with expiry and a
 // fencing epoch, jobs published on a channel and kept as the current job, per-IP connection counts and member health
 // written every second with an expiry, bans published to every member.
-//
 // Why a lease in Redis and not a PostgreSQL advisory lock: an advisory lock belongs to a database session, and when
 // the leader's machine dies or is cut off the server releases it only when TCP notices (keepalive: minutes), so
 // failover would not be bounded. A lease's expiry bounds it: TTL (3 s) + one try interval (0.5 s) after a kill -9.
@@ -363,15 +362,16 @@ export class RedisBus implements PoolBus {
     this.jobListeners.push(cb);
   }
 
+  othersByIp(): ReadonlyMap<string, number> {
+    return Date.now() - this.othersAt > this.o.healthTtlMs ? new Map() : this.others; // older than the health expiry: a dead bus's
+  }
+
   othersConnections(ip: string): number {
-    // Counts older than the health expiry are a dead bus's: not held against anyone.
-    if (Date.now() - this.othersAt > this.o.healthTtlMs) return 0;
-    return this.others.get(ip) ?? 0;
+    return this.othersByIp().get(ip) ?? 0;
   }
 
   setLocalConnections(ip: string, n: number): void {
-    if (n > 0) this.local.set(ip, n);
-    else this.local.delete(ip);
+    void (n > 0 ? this.local.set(ip, n) : this.local.delete(ip));
   }
 
   publishBan(b: BanRow): void {

@@ -61,6 +61,8 @@ export interface PoolBus {
   onJob(cb: (w: WireJob) => boolean | void): void;
   /** Per-IP open connections of the OTHER members, a cached sum refreshed at least once a second (admission stays synchronous). */
   othersConnections(ip: string): number;
+  /** Every IP the other members have connections from, with the sum (a process with stratum shards copies it to them). */
+  othersByIp?(): ReadonlyMap<string, number>;
   /** A ban is enforced by every member at once (the ledger keeps it too). */
   publishBan(b: BanRow): void;
   onBan(cb: (b: BanRow) => void): void;
@@ -166,9 +168,13 @@ export class MemoryBus implements PoolBus {
   }
 
   othersConnections(ip: string): number {
-    let n = 0;
-    for (const m of this.hub.members) if (m !== this) n += m.local.get(ip) ?? 0;
-    return n;
+    return this.othersByIp().get(ip) ?? 0;
+  }
+
+  othersByIp(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const m of this.hub.members) if (m !== this) for (const [ip, n] of m.local) out.set(ip, (out.get(ip) ?? 0) + n);
+    return out;
   }
 
   setLocalConnections(ip: string, n: number): void {

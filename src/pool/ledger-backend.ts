@@ -74,7 +74,8 @@ export interface LedgerBackend {
   roundStart(): Maybe<number>;
   carry(): Maybe<Map<string, bigint>>;
   /** The block (ignored if known) and the carry its plan leaves, in one transaction. */
-  recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Maybe<void>;
+  /** True when the block was new: only then is the carry its plan's (a known block, recorded twice, changes nothing). */
+  recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Maybe<boolean>;
   /** Newest first (by time, then height). */
   blocks(limit: number): Maybe<BlockRow[]>;
   /** Newest by height first. */

@@ -103,11 +103,13 @@ export class PostgresLedger implements LedgerBackend {
     return new Map(rows.map((r) => [hex(r.address), BigInt(r.amount)]));
   }
 
-  async recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      await tx.unsafe("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [Buffer.from(b.hash), b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare]);
-      await putCarry(tx, b.plan.carried);
+  async recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Promise<boolean> {
+    return await this.sql.begin(async (tx) => {
+      const rows = (await tx.unsafe("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING height", [Buffer.from(b.hash), b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare])) as unknown[];
+      // A known block (recorded twice, or by another instance) must not put its carry back over a later block's.
+      if (rows.length) await putCarry(tx, b.plan.carried);
       await tx.unsafe("DELETE FROM pool_candidates WHERE hash = $1", [Buffer.from(b.hash)]);
+      return rows.length > 0;
     });
   }
 

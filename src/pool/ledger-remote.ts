@@ -94,7 +94,7 @@ export class RemoteLedger implements LedgerBackend {
   sharesBetween = (after: number, upTo: number): Promise<StoredShare[]> => this.call("sharesBetween", [after, upTo]);
   roundStart = (): Promise<number> => this.call("roundStart", []);
   carry = (): Promise<Map<string, bigint>> => this.call("carry", []);
-  recordBlock = (b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Promise<void> => this.call("recordBlock", [b]);
+  recordBlock = (b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): Promise<boolean> => this.call("recordBlock", [b]);
   blocks = (limit: number): Promise<BlockRow[]> => this.call("blocks", [limit]);
   recentBlocks = (limit: number): Promise<BlockRow[]> => this.call("recentBlocks", [limit]);
   block = (hash: Uint8Array): Promise<BlockRow | null> => this.call("block", [hash]);
@@ -128,7 +128,8 @@ export async function serveLedger(ledger: Ledger, m: LedgerCall): Promise<Ledger
       value = ids.map((r) => (r instanceof Error ? { error: carry(r) } : r));
     } else if (m.op === "recordBlock") {
       const b = m.args[0] as { hash: Uint8Array; height: number; plan: StoredPlan };
-      value = await ledger.recordBlock({ hash: b.hash, height: b.height, plan: b.plan });
+      // The main thread recorded the block when its source took it: this is the shard's copy (known: no change).
+      value = (await ledger.recordBlock({ hash: b.hash, height: b.height, plan: b.plan })) ?? false;
     } else {
       const fn = ledger.backend[m.op] as (...a: unknown[]) => Maybe<unknown>;
       value = await fn.apply(ledger.backend, m.args);

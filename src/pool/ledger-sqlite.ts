@@ -102,11 +102,13 @@ export class SqliteLedger implements LedgerBackend {
     return new Map(rows.map((r) => [hex(r.address), BigInt(r.amount)]));
   }
 
-  recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): void {
-    this.db.transaction(() => {
-      this.db.query("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING").run(b.hash, b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare);
-      this.putCarry(b.plan.carried);
+  recordBlock(b: { hash: Uint8Array; height: number; time: number; plan: StoredPlan }): boolean {
+    return this.db.transaction(() => {
+      const r = this.db.query("INSERT INTO pool_blocks (hash, height, time, plan, last_share) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING").run(b.hash, b.height, b.time, JSON.stringify(b.plan), b.plan.lastShare);
+      // A known block (recorded twice) must not put its carry back over a later block's.
+      if (r.changes > 0) this.putCarry(b.plan.carried);
       this.db.query("DELETE FROM pool_candidates WHERE hash = ?").run(b.hash);
+      return r.changes > 0;
     })();
   }
 

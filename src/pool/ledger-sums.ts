@@ -67,3 +67,41 @@ export class SharedSums {
     return out;
   }
 }
+
+/** PPLNS over rows newest first: per address, until the weights reach `window` (the edge share only in part). */
+export function pplnsFrom(rows: Iterable<StoredShare>, window: bigint): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  let left = window;
+  for (const r of rows) {
+    if (left <= 0n) break;
+    const w = BigInt(r.weight);
+    const take = w < left ? w : left;
+    out.set(r.address, (out.get(r.address) ?? 0n) + take);
+    left -= take;
+  }
+  return out;
+}
+
+/** PPLNS read from any backend, a page at a time, up to share `upTo`. */
+export async function pplnsOf(b: LedgerBackend, window: bigint, upTo: number): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  let left = window;
+  let before = upTo + 1;
+  while (left > 0n) {
+    const page = await b.sharesBefore(before, PAGE);
+    for (const [k, v] of pplnsFrom(page, left)) {
+      out.set(k, (out.get(k) ?? 0n) + v);
+      left -= v;
+    }
+    if (page.length < PAGE) break;
+    before = page[page.length - 1]!.id;
+  }
+  return out;
+}
+
+/** PROP read from any backend: every share after the round's start, up to share `upTo`. */
+export async function propOf(b: LedgerBackend, upTo: number): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const r of await b.sharesBetween(await b.roundStart(), upTo)) out.set(r.address, (out.get(r.address) ?? 0n) + BigInt(r.weight));
+  return out;
+}

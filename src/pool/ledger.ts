@@ -2,7 +2,8 @@ import type { Store } from "../store";
 import { TurnBatch } from "./batch";
 import { shareWeight, type BanRow, type BlockRow, type LedgerBackend, type Maybe, type ShareRow, type StoredPlan, type StoredShare } from "./ledger-backend";
 import { SqliteLedger } from "./ledger-sqlite";
-import { SharedSums } from "./ledger-sums";
+import { pplnsFrom, SharedSums } from "./ledger-sums";
+export { pplnsFrom, pplnsOf, propOf } from "./ledger-sums";
 import { RoundSums, WindowSums, type ShareEntry } from "./weights";
 
 export { shareWeight, type StoredPlan } from "./ledger-backend";
@@ -18,9 +19,6 @@ export interface ShareRecord {
 }
 
 export type LedgerBlock = { hash: string; height: number; time: number; status: "main" | "orphaned"; plan: StoredPlan };
-
-/** Shares read a page at a time from an asynchronous backend. */
-const PAGE = 10_000;
 
 const weightCache = new Map<number, { text: string; value: bigint }>();
 
@@ -108,10 +106,15 @@ export class Ledger {
     try {
       const done = this.backend.liftBans(ip);
       if (done instanceof Promise) void this.track(done.then(() => {})).catch(() => {});
-      this.shared = this.shared.filter((b) => b.ip !== ip);
+      this.forgetBans(ip);
     } catch (e) {
       this.onFault(e as Error);
     }
+  }
+
+  /** An IP's bans lifted elsewhere (another instance; the main thread for a shard): not restored from what was read. */
+  forgetBans(ip: string): void {
+    this.shared = this.shared.filter((b) => b.ip !== ip);
   }
 
   /** Bans in force as stored: read now (SQLite), or as prepare() last read them (another backend). */
@@ -250,26 +253,30 @@ export class Ledger {
    * Records a block the pool found with its plan, and the carry the plan leaves: one transaction. With SQLite it
    * is done (or throws) on return; with another backend the promise says when it is stored.
    */
-  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<void> {
+  recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<boolean> {
     const row = { hash: b.hash, height: b.height, time: Date.now(), plan: b.plan };
+    // A block recorded twice (a shard's copy of one the main thread recorded) changes nothing: its carry must not
+    // replace a later block's.
+    const known = !this.sync && this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0);
     const done = this.backend.recordBlock(row);
     this.roundFrom = null;
-    this.carry = null;
     this.blocksGen++;
-    if (this.sync) return;
+    if (this.sync) return void (this.carry = null);
+    if (known) return this.track(done as Promise<boolean>);
     // Seen at once by this instance: the next plan must not pay the closed round again.
-    if (!this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0)) this.mirror.unshift({ ...row, status: "main" });
+    this.mirror.unshift({ ...row, status: "main" });
     this.carry = new Map(Object.entries(b.plan.carried).map(([k, v]) => [k, BigInt(v)]));
     if (this.snapshot?.window === null) this.snapshot = null; // the PROP round closed: prepare() reads the next
-    return this.track(done as Promise<void>);
+    // Recorded already (another instance, not yet in the mirror): the carry is the database's, not this plan's.
+    return this.track((done as Promise<boolean>).then(async (inserted) => (inserted || (this.carry = await this.backend.carry()), inserted)));
   }
 
-  private track(p: Promise<void>): Promise<void> {
+  private track<T>(p: Promise<T>): Promise<T> {
     const t = p.catch((e: Error) => {
       this.onFault(e);
       throw e;
     });
-    this.writes = t.catch(() => {});
+    this.writes = t.then(() => {}, () => {});
     return t;
   }
 
@@ -355,42 +362,4 @@ export class Ledger {
   pplnsWeights(window: bigint, upTo = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
     return pplnsFrom(this.need().iterateBefore(upTo + 1), window);
   }
-}
-
-/** PPLNS over rows newest first: per address, until the weights reach `window` (the edge share only in part). */
-export function pplnsFrom(rows: Iterable<StoredShare>, window: bigint): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  let left = window;
-  for (const r of rows) {
-    if (left <= 0n) break;
-    const w = BigInt(r.weight);
-    const take = w < left ? w : left;
-    out.set(r.address, (out.get(r.address) ?? 0n) + take);
-    left -= take;
-  }
-  return out;
-}
-
-/** PPLNS read from any backend, a page at a time, up to share `upTo`. */
-export async function pplnsOf(b: LedgerBackend, window: bigint, upTo: number): Promise<Map<string, bigint>> {
-  const out = new Map<string, bigint>();
-  let left = window;
-  let before = upTo + 1;
-  while (left > 0n) {
-    const page = await b.sharesBefore(before, PAGE);
-    for (const [k, v] of pplnsFrom(page, left)) {
-      out.set(k, (out.get(k) ?? 0n) + v);
-      left -= v;
-    }
-    if (page.length < PAGE) break;
-    before = page[page.length - 1]!.id;
-  }
-  return out;
-}
-
-/** PROP read from any backend: every share after the round's start, up to share `upTo`. */
-export async function propOf(b: LedgerBackend, upTo: number): Promise<Map<string, bigint>> {
-  const out = new Map<string, bigint>();
-  for (const r of await b.sharesBetween(await b.roundStart(), upTo)) out.set(r.address, (out.get(r.address) ?? 0n) + BigInt(r.weight));
-  return out;
 }

@@ -13,7 +13,7 @@ export type WorkerRow = ReturnType<PoolReport["localWorkers"]>[number];
 
 /** The stratum shards of this process as its main thread sees them (shards.ts): their figures add to its own. */
 export interface ShardsView {
-  totals(): { connections: number; workers: number; hashrate: number; accepted: number; acceptedDifficulty: number; rejected: Record<string, number>; notifies: number; bans: number };
+  totals(): { connections: number; workers: number; hashrate: number; accepted: number; acceptedDifficulty: number; rejected: Record<string, number>; notifies: number; bans: number; blocks: number; storage: string | null };
   /** Per shard, shown under `shards`. */
   list(): Record<string, unknown>[];
   /** Every shard's workers, one row per user. */
@@ -248,12 +248,12 @@ export class PoolReport {
       { name: "rignode_pool_shares_total", help: "Shares by result.", type: "counter", samples: [{ labels: { result: "accepted" }, value: st.shares.accepted }, ...reasons] },
       { name: "rignode_pool_accepted_difficulty_total", help: "Sum of the difficulty of accepted shares.", type: "counter", samples: [{ value: st.shares.accepted_difficulty }] },
       { name: "rignode_pool_hashrate_hashes_per_second", help: "Pool hashrate estimated from accepted shares (10 min).", type: "gauge", samples: [{ value: st.hashrate_hs }] },
-      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks }] },
+      { name: "rignode_pool_blocks_found_total", help: "Blocks found by the pool and connected.", type: "counter", samples: [{ value: this.counters.blocks + (sh?.blocks ?? 0) }] },
       { name: "rignode_pool_jobs_total", help: "Jobs built.", type: "counter", samples: [{ value: this.counters.jobs }] },
       { name: "rignode_pool_notifies_total", help: "mining.notify messages written.", type: "counter", samples: [{ value: this.counters.notifies + (sh?.notifies ?? 0) }] },
       { name: "rignode_pool_bans_total", help: "Bans (of a worker or an IP) for invalid shares or protocol abuse.", type: "counter", samples: [{ value: this.counters.bans + (sh?.bans ?? 0) }] },
       { name: "rignode_pool_bans_active", help: "Bans in force.", type: "gauge", samples: [{ value: this.pool.guard.list().length }] },
-      { name: "rignode_pool_storage_ok", help: "0 while the ledger fails to record shares.", type: "gauge", samples: [{ value: this.pool.shares.storageError ? 0 : 1 }] },
+      { name: "rignode_pool_storage_ok", help: "0 while the ledger fails to record shares.", type: "gauge", samples: [{ value: this.pool.shares.storageError || sh?.storage ? 0 : 1 }] },
       {
         name: "rignode_pool_share_latency_seconds",
         help: "Share response latency (receipt to acknowledgement, ledger commit included), recent shares.",

@@ -2,13 +2,12 @@
 // work (jobs.ts: build, coalesce, publish), the share path (stratifier.ts: check, record, answer; no socket), what
 // it shows (report.ts) and the guard (guard.ts). This file wires them and is the one face the node and the API use;
 // the parts see it, and each other, only through the narrow views of context.ts (none of them imports this file).
-import { RignodeError, type MetricFamily } from "../core";
+import { Guard, RignodeError, type Ban, type MetricFamily } from "../core";
 import { MAX_POOL_MESSAGE_BYTES, notifyBytesBound, type SubmitParams } from "../stratum";
 import type { WorkSource } from "./source";
 import { ShareChecker } from "./shares";
 import { roundDifficulty } from "./vardiff";
 import type { WorkerStats } from "./stats";
-import { Guard, type Ban } from "../core";
 import type { PoolConn, Link } from "./conn";
 import { Sessions } from "./sessions";
 import { Jobs } from "./jobs";
@@ -110,7 +109,7 @@ export class PoolServer {
       const ban = this.guard.restore(b);
       if (ban) this.sessions.enforce(ban, true);
     });
-    bus.onUnban?.((ip) => this.guard.lift(ip));
+    bus.onUnban?.((ip) => this.unbanned(ip)); // not published again; relayed to the shards (they wrap unbanned)
   }
 
   /** This member's health for the others (the bus stamps its name and the time). */
@@ -281,11 +280,17 @@ export class PoolServer {
 
   /** Lifts the bans of an IP; how many. */
   unban(ip: string): number {
-    const n = this.guard.lift(ip);
+    const n = this.unbanned(ip);
     this.o.ledger.liftBans(ip);
     if (n) this.o.log.info("pool.unban", { ip, bans: n });
     this.o.bus?.publishUnban?.(ip);
     return n;
+  }
+
+  /** An IP's bans lifted here, as decided here or elsewhere: the ledger's view forgets them too (or a sweep restores them). */
+  unbanned(ip: string): number {
+    this.o.ledger.forgetBans(ip);
+    return this.guard.lift(ip);
   }
 
   /** Bans in force (IP bans and worker bans), soonest to expire first. */

@@ -22,14 +22,53 @@ export class SharedConns implements ConnSlots {
   private readonly cap: number;
   private readonly width: number;
 
-  /** A new table for `members` members and up to `slots` distinct IPs with open connections (a power of two). */
-  static create(members: number, slots = 65_536): SharedArrayBuffer {
+  /**
+   * A new table for `members` members and up to `slots` distinct IPs with open connections (a power of two). With
+   * `others`, one more column: the other instances' connections (from the bus), written by the main thread, counted
+   * by take() against the cap and left out of local().
+   */
+  static create(members: number, slots = 65_536, others = false): SharedArrayBuffer {
     if (members < 1 || members > MAX_MEMBERS) throw new Error(`1..${MAX_MEMBERS} members`);
-    const sab = new SharedArrayBuffer((HEAD + slots * (KEY + members)) * 4);
+    const columns = members + (others ? 1 : 0);
+    const sab = new SharedArrayBuffer((HEAD + slots * (KEY + columns)) * 4);
     const a = new Int32Array(sab);
     a[1] = slots;
-    a[2] = members;
+    a[2] = columns;
+    a[3] = others ? members : -1;
     return sab;
+  }
+
+  /** The column of the other instances' counts (a member of its own), or -1. */
+  get othersColumn(): number {
+    return this.a[3]!;
+  }
+
+  /** Open connections of `ip` on this process's members (the other instances' left out). */
+  local(ip: string): number {
+    const k = keyOf(ip);
+    return this.locked(() => {
+      const s = this.find(k);
+      return s < 0 ? 0 : this.total(s) - (this.a[3]! >= 0 ? this.a[s + KEY + this.a[3]!]! : 0);
+    });
+  }
+
+  /** Sets this member's column to `counts` (IPs not in it: 0); `prev`: the IPs set last time. Returns the IPs set now. */
+  setAll(counts: ReadonlyMap<string, number>, prev: Set<string>): Set<string> {
+    for (const ip of prev) if (!counts.has(ip)) this.set(ip, 0);
+    for (const [ip, n] of counts) this.set(ip, n);
+    return new Set(counts.keys());
+  }
+
+  /** Sets this member's count for `ip` (the others' column, from the bus). */
+  set(ip: string, n: number): void {
+    const k = keyOf(ip);
+    this.locked(() => {
+      let s = this.find(k);
+      if (s < 0 && n > 0) s = this.insert(k);
+      if (s < 0) return;
+      this.a[s + KEY + this.member] = n;
+      if (this.total(s) === 0) this.remove(s);
+    });
   }
 
   constructor(
@@ -79,7 +118,10 @@ export class SharedConns implements ConnSlots {
     });
   }
 
-  /** A member is gone (a shard died): its connections no longer count, and the lock it may have held is freed. */
+  /**
+   * A member is gone (its thread ended: call only after its Worker's close event, never for a live member): its
+   * connections no longer count, and the lock it may have held is freed.
+   */
   clear(member: number): void {
     if (Atomics.load(this.a, LOCK) === member + 1) Atomics.store(this.a, LOCK, 0);
     this.locked(() => {

@@ -86,6 +86,10 @@ export interface ShardExtra {
   notifyMs: { p50: number | null; p99: number | null };
   /** Share response latencies since the last report (ms). */
   latencies: number[];
+  /** The ledger refusing this shard's shares (its error), or null. */
+  storage: string | null;
+  /** Blocks found on this shard and taken by the chain. */
+  blocks: number;
 }
 
 export type FromShard =
@@ -97,6 +101,8 @@ export type FromShard =
   | { t: "health"; h: MemberHealth; x: ShardExtra }
   /** A job's notify was written to every connection of the shard (ms since the epoch). */
   | { t: "notified"; seq: number; clean: boolean; at: number }
+  /** An IP's connections on the shard changed: the main thread tells the bus the process's count. */
+  | { t: "conns"; ip: string }
   | { t: "stopped" };
 
 /** The main thread's source described for its shards; a source they cannot stand in for is refused. */

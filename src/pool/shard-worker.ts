@@ -38,6 +38,10 @@ class PortBus implements PoolBus {
   othersConnections(): number {
     return 0;
   }
+  /** The other instances see the process's count: the main thread publishes it from the shared table. */
+  setLocalConnections(ip: string): void {
+    post({ t: "conns", ip });
+  }
   publishBan(b: BanRow): void {
     post({ t: "ban", b });
   }
@@ -85,7 +89,7 @@ function handle(m: ToShard): void {
     case "ban":
       return bus?.ban(m.b);
     case "unban":
-      server?.guard.lift(m.ip);
+      server?.unbanned(m.ip); // its ledger view too: a shared ledger's bans read earlier would be restored
       return;
     case "configure":
       server?.configure(m.p);
@@ -111,7 +115,7 @@ async function start(init: ShardInit): Promise<void> {
   let tap: number[] = [];
   bus = new PortBus(() => {
     const st = server!.stats(false);
-    const x = { acceptedDifficulty: st.shares.accepted_difficulty, rejectedBy: st.shares.rejected, notifies: server!.report.counters.notifies, bans: server!.report.counters.bans, workerList: server!.workerList(), latencies: tap, notifyMs: { p50: st.tip_to_notify_ms.p50, p99: st.tip_to_notify_ms.p99 } };
+    const x = { acceptedDifficulty: st.shares.accepted_difficulty, rejectedBy: st.shares.rejected, notifies: server!.report.counters.notifies, bans: server!.report.counters.bans, workerList: server!.workerList(), latencies: tap, storage: server!.shares.storageError, blocks: server!.report.counters.blocks, notifyMs: { p50: st.tip_to_notify_ms.p50, p99: st.tip_to_notify_ms.p99 } };
     tap = server!.report.latencyTap = [];
     return x;
   });
@@ -166,7 +170,7 @@ async function start(init: ShardInit): Promise<void> {
     const s = server!;
     const r = s.report;
     const now = Date.now();
-    const sig = `${s.conns.size}/${r.counters.accepted}/${r.rejectedTotal()}/${r.workers.size}/${s.jobs.current?.seq}`;
+    const sig = `${s.conns.size}/${r.counters.accepted}/${r.rejectedTotal()}/${r.workers.size}/${s.jobs.current?.seq}/${r.counters.blocks}/${s.health().problems.join()}`;
     if (sig === shown || (r.workers.size > 1000 && now - shownAt < 1000)) return;
     shown = sig;
     shownAt = now;

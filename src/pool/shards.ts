@@ -12,6 +12,7 @@ import type { PoolServer } from "./server";
 import { SharedConns } from "./shard-conns";
 import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
 import { LatencyRing } from "./stats";
+import { mergeWorkers, Retired } from "./shard-figures";
 import type { MemberHealth, WireJob } from "./bus";
 
 type Key = ListenSpec["key"];
@@ -32,8 +33,14 @@ interface Shard {
   health: MemberHealth | null;
   extra: ShardExtra | null;
   restarts: number;
+  /** Restarts in a row (the backoff's exponent): back to 0 once a shard stayed up a minute. */
+  backoff: number;
+  /** When it started listening (ms). */
+  upAt: number;
   /** Called when the shard says it stopped (its listeners and connections are closed). */
   stopped?: () => void;
+  /** Resolves once the Worker has ended (its close event) and its column of the per-IP table is cleared. */
+  closed: Promise<void>;
 }
 
 export interface ShardsOptions {
@@ -46,6 +53,8 @@ export interface ShardsOptions {
   listen: ListenSpec[];
   /** The pool's settings now (configure() may have changed them since the start). */
   settings: () => ShardPoolSettings;
+  /** How long a shard may take to listen before it is ended (default 30 s): a stuck one must not hang start(). */
+  startDeadlineMs?: number;
 }
 
 export class StratumShards implements ShardsView {
@@ -54,19 +63,35 @@ export class StratumShards implements ShardsView {
   private readonly shards = new Map<number, Shard>();
   private readonly sab: SharedArrayBuffer;
   private readonly slots: SharedConns;
+  /** The other instances' column (with a bus), the IPs written there last, and the timer that copies them. */
+  private readonly others: SharedConns | null;
+  private othersWritten = new Set<string>();
+  private othersTimer: ReturnType<typeof setInterval> | null = null;
   private running = false;
+  /** A stop() under way: start() waits for every old Worker's end before it clears the table and spawns anew. */
+  private stopping: Promise<void> = Promise.resolve();
   private ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
   private job: WireJob | null = null;
   /** When the tip the next clean job answers changed (ms since the epoch), and that job until every shard wrote it. */
   private tipAt: number | null = null;
   private tip: { seq: number; at: number; waiting: Set<number>; last: number } | null = null;
+  /** The counters of shards that ended (restarted or stopped): the process's totals never go backwards. */
+  private readonly retired = new Retired();
 
   constructor(private readonly o: ShardsOptions) {
     if (o.count < 2 || o.count > 15) throw new RignodeError("config", "stratum shards: 2..15");
     this.slotsOf = Array.from({ length: o.count }, (_, i) => i + 1);
-    this.sab = SharedConns.create(o.count + 1);
-    this.slots = new SharedConns(this.sab, 0);
     const s = o.server;
+    const bus = s.o.bus;
+    // With a bus: one more column in the table, the other instances' counts (copied from the bus every second).
+    this.sab = SharedConns.create(o.count + 1, undefined, !!bus?.othersByIp);
+    this.slots = new SharedConns(this.sab, 0);
+    this.others = bus?.othersByIp ? new SharedConns(this.sab, o.count + 1) : null;
+    // The table holds them for the main thread's own admissions too (not counted twice); the bus is told the
+    // process's count per IP (every shard's), not the main thread's alone.
+    if (bus && this.others) bus.othersConnections = () => 0;
+    const setLocal = bus?.setLocalConnections?.bind(bus);
+    if (bus && setLocal) bus.setLocalConnections = (ip) => setLocal(ip, this.slots.local(ip));
     s.report.shards = this;
     // The main thread's own connections (HTTP workers) count with the shards' and take the extranonce space of shard 0.
     s.o.shard = { index: 0, slots: this.slots };
@@ -89,10 +114,26 @@ export class StratumShards implements ShardsView {
       for (const sh of this.shards.values()) for (const p of sh.health?.payees ?? []) if (/^(?:[0-9a-f]{2}){1,100}$/.test(p)) out.set(p, 1n);
       return out;
     };
-    const unban = s.unban.bind(s);
-    s.unban = (ip) => {
+    // Lifted here (the API) or by another instance (the bus): every shard lifts too, and forgets its ledger view's bans.
+    const unbanned = s.unbanned.bind(s);
+    s.unbanned = (ip) => {
       this.broadcast({ t: "unban", ip });
-      return unban(ip);
+      return unbanned(ip);
+    };
+    // The process's health: a shard's problems (a ledger refusing its shares) make /health fail too.
+    const health = s.health.bind(s);
+    s.health = () => {
+      const problems = [...health().problems, ...[...this.shards.values()].flatMap((sh) => (sh.health?.problems ?? []).map((p) => `stratum shard ${sh.index}: ${p}`))];
+      return { ok: problems.length === 0, problems };
+    };
+    // With a bus, this instance's health for the others: the process's figures (every shard's), each shard's own.
+    const member = s.memberHealth.bind(s);
+    s.memberHealth = () => {
+      const h = member();
+      const t = this.totals();
+      const rejected = Object.values(t.rejected).reduce((a, b) => a + b, 0);
+      const shards = [...this.shards.values()].flatMap((sh) => (sh.health ? [sh.health] : []));
+      return { ...h, connections: h.connections + t.connections, workers: h.workers + t.workers, accepted: h.accepted + t.accepted, rejected: h.rejected + rejected, shards };
     };
     const configure = s.configure.bind(s);
     s.configure = (p) => {
@@ -106,6 +147,7 @@ export class StratumShards implements ShardsView {
    * then starts every shard; resolves with the ports once all listen. A port in use rejects with code "busy".
    */
   async start(): Promise<Ports> {
+    await this.stopping;
     if (this.running) return this.ports;
     const ports: Ports = { stratum: null, stratumJson: null, stratumTls: null };
     for (const l of this.o.listen) {
@@ -121,57 +163,81 @@ export class StratumShards implements ShardsView {
     }
     this.ports = ports;
     this.running = true;
+    // No shard Worker is alive now: counts left by any earlier run are stale.
+    for (const i of this.slotsOf) this.slots.clear(i);
     try {
-      await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0)));
+      await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0, 0)));
     } catch (e) {
       this.stop();
       throw e;
     }
+    // The bus's per-IP counts of the other instances into the table, where every shard's take() counts them.
+    const others = this.others;
+    const bus = this.o.server.o.bus;
+    if (others && bus?.othersByIp) this.othersTimer = setInterval(() => (this.othersWritten = others.setAll(bus.othersByIp!(), this.othersWritten)), 1000);
     this.o.log.info("pool.shards_started", { shards: this.o.count, ...ports });
     return ports;
   }
 
-  /** Closes every shard's listeners and connections, then ends its Worker; resolves once all have. */
+  /**
+   * Closes every shard's listeners and connections, then ends its Worker; resolves once all have ended. A shard's
+   * per-IP counts are cleared only after its Worker's close event: while it runs it may hold the table's lock.
+   */
   stop(): Promise<void> {
     this.running = false;
-    const all = [...this.shards.values()].map(
-      (sh) =>
-        new Promise<void>((resolve) => {
-          // A shard that does not answer (busy, stuck) is ended anyway.
-          const timer = setTimeout(end, 2000);
-          function end() {
-            clearTimeout(timer);
-            sh.worker.terminate();
-            resolve();
-          }
-          sh.stopped = end;
-          post(sh, { t: "stop" });
-        }),
-    );
+    if (this.othersTimer) clearInterval(this.othersTimer);
+    const all = [...this.shards.values()].map((sh) => {
+      // A shard that does not answer (busy, stuck) is ended anyway.
+      const timer = setTimeout(end, 2000);
+      function end() {
+        clearTimeout(timer);
+        sh.worker.terminate();
+      }
+      sh.stopped = end;
+      post(sh, { t: "stop" });
+      this.retire(sh);
+      return sh.closed;
+    });
     this.shards.clear();
-    for (const i of this.slotsOf) this.slots.clear(i);
-    return Promise.all(all).then(() => {});
+    this.stopping = Promise.all([this.stopping, ...all]).then(() => {});
+    return this.stopping;
   }
   private readonly slotsOf: number[];
 
-  private spawn(index: number, restarts: number): Promise<void> {
+  private spawn(index: number, restarts: number, backoff: number): Promise<void> {
     const worker = new Worker(shardUrl());
-    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts };
+    let closed!: () => void;
+    const sh: Shard = { index, worker, listening: false, health: null, extra: null, restarts, backoff, upAt: 0, closed: new Promise((r) => (closed = r)) };
     this.shards.set(index, sh);
     const listen = this.o.listen.map((l) => ({ ...l, port: this.ports[l.key]! }));
     return new Promise<void>((resolve, reject) => {
+      // A shard that failed to start, or never listens (a ledger read that hangs), is ended: its close event
+      // restarts it with backoff while the pool runs; the first start rejects.
+      const fail = (e: Error) => {
+        clearTimeout(deadline);
+        reject(e);
+        worker.terminate();
+      };
+      const ms = this.o.startDeadlineMs ?? 30_000;
+      const deadline = setTimeout(() => fail(new RignodeError("internal", `stratum shard ${index} did not listen within ${ms} ms`)), ms);
       worker.onmessage = (ev: MessageEvent<FromShard>) => {
         const m = ev.data;
         if (m.t === "listening") {
+          clearTimeout(deadline);
           sh.listening = true;
+          sh.upAt = Date.now();
           return resolve();
         }
-        if (m.t === "failed") return reject(new RignodeError((m.code ?? "internal") as never, m.error));
+        if (m.t === "failed") return fail(new RignodeError((m.code ?? "internal") as never, m.error));
         if (m.t === "stopped") return sh.stopped?.();
         this.onMessage(sh, m);
       };
       worker.addEventListener("close", (ev) => {
         const code = (ev as unknown as { code?: number }).code;
+        // Its thread is gone: its connections no longer count (a lock it held is freed).
+        clearTimeout(deadline);
+        this.slots.clear(index);
+        closed();
         if (!sh.listening) reject(new Error(`stratum shard ${index} ended before it listened (exit ${code})`));
         this.died(sh, `exit ${code}`);
       });
@@ -190,14 +256,22 @@ export class StratumShards implements ShardsView {
   private died(sh: Shard, why: string): void {
     if (this.shards.get(sh.index) !== sh) return;
     this.shards.delete(sh.index);
-    this.slots.clear(sh.index);
+    this.retire(sh);
     this.tip?.waiting.delete(sh.index);
     if (!this.running) return;
-    const delay = Math.min(10_000, 250 * 2 ** Math.min(sh.restarts, 5));
+    // Up a minute or more: a new failure, not the same one again, so the backoff starts over.
+    const backoff = sh.listening && Date.now() - sh.upAt >= 60_000 ? 0 : sh.backoff;
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(backoff, 5));
     this.o.log.warn("pool.shard_restarted", { shard: sh.index, reason: why, restarts: sh.restarts + 1, delay_ms: delay });
     setTimeout(() => {
-      if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
+      if (this.running && !this.shards.has(sh.index)) this.spawn(sh.index, sh.restarts + 1, backoff + 1).catch((e) => this.o.log.error("pool.shard_start_failed", { shard: sh.index, error: (e as Error).message }));
     }, delay);
+  }
+
+  /** A shard that ended: its last reported counters stay in the totals (once). */
+  private retire(sh: Shard): void {
+    if (sh.extra && sh.health) this.retired.add(sh.health, sh.extra);
+    sh.extra = null;
   }
 
   private onMessage(sh: Shard, m: FromShard): void {
@@ -225,6 +299,8 @@ export class StratumShards implements ShardsView {
       }
       case "notified":
         return this.notified(sh, m.seq, m.at);
+      case "conns":
+        return this.o.server.o.bus?.setLocalConnections?.(m.ip, 0); // the process's count, from the table (wrapped above)
       case "stopped":
         return sh.stopped?.();
     }
@@ -281,7 +357,7 @@ export class StratumShards implements ShardsView {
   }
 
   totals() {
-    const t = { connections: 0, workers: 0, hashrate: 0, accepted: 0, acceptedDifficulty: 0, rejected: {} as Record<string, number>, notifies: 0, bans: 0 };
+    const t = { connections: 0, workers: 0, hashrate: 0, ...this.retired.counts(), storage: null as string | null };
     for (const { h, x } of this.live()) {
       t.connections += h.connections;
       t.workers += h.workers;
@@ -290,6 +366,8 @@ export class StratumShards implements ShardsView {
       t.acceptedDifficulty += x.acceptedDifficulty;
       t.notifies += x.notifies;
       t.bans += x.bans;
+      t.blocks += x.blocks ?? 0;
+      t.storage ??= x.storage ?? null;
       for (const [k, v] of Object.entries(x.rejectedBy)) t.rejected[k] = (t.rejected[k] ?? 0) + v;
     }
     return t;
@@ -306,25 +384,7 @@ export class StratumShards implements ShardsView {
 
   /** One row per worker: a worker on several shards has its figures added up. */
   workers(): WorkerRow[] {
-    const by = new Map<string, WorkerRow>();
-    for (const { x } of this.live()) {
-      for (const r of x.workerList as WorkerRow[]) {
-        const w = by.get(r.user);
-        if (!w) {
-          by.set(r.user, { ...r, rejected: { ...r.rejected } });
-          continue;
-        }
-        w.connected ||= r.connected;
-        w.hashrate_hs += r.hashrate_hs;
-        w.accepted += r.accepted;
-        w.accepted_difficulty += r.accepted_difficulty;
-        w.stale += r.stale;
-        for (const [k, v] of Object.entries(r.rejected)) w.rejected[k] = (w.rejected[k] ?? 0) + (v ?? 0);
-        w.last_share = Math.max(w.last_share ?? 0, r.last_share ?? 0) || null;
-        w.connected_since = w.connected_since === null ? r.connected_since : r.connected_since === null ? w.connected_since : Math.min(w.connected_since, r.connected_since);
-      }
-    }
-    return [...by.values()];
+    return mergeWorkers(this.live().map(({ x }) => x.workerList as WorkerRow[]));
   }
 }
 

@@ -104,8 +104,8 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 3; i++) await ledger.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: `s${i}` });
       await ledger.recordBlock({ hash: addr(0xa), height: 10, plan: plan({ [k]: "5" }, 2) });
       await ledger.recordBlock({ hash: addr(0xb), height: 11, plan: plan({ [k]: "7" }, 3) });
-      await ledger.recordBlock({ hash: addr(0xb), height: 11, plan: plan({ [k]: "9" }, 3) }); // known: the block stays
-      expect(ledger.carried().get(k)).toBe(9n);
+      await ledger.recordBlock({ hash: addr(0xb), height: 11, plan: plan({ [k]: "9" }, 3) }); // known: the block and carry stay
+      expect(ledger.carried().get(k)).toBe(7n);
       expect((await other.block(addr(0xb)))!.plan.carried).toEqual({ [k]: "7" });
       expect(await other.roundStart()).toBe(3);
       expect(ledger.reconcile((h) => h[0] !== 0xb)).toBe(1);
@@ -118,6 +118,23 @@ for (const backend of BACKENDS) {
       expect(ledger.reconcile(() => true)).toBe(1);
       await ledger.prepare(null);
       expect((await other.carry()).get(k)).toBe(7n);
+    });
+
+    test("a block recorded again after a later one (a shard's copy) leaves the later block's carry, here and in the database", async () => {
+      const { ledger, other } = await backend.open();
+      const k = hexOf(5);
+      await ledger.recordBlock({ hash: addr(0xa), height: 10, plan: plan({ [k]: "5" }, 2) });
+      await ledger.recordBlock({ hash: addr(0xb), height: 11, plan: plan({ [k]: "7" }, 3) });
+      expect(await ledger.recordBlock({ hash: addr(0xa), height: 10, plan: plan({ [k]: "5" }, 2) })).toBeOneOf([false, undefined]);
+      expect(ledger.carried().get(k)).toBe(7n);
+      expect((await other.carry()).get(k)).toBe(7n);
+      expect(await other.roundStart()).toBe(3);
+      // Recorded first through another connection (this ledger has not seen it): the carry is still the database's.
+      expect(await other.recordBlock({ hash: addr(0xc), height: 12, time: 1, plan: plan({ [k]: "9" }, 4) })).toBe(true);
+      expect(await other.recordBlock({ hash: addr(0xb), height: 11, time: 1, plan: plan({ [k]: "7" }, 3) })).toBe(false);
+      await ledger.recordBlock({ hash: addr(0xc), height: 12, plan: plan({ [k]: "9" }, 4) });
+      expect(ledger.carried().get(k)).toBe(9n);
+      expect((await other.carry()).get(k)).toBe(9n);
     });
 
     test("a found block's kept plan: recorded at the next start when its block is on the main chain, else dropped", async () => {
@@ -156,6 +173,22 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe.skipIf(!POSTGRES_BIN)("bans read from a shared ledger", () => {
+  test("an IP's bans lifted elsewhere are forgotten from what prepare() read (a sweep must not restore them)", async () => {
+    const url = await pg!.createDb(`ledger_${++dbs}`);
+    const [a, b] = [new PostgresLedger(url), new PostgresLedger(url, { max: 1 })];
+    opened.push(a, b);
+    const ledger = await Ledger.open(a);
+    await b.putBan({ subject: "10.0.0.5", ip: "10.0.0.5", worker: null, until: Date.now() + 60_000, reason: "test" });
+    await b.putBan({ subject: "10.0.0.6", ip: "10.0.0.6", worker: null, until: Date.now() + 60_000, reason: "test" });
+    await ledger.prepare(null);
+    expect(ledger.storedBans().map((x) => x.ip)).toEqual(["10.0.0.5", "10.0.0.6"]);
+    await b.liftBans("10.0.0.5"); // another instance lifted it
+    ledger.forgetBans("10.0.0.5");
+    expect(ledger.storedBans().map((x) => x.ip)).toEqual(["10.0.0.6"]);
+  });
+});
 
 describe.skipIf(!POSTGRES_BIN)("a PostgreSQL that stops answering", () => {
   test("shares in a commit past the deadline are refused, not acknowledged; the next batch goes on", async () => {

@@ -38,4 +38,33 @@ describe("connections per IP across shards (shared memory)", () => {
     expect(a.connections("10.0.0.9")).toBe(1);
     expect(a.take("10.0.0.9", 5)).toBe(true);
   });
+
+  test("a member whose thread ended holding the lock: clear frees it and the others admit again", () => {
+    const sab = SharedConns.create(3);
+    const [a, b] = [new SharedConns(sab, 1), new SharedConns(sab, 2)];
+    b.take("10.0.0.7", 2);
+    Atomics.store(new Int32Array(sab), 0, 3); // member 2's lock word, left held as its Worker was ended
+    new SharedConns(sab, 0).clear(2);
+    expect(Atomics.load(new Int32Array(sab), 0)).toBe(0);
+    expect(a.take("10.0.0.7", 1)).toBe(true);
+    expect(a.connections("10.0.0.7")).toBe(1);
+  });
+
+  test("the other instances' column counts against the cap in take() and is left out of local()", () => {
+    const sab = SharedConns.create(3, 64, true);
+    const [main, a] = [new SharedConns(sab, 0), new SharedConns(sab, 1)];
+    const others = new SharedConns(sab, main.othersColumn);
+    expect(main.othersColumn).toBe(3);
+    let written = others.setAll(new Map([["10.0.0.3", 2], ["10.0.0.4", 1]]), new Set());
+    expect(a.take("10.0.0.3", 3)).toBe(true);
+    expect(a.take("10.0.0.3", 3)).toBe(false); // 2 elsewhere + 1 here
+    expect(main.local("10.0.0.3")).toBe(1);
+    expect(main.connections("10.0.0.3")).toBe(3);
+    // The next copy: 10.0.0.4 gone from the others, 10.0.0.3 down to 0.
+    written = others.setAll(new Map([["10.0.0.3", 0]]), written);
+    expect(main.connections("10.0.0.4")).toBe(0);
+    expect(a.take("10.0.0.3", 3)).toBe(true);
+    expect(main.local("10.0.0.3")).toBe(2);
+    expect([...written]).toEqual(["10.0.0.3"]);
+  });
 });

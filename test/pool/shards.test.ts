@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { Chain, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, StratumShards } from "../../src/pool";
+import { MemoryBus, MemoryHub } from "../../src/pool/bus";
 import { Store } from "../../src/store";
+import { SharedConns } from "../../src/pool/shard-conns";
 import { EASY, kernel } from "../chain/helpers";
 import { waitFor } from "../helpers";
 
@@ -58,7 +60,12 @@ describe("stratum shards", () => {
       settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
     });
     cleanup.push(() => shards.stop(), () => server.stop());
+    // Counts left in a shard's column (a run before): no Worker is alive at start, so they are cleared.
+    const inner = shards as unknown as { sab: SharedArrayBuffer; slots: SharedConns };
+    new SharedConns(inner.sab, 1).take("10.9.9.9", 0);
+    expect(inner.slots.connections("10.9.9.9")).toBe(1);
     const ports = await shards.start();
+    expect(inner.slots.connections("10.9.9.9")).toBe(0);
     server.start();
     const port = ports.stratumJson!;
     expect(port).toBeGreaterThan(0);
@@ -75,7 +82,141 @@ describe("stratum shards", () => {
     // Served again on the same port, by either shard.
     for (let i = 0; i < 10; i++) expect(await subscribe(port)).toMatch(/^07[12]/);
 
+    // A miner held on a shard: its slot counts until that shard's Worker has ended, then it is given back.
+    const held = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    await waitFor(() => (inner.slots.connections("127.0.0.1") === 1 ? true : undefined));
     await shards.stop();
+    expect(inner.slots.connections("127.0.0.1")).toBe(0);
+    held.end();
     expect(await subscribe(port)).toBeNull();
+  }, 60_000);
+});
+
+/** A pool server on a fresh chain and ledger with `count` shards on one port (JSON codec). */
+function pool(extra: { startDeadlineMs?: number } = {}, bus?: MemoryBus) {
+  const chain = new Chain({ store: Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))), params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
+  const lines: any[] = [];
+  const log = createLogger({ json: true, level: "info", write: (l) => lines.push(JSON.parse(l)) });
+  const ledger = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))));
+  const server = new PoolServer({
+    source: new ChainSource(chain), powHash: (h) => kernel.hash("sha256d", h), ledger, log, poolAddress: generateKeyPair().publicKey,
+    poolFeeBps: 0, scheme: "prop", pplnsWindow: "auto", vardiff: DEFAULT_VARDIFF, startDifficulty: 1, limits: { ...DEFAULT_LIMITS }, jobRefreshSeconds: 30, instanceId: 7,
+    ...(bus ? { bus } : {}),
+  });
+  const o = server.o;
+  const shards = new StratumShards({
+    count: 2, server, ledger, kernelPath: kernel.path, log, logConfig: { json: true, level: "error" }, ...extra,
+    listen: [{ key: "stratumJson", host: "127.0.0.1", port: 0, codec: "json" }],
+    settings: () => ({ poolAddress: o.poolAddress, poolFeeBps: o.poolFeeBps, scheme: o.scheme, pplnsWindow: o.pplnsWindow, vardiff: o.vardiff, startDifficulty: o.startDifficulty, limits: o.limits, jobRefreshSeconds: o.jobRefreshSeconds, instanceId: o.instanceId }),
+  });
+  cleanup.push(() => shards.stop(), () => server.stop());
+  return { server, shards, ledger, lines, inner: shards as unknown as { o: { kernelPath: string }; shards: Map<number, { worker: Worker }> } };
+}
+
+describe("stratum shards that cannot start", () => {
+  test("a restart that fails is ended and tried again with backoff until the shard listens", async () => {
+    const { shards, lines, inner } = pool();
+    await shards.start();
+    inner.o.kernelPath = "/nonexistent/kernel.so"; // every start now fails (the kernel does not load)
+    inner.shards.get(1)!.worker.terminate();
+    await waitFor(() => (lines.filter((l) => l.event === "pool.shard_start_failed" && l.shard === 1).length >= 2 ? true : undefined), 20_000);
+    inner.o.kernelPath = kernel.path;
+    await waitFor(() => (shards.list().find((s) => s.shard === 1)?.listening ? true : undefined), 20_000);
+    expect(lines.filter((l) => l.event === "pool.shard_restarted" && l.shard === 1).length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  test("a shard that never listens (its ledger read hangs) is ended at the deadline and start() rejects", async () => {
+    const { shards, ledger } = pool({ startDeadlineMs: 1500 });
+    ledger.backend.migrate = () => new Promise<number>(() => {}) as never;
+    await expect(shards.start()).rejects.toThrow(/did not listen within 1500 ms/);
+    await shards.stop(); // resolves: every Worker ended
+    expect(shards.list()).toEqual([]);
+  }, 60_000);
+});
+
+describe("stratum shards behind a bus", () => {
+  test("a ban and then an unban from another instance hold on every shard", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const other = new MemoryBus(hub, "other");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    await other.start();
+    const port = ports.stratumJson!;
+    expect(await subscribe(port)).toMatch(/^07[12]/);
+    other.publishBan({ subject: "127.0.0.1", ip: "127.0.0.1", worker: null, until: Date.now() + 600_000, reason: "test" });
+    // Refused by both shards (several tries: the kernel spreads connections over them).
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4, 5, 6].map(() => subscribe(port)))).every((r) => r === null) ? true : undefined));
+    other.publishUnban("127.0.0.1");
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4, 5, 6].map(() => subscribe(port)))).every((r) => r !== null) ? true : undefined));
+    expect(server.bans()).toEqual([]);
+  }, 60_000);
+});
+
+describe("the process's health with shards", () => {
+  test("the instance's member health counts every shard's connections; a shard's ledger failure fails /health and storage_ok", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    const held = await Bun.connect({ hostname: "127.0.0.1", port: ports.stratumJson!, socket: { data() {} } });
+    cleanup.push(() => void held.end());
+    const h = await waitFor(() => mine.members().find((m) => m.connections === 1 && m.shards?.length === 2));
+    expect(h.shards!.reduce((n, s) => n + s.connections, 0)).toBe(1);
+    expect(server.health().ok).toBe(true);
+    // What a shard whose every share the ledger refuses reports (its storage problem), through the main thread's handler.
+    const inner = shards as unknown as { shards: Map<number, any>; onMessage(sh: unknown, m: unknown): void };
+    const sh = inner.shards.get(1)!;
+    inner.onMessage(sh, { t: "health", h: { ...sh.health, problems: ["storage: the ledger did not commit"] }, x: { ...sh.extra, latencies: [], storage: "the ledger did not commit" } });
+    expect(server.health()).toMatchObject({ ok: false, problems: ["stratum shard 1: storage: the ledger did not commit"] });
+    const m = server.report.metrics().find((f) => f.name === "rignode_pool_storage_ok")!;
+    expect(m.samples[0]!.value).toBe(0);
+  }, 60_000);
+});
+
+describe("the process's counters with shards", () => {
+  test("a restarted shard's counters and blocks stay in the totals (counters never go backwards)", async () => {
+    const { server, shards, lines } = pool();
+    await shards.start();
+    server.start();
+    const inner = shards as unknown as { shards: Map<number, any>; onMessage(sh: unknown, m: unknown): void };
+    const sh = await waitFor(() => (inner.shards.get(1)?.extra ? inner.shards.get(1) : undefined));
+    // What shard 1 last reported before it died: 5 accepted shares, one refused, a block it found.
+    inner.onMessage(sh, { t: "health", h: { ...sh.health, accepted: 5, rejected: 1 }, x: { ...sh.extra, latencies: [], acceptedDifficulty: 5, rejectedBy: { "low difficulty": 1 }, blocks: 1 } });
+    const blocks = () => server.report.metrics().find((f) => f.name === "rignode_pool_blocks_found_total")!.samples[0]!.value;
+    expect(blocks()).toBe(1);
+    expect(shards.totals().accepted).toBe(5);
+    sh.worker.terminate();
+    await waitFor(() => lines.find((l) => l.event === "pool.shard_restarted"));
+    await waitFor(() => (inner.shards.get(1)?.extra ? true : undefined));
+    expect(shards.totals()).toMatchObject({ accepted: 5, acceptedDifficulty: 5, rejected: { "low difficulty": 1 }, blocks: 1 });
+    expect(blocks()).toBe(1);
+    expect(server.stats(false).shares.accepted).toBe(5);
+  }, 60_000);
+});
+
+describe("connections per IP across instances with shards", () => {
+  test("the other instances see this instance's shard connections, and the shards count theirs against the cap", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const other = new MemoryBus(hub, "other");
+    const { server, shards } = pool({}, mine);
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    await other.start();
+    const port = ports.stratumJson!;
+    const held = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    cleanup.push(() => void held.end());
+    await waitFor(() => (other.othersConnections("127.0.0.1") === 1 ? true : undefined));
+    // The other instance holds the cap's worth from this IP: no shard admits one more.
+    other.setLocalConnections("127.0.0.1", server.o.limits.maxPerIp);
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r === null) ? true : undefined));
+    other.setLocalConnections("127.0.0.1", 0);
+    await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r !== null) ? true : undefined));
   }, 60_000);
 });
