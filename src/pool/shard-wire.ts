@@ -53,6 +53,8 @@ export interface ShardInit {
   conns: SharedArrayBuffer;
   log: { json: boolean; level: LogLevel };
   ledgerKind: "sqlite" | "postgres";
+  /** The process ledger's commit deadline (`commit_timeout=` in --ledger): a shard refuses shares past it, as one thread does. */
+  commitTimeoutMs: number;
   source: SourceInfo;
   pool: ShardPoolSettings;
   listen: ListenSpec[];

@@ -111,6 +111,7 @@ async function start(init: ShardInit): Promise<void> {
   const algo = init.source.algo;
   remote = new RemoteLedger(init.ledgerKind, (m) => post(m));
   const ledger = await Ledger.open(remote);
+  ledger.commitTimeoutMs = init.commitTimeoutMs;
   source = new ShardSource(init.source, (work, header, coinbase) => submitBlock(work, header, coinbase));
   let tap: number[] = [];
   bus = new PortBus(() => {

@@ -244,7 +244,7 @@ export class StratumShards implements ShardsView {
       worker.onerror = (ev) => this.o.log.error("pool.shard_error", { shard: index, error: (ev as ErrorEvent).message });
       const s = this.o.server;
       post(sh, {
-        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind,
+        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind, commitTimeoutMs: this.o.ledger.commitTimeoutMs,
         source: sourceInfo(s.source), pool: this.o.settings(), listen, ports: this.ports,
         bans: s.bans().map((b) => ({ subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason })),
         job: this.job,
