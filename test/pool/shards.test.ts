@@ -4,9 +4,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Chain, generateKeyPair } from "../../src/chain";
-import { createLogger } from "../../src/core";
-import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, StratumShards } from "../../src/pool";
+import { Chain, encodeAddress, generateKeyPair } from "../../src/chain";
+import { createLogger, fromHex, leToBigInt } from "../../src/core";
+import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, difficultyToTarget, Ledger, PoolServer, shareHeader, StratumShards, swapWords, type PoolJob } from "../../src/pool";
 import { MemoryBus, MemoryHub } from "../../src/pool/bus";
 import { Store } from "../../src/store";
 import { SharedConns } from "../../src/pool/shard-conns";
@@ -218,5 +218,48 @@ describe("connections per IP across instances with shards", () => {
     await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r === null) ? true : undefined));
     other.setLocalConnections("127.0.0.1", 0);
     await waitFor(async () => ((await Promise.all([1, 2, 3, 4].map(() => subscribe(port)))).every((r) => r !== null) ? true : undefined));
+  }, 60_000);
+});
+
+describe("the ledger's commit deadline on shards", () => {
+  test("commit_timeout reaches the shards: a commit that never lands refuses the share at the configured deadline, not the built-in 10 s", async () => {
+    const { server, shards, ledger } = pool();
+    ledger.commitTimeoutMs = 700; // what --ledger …?commit_timeout= sets on the process's ledger
+    ledger.backend.insertShares = () => new Promise(() => {}) as never; // a database that stops answering
+    const ports = await shards.start();
+    server.start();
+    await waitFor(() => (shards.list().every((s) => s.job !== null) ? true : undefined));
+    const address = encodeAddress(generateKeyPair().publicKey, EASY.addressVersion);
+    const lines: any[] = [];
+    let text = "";
+    const sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: ports.stratumJson!,
+      socket: {
+        data: (_s, d) => {
+          text += d.toString();
+          const all = text.split("\n");
+          text = all.pop()!;
+          lines.push(...all.filter(Boolean).map((l) => JSON.parse(l)));
+        },
+      },
+    });
+    cleanup.push(() => void sock.end());
+    sock.write(`{"id":1,"method":"mining.subscribe","params":["t"]}\n{"id":2,"method":"mining.authorize","params":["${address}.r","x"]}\n`);
+    const en1 = (await waitFor(() => lines.find((l) => l.id === 1)?.result)).at(1) as string;
+    const n = (await waitFor(() => lines.find((l) => l.method === "mining.notify"))).params;
+    const job = { coinb1: fromHex(n[2]), coinb2: fromHex(n[3]), branch: (n[4] as string[]).map((b) => fromHex(b)), work: { header: { version: parseInt(n[5], 16), prevHash: swapWords(fromHex(n[1])), bits: parseInt(n[6], 16) } } } as unknown as PoolJob;
+    const diff = (lines.filter((l) => l.method === "mining.set_difficulty").at(-1)?.params[0] as number) ?? 1;
+    const target = difficultyToTarget(diff, "sha256d");
+    let nonce = 0;
+    const at = (k: number) => shareHeader(job, fromHex(en1), { extranonce2: "00000001", ntime: n[7], nonce: k.toString(16).padStart(8, "0") }, 0);
+    while (leToBigInt(kernel.hash("sha256d", at(nonce).bytes)) > target) nonce++;
+    sock.write(`{"id":3,"method":"mining.submit","params":["${address}.r","${n[0]}","00000001","${n[7]}","${nonce.toString(16).padStart(8, "0")}"]}\n`);
+    const answer = await waitFor(() => lines.find((l) => l.id === 3), 20_000);
+    // Refused, never acknowledged: the shard's ledger gave up at the process's deadline (its message names it).
+    expect(answer.result).not.toBe(true);
+    expect(JSON.stringify(answer.error)).not.toBe("null");
+    const problem = await waitFor(() => server.health().problems.find((p) => p.startsWith("stratum shard")));
+    expect(problem).toContain("did not commit within 700 ms");
   }, 60_000);
 });
