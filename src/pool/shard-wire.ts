@@ -6,8 +6,7 @@ import type { Algo, LogLevel } from "../core";
 import type { BanRow, StoredPlan } from "./ledger-backend";
 import type { LedgerAnswer, LedgerCall } from "./ledger-remote";
 import type { MemberHealth, WireJob } from "./bus";
-import type { PoolLimits } from "./options";
-import type { VardiffOptions } from "./vardiff";
+import type { PoolServerOptions } from "./options";
 import type { StratumCodec } from "../stratum";
 import { addressToScript, scriptToAddress, type CoinNetwork } from "./coin";
 import type { SubmitResult, Work, WorkEvent, WorkSource } from "./source";
@@ -33,17 +32,10 @@ export interface ListenSpec {
 }
 
 /** The pool settings a shard's follower PoolServer is made with (the main thread's, as configured now). */
-export interface ShardPoolSettings {
-  poolAddress: Uint8Array;
-  poolFeeBps: number;
-  scheme: "pplns" | "prop";
-  pplnsWindow: number | "auto";
-  vardiff: VardiffOptions;
-  startDifficulty: number;
-  limits: PoolLimits;
-  jobRefreshSeconds: number;
-  instanceId: number;
-}
+export type ShardPoolSettings = Pick<
+  PoolServerOptions,
+  "poolAddress" | "poolFeeBps" | "scheme" | "pplnsWindow" | "vardiff" | "startDifficulty" | "limits" | "jobRefreshSeconds" | "instanceId"
+>;
 
 export interface ShardInit {
   t: "init";
