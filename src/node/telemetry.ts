@@ -75,7 +75,7 @@ export class Sampler {
     } else {
       // No engine (a pool that does not mine): integrate its hashrate so the counter stays a counter.
       if (this.lastT !== null) this.derivedHashes += ((this.p.hashrate?.() ?? 0) * (t - this.lastT)) / 1000;
-      hashes = this.derivedHashes;
+      hashes = Math.floor(this.derivedHashes); // whole hashes: the history's column and the export's are integers
       per = [];
     }
     this.lastT = t;

@@ -82,6 +82,27 @@ describe("sampler", () => {
     expect(x.hashes).toBe(1000);
     expect(x.perThread).toEqual([]);
   });
+
+  test("a pool's integrated counter is whole hashes (fractions carried), so its history rows are written", () => {
+    let now = 0;
+    const s = new Sampler({ hashrate: () => 333.3 }, () => now);
+    const tel = new Telemetry({ thresholds: DEFAULT_THRESHOLDS });
+    const warned: unknown[] = [];
+    const log = createLogger({ json: true, level: "warn" }, {});
+    log.warn = (...a: unknown[]) => void warned.push(a);
+    const h = TelemetryHistory.open(tmp(), 1, log, () => now);
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const x = s.sample();
+      seen.push(x.hashes);
+      h.add(tel.push({ ...x, load: 0.5, threads: 0, batch: 0, paused: false, thermal: "cool", power: "ac" } as never), 0);
+      now += 1000;
+    }
+    expect(seen).toEqual([0, 333, 666, 999]);
+    expect(h.rows(0).map((r) => r.hashes)).toEqual([0, 333, 666, 999]); // a fraction failed the STRICT integer column
+    expect(warned).toEqual([]);
+    h.close();
+  });
 });
 
 describe("thresholds file", () => {
