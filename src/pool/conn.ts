@@ -14,6 +14,8 @@ export interface Link {
   write(bytes: Uint8Array): void;
   /** Sends what write() queued now. */
   flush(): void;
+  /** Sends what write() queued and then `bytes`, now (a broadcast: no queue per connection, one send each). */
+  send(bytes: Uint8Array): void;
   close(reason: string): void;
 }
 

@@ -31,6 +31,7 @@ export class HttpWorkers {
         if ("result" in m) replies.set(m.id, m);
       },
       flush: () => {},
+      send: (b) => link.write(b),
       close: () => {
         this.byToken.delete(token);
         this.server.closed(conn);

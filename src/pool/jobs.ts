@@ -365,8 +365,7 @@ export class Jobs {
       try {
         if (this.pool.sessions.capDifficulty(c) || c.told !== c.difficulty) c.tell(c.difficulty);
         c.noteDifficulty(r.seq, c.difficulty);
-        c.link.write(b);
-        c.link.flush(); // "written" means handed to the kernel when the loop ends
+        c.link.send(b); // "written" means handed to the kernel, not queued for the end of the pass
         this.pool.report.counters.notifies++;
       } catch (e) {
         // One connection that cannot be written to loses its work, not the others theirs.

@@ -94,6 +94,10 @@ export function listenStratum(
               } else pending.push(b);
             },
             flush,
+            send: (b) => {
+              if (pending !== null) return void (pending.push(b), flush());
+              if (!state.conn?.closed && !writer.send(b)) link.close("not reading (backlog full)");
+            },
             close: (reason) => {
               log.debug("stratum.close", { ip, reason });
               socket.end();

@@ -90,6 +90,7 @@ export function sessionTarget(): Target {
         },
         write: () => {},
         flush: () => {},
+        send: () => {},
         close: () => server.closed(conn),
       };
       const opened = server.open(link);

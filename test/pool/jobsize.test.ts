@@ -187,6 +187,7 @@ describe("a job that cannot be built or published", () => {
       },
       write: (b) => void sent.push(JSON.parse(new TextDecoder().decode(b))),
       flush: () => {},
+      send: (b) => void sent.push(JSON.parse(new TextDecoder().decode(b))),
       close: () => {},
     };
     return { link, sent, broken };

@@ -474,7 +474,7 @@ describe("pool upkeep", () => {
   }, 30_000);
 
   test("a share is checked and credited at the difficulty in force when its job was sent, or the current one when lower", () => {
-    const conn = new PoolConn({ startDifficulty: 8 } as never, { ip: "127.0.0.1", codec: "json", encode: () => new Uint8Array(0), write() {}, flush() {}, close() {} }, 0);
+    const conn = new PoolConn({ startDifficulty: 8 } as never, { ip: "127.0.0.1", codec: "json", encode: () => new Uint8Array(0), write() {}, flush() {}, send() {}, close() {} }, 0);
     conn.noteDifficulty(1, 8);
     conn.noteDifficulty(5, 16);
     conn.difficulty = 16;
