@@ -255,8 +255,8 @@ export class Ledger {
    */
   recordBlock(b: { hash: Uint8Array; height: number; plan: StoredPlan }): void | Promise<boolean> {
     const row = { hash: b.hash, height: b.height, time: Date.now(), plan: b.plan };
-    // A block recorded twice (a shard's copy of one the main thread recorded) changes nothing: its carry must not
-    // replace a later block's.
+    // A block recorded twice (a shard's try after the main thread's record seemed to fail, recover() after a crash)
+    // changes nothing: its carry must not replace a later block's.
     const known = !this.sync && this.mirror.some((m) => Buffer.compare(m.hash, b.hash) === 0);
     const done = this.backend.recordBlock(row);
     this.roundFrom = null;

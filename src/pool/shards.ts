@@ -13,6 +13,7 @@ import { SharedConns } from "./shard-conns";
 import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
 import { LatencyRing } from "./stats";
 import { mergeWorkers, Retired } from "./shard-figures";
+import { submitForShard } from "./shard-blocks";
 import type { MemberHealth, WireJob } from "./bus";
 
 type Key = ListenSpec["key"];
@@ -279,7 +280,7 @@ export class StratumShards implements ShardsView {
       case "ledger":
         return void serveLedger(this.o.ledger, m).then((a) => post(sh, a));
       case "submit":
-        return this.submit(sh, m);
+        return submitForShard(this.o.server.source, this.o.ledger, m, (a) => post(sh, a));
       case "ban": {
         // Decided on a shard: held here (and so relayed to every shard by the wrapped enforce) and on the other instances.
         const s = this.o.server;
@@ -303,28 +304,6 @@ export class StratumShards implements ShardsView {
         return this.o.server.o.bus?.setLocalConnections?.(m.ip, 0); // the process's count, from the table (wrapped above)
       case "stopped":
         return sh.stopped?.();
-    }
-  }
-
-  /** A found block from a shard, to the real source; accepted, it is recorded here at once (the next plan closes its round). */
-  private submit(sh: Shard, m: Extract<FromShard, { t: "submit" }>): void {
-    const source = this.o.server.source;
-    const answer = (r: Awaited<ReturnType<typeof source.submit>>) => {
-      if (r.status === "accepted") {
-        // Before any job the new tip makes: the same order a block found on this thread keeps.
-        const done = this.o.ledger.recordBlock({ hash: r.hash, height: r.height, plan: m.plan });
-        done?.catch(() => {}); // onFault logs it; the shard records it too (recordBlock is idempotent)
-      }
-      post(sh, { t: "submit-answer", id: m.id, ok: true, value: r });
-    };
-    const fail = (e: unknown) => post(sh, { t: "submit-answer", id: m.id, ok: false, error: (e as Error).message });
-    try {
-      const r = source.submit({ ...m.work, data: source.decodeData(m.work.data) }, m.header, m.coinbase);
-      // A synchronous source (the chain) is answered in this turn: the tip's new job is built after the record.
-      if (r instanceof Promise) r.then(answer, fail);
-      else answer(r);
-    } catch (e) {
-      fail(e);
     }
   }
 

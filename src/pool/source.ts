@@ -30,6 +30,8 @@ export interface SubmitResult {
   /** Block id (sha256d of the header, internal order). */
   hash: Uint8Array;
   reason?: string;
+  /** Recorded with its plan by the source's owner already (a shard's main thread): the finder does not record it again. */
+  recorded?: boolean;
 }
 
 /** New work is available: clean when the previous block changed (older jobs are void). */

@@ -170,7 +170,7 @@ export class SharePath {
       if (r.status !== "accepted") this.blocksOn.delete(prev); // another candidate on this parent may still win
       if (r.status === "rejected") return o.log.warn("pool.block_rejected", { hash, height: r.height, reason: r.reason ?? "" });
       if (r.status !== "accepted") return o.log.debug("pool.block_not_main", { hash, status: r.reason ?? r.status });
-      if (rec) {
+      if (rec && !r.recorded) {
         // The block is on the chain; its plan could not be stored (disk full, database gone): said loudly, /health degraded.
         const fault = (e: Error) => {
           this.storageFault(e);
