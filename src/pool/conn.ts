@@ -37,6 +37,8 @@ export class PoolConn implements SessionHandler {
   difficulty: number;
   /** Difficulty changes: [first job sequence it applies to, difficulty], oldest first (a few kept). */
   private diffs: [number, number][] = [];
+  /** The difficulty of the last entry in diffs: a broadcast checks this number, not the list (one object less per connection). */
+  private noted = NaN;
   vardiff: Vardiff | null = null;
   fixedDifficulty = false;
   readonly users = new Map<string, Uint8Array>();
@@ -108,8 +110,9 @@ export class PoolConn implements SessionHandler {
 
   /** Records that jobs from sequence `seq` on are sent at difficulty `d`. */
   noteDifficulty(seq: number, d: number): void {
+    if (d === this.noted) return;
+    this.noted = d;
     const last = this.diffs[this.diffs.length - 1];
-    if (last && last[1] === d) return;
     if (last && last[0] === seq) last[1] = d;
     else this.diffs.push([seq, d]);
     if (this.diffs.length > 4) this.diffs.shift();

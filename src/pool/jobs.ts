@@ -354,7 +354,7 @@ export class Jobs {
    * next notify), then the notify, encoded once per codec.
    */
   private broadcast(r: JobRecord, encoded: Map<string, Uint8Array>): void {
-    for (const c of [...this.pool.sessions.conns]) {
+    for (const c of this.pool.sessions.conns) { // one closed on the way is deleted from the set: iteration allows it
       // Authorized while the pool had no job (none built yet, or the last could not be sent): its first work now.
       if (!c.workSent) {
         if (c.session.subscribed && c.users.size) this.sendWork(c);

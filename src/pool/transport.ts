@@ -94,9 +94,10 @@ export function listenStratum(
               } else pending.push(b);
             },
             flush,
+            // The broadcast's path: it sends to open connections only, so no state is read here but the writer's.
             send: (b) => {
               if (pending !== null) return void (pending.push(b), flush());
-              if (!state.conn?.closed && !writer.send(b)) link.close("not reading (backlog full)");
+              if (!writer.send(b)) link.close("not reading (backlog full)");
             },
             close: (reason) => {
               log.debug("stratum.close", { ip, reason });

@@ -151,7 +151,7 @@ export class FrameWriter {
 
   /** Queues bytes; false when the peer is too far behind and the link should be closed. */
   send(bytes: Uint8Array): boolean {
-    if (this.queue.length === 0) {
+    if (this.queued === 0) {
       const n = this.socket.write(bytes);
       if (n === bytes.length) return true;
       bytes = bytes.subarray(Math.max(0, n));
