@@ -3,8 +3,10 @@
 // N connections, (3) shares/s validated per pool CPU core for sha256d and scrypt with p50/p99 response latency,
 // over 20 s and 55 s of shares piling up on one job.
 // Each part runs once per --stratum-threads value (1: one thread; N > 1: N shards with SO_REUSEPORT listeners).
+// With gcc, each tip is paired with a round of the C send floor (bench/send-floor.c, as many threads as the pool has
+// stratum threads) to as many connections read as cheaply (a child process): the ratio pool / floor is of one run.
 // usage: bun run bench/pool-load.ts [--conns 1000,10000] [--tips 20] [--algos sha256d,scrypt] [--seconds 55]
-//        [--share-conns 32] [--window 64] [--stratum-threads 1,2] [--skip-conns] [--skip-shares] [--json]
+//        [--share-conns 32] [--window 64] [--stratum-threads 1,2] [--skip-conns] [--skip-shares] [--no-floor] [--json]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +32,53 @@ const user = encodeAddress(generateKeyPair().publicKey, NETWORKS.devnet!.address
 const { lib } = await loadKernel("auto");
 const results: Record<string, unknown> = {};
 const say = (s: string) => console.error(s);
+
+/** The C send floor, built once (null without gcc or with --no-floor). */
+const floorExe = (() => {
+  if (flag("no-floor") || !Bun.which("gcc")) return null;
+  const exe = join(dir, "send-floor");
+  const cc = Bun.spawnSync(["gcc", "-O2", "-pthread", "-o", exe, join(import.meta.dir, "send-floor.c")]);
+  if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+  return exe;
+})();
+
+/** The floor on `n` connections from this process, a round of `bytes` per connection from `threads` threads on demand. */
+async function startFloor(exe: string, n: number, threads: number, bytes: number) {
+  const port = 20000 + Math.floor(Math.random() * 12000); // below the ephemeral range: no client connection holds it
+  const p = Bun.spawn([exe, String(port), String(n), String(threads), String(bytes), "0"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const reader = p.stdout.getReader();
+  let buf = "";
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const l = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return l;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("send-floor ended");
+      buf += new TextDecoder().decode(value);
+    }
+  };
+  if ((await line()) !== "listening") throw new Error("send-floor did not listen");
+  // The floor's readers in a child process (this one holds the pool's n, within the fd limit), as cheap as a light Sim.
+  const client = Bun.spawn(["bun", "-e", `for (let i = 0; i < ${n}; i++) await Bun.connect({ hostname: "127.0.0.1", port: ${port}, socket: { data() {} } }); setInterval(() => {}, 1e6);`], { stdout: "ignore", stderr: "inherit" });
+  if ((await line()) !== "accepted") throw new Error("send-floor did not accept");
+  return {
+    /** The round's milliseconds and its busiest thread's CPU microseconds per connection. */
+    round: async () => {
+      p.stdin.write("\n");
+      p.stdin.flush();
+      const [ms, cpu] = (await line()).split(" ").map(Number);
+      return { ms: ms!, cpu: cpu! };
+    },
+    stop: () => {
+      p.kill();
+      client.kill();
+    },
+  };
+}
 
 const free = () => {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -75,6 +124,9 @@ class Sim {
   en1 = "";
   notify: any[] | null = null;
   notifyAt = 0;
+  /** Light: after its first work, a tip sim only notes when a message ends (all the pool sends it then is new work). */
+  light = false;
+  got = 0;
   onAnswer: ((id: number, ok: boolean, at: number) => void) | null = null;
   private waiters: (() => void)[] = [];
   static async open(port: number): Promise<Sim> {
@@ -88,6 +140,11 @@ class Sim {
   }
   private onData(chunk: Buffer): void {
     const at = performance.now();
+    if (this.light) {
+      // As cheap as the send-floor's reader: the bench shares the machine's cores with the pool it measures.
+      if (chunk[chunk.length - 1] === 10) (this.got++, (this.notifyAt = at));
+      return;
+    }
     this.text += chunk.toString("latin1");
     let nl: number;
     while ((nl = this.text.indexOf("\n")) >= 0) {
@@ -139,6 +196,7 @@ if (!flag("skip-conns")) {
       await Promise.all(batch.map((s) => s.ready("x")));
       sims.push(...batch);
     }
+    for (const s of sims) s.light = true;
     const openS = (performance.now() - t0) / 1000;
     await Bun.sleep(2000);
     const rss1 = await pool.metric("process_resident_memory_bytes");
@@ -151,8 +209,18 @@ if (!flag("skip-conns")) {
     await miner.ready("x");
     const clientSpread: number[] = [];
     const sendToLast: number[] = [];
+    const floorMs: number[] = [];
+    const floorCpu: number[] = [];
+    const notifyBytes = JSON.stringify({ id: null, method: "mining.notify", params: miner.notify }).length + 1;
+    const floor = floorExe ? await startFloor(floorExe, n, threads, notifyBytes) : null;
     let en2 = 0;
     for (let k = 0; k < TIPS; k++) {
+      if (floor) {
+        const f = await floor.round();
+        floorMs.push(f.ms);
+        floorCpu.push(f.cpu);
+        await Bun.sleep(300);
+      }
       const p = miner.notify!;
       const job = { id: p[0], coinb1: fromHex(p[2]), coinb2: fromHex(p[3]), branch: (p[4] as string[]).map((b) => fromHex(b)), work: { header: { version: parseInt(p[5], 16), prevHash: swapWords(fromHex(p[1])), bits: parseInt(p[6], 16) } } } as unknown as PoolJob;
       const target = bigIntToLe(bitsToTarget(parseInt(p[6], 16)));
@@ -163,17 +231,19 @@ if (!flag("skip-conns")) {
         const hits = lib.scan("sha256d", hdr, 0, 1 << 20, target);
         if (hits.length) found = { e2, nonce: hits[0]! };
       }
-      const before = sims.map((s) => s.notify);
+      const before = sims.map((s) => s.got);
       const sent = performance.now();
       miner.socket.write(JSON.stringify({ id: 3, method: "mining.submit", params: [user, p[0], found.e2, p[7], found.nonce.toString(16).padStart(8, "0")] }) + "\n");
       const end = Date.now() + 10_000;
-      while (sims.some((s, i) => s.notify === before[i]) && Date.now() < end) await Bun.sleep(2);
+      while (sims.some((s, i) => s.got === before[i]) && Date.now() < end) await Bun.sleep(2);
       const times = sims.map((s) => s.notifyAt);
       clientSpread.push(Math.max(...times) - Math.min(...times));
       sendToLast.push(Math.max(...times) - sent);
       await Bun.sleep(1000); // one block per second keeps the network difficulty at its limit
     }
+    floor?.stop();
     const st = await pool.stats();
+    const floorP50 = quant(floorMs, 0.5);
     results[`tip_${n}${threads > 1 ? `_t${threads}` : ""}`] = {
       stratum_threads: threads,
       connections: n,
@@ -186,11 +256,13 @@ if (!flag("skip-conns")) {
       pool_tip_to_last_notify_ms: st.tip_to_notify_ms,
       pool_last_job_build_ms: st.last_broadcast_ms,
       ...(st.shards ? { shards: st.shards.map((x: any) => ({ shard: x.shard, connections: x.connections, job_to_notify_ms: x.job_to_notify_ms })) } : {}),
+      ...(floor ? { c_send_floor_ms: { threads, bytes: notifyBytes, p50: floorP50, p99: quant(floorMs, 0.99), cpu_us_per_conn_p50: quant(floorCpu, 0.5) }, ratio_to_floor_p50: st.tip_to_notify_ms.p50 / floorP50 } : {}),
       client_submit_to_last_notify_ms: { p50: quant(sendToLast, 0.5), p99: quant(sendToLast, 0.99) },
       client_first_to_last_notify_ms: { p50: quant(clientSpread, 0.5), p99: quant(clientSpread, 0.99) },
     };
     say(`${n} connections${T}, ${TIPS} tips: pool tip -> last notify written p50 ${st.tip_to_notify_ms.p50?.toFixed(2)} ms, p99 ${st.tip_to_notify_ms.p99?.toFixed(2)} ms; ` +
-      `bench: block submit -> last notify received p50 ${quant(sendToLast, 0.5).toFixed(1)} ms, p99 ${quant(sendToLast, 0.99).toFixed(1)} ms`);
+      `bench: block submit -> last notify received p50 ${quant(sendToLast, 0.5).toFixed(1)} ms, p99 ${quant(sendToLast, 0.99).toFixed(1)} ms` +
+      (floor ? `; C send floor (${threads} thread${threads > 1 ? "s" : ""}, ${notifyBytes} B, same client, interleaved) p50 ${floorP50.toFixed(1)} ms -> pool / floor = ${(st.tip_to_notify_ms.p50 / floorP50).toFixed(2)}x` : ""));
     for (const s of sims) s.socket.end();
     miner.socket.end();
     pool.proc.kill("SIGTERM");

@@ -2,10 +2,15 @@
 // pool's "new tip → last notify written". Bun Workers with SO_REUSEPORT listeners (1..K of them, the connections
 // shared out by the kernel), and, when gcc is there, a C loop of send() on 1..K threads.
 // usage: bun run bench/send-floor.ts [--conns 10000] [--threads 1,2] [--bytes 367] [--rounds 30] [--json]
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
+
+/** This thread's CPU time in ms (the scheduler's count, ns resolution): what a broadcast costs, whatever else runs. */
+function threadCpuMs(): number {
+  return Number(readFileSync("/proc/thread-self/schedstat", "latin1").split(" ")[0]) / 1e6;
+}
 
 if (!isMainThread) {
   // A listener thread: keeps its connections, writes the message to each on "go", says when it is done.
@@ -15,8 +20,9 @@ if (!isMainThread) {
   Bun.listen(options as unknown as Parameters<typeof Bun.listen>[0]);
   parentPort!.on("message", (m: { go?: Uint8Array }) => {
     if (!m.go) return parentPort!.postMessage({ n: conns.size });
+    const c0 = threadCpuMs();
     for (const s of conns) s.write(m.go);
-    parentPort!.postMessage({ end: performance.timeOrigin + performance.now() });
+    parentPort!.postMessage({ end: performance.timeOrigin + performance.now(), cpuUs: ((threadCpuMs() - c0) * 1000) / Math.max(1, conns.size) });
   });
   parentPort!.postMessage({ ready: true });
 } else {
@@ -53,13 +59,15 @@ if (!isMainThread) {
       await Bun.sleep(200);
     }
     const d: number[] = [];
+    const cpu: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t0 = performance.timeOrigin + performance.now();
       const ends = await Promise.all(ws.map((w) => (w.postMessage({ go: msg }), next(w))));
       d.push(Math.max(...ends.map((e) => e.end)) - t0);
+      cpu.push(...ends.map((e) => e.cpuUs));
       await Bun.sleep(300);
     }
-    results[`bun_workers_${k}`] = quantiles(d);
+    results[`bun_workers_${k}`] = { ...quantiles(d), cpu_us_per_conn: quantiles(cpu).p50 };
     client.kill();
     await Promise.all(ws.map((w) => w.terminate()));
     console.error(`bun, ${k} worker(s), ${N} connections:`, results[`bun_workers_${k}`]);
