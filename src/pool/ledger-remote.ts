@@ -114,6 +114,40 @@ export class RemoteLedger implements LedgerBackend {
 
 const OPS = new Set<string>(["migrate", "insertShares", "count", "lastShareId", "sharesBefore", "sharesBetween", "roundStart", "carry", "recordBlock", "blocks", "recentBlocks", "block", "blockKeys", "setStatuses", "putCandidate", "candidates", "dropCandidate", "putBan", "bans", "liftBans"]);
 
+/** The shards' batches waiting for the next commit, by ledger. */
+interface Group {
+  rows: ShareRow[];
+  parts: { at: number; n: number; ok: (ids: (number | Error)[]) => void; fail: (e: unknown) => void }[];
+}
+const groups = new WeakMap<Ledger, Group>();
+
+/**
+ * Group commit across shards: the batches that reach the main thread in one pass of its loop go into one transaction
+ * (one commit, one fsync), as one thread's shares of a pass do. Each shard is answered with its own rows' ids.
+ */
+function insertGrouped(ledger: Ledger, rows: ShareRow[]): Promise<(number | Error)[]> {
+  let g = groups.get(ledger);
+  if (!g) {
+    const group: Group = { rows: [], parts: [] };
+    groups.set(ledger, group);
+    setImmediate(async () => {
+      groups.delete(ledger);
+      try {
+        const ids = await ledger.insertRows(group.rows);
+        for (const p of group.parts) p.ok(ids.slice(p.at, p.at + p.n));
+      } catch (e) {
+        for (const p of group.parts) p.fail(e);
+      }
+    });
+    g = group;
+  }
+  const into = g;
+  return new Promise((ok, fail) => {
+    into.parts.push({ at: into.rows.length, n: rows.length, ok, fail });
+    for (const r of rows) into.rows.push(r);
+  });
+}
+
 /**
  * The main thread's side: runs a shard's call on the process's ledger and gives the answer to post back. Shares
  * go through ledger.insertRows (one transaction, counted in the running sums the leader's plans read); a found
@@ -124,7 +158,7 @@ export async function serveLedger(ledger: Ledger, m: LedgerCall): Promise<Ledger
     if (!OPS.has(m.op) || !Array.isArray(m.args)) throw new Error(`unknown ledger call ${String(m.op)}`);
     let value: unknown;
     if (m.op === "insertShares") {
-      const ids = await ledger.insertRows(m.args[0] as ShareRow[]);
+      const ids = await insertGrouped(ledger, m.args[0] as ShareRow[]);
       value = ids.map((r) => (r instanceof Error ? { error: carry(r) } : r));
     } else if (m.op === "recordBlock") {
       const b = m.args[0] as { hash: Uint8Array; height: number; plan: StoredPlan };

@@ -48,6 +48,28 @@ describe("remote ledger (a stratum shard's)", () => {
     close();
   });
 
+  test("batches of several shards that reach the main thread in one pass are one commit; each shard gets its own rows' answers", async () => {
+    const main = new Ledger(Store.open(mkdtempSync(join(tmpdir(), "rignode-ledger-remote-"))));
+    await main.record({ worker: "a", address: addr(1), job: "1", difficulty: 1, hash: "dup" });
+    const commits: number[] = [];
+    const insert = main.backend.insertShares.bind(main.backend);
+    main.backend.insertShares = (rows) => (commits.push(rows.length), insert(rows));
+    const row = (hash: string, b: number) => ({ worker: `w${b}`, address: addr(b), job: "1", difficulty: 2, weight: shareWeight(2).toString(), hash, time: 1 });
+    const call = (id: number, rows: unknown[]): LedgerCall => ({ t: "ledger", id, op: "insertShares", args: [rows] });
+    const [a, b] = await Promise.all([
+      serveLedger(main, call(1, [row("a1", 2), row("a2", 2)])),
+      serveLedger(main, call(2, [row("dup", 3), row("b1", 3), row("b2", 3)])),
+    ]);
+    expect(commits).toEqual([5]);
+    expect(a).toMatchObject({ id: 1, ok: true, value: [2, 3] });
+    expect(b.ok).toBe(true);
+    const bv = b.value as unknown[];
+    expect(bv.length).toBe(3);
+    expect(bv[0]).toMatchObject({ error: {} }); // the duplicate, refused alone, in its own shard's answer
+    expect(bv.slice(1)).toEqual([4, 5]);
+    expect(main.count()).toBe(5);
+  });
+
   test("a refused row comes back as its own error; the rest of the batch is written", async () => {
     const { main, remote, close } = pair(mkdtempSync(join(tmpdir(), "rignode-ledger-remote-")));
     const shard = await Ledger.open(remote);
