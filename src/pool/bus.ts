@@ -1,7 +1,8 @@
 // Pool members on one bus: one leader builds jobs from the work source and publishes them, every other member is a
 // follower that adopts them (same ids, same notify bytes) and serves its own miners with them. The bus also carries
-// per-IP counts (open connections, distinct workers), bans and each member's health. Redis between instances (bus-redis.ts), a Worker's
-// message port between the shards of one process; MemoryBus below joins members of one process (tests).
+// per-IP counts (open connections, distinct workers), bans and each member's health. Redis between instances
+// (bus-redis.ts), a Worker's message port between the shards of one process; MemoryBus below joins members of one
+// process (tests).
 import type { BanRow, StoredPlan } from "./ledger-backend";
 
 /** A job on the bus (job-wire.ts turns a JobRecord into one and back). */
