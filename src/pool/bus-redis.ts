@@ -1,6 +1,6 @@
 // Several pool instances on one Redis (or Valkey) through Bun's built-in client: a leader lease with expiry and a
-// fencing epoch, jobs published on a channel and kept as the current job, per-IP connection counts and member health
-// written every second with an expiry, bans published to every member.
+// fencing epoch, jobs published on a channel and kept as the current job, per-IP counts (connections, distinct
+// workers: bus-redis-counts.ts) and member health written every second with an expiry, bans published to every member.
 // Why a lease in Redis and not a PostgreSQL advisory lock: an advisory lock belongs to a database session, and when
 // the leader's machine dies or is cut off the server releases it only when TCP notices (keepalive: minutes), so
 // failover would not be bounded. A lease's expiry bounds it: TTL (3 s) + one try interval (0.5 s) after a kill -9.
@@ -9,14 +9,15 @@ import { hostname } from "node:os";
 import { RignodeError } from "../core";
 import type { BanRow } from "./ledger-backend";
 import type { MemberHealth, PoolBus, WireJob } from "./bus";
-import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, healthRecords, parseBanMessage, PUBLISH, RELEASE, saneJob, SEQ_BLOCK, sumConnections, type RedisBusOptions } from "./bus-redis-scripts";
+import { ACQUIRE, CLAIM, checkBusUrl, EXTEND, parseBanMessage, PUBLISH, RELEASE, saneJob, SEQ_BLOCK, type RedisBusOptions } from "./bus-redis-scripts";
+import { exchangeRecords, IpCounts } from "./bus-redis-counts";
 
 export { checkBusUrl, type RedisBusOptions } from "./bus-redis-scripts";
 
 export class RedisBus implements PoolBus {
   readonly member: string;
   readonly shown: string;
-  private readonly k: { lease: string; epoch: string; seq: string; job: string; jobSeq: string; jobs: string; bans: string; members: string; instance: string; health: (m: string) => string; conns: (m: string) => string };
+  private readonly k: { lease: string; epoch: string; seq: string; job: string; jobSeq: string; jobs: string; bans: string; members: string; instance: string; health: (m: string) => string; conns: (m: string) => string; workers: (m: string) => string };
   private readonly o: Required<Omit<RedisBusOptions, "log" | "url" | "namespace" | "instance">>;
   private readonly cmd: RedisClient;
   private sub: RedisClient | null = null;
@@ -34,9 +35,9 @@ export class RedisBus implements PoolBus {
   private reserving = false;
   private lastJobSeq = 0;
   private health: MemberHealth | null = null;
-  private readonly local = new Map<string, number>();
-  private others = new Map<string, number>();
-  private othersAt = 0;
+  /** Per IP: open connections and distinct workers, this member's and the others' (read back each tick). */
+  private readonly conns: IpCounts;
+  private readonly workers: IpCounts;
   private membersSeen: MemberHealth[] = [];
   private timers: ReturnType<typeof setInterval>[] = [];
   private claimTimer: ReturnType<typeof setInterval> | null = null;
@@ -50,9 +51,11 @@ export class RedisBus implements PoolBus {
     const p = `rignode:pool:${opts.namespace}:`;
     this.k = {
       lease: p + "leader", epoch: p + "epoch", seq: p + "seq", job: p + "job", jobSeq: p + "job:seq", jobs: p + "jobs", bans: p + "bans", members: p + "members",
-      instance: p + `instance:${opts.instance}`, health: (m) => p + `health:${m}`, conns: (m) => p + `conns:${m}`,
+      instance: p + `instance:${opts.instance}`, health: (m) => p + `health:${m}`, conns: (m) => p + `conns:${m}`, workers: (m) => p + `workers:${m}`,
     };
     this.o = { leaseMs: opts.leaseMs ?? 3000, renewMs: opts.renewMs ?? 1000, tryMs: opts.tryMs ?? 500, tickMs: opts.tickMs ?? 1000, healthTtlMs: opts.healthTtlMs ?? 5000, timeoutMs: opts.timeoutMs ?? 1000, connectMs: opts.connectMs ?? 5000 };
+    this.conns = new IpCounts(this.k.conns, this.o.healthTtlMs);
+    this.workers = new IpCounts(this.k.workers, this.o.healthTtlMs);
     this.cmd = new RedisClient(opts.url, { connectionTimeout: 2000, autoReconnect: true, maxRetries: 1_000_000, enableOfflineQueue: false });
   }
 
@@ -131,7 +134,7 @@ export class RedisBus implements PoolBus {
     const held = this.leading;
     this.stepDown("stopping");
     if (held) await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
-    await this.send("DEL", [this.k.health(this.member), this.k.conns(this.member)]).catch(() => {});
+    await this.send("DEL", [this.k.health(this.member), this.k.conns(this.member), this.k.workers(this.member)]).catch(() => {});
     await this.send("ZREM", [this.k.members, this.member]).catch(() => {});
     this.sub?.close();
     this.sub = null;
@@ -319,21 +322,10 @@ export class RedisBus implements PoolBus {
   private async tick(): Promise<void> {
     if (!this.started || this.busy.tick) return;
     this.busy.tick = true;
-    const ttl = String(this.o.healthTtlMs);
     try {
       const now = Date.now();
       if (!this.sub?.connected) await this.subscribe().catch((e) => this.fault("subscribe", e));
-      if (this.health) await this.send("SET", [this.k.health(this.member), JSON.stringify({ ...this.health, member: this.member, at: now }), "PX", ttl]);
-      await this.send("SET", [this.k.conns(this.member), JSON.stringify(Object.fromEntries(this.local)), "PX", ttl]);
-      await this.send("ZADD", [this.k.members, String(now), this.member]);
-      await this.send("ZREMRANGEBYSCORE", [this.k.members, "-inf", String(now - this.o.healthTtlMs)]);
-      const names = await this.send<string[]>("ZRANGEBYSCORE", [this.k.members, String(now - this.o.healthTtlMs), "+inf"]);
-      const healths = names.length ? await this.send<(string | null)[]>("MGET", names.map(this.k.health)) : [];
-      const others = names.filter((m) => m !== this.member);
-      const conns = others.length ? await this.send<(string | null)[]>("MGET", others.map(this.k.conns)) : [];
-      this.others = sumConnections(conns);
-      this.othersAt = now;
-      this.membersSeen = healthRecords(healths);
+      this.membersSeen = await exchangeRecords(this.send.bind(this), this.k, this.member, this.health, [this.conns, this.workers], this.o.healthTtlMs, now);
       if (!this.leading) await this.pollJob();
     } catch (e) {
       this.fault("tick", e);
@@ -362,17 +354,13 @@ export class RedisBus implements PoolBus {
     this.jobListeners.push(cb);
   }
 
-  othersByIp(): ReadonlyMap<string, number> {
-    return Date.now() - this.othersAt > this.o.healthTtlMs ? new Map() : this.others; // older than the health expiry: a dead bus's
-  }
-
-  othersConnections(ip: string): number {
-    return this.othersByIp().get(ip) ?? 0;
-  }
-
-  setLocalConnections(ip: string, n: number): void {
-    void (n > 0 ? this.local.set(ip, n) : this.local.delete(ip));
-  }
+  // Per IP: the other members' sums as last read (none once older than the expiry), and this member's to publish.
+  othersByIp = (): ReadonlyMap<string, number> => this.conns.byIp();
+  othersConnections = (ip: string): number => this.conns.of(ip);
+  setLocalConnections = (ip: string, n: number): void => this.conns.set(ip, n);
+  othersWorkersByIp = (): ReadonlyMap<string, number> => this.workers.byIp();
+  othersWorkers = (ip: string): number => this.workers.of(ip);
+  setLocalWorkers = (ip: string, n: number): void => this.workers.set(ip, n);
 
   publishBan(b: BanRow): void {
     this.send("PUBLISH", [this.k.bans, JSON.stringify({ from: this.member, ban: b })]).catch((e) => this.fault("ban", e));

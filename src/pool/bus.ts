@@ -1,7 +1,8 @@
 // Pool members on one bus: one leader builds jobs from the work source and publishes them, every other member is a
 // follower that adopts them (same ids, same notify bytes) and serves its own miners with them. The bus also carries
-// per-IP connection counts, bans and each member's health. Redis between instances (bus-redis.ts), a Worker's
-// message port between the shards of one process; MemoryBus below joins members of one process (tests).
+// per-IP counts (open connections, distinct workers), bans and each member's health. Redis between instances
+// (bus-redis.ts), a Worker's message port between the shards of one process; MemoryBus below joins members of one
+// process (tests).
 import type { BanRow, StoredPlan } from "./ledger-backend";
 
 /** A job on the bus (job-wire.ts turns a JobRecord into one and back). */
@@ -74,6 +75,12 @@ export interface PoolBus {
   members(): MemberHealth[];
   /** Per-IP open connections of this member, as the others should count them (called by the server's guard). */
   setLocalConnections?(ip: string, n: number): void;
+  /** Per-IP distinct workers of the OTHER members (against --max-workers-per-ip), a cached sum like othersConnections. */
+  othersWorkers?(ip: string): number;
+  /** Every IP the other members have workers from, with the sum (copied to a process's stratum shards). */
+  othersWorkersByIp?(): ReadonlyMap<string, number>;
+  /** Per-IP distinct workers of this member, as the others should count them. */
+  setLocalWorkers?(ip: string, n: number): void;
   /**
    * The next job sequence for a leader: from a counter every leader shares, so ids stay unique across failovers.
    * Throws when none can be had (the job is then not built). Absent: the server counts on its own (one leader ever).
@@ -122,6 +129,7 @@ export class MemoryBus implements PoolBus {
   private readonly unbans: ((ip: string) => void)[] = [];
   private health: MemberHealth | null = null;
   readonly local = new Map<string, number>();
+  readonly localWorkers = new Map<string, number>();
 
   constructor(
     private readonly hub: MemoryHub,
@@ -171,15 +179,28 @@ export class MemoryBus implements PoolBus {
     return this.othersByIp().get(ip) ?? 0;
   }
 
-  othersByIp(): Map<string, number> {
+  othersByIp(kind: "local" | "localWorkers" = "local"): Map<string, number> {
     const out = new Map<string, number>();
-    for (const m of this.hub.members) if (m !== this) for (const [ip, n] of m.local) out.set(ip, (out.get(ip) ?? 0) + n);
+    for (const m of this.hub.members) if (m !== this) for (const [ip, n] of m[kind]) out.set(ip, (out.get(ip) ?? 0) + n);
     return out;
   }
 
   setLocalConnections(ip: string, n: number): void {
     if (n > 0) this.local.set(ip, n);
     else this.local.delete(ip);
+  }
+
+  othersWorkers(ip: string): number {
+    return this.othersByIp("localWorkers").get(ip) ?? 0;
+  }
+
+  othersWorkersByIp(): Map<string, number> {
+    return this.othersByIp("localWorkers");
+  }
+
+  setLocalWorkers(ip: string, n: number): void {
+    if (n > 0) this.localWorkers.set(ip, n);
+    else this.localWorkers.delete(ip);
   }
 
   publishBan(b: BanRow): void {

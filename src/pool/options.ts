@@ -80,10 +80,11 @@ export interface PoolServerOptions {
   /** Other members (instances, shards): per-IP counts and bans shared, jobs adopted or published, health. */
   bus?: PoolBus;
   /**
-   * Stratum shards of one process: connections per IP counted across them in shared memory (the cap holds exactly),
-   * and this member's place (0: the main thread, 1..15: a shard) in the second extranonce1 byte's high nibble.
+   * Stratum shards of one process: connections per IP (slots) and distinct workers per IP (workers) counted across
+   * them in shared memory (the caps hold exactly), and this member's place (0: the main thread, 1..15: a shard) in
+   * the second extranonce1 byte's high nibble.
    */
-  shard?: { index: number; slots: ConnSlots };
+  shard?: { index: number; slots: ConnSlots; workers: ConnSlots };
   /** BIP310 bits miners may roll. */
   versionMask?: number;
   now?: () => number;

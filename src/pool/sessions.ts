@@ -49,15 +49,21 @@ export class Sessions {
     if (c.en1Key >= 0) this.en1InUse.delete(c.en1Key);
     const now = this.pool.now();
     const mine = this.ipWorkers.get(c.link.ip);
+    let gone = false;
     for (const user of c.users.keys()) {
       if (mine) {
         const n = (mine.get(user) ?? 1) - 1;
-        if (n <= 0) mine.delete(user);
-        else mine.set(user, n);
+        if (n > 0) mine.set(user, n);
+        else if (mine.delete(user)) {
+          // The worker's last connection on this member: its slot in the shards' table is given back.
+          this.pool.o.shard?.workers.give(c.link.ip);
+          gone = true;
+        }
       }
       this.pool.report.workerLeft(user, c.connectedAt, now);
     }
     if (mine && !mine.size) this.ipWorkers.delete(c.link.ip);
+    if (gone) this.pool.o.bus?.setLocalWorkers?.(c.link.ip, mine?.size ?? 0);
   }
 
   subscribe(c: PoolConn): { extranonce1: string; extranonce2Size: number } {
@@ -110,14 +116,20 @@ export class Sessions {
   /**
    * Counts a new worker of a connection against the caps per connection and per IP, or refuses it (code 24, not an
    * invalid share: nothing counts towards a ban). One connection cannot make the pool keep unbounded worker state.
+   * Per IP, the other members' distinct workers count too: other instances' (the bus's cached sum) and, with stratum
+   * shards, every shard's (taken in one step with the check, in shared memory). A worker name open on two members is
+   * counted by each (twice): the cap is then stricter than the distinct names, never looser.
    */
   private admitWorker(c: PoolConn, user: string): void {
     const l = this.pool.o.limits;
     const ip = c.link.ip;
     let mine = this.ipWorkers.get(ip);
+    const fresh = !mine?.has(user); // new to this member (its connections from this IP)
+    const others = fresh && l.maxWorkersPerIp > 0 ? (this.pool.o.bus?.othersWorkers?.(ip) ?? 0) : 0;
     let why: string | null = null;
     if (l.maxWorkersPerConn > 0 && c.users.size >= l.maxWorkersPerConn) why = `too many workers on this connection (${l.maxWorkersPerConn})`;
-    else if (l.maxWorkersPerIp > 0 && !mine?.has(user) && (mine?.size ?? 0) >= l.maxWorkersPerIp) why = `too many workers from ${ip} (${l.maxWorkersPerIp})`;
+    else if (l.maxWorkersPerIp > 0 && fresh && (mine?.size ?? 0) + others >= l.maxWorkersPerIp) why = `too many workers from ${ip} (${l.maxWorkersPerIp})`;
+    else if (fresh && this.pool.o.shard && !this.pool.o.shard.workers.take(ip, l.maxWorkersPerIp)) why = `too many workers from ${ip} (${l.maxWorkersPerIp})`;
     if (why) {
       if (!c.capLogged) {
         c.capLogged = true;
@@ -127,6 +139,7 @@ export class Sessions {
     }
     if (!mine) this.ipWorkers.set(ip, (mine = new Map()));
     mine.set(user, (mine.get(user) ?? 0) + 1);
+    if (fresh) this.pool.o.bus?.setLocalWorkers?.(ip, mine.size);
   }
 
   /** Distinct workers authorized on the open connections of `ip`. */

@@ -2,6 +2,9 @@
 // by one atomic check-and-take under a spin lock (held for a few hundred nanoseconds), so `--max-conns-per-ip`
 // holds exactly across shards, not "about" as a cache refreshed every second would. Each member (the main thread,
 // each shard) has its own column: a shard that dies has its column cleared by the main thread, nothing leaks.
+// A second table of the same kind counts distinct worker names per IP (`--max-workers-per-ip`): a member takes a
+// slot when a name new to it appears for the IP and gives it back when that name's last connection on it closes. A
+// name open on two members is counted by each (twice): stricter than the distinct names, never looser.
 
 /** Members: the main thread (0) and up to 15 shards. */
 export const MAX_MEMBERS = 16;

@@ -43,6 +43,8 @@ export interface ShardInit {
   shard: number;
   kernelPath: string;
   conns: SharedArrayBuffer;
+  /** The process's table of distinct workers per IP (the same kind as conns). */
+  workers: SharedArrayBuffer;
   log: { json: boolean; level: LogLevel };
   ledgerKind: "sqlite" | "postgres";
   /** The process ledger's commit deadline (`commit_timeout=` in --ledger): a shard refuses shares past it, as one thread does. */
@@ -97,6 +99,8 @@ export type FromShard =
   | { t: "notified"; seq: number; clean: boolean; at: number }
   /** An IP's connections on the shard changed: the main thread tells the bus the process's count. */
   | { t: "conns"; ip: string }
+  /** An IP's distinct workers on the shard changed: likewise. */
+  | { t: "workers"; ip: string }
   | { t: "stopped" };
 
 /** The main thread's source described for its shards; a source they cannot stand in for is refused. */

@@ -42,6 +42,13 @@ class PortBus implements PoolBus {
   setLocalConnections(ip: string): void {
     post({ t: "conns", ip });
   }
+  /** Distinct workers per IP: the same, through the shared workers' table. */
+  othersWorkers(): number {
+    return 0;
+  }
+  setLocalWorkers(ip: string): void {
+    post({ t: "workers", ip });
+  }
   publishBan(b: BanRow): void {
     post({ t: "ban", b });
   }
@@ -130,7 +137,7 @@ async function start(init: ShardInit): Promise<void> {
     ...p,
     role: "follower",
     bus,
-    shard: { index: init.shard, slots: new SharedConns(init.conns, init.shard) },
+    shard: { index: init.shard, slots: new SharedConns(init.conns, init.shard), workers: new SharedConns(init.workers, init.shard) },
   });
   server.report.latencyTap = tap;
   ledger.onFault = (e) => log!.error("pool.ledger_write_failed", { kind: init.ledgerKind, error: e.message });

@@ -64,9 +64,11 @@ export class StratumShards implements ShardsView {
   private readonly shards = new Map<number, Shard>();
   private readonly sab: SharedArrayBuffer;
   private readonly slots: SharedConns;
-  /** The other instances' column (with a bus), the IPs written there last, and the timer that copies them. */
-  private readonly others: SharedConns | null;
-  private othersWritten = new Set<string>();
+  /** Distinct workers per IP: a table of the same kind, one member's count = the workers it holds for the IP. */
+  private readonly workersSab: SharedArrayBuffer;
+  private readonly workerSlots: SharedConns;
+  /** With a bus: each table's column of the other instances' counts, with the IPs written there last. */
+  private readonly others: { column: SharedConns; read: () => ReadonlyMap<string, number>; written: Set<string> }[] = [];
   private othersTimer: ReturnType<typeof setInterval> | null = null;
   private running = false;
   /** A stop() under way: start() waits for every old Worker's end before it clears the table and spawns anew. */
@@ -84,18 +86,28 @@ export class StratumShards implements ShardsView {
     this.slotsOf = Array.from({ length: o.count }, (_, i) => i + 1);
     const s = o.server;
     const bus = s.o.bus;
-    // With a bus: one more column in the table, the other instances' counts (copied from the bus every second).
+    // With a bus: one more column in each table, the other instances' counts (copied from the bus every second).
     this.sab = SharedConns.create(o.count + 1, undefined, !!bus?.othersByIp);
     this.slots = new SharedConns(this.sab, 0);
-    this.others = bus?.othersByIp ? new SharedConns(this.sab, o.count + 1) : null;
-    // The table holds them for the main thread's own admissions too (not counted twice); the bus is told the
+    this.workersSab = SharedConns.create(o.count + 1, undefined, !!bus?.othersWorkersByIp);
+    this.workerSlots = new SharedConns(this.workersSab, 0);
+    // The tables hold them for the main thread's own admissions too (not counted twice); the bus is told the
     // process's count per IP (every shard's), not the main thread's alone.
-    if (bus && this.others) bus.othersConnections = () => 0;
+    if (bus?.othersByIp) {
+      this.others.push({ column: new SharedConns(this.sab, o.count + 1), read: bus.othersByIp.bind(bus), written: new Set() });
+      bus.othersConnections = () => 0;
+    }
+    if (bus?.othersWorkersByIp) {
+      this.others.push({ column: new SharedConns(this.workersSab, o.count + 1), read: bus.othersWorkersByIp.bind(bus), written: new Set() });
+      bus.othersWorkers = () => 0;
+    }
     const setLocal = bus?.setLocalConnections?.bind(bus);
     if (bus && setLocal) bus.setLocalConnections = (ip) => setLocal(ip, this.slots.local(ip));
+    const setWorkers = bus?.setLocalWorkers?.bind(bus);
+    if (bus && setWorkers) bus.setLocalWorkers = (ip) => setWorkers(ip, this.workerSlots.local(ip));
     s.report.shards = this;
     // The main thread's own connections (HTTP workers) count with the shards' and take the extranonce space of shard 0.
-    s.o.shard = { index: 0, slots: this.slots };
+    s.o.shard = { index: 0, slots: this.slots, workers: this.workerSlots };
     s.jobs.onPublished((w) => this.relay(w));
     s.source.onWork((e) => {
       if (e.clean && this.tipAt === null) this.tipAt = epochMs();
@@ -165,17 +177,15 @@ export class StratumShards implements ShardsView {
     this.ports = ports;
     this.running = true;
     // No shard Worker is alive now: counts left by any earlier run are stale.
-    for (const i of this.slotsOf) this.slots.clear(i);
+    for (const i of this.slotsOf) this.clear(i);
     try {
       await Promise.all(Array.from({ length: this.o.count }, (_, i) => this.spawn(i + 1, 0, 0)));
     } catch (e) {
       this.stop();
       throw e;
     }
-    // The bus's per-IP counts of the other instances into the table, where every shard's take() counts them.
-    const others = this.others;
-    const bus = this.o.server.o.bus;
-    if (others && bus?.othersByIp) this.othersTimer = setInterval(() => (this.othersWritten = others.setAll(bus.othersByIp!(), this.othersWritten)), 1000);
+    // The bus's per-IP counts of the other instances into the tables, where every shard's take() counts them.
+    if (this.others.length) this.othersTimer = setInterval(() => this.others.forEach((x) => (x.written = x.column.setAll(x.read(), x.written))), 1000);
     this.o.log.info("pool.shards_started", { shards: this.o.count, ...ports });
     return ports;
   }
@@ -237,7 +247,7 @@ export class StratumShards implements ShardsView {
         const code = (ev as unknown as { code?: number }).code;
         // Its thread is gone: its connections no longer count (a lock it held is freed).
         clearTimeout(deadline);
-        this.slots.clear(index);
+        this.clear(index);
         closed();
         if (!sh.listening) reject(new Error(`stratum shard ${index} ended before it listened (exit ${code})`));
         this.died(sh, `exit ${code}`);
@@ -245,12 +255,18 @@ export class StratumShards implements ShardsView {
       worker.onerror = (ev) => this.o.log.error("pool.shard_error", { shard: index, error: (ev as ErrorEvent).message });
       const s = this.o.server;
       post(sh, {
-        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind, commitTimeoutMs: this.o.ledger.commitTimeoutMs,
+        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, workers: this.workersSab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind, commitTimeoutMs: this.o.ledger.commitTimeoutMs,
         source: sourceInfo(s.source), pool: this.o.settings(), listen, ports: this.ports,
         bans: s.bans().map((b) => ({ subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason })),
         job: this.job,
       });
     });
+  }
+
+  /** A member's connections and workers no longer count (its thread ended, or none runs yet). */
+  private clear(member: number): void {
+    this.slots.clear(member);
+    this.workerSlots.clear(member);
   }
 
   /** A shard that ended while the pool runs: its connections no longer count, and it is started again. */
@@ -302,6 +318,8 @@ export class StratumShards implements ShardsView {
         return this.notified(sh, m.seq, m.at);
       case "conns":
         return this.o.server.o.bus?.setLocalConnections?.(m.ip, 0); // the process's count, from the table (wrapped above)
+      case "workers":
+        return this.o.server.o.bus?.setLocalWorkers?.(m.ip, 0); // likewise, from the workers' table
       case "stopped":
         return sh.stopped?.();
     }

@@ -1,5 +1,6 @@
 // `rignode pool --stratum-threads 2` as a real process: connections spread over both shards (SO_REUSEPORT), shares of
-// rignode workers (native and V1 JSON) acknowledged and in the ledger, the per-IP cap and a ban holding across shards.
+// rignode workers (native and V1 JSON) acknowledged and in the ledger, the per-IP caps (connections, distinct workers)
+// and a ban holding across shards.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync } from "node:fs";
@@ -67,6 +68,12 @@ class Line {
     this.socket.write(`{"id":1,"method":"mining.subscribe","params":["test"]}\n{"id":2,"method":"mining.authorize","params":["${user}","x"]}\n`);
     while (!this.closed && !this.lines.some((m) => m.id === 2)) await new Promise<void>((r) => (this.wake = r));
     return !this.closed && this.lines.some((m) => m.id === 1 && Array.isArray(m.result));
+  }
+  /** Authorizes `user` (after hello or subscribe): the pool's answer. */
+  async authorize(user: string, id: number): Promise<{ result: unknown; error: unknown }> {
+    this.socket.write(`{"id":${id},"method":"mining.authorize","params":["${user}","x"]}\n`);
+    while (!this.closed && !this.lines.some((m) => m.id === id)) await new Promise<void>((r) => (this.wake = r));
+    return this.lines.find((m) => m.id === id) ?? { result: null, error: "closed" };
   }
   said(): string {
     return this.lines.filter((m) => m.method === "client.show_message").map((m) => m.params[0]).join(" ");
@@ -185,6 +192,41 @@ describe("rignode pool --stratum-threads 2", () => {
       expect(after.every((l) => /banned/i.test(l.said()))).toBe(true);
       const bans = await json(`${pool.api}/pool/bans`);
       expect(bans.bans.some((b: any) => b.ip === "127.0.0.1" && b.worker === null)).toBe(true);
+    } finally {
+      for (const l of lines) l.socket.end();
+      pool.proc.kill("SIGKILL");
+    }
+  }, 150_000);
+
+  test("distinct workers per IP hold across shards: exactly the cap admitted wherever they land; a closed one's slot is free again", async () => {
+    const pool = startPool(["--max-conns-per-ip", "0", "--max-workers-per-ip", "8"]);
+    const lines: Line[] = [];
+    try {
+      await waitFor(() => json(`${pool.api}/health`));
+      const user = address();
+      // 20 connections from 127.0.0.1 (spread over both shards), one new worker name on each, all at once: each shard
+      // alone would admit up to 8 of its ~10.
+      const opened = await Promise.all(Array.from({ length: 20 }, () => Line.open(pool.jsonPort)));
+      lines.push(...opened);
+      expect((await Promise.all(opened.map((l) => l.hello(`${user}.first`)))).every(Boolean)).toBe(true);
+      const st = await waitFor(async () => {
+        const s = await json(`${pool.api}/pool/stats?workers=none`);
+        return s?.connections === 20 && perShard(s).reduce((a: number, b: number) => a + b, 0) === 20 ? s : undefined;
+      });
+      // Both shards hold connections (more than the two closed below): the cap is over both.
+      for (const n of perShard(st)) expect(n).toBeGreaterThan(2);
+      // "first" is on both shards: it counts once per shard (2 of the 8).
+      const answers = await Promise.all(opened.map((l, i) => l.authorize(`${user}.w${i}`, 3)));
+      const ok = opened.filter((_, i) => answers[i]!.result === true);
+      expect(ok.length).toBe(6);
+      for (const a of answers.filter((x) => x.result !== true)) expect(a.error).toEqual([24, "too many workers from 127.0.0.1 (8)", null]);
+      // Close two of the admitted connections: their names (only on them) are given back; "first" stays open elsewhere.
+      for (const l of ok.slice(0, 2)) l.socket.end();
+      await waitFor(async () => ((await json(`${pool.api}/pool/stats?workers=none`))?.connections === 18 ? true : undefined));
+      const rest = opened.filter((l) => !l.closed);
+      const again = await Promise.all(rest.map((l, i) => l.authorize(`${user}.again${i}`, 4)));
+      expect(again.filter((a) => a.result === true).length).toBe(2);
+      for (const a of again.filter((x) => x.result !== true)) expect(a.error).toEqual([24, "too many workers from 127.0.0.1 (8)", null]);
     } finally {
       for (const l of lines) l.socket.end();
       pool.proc.kill("SIGKILL");

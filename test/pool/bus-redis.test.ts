@@ -6,10 +6,11 @@ import { RedisClient } from "bun";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Chain, generateKeyPair } from "../../src/chain";
+import { Chain, encodeAddress, generateKeyPair } from "../../src/chain";
 import { createLogger } from "../../src/core";
 import { ChainSource, DEFAULT_LIMITS, DEFAULT_VARDIFF, Ledger, PoolServer, RedisBus, checkBusUrl, toWire } from "../../src/pool";
 import { healthRecords, parseBanMessage, sumConnections } from "../../src/pool/bus-redis-scripts";
+import type { PoolConn } from "../../src/pool/conn";
 import { Store } from "../../src/store";
 import { EASY, kernel, mineOn } from "../chain/helpers";
 import { freePort, waitFor } from "../helpers";
@@ -298,5 +299,46 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     const next = await waitFor(() => (F.server.role === "leader" && F.server.current && F.server.current.seq > first.seq ? F.server.current : undefined), 10_000);
     await waitFor(() => (L.server.role === "follower" && L.server.current?.seq === next.seq ? true : undefined), 10_000);
     expect(L.server.currentJob()).toEqual(F.server.currentJob());
+  }, 60_000);
+
+  test("distinct workers per IP across members: each member's count published, the other's counted against the cap, gone when its connections close or it stops", async () => {
+    const redis = redisServer();
+    await redis.start();
+    cleanup.push(() => redis.stop());
+    const chain = new Chain({ store: Store.open(tmp()), params: PARAMS, powHash: (h) => kernel.hash("sha256d", h) });
+    const A = member(chain, redis.url, 0, "t8");
+    const B = member(chain, redis.url, 1, "t8");
+    for (const m of [A, B]) {
+      await m.bus.open();
+      m.server.configure({ maxWorkersPerIp: 3 });
+      m.server.start();
+      await m.bus.start();
+    }
+    const payee = encodeAddress(generateKeyPair().publicKey, PARAMS.addressVersion);
+    const link = { ip: "10.4.4.4", codec: "json", encode: () => new Uint8Array(), write() {}, flush() {}, close() {} } as never;
+    const [a, b] = [A.server.open(link), B.server.open(link)] as PoolConn[];
+    const auth = (s: PoolServer, c: PoolConn, n: string) => {
+      try {
+        return s.authorize(c, `${payee}.${n}`, "x");
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(auth(A.server, a!, "w1")).toBe(true);
+    expect(auth(A.server, a!, "w2")).toBe(true);
+    // Read back by B at its next tick: A's two workers count against B's cap (3).
+    await waitFor(() => (B.bus.othersWorkers("10.4.4.4") === 2 ? true : undefined), 5_000);
+    expect(auth(B.server, b!, "w3")).toBe(true);
+    expect(auth(B.server, b!, "w4")).toBe("too many workers from 10.4.4.4 (3)");
+    await waitFor(() => (A.bus.othersWorkers("10.4.4.4") === 1 ? true : undefined), 5_000);
+    expect(auth(A.server, a!, "w5")).toBe("too many workers from 10.4.4.4 (3)");
+    // A's connection closes: its workers stop counting on B once A's record says so.
+    A.server.closed(a!);
+    await waitFor(() => (B.bus.othersWorkers("10.4.4.4") === 0 ? true : undefined), 5_000);
+    expect(auth(B.server, b!, "w4")).toBe(true);
+    // B stops (its records deleted): A no longer counts B's workers.
+    await waitFor(() => (A.bus.othersWorkers("10.4.4.4") === 2 ? true : undefined), 5_000);
+    await B.bus.stop();
+    await waitFor(() => (A.bus.othersWorkers("10.4.4.4") === 0 ? true : undefined), 5_000);
   }, 60_000);
 });

@@ -221,6 +221,74 @@ describe("connections per IP across instances with shards", () => {
   }, 60_000);
 });
 
+/** Subscribes and authorizes `user` on a fresh connection: its answer to the authorize (kept open until the test ends). */
+async function authorize(port: number, user: string): Promise<{ result: unknown; error: unknown }> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: (s) => {
+          cleanup.push(() => void s.end());
+          s.write(`{"id":1,"method":"mining.subscribe","params":["t"]}\n{"id":2,"method":"mining.authorize","params":["${user}","x"]}\n`);
+        },
+        data: (_s, d) => {
+          text += d.toString();
+          const line = text.split("\n").slice(0, -1).find((l) => l.includes('"id":2'));
+          if (line) resolve(JSON.parse(line));
+        },
+        close: () => reject(new Error("closed before the authorize was answered")),
+      },
+    }).catch(reject);
+  });
+}
+
+describe("distinct workers per IP across instances with shards", () => {
+  test("the other instances see this instance's shard workers, and the shards count theirs against the cap", async () => {
+    const hub = new MemoryHub();
+    const mine = new MemoryBus(hub, "mine");
+    const other = new MemoryBus(hub, "other");
+    const { server, shards } = pool({}, mine);
+    server.o.limits.maxWorkersPerIp = 4;
+    const ports = await shards.start();
+    server.start();
+    await mine.start();
+    await other.start();
+    const port = ports.stratumJson!;
+    const address = encodeAddress(generateKeyPair().publicKey, EASY.addressVersion);
+    for (const n of ["a", "b"]) expect((await authorize(port, `${address}.${n}`)).result).toBe(true);
+    // Whichever shards they landed on, the instance publishes the process's count.
+    await waitFor(() => (other.othersWorkers("127.0.0.1") === 2 ? true : undefined));
+    // The other instance holds 2 more: the cap (4) is reached on every shard (copied into the table within a second).
+    other.setLocalWorkers("127.0.0.1", 2);
+    const table = (shards as unknown as { workerSlots: SharedConns }).workerSlots;
+    await waitFor(() => (table.connections("127.0.0.1") === 4 ? true : undefined));
+    const refused = await Promise.all(["c", "d", "e", "f"].map((n) => authorize(port, `${address}.${n}`)));
+    for (const r of refused) expect(JSON.stringify(r.error)).toContain("too many workers from 127.0.0.1 (4)");
+    other.setLocalWorkers("127.0.0.1", 0);
+    await waitFor(() => (table.connections("127.0.0.1") === 2 ? true : undefined));
+    expect((await authorize(port, `${address}.g`)).result).toBe(true);
+    expect((await authorize(port, `${address}.h`)).result).toBe(true);
+    expect(JSON.stringify((await authorize(port, `${address}.i`)).error)).toContain("too many workers from 127.0.0.1 (4)");
+  }, 60_000);
+});
+
+describe("distinct workers per IP on a shard that dies", () => {
+  test("its column of the workers' table is cleared by the main thread: its workers no longer count", async () => {
+    const { server, shards } = pool();
+    const ports = await shards.start();
+    server.start();
+    const table = (shards as unknown as { workerSlots: SharedConns }).workerSlots;
+    const address = encodeAddress(generateKeyPair().publicKey, EASY.addressVersion);
+    expect((await authorize(ports.stratumJson!, `${address}.held`)).result).toBe(true);
+    expect(table.connections("127.0.0.1")).toBe(1);
+    const on = await waitFor(() => shards.list().find((s) => s.workers === 1));
+    (shards as unknown as { shards: Map<number, { worker: Worker }> }).shards.get(on.shard as number)!.worker.terminate();
+    await waitFor(() => (table.connections("127.0.0.1") === 0 ? true : undefined));
+  }, 60_000);
+});
+
 describe("the ledger's commit deadline on shards", () => {
   test("commit_timeout reaches the shards: a commit that never lands refuses the share at the configured deadline, not the built-in 10 s", async () => {
     const { server, shards, ledger } = pool();
