@@ -9,7 +9,7 @@ import type { Ledger } from "./ledger";
 import { serveLedger } from "./ledger-remote";
 import type { ShardsView, WorkerRow } from "./report";
 import type { PoolServer } from "./server";
-import { SharedConns } from "./shard-conns";
+import { ProcessCounts } from "./shard-tables";
 import { sourceInfo, type FromShard, type ListenSpec, type ShardExtra, type ShardPoolSettings, type ToShard } from "./shard-wire";
 import { LatencyRing } from "./stats";
 import { mergeWorkers, Retired } from "./shard-figures";
@@ -62,14 +62,8 @@ export class StratumShards implements ShardsView {
   readonly latency = new LatencyRing();
   readonly tipToNotify = new LatencyRing(1024);
   private readonly shards = new Map<number, Shard>();
-  private readonly sab: SharedArrayBuffer;
-  private readonly slots: SharedConns;
-  /** Distinct workers per IP: a table of the same kind, one member's count = the workers it holds for the IP. */
-  private readonly workersSab: SharedArrayBuffer;
-  private readonly workerSlots: SharedConns;
-  /** With a bus: each table's column of the other instances' counts, with the IPs written there last. */
-  private readonly others: { column: SharedConns; read: () => ReadonlyMap<string, number>; written: Set<string> }[] = [];
-  private othersTimer: ReturnType<typeof setInterval> | null = null;
+  /** Connections and distinct workers per IP, in shared memory (see shard-tables.ts). */
+  private readonly counts: ProcessCounts;
   private running = false;
   /** A stop() under way: start() waits for every old Worker's end before it clears the table and spawns anew. */
   private stopping: Promise<void> = Promise.resolve();
@@ -86,28 +80,12 @@ export class StratumShards implements ShardsView {
     this.slotsOf = Array.from({ length: o.count }, (_, i) => i + 1);
     const s = o.server;
     const bus = s.o.bus;
-    // With a bus: one more column in each table, the other instances' counts (copied from the bus every second).
-    this.sab = SharedConns.create(o.count + 1, undefined, !!bus?.othersByIp);
-    this.slots = new SharedConns(this.sab, 0);
-    this.workersSab = SharedConns.create(o.count + 1, undefined, !!bus?.othersWorkersByIp);
-    this.workerSlots = new SharedConns(this.workersSab, 0);
-    // The tables hold them for the main thread's own admissions too (not counted twice); the bus is told the
-    // process's count per IP (every shard's), not the main thread's alone.
-    if (bus?.othersByIp) {
-      this.others.push({ column: new SharedConns(this.sab, o.count + 1), read: bus.othersByIp.bind(bus), written: new Set() });
-      bus.othersConnections = () => 0;
-    }
-    if (bus?.othersWorkersByIp) {
-      this.others.push({ column: new SharedConns(this.workersSab, o.count + 1), read: bus.othersWorkersByIp.bind(bus), written: new Set() });
-      bus.othersWorkers = () => 0;
-    }
-    const setLocal = bus?.setLocalConnections?.bind(bus);
-    if (bus && setLocal) bus.setLocalConnections = (ip) => setLocal(ip, this.slots.local(ip));
-    const setWorkers = bus?.setLocalWorkers?.bind(bus);
-    if (bus && setWorkers) bus.setLocalWorkers = (ip) => setWorkers(ip, this.workerSlots.local(ip));
+    // The tables hold the main thread's own admissions too (not counted twice); the bus is told the process's count
+    // per IP (every shard's), not the main thread's alone.
+    this.counts = new ProcessCounts(o.count, bus);
     s.report.shards = this;
     // The main thread's own connections (HTTP workers) count with the shards' and take the extranonce space of shard 0.
-    s.o.shard = { index: 0, slots: this.slots, workers: this.workerSlots };
+    s.o.shard = { index: 0, slots: this.counts.conns.local, workers: this.counts.workers.local };
     s.jobs.onPublished((w) => this.relay(w));
     s.source.onWork((e) => {
       if (e.clean && this.tipAt === null) this.tipAt = epochMs();
@@ -185,7 +163,7 @@ export class StratumShards implements ShardsView {
       throw e;
     }
     // The bus's per-IP counts of the other instances into the tables, where every shard's take() counts them.
-    if (this.others.length) this.othersTimer = setInterval(() => this.others.forEach((x) => (x.written = x.column.setAll(x.read(), x.written))), 1000);
+    this.counts.start();
     this.o.log.info("pool.shards_started", { shards: this.o.count, ...ports });
     return ports;
   }
@@ -196,7 +174,7 @@ export class StratumShards implements ShardsView {
    */
   stop(): Promise<void> {
     this.running = false;
-    if (this.othersTimer) clearInterval(this.othersTimer);
+    this.counts.stop();
     const all = [...this.shards.values()].map((sh) => {
       // A shard that does not answer (busy, stuck) is ended anyway.
       const timer = setTimeout(end, 2000);
@@ -255,7 +233,7 @@ export class StratumShards implements ShardsView {
       worker.onerror = (ev) => this.o.log.error("pool.shard_error", { shard: index, error: (ev as ErrorEvent).message });
       const s = this.o.server;
       post(sh, {
-        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.sab, workers: this.workersSab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind, commitTimeoutMs: this.o.ledger.commitTimeoutMs,
+        t: "init", shard: index, kernelPath: this.o.kernelPath, conns: this.counts.conns.sab, workers: this.counts.workers.sab, log: this.o.logConfig, ledgerKind: this.o.ledger.backend.kind, commitTimeoutMs: this.o.ledger.commitTimeoutMs,
         source: sourceInfo(s.source), pool: this.o.settings(), listen, ports: this.ports,
         bans: s.bans().map((b) => ({ subject: b.worker === null ? b.ip : `${b.ip}/${b.worker}`, ip: b.ip, worker: b.worker, until: b.until, reason: b.reason })),
         job: this.job,
@@ -265,8 +243,7 @@ export class StratumShards implements ShardsView {
 
   /** A member's connections and workers no longer count (its thread ended, or none runs yet). */
   private clear(member: number): void {
-    this.slots.clear(member);
-    this.workerSlots.clear(member);
+    this.counts.clear(member);
   }
 
   /** A shard that ended while the pool runs: its connections no longer count, and it is started again. */
