@@ -15,7 +15,7 @@ import { waitFor } from "../helpers";
 import { json, leads, startInstance, type Instance, type Proc } from "../integration/pool-cluster";
 import { POSTGRES_BIN, postgresServer } from "../integration/postgres-server";
 import { REDIS_SERVER, redisServer } from "../integration/redis-server";
-import { haveLitecoind, regtestPair, type Daemon } from "./litecoind";
+import { haveLitecoind, listener, regtestPair, type Daemon } from "./litecoind";
 
 const missing = [!haveLitecoind && "litecoind", !REDIS_SERVER && "redis-server", !POSTGRES_BIN && "PostgreSQL"].filter(Boolean);
 if (missing.length) console.log(`pool-cluster-upstream: skipped, not installed: ${missing.join(", ")}`);
@@ -102,6 +102,7 @@ const notifyPrev = (n: any[]) => leToDisplayHex(swapWords(fromHex(n[1])));
 
 describe.skipIf(missing.length > 0)("two rignode pool --upstream instances (litecoind regtest) on one PostgreSQL ledger and one Redis bus", () => {
   let oracle: Daemon, peer: Daemon;
+  let peerP2p = 0;
   let L: Instance, F: Instance;
   let ledger: PostgresLedger;
   let miner: Miner;
@@ -115,7 +116,7 @@ describe.skipIf(missing.length > 0)("two rignode pool --upstream instances (lite
     cleanup.push(() => redis.stop());
     const pair = await regtestPair(mkdtempSync(join(tmpdir(), "rignode-ltc-cluster-")), false);
     cleanup.push(() => pair.stop());
-    ({ oracle, peer } = pair);
+    ({ oracle, peer, peerP2p } = pair);
     await oracle.call("generatetoaddress", [101, addr.burn]);
     await waitFor(async () => ((await peer.call("getblockcount")) === 101 ? true : undefined), 30_000);
     const ledgerUrl = await pg.createDb("upcluster");
@@ -179,5 +180,54 @@ describe.skipIf(missing.length > 0)("two rignode pool --upstream instances (lite
     expect(plan.outputs.map((o: any) => o.to)).toContain(toHex(coin.addressToScript(addr.a, NET)));
     expect(plan.outputs.map((o: any) => o.to)).toContain(toHex(coin.addressToScript(addr.pool, NET)));
     console.log(`block ${height + 1} through the follower: ${found.hash}, ${plan.outputs.length} outputs, total ${plan.total}`);
+  }, 150_000);
+
+  test("a block found through the follower while its daemon lacks the leader's newest block: the daemon answers prev-blk-not-found, the block is held, and goes in once the daemon has the parent", async () => {
+    // A third daemon keeps the oracle connected (getblocktemplate needs a peer) while the follower's daemon is cut off.
+    const third = await listener(mkdtempSync(join(tmpdir(), "rignode-ltc-third-")), false);
+    cleanup.push(() => third.stop());
+    await oracle.call("addnode", [`127.0.0.1:${third.p2p}`, "onetry"]);
+    await waitFor(async () => ((await oracle.call("getconnectioncount")) === 2 ? true : undefined), 30_000);
+    await peer.call("setnetworkactive", [false]);
+    await waitFor(async () => ((await oracle.call("getconnectioncount")) === 1 ? true : undefined), 30_000);
+
+    // The leader's daemon moves on; the follower's does not have that block.
+    const before = await peer.call<number>("getblockcount");
+    const [parent] = await oracle.call<string[]>("generatetoaddress", [1, addr.burn]);
+    const n = await waitFor(() => miner.notifies.findLast((x) => notifyPrev(x) === parent), 30_000);
+    expect(await peer.call("getblockcount")).toBe(before);
+    expect(await peer.call("getblockheader", [parent]).catch((e: Error) => e.message)).toMatch(/Block not found/);
+
+    // Found through the follower: its daemon has no parent for it (the answer seen in the follower's log), so it is held.
+    const found = miner.mine();
+    expect(found.job).toBe(n[0]);
+    expect((await waitFor(() => miner.answers.get(found.id), 30_000)).result).toBe(true);
+    const held = await waitFor(() => F.events("upstream.block_held").find((e) => e.hash === found.hash), 30_000);
+    expect(held).toMatchObject({ height: before + 2, answer: "prev-blk-not-found" });
+    console.log(`follower's daemon answered submitblock: "${held.answer}" (block ${found.hash} on ${parent}, held)`);
+    expect(F.events("pool.block_found").filter((e) => e.hash === found.hash)).toEqual([]);
+    expect(F.events("pool.block_rejected").filter((e) => e.hash === found.hash)).toEqual([]);
+    const key = Buffer.from(fromHex(found.hash).reverse());
+    expect((await ledger.sql.unsafe("SELECT count(*)::int AS n FROM pool_blocks WHERE hash = $1", [key])) as unknown[]).toEqual([{ n: 0 }]);
+    expect((await ledger.sql.unsafe("SELECT count(*)::int AS n FROM pool_candidates WHERE hash = $1", [key])) as unknown[]).toEqual([{ n: 1 }]);
+    expect((await json(`${F.api}/pool/stats?workers=none`)).source.blocks_held).toBe(1);
+
+    // The follower's daemon gets the parent: on its new tip the held block is submitted again and goes in.
+    await peer.call("setnetworkactive", [true]);
+    await oracle.call("addnode", [`127.0.0.1:${peerP2p}`, "onetry"]);
+    const ev = await waitFor(() => F.events("pool.block_found").find((e) => e.hash === found.hash), 60_000);
+    expect(ev.height).toBe(before + 2);
+    expect(await peer.call("getbestblockhash")).toBe(found.hash);
+    await waitFor(async () => ((await oracle.call("getbestblockhash")) === found.hash ? true : undefined), 30_000);
+    const rows = await waitFor(async () => {
+      const r = (await ledger.sql.unsafe("SELECT plan FROM pool_blocks WHERE hash = $1", [key])) as { plan: string }[];
+      return r.length ? r : undefined;
+    }, 30_000);
+    expect(rows).toHaveLength(1);
+    expect((await ledger.sql.unsafe("SELECT count(*)::int AS n FROM pool_candidates")) as unknown[]).toEqual([{ n: 0 }]);
+    const plan = typeof rows[0]!.plan === "string" ? JSON.parse(rows[0]!.plan) : rows[0]!.plan;
+    const blk = await oracle.call("getblock", [found.hash, 2]);
+    const outs = blk.tx[0].vout.filter((o: any) => !o.scriptPubKey.hex.startsWith(WITNESS_COMMITMENT));
+    expect(outs.map((o: any) => ({ to: o.scriptPubKey.hex, amount: sats(o.value).toString() }))).toEqual(plan.outputs);
   }, 150_000);
 });
