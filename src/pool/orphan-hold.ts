@@ -1,7 +1,18 @@
 // Blocks found on a job whose parent the source has not got yet: a pool member adopted the leader's job from the bus
 // before its own node (P2P) or its own daemon had the leader's newest block. Such a block is held and tried again on
 // each new tip of the source, within limits; whatever the source answers then (or the give-up) is its result.
-import type { SubmitResult } from "./source";
+
+/** What a source answers for a found block (here, not in source.ts, which imports this file). */
+export interface SubmitResult {
+  /** accepted: the block is on the source's best chain; not_best: valid but on a side branch; rejected. */
+  status: "accepted" | "not_best" | "rejected";
+  height: number;
+  /** Block id (sha256d of the header, internal order). */
+  hash: Uint8Array;
+  reason?: string;
+  /** Recorded with its plan by the source's owner already (a shard's main thread): the finder does not record it again. */
+  recorded?: boolean;
+}
 
 /** How long, and over how many new tips, a block whose parent the source lacks yet is held; how many at once. */
 export const ORPHAN_HOLD = { ms: 30_000, tips: 8, blocks: 16 };

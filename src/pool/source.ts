@@ -1,6 +1,8 @@
 import { fromHex, leToDisplayHex, RignodeError, toHex, type Algo } from "../core";
-import { OrphanHold } from "./orphan-hold";
+import { OrphanHold, type SubmitResult } from "./orphan-hold";
 import { blockHash, coinbaseBytesBound, decodeAddress, decodeBlock, encodeBlock, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, ValidationError, type Block, type Chain, type Header } from "../chain";
+
+export type { SubmitResult };
 
 /** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
 export interface PayoutOutput {
@@ -22,17 +24,6 @@ export interface Work {
   coinb2: Uint8Array;
   branch: Uint8Array[];
   readonly data: unknown;
-}
-
-export interface SubmitResult {
-  /** accepted: the block is on the source's best chain; not_best: valid but on a side branch; rejected. */
-  status: "accepted" | "not_best" | "rejected";
-  height: number;
-  /** Block id (sha256d of the header, internal order). */
-  hash: Uint8Array;
-  reason?: string;
-  /** Recorded with its plan by the source's owner already (a shard's main thread): the finder does not record it again. */
-  recorded?: boolean;
 }
 
 /** New work is available: clean when the previous block changed (older jobs are void). */

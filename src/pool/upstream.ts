@@ -12,8 +12,6 @@ import { RunAgain } from "./rerun";
 import { RpcClient, RpcError } from "./rpc";
 import { OrphanHold, type Attempt } from "./orphan-hold";
 
-export { RpcClient, RpcError };
-
 export interface UpstreamOptions {
   url: string;
   /** Algorithm of the daemon's chain; auto: scrypt for Litecoin, sha256d otherwise. */

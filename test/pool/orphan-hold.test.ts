@@ -1,8 +1,7 @@
 // The hold shared by both work sources: a block whose parent the source lacks yet is tried again on each new tip,
 // and given up after so many tips, so long, or at once when too many are held.
 import { describe, expect, test } from "bun:test";
-import { OrphanHold, ORPHAN_HOLD, type Attempt } from "../../src/pool/orphan-hold";
-import type { SubmitResult } from "../../src/pool";
+import { OrphanHold, ORPHAN_HOLD, type Attempt, type SubmitResult } from "../../src/pool";
 
 const block = (n: number) => ({ height: n, hash: new Uint8Array(32).fill(n) });
 const accepted = (n: number): SubmitResult => ({ status: "accepted", ...block(n) });
