@@ -217,6 +217,7 @@ describe.skipIf(missing.length > 0)("two rignode pool --upstream instances (lite
     await oracle.call("addnode", [`127.0.0.1:${peerP2p}`, "onetry"]);
     const ev = await waitFor(() => F.events("pool.block_found").find((e) => e.hash === found.hash), 60_000);
     expect(ev.height).toBe(before + 2);
+    console.log(`held block in ${Date.parse(ev.ts) - Date.parse(held.ts)} ms after it was held (the follower's log; includes the reconnect)`);
     expect(await peer.call("getbestblockhash")).toBe(found.hash);
     await waitFor(async () => ((await oracle.call("getbestblockhash")) === found.hash ? true : undefined), 30_000);
     const rows = await waitFor(async () => {
