@@ -1,5 +1,8 @@
 import { fromHex, leToDisplayHex, RignodeError, toHex, type Algo } from "../core";
+import { OrphanHold, type SubmitResult } from "./orphan-hold";
 import { blockHash, coinbaseBytesBound, decodeAddress, decodeBlock, encodeBlock, decodeTx, encodeAddress, EXTRANONCE_BYTES, splitCoinbase, txId, coinbaseBranch, ValidationError, type Block, type Chain, type Header } from "../chain";
+
+export type { SubmitResult };
 
 /** One coinbase output of a payout plan: the payee's key (as the source defines it) and the amount. */
 export interface PayoutOutput {
@@ -21,17 +24,6 @@ export interface Work {
   coinb2: Uint8Array;
   branch: Uint8Array[];
   readonly data: unknown;
-}
-
-export interface SubmitResult {
-  /** accepted: the block is on the source's best chain; not_best: valid but on a side branch; rejected. */
-  status: "accepted" | "not_best" | "rejected";
-  height: number;
-  /** Block id (sha256d of the header, internal order). */
-  hash: Uint8Array;
-  reason?: string;
-  /** Recorded with its plan by the source's owner already (a shard's main thread): the finder does not record it again. */
-  recorded?: boolean;
 }
 
 /** New work is available: clean when the previous block changed (older jobs are void). */
@@ -92,14 +84,11 @@ export function chainWork(block: Block, minTime: number, height: number): Work {
   return { height, header: block.header, minTime, coinb1, coinb2, branch: coinbaseBranch(block.txs.map((t) => txId(t))), data: block };
 }
 
-/** How long, and over how many new tips, a block whose parent this node lacks yet is held before it is given up. */
-export const ORPHAN_HOLD = { ms: 30_000, tips: 8, blocks: 16 };
-
 /** The node's own chain as the pool's source: templates from its tip and mempool, blocks connected and relayed. */
 export class ChainSource implements WorkSource {
   readonly kind = "chain";
   /** Blocks found on a job whose parent has not reached this node yet (a follower's job came before the block). */
-  private readonly held: { block: Block; work: Work; tips: number; done: (r: SubmitResult) => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  private readonly held = new OrphanHold();
   private watching = false;
 
   constructor(readonly chain: Chain) {}
@@ -172,15 +161,12 @@ export class ChainSource implements WorkSource {
     const block: Block = { header, txs: [decodeTx(coinbase), ...template.txs.slice(1)] };
     const r = this.accept(block, work);
     if (r !== "orphan") return r;
-    if (this.held.length >= ORPHAN_HOLD.blocks) return { status: "rejected", height: work.height, hash: blockHash(header), reason: "parent unknown (too many blocks held for their parent)" };
-    return new Promise((done) => {
-      const h = { block, work, tips: 0, done, timer: setTimeout(() => this.release(h, "parent still unknown after 30 s"), ORPHAN_HOLD.ms) };
-      this.held.push(h);
-      if (!this.watching) {
-        this.watching = true;
-        this.chain.onTip(() => this.retryHeld());
-      }
-    });
+    if (!this.watching) {
+      this.watching = true;
+      // After the tip's own handlers: its block is stored by then.
+      this.chain.onTip(() => queueMicrotask(() => void this.held.tip()));
+    }
+    return this.held.hold({ height: work.height, hash: blockHash(header) }, () => this.accept(block, work));
   }
 
   private accept(block: Block, work: Work): SubmitResult | "orphan" {
@@ -193,25 +179,6 @@ export class ChainSource implements WorkSource {
       if (e instanceof ValidationError && e.rule === "orphan") return "orphan";
       return { status: "rejected", height: work.height, hash, reason: (e as Error).message };
     }
-  }
-
-  private release(h: (typeof this.held)[number], why: string, r?: SubmitResult): void {
-    const i = this.held.indexOf(h);
-    if (i < 0) return;
-    this.held.splice(i, 1);
-    clearTimeout(h.timer);
-    h.done(r ?? { status: "rejected", height: h.work.height, hash: blockHash(h.block.header), reason: why });
-  }
-
-  /** A new tip: held blocks are tried again (after the tip's own handlers: its block is stored by then). */
-  private retryHeld(): void {
-    queueMicrotask(() => {
-      for (const h of [...this.held]) {
-        const r = this.accept(h.block, h.work);
-        if (r !== "orphan") this.release(h, "", r);
-        else if (++h.tips >= ORPHAN_HOLD.tips) this.release(h, `parent still unknown after ${h.tips} new tips`);
-      }
-    });
   }
 
   payee(address: string): Uint8Array | null {

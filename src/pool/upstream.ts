@@ -9,59 +9,8 @@ import {
 } from "./coin";
 import type { PayoutOutput, SubmitResult, Work, WorkEvent, WorkSource } from "./source";
 import { RunAgain } from "./rerun";
-
-/** An error the daemon answered (its JSON-RPC code and message): a RignodeError ("refused") with the daemon's code. */
-export class RpcError extends RignodeError {
-  constructor(
-    readonly rpcCode: number,
-    message: string,
-  ) {
-    super("refused", message, { details: { rpc_code: String(rpcCode) } });
-  }
-}
-
-/** JSON-RPC 1.0 over HTTP with basic auth, as bitcoind and its forks speak it. */
-export class RpcClient {
-  readonly endpoint: string;
-  private readonly auth: string;
-  /** The URL without its password, for logs and status. */
-  readonly shown: string;
-
-  constructor(url: string) {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      throw new RignodeError("usage", `--upstream must be http://USER:PASS@HOST:PORT, got '${url.slice(0, 100)}'`);
-    }
-    if (u.protocol !== "http:" || !u.port) throw new RignodeError("usage", `--upstream must be http://USER:PASS@HOST:PORT, got '${url.slice(0, 100)}'`);
-    this.auth = "Basic " + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
-    this.shown = `http://${u.username ? u.username + "@" : ""}${u.host}${u.pathname === "/" ? "" : u.pathname}`;
-    u.username = u.password = "";
-    this.endpoint = u.toString();
-  }
-
-  async call<T = unknown>(method: string, params: unknown[] = [], timeoutMs = 30_000, signal?: AbortSignal): Promise<T> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const res = await fetch(this.endpoint, {
-      method: "POST",
-      // No keep-alive: a daemon waits for idle HTTP connections when it shuts down.
-      headers: { authorization: this.auth, "content-type": "text/plain", connection: "close" },
-      body: JSON.stringify({ jsonrpc: "1.0", id: method, method, params }),
-      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-    });
-    if (res.status === 401 || res.status === 403) throw new RignodeError("config", `upstream refused the RPC credentials (HTTP ${res.status})`);
-    const text = await res.text();
-    let body: { result?: unknown; error?: { code: number; message: string } | null };
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new RignodeError("unavailable", `upstream answered HTTP ${res.status} without JSON`);
-    }
-    if (body.error) throw new RpcError(body.error.code, body.error.message);
-    return body.result as T;
-  }
-}
+import { RpcClient, RpcError } from "./rpc";
+import { OrphanHold, type Attempt } from "./orphan-hold";
 
 export interface UpstreamOptions {
   url: string;
@@ -85,6 +34,8 @@ function regtestFoundation(net: CoinNetwork): string {
 }
 
 const NOT_YET = "no template from the upstream yet";
+/** submitblock's answer (BIP22) for a block whose previous block the daemon does not have. */
+const PARENT_UNKNOWN = "prev-blk-not-found";
 
 /** The upstream daemon as a work source. */
 export class UpstreamSource implements WorkSource {
@@ -110,12 +61,15 @@ export class UpstreamSource implements WorkSource {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
-  private readonly counts = { templates: 0, proposals_ok: 0, proposals_rejected: 0, blocks_submitted: 0, blocks_accepted: 0, longpolls: 0, notifies: 0 };
+  private readonly counts = { templates: 0, proposals_ok: 0, proposals_rejected: 0, blocks_submitted: 0, blocks_accepted: 0, blocks_held: 0, longpolls: 0, notifies: 0 };
   private lastRejection: string | null = null;
   /** When the current template was taken (ms since the epoch). */
   private tmplAt: number | null = null;
   /** Previous blocks (display hex) a block was submitted on, recent ones. */
   private readonly submitted = new Set<string>();
+  /** Blocks whose parent the daemon lacks yet, tried again on its new tips; the tip they were last tried on. */
+  private readonly held = new OrphanHold();
+  private heldTip = "";
 
   constructor(private readonly o: UpstreamOptions) {
     this.rpc = new RpcClient(o.url);
@@ -156,6 +110,7 @@ export class UpstreamSource implements WorkSource {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.abort.abort();
+    this.held.drop("the pool stopped");
   }
 
   onWork(cb: (e: WorkEvent) => void): void {
@@ -211,6 +166,7 @@ export class UpstreamSource implements WorkSource {
   private take(t: CoinTemplate, fresh: boolean): void {
     const old = this.tmpl;
     this.tmpl = t;
+    this.newTip(t.prevHashHex);
     this.tmplAt = Date.now();
     // Back on a block the pool already built on (a reorganisation took its child away): mine on it again.
     if (old && old.prevHashHex !== t.prevHashHex) this.submitted.delete(t.prevHashHex);
@@ -221,6 +177,7 @@ export class UpstreamSource implements WorkSource {
   private async poll(): Promise<void> {
     try {
       const best = await this.rpc.call<string>("getbestblockhash", [], 5_000);
+      this.newTip(best);
       // Up again only once a template comes (a daemon in initial sync or without peers answers this but not that).
       if (!this.up || !this.tmpl || best !== this.tmpl.prevHashHex) await this.fetchTemplate();
     } catch (e) {
@@ -246,6 +203,13 @@ export class UpstreamSource implements WorkSource {
         await Bun.sleep(500);
       }
     }
+  }
+
+  /** The daemon's best block seen (by its hash poll or a template): held blocks are tried again on a new one. */
+  private newTip(best: string): void {
+    if (best === this.heldTip) return;
+    this.heldTip = best;
+    if (this.held.size) void this.held.tip();
   }
 
   work(plan: (total: bigint, bits: number) => PayoutOutput[], tag: string): Work {
@@ -298,12 +262,15 @@ export class UpstreamSource implements WorkSource {
     return parseTemplate(g);
   }
 
-  /** submitblock, retried while the daemon is unreachable (a block is worth waiting for), then confirmed. */
+  /**
+   * submitblock, retried while the daemon is unreachable (a block is worth waiting for), then confirmed. A block whose
+   * parent the daemon lacks yet (a follower's job came over the bus before its daemon had the leader's block) is held
+   * and submitted again on each new tip of the daemon, within ORPHAN_HOLD.
+   */
   async submit(work: Work, header: Header, coinbase: Uint8Array): Promise<SubmitResult> {
     const t = work.data as CoinTemplate;
     const hash = blockHash(header);
     const hex = toHex(serializeBlock(t, encodeHeader(header), coinbase));
-    const id = leToDisplayHex(hash);
     // One block per previous block: a second one at the same height could only be a side branch (the daemon keeps the
     // first it saw), and where blocks are cheap (regtest: every other hash) they would flood the daemon.
     const prev = t.prevHashHex;
@@ -311,34 +278,43 @@ export class UpstreamSource implements WorkSource {
     this.submitted.add(prev);
     if (this.submitted.size > 64) this.submitted.delete(this.submitted.values().next().value!);
     this.counts.blocks_submitted++;
+    let r = await this.sendBlock(t.height, hash, hex);
+    if (r === "orphan") {
+      this.counts.blocks_held++;
+      this.o.log.warn("upstream.block_held", { hash: leToDisplayHex(hash), height: t.height, answer: PARENT_UNKNOWN, note: "the daemon lacks its parent yet: submitted again on its next tips" });
+      const held = this.held.hold({ height: t.height, hash }, () => this.sendBlock(t.height, hash, hex));
+      this.heldTip = ""; // the parent may have come while submitblock ran: the next poll tries again
+      r = await held;
+    }
+    if (r.status === "rejected") this.submitted.delete(prev);
+    return r;
+  }
+
+  /** One submitblock and where the block stands on the daemon's chain after it; "orphan" when its parent is unknown there. */
+  private async sendBlock(height: number, hash: Uint8Array, hex: string): Promise<Attempt> {
     let answer: unknown;
     for (let attempt = 0; ; attempt++) {
       try {
         answer = await this.rpc.call("submitblock", [hex], 30_000);
         break;
       } catch (e) {
-        if (e instanceof RpcError || attempt >= 20 || this.stopped) {
-          this.submitted.delete(prev);
-          return { status: "rejected", height: t.height, hash, reason: (e as Error).message };
-        }
+        if (e instanceof RpcError || attempt >= 20 || this.stopped) return { status: "rejected", height, hash, reason: (e as Error).message };
         this.markDown(e);
         await Bun.sleep(500);
       }
     }
     void this.fetchTemplate();
-    if (answer !== null && answer !== "duplicate" && answer !== "inconclusive") {
-      this.submitted.delete(prev);
-      return { status: "rejected", height: t.height, hash, reason: String(answer) };
-    }
+    if (answer === PARENT_UNKNOWN) return "orphan";
+    if (answer !== null && answer !== "duplicate" && answer !== "inconclusive") return { status: "rejected", height, hash, reason: String(answer) };
     try {
-      const h = await this.rpc.call<{ confirmations: number; height: number }>("getblockheader", [id], 10_000);
+      const h = await this.rpc.call<{ confirmations: number; height: number }>("getblockheader", [leToDisplayHex(hash)], 10_000);
       if (h.confirmations >= 1) {
         this.counts.blocks_accepted++;
         return { status: "accepted", height: h.height, hash };
       }
       return { status: "not_best", height: h.height, hash, reason: "side branch" };
     } catch (e) {
-      return { status: "rejected", height: t.height, hash, reason: `not found after submitblock: ${(e as Error).message}` };
+      return { status: "rejected", height, hash, reason: `not found after submitblock: ${(e as Error).message}` };
     }
   }
 

@@ -203,4 +203,47 @@ describe("upstream work source", () => {
     expect(d.state.calls.filter((m) => m === "submitblock").length).toBe(3);
     expect(source.status()).toMatchObject({ blocks_submitted: 3, blocks_accepted: 0 });
   });
+
+  test("submitblock answered prev-blk-not-found (the daemon lacks the parent yet): held and sent again on the daemon's new tips; in once it has the parent; given up after 8 tips without", async () => {
+    const d = fakeDaemon();
+    const { source, server } = await startPool(d.url);
+    await waitFor(() => server.currentJob() ?? undefined);
+    const payTo = (total: bigint) => [{ to: Uint8Array.of(0x00, 0x14, ...new Uint8Array(20).fill(7)), amount: total }];
+    const submits = () => d.state.calls.filter((m) => m === "submitblock").length;
+    const tip = (n: number) => ((d.state.prev = n.toString(16).padStart(64, "0")), (d.state.height = n));
+    let work = source.work(payTo, "test");
+    let { coinbase } = coinbaseRoot(work.coinb1, new Uint8Array(8), work.coinb2, work.branch);
+
+    d.state.submitAnswer = "prev-blk-not-found";
+    const held = source.submit(work, { ...work.header, nonce: 1 }, coinbase);
+    await waitFor(() => (source.status().blocks_held === 1 ? true : undefined));
+    // While it is held, no second block on its previous block goes to the daemon.
+    expect(await source.submit(work, { ...work.header, nonce: 2 }, coinbase)).toMatchObject({ status: "not_best" });
+    // A new tip: sent again (still no parent); the daemon gets the parent: in.
+    let n = submits();
+    tip(0x300);
+    await waitFor(() => (submits() > n ? true : undefined));
+    d.state.submitAnswer = null;
+    tip(0x301);
+    expect(await held).toMatchObject({ status: "accepted", height: 0x301 });
+    expect(source.status()).toMatchObject({ blocks_submitted: 1, blocks_accepted: 1, blocks_held: 1 });
+
+    // Never a parent: given up after 8 new tips, and its previous block free again.
+    await waitFor(() => (source.status().previous_block === d.state.prev ? true : undefined));
+    work = source.work(payTo, "test");
+    ({ coinbase } = coinbaseRoot(work.coinb1, new Uint8Array(8), work.coinb2, work.branch));
+    d.state.submitAnswer = "prev-blk-not-found";
+    const first = submits();
+    let done = false;
+    const lost = source.submit(work, { ...work.header, nonce: 3 }, coinbase).finally(() => (done = true));
+    for (let h = 0x400; !done; h++) {
+      n = submits();
+      await waitFor(() => (done || submits() > n ? true : undefined));
+      tip(h);
+    }
+    expect(await lost).toMatchObject({ status: "rejected", reason: "parent still unknown after 8 new tips" });
+    expect(submits() - first).toBe(9); // the first try and one per tip
+    d.state.submitAnswer = null;
+    expect(await source.submit(work, { ...work.header, nonce: 4 }, coinbase)).toMatchObject({ status: "accepted" });
+  });
 });

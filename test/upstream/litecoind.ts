@@ -58,7 +58,7 @@ function daemon(dir: string, args: string[]): Daemon {
 }
 
 /** The oracle and its peer, MWEB on (activates at height 432) or never active. */
-export async function regtestPair(dir: string, mweb: boolean): Promise<{ oracle: Daemon; peer: Daemon; stop(): Promise<void> }> {
+export async function regtestPair(dir: string, mweb: boolean): Promise<{ oracle: Daemon; peer: Daemon; peerP2p: number; stop(): Promise<void> }> {
   const p2p = freePort();
   const vb = mweb ? [] : ["-vbparams=mweb:-2:0:0:0"];
   const peer = daemon(join(dir, "peer"), ["-listen=1", `-bind=127.0.0.1:${p2p}`, `-bind=127.0.0.1:${freePort()}=onion`, "-connect=0", "-disablewallet=1", ...vb]);
@@ -66,5 +66,17 @@ export async function regtestPair(dir: string, mweb: boolean): Promise<{ oracle:
   await peer.start();
   await oracle.start();
   await waitFor(async () => ((await oracle.call("getconnectioncount")) > 0 ? true : undefined), 30_000);
-  return { oracle, peer, stop: async () => void (await Promise.all([oracle.stop(), peer.stop()])) };
+  return { oracle, peer, peerP2p: p2p, stop: async () => void (await Promise.all([oracle.stop(), peer.stop()])) };
+}
+
+/**
+ * One more regtest daemon that only listens (on `p2p`): a second peer the oracle can `addnode`, so that the oracle
+ * keeps a connection (getblocktemplate) while the pair's peer is cut off.
+ */
+export async function listener(dir: string, mweb: boolean): Promise<Daemon & { p2p: number }> {
+  const p2p = freePort();
+  const vb = mweb ? [] : ["-vbparams=mweb:-2:0:0:0"];
+  const d = daemon(dir, ["-listen=1", `-bind=127.0.0.1:${p2p}`, `-bind=127.0.0.1:${freePort()}=onion`, "-connect=0", "-disablewallet=1", ...vb]);
+  await d.start();
+  return Object.assign(d, { p2p });
 }
