@@ -43,7 +43,6 @@ export class RedisBus implements PoolBus {
   private claimTimer: ReturnType<typeof setInterval> | null = null;
   private started = false;
   private errorLoggedAt = 0;
-  private busy = { tick: false };
 
   constructor(private readonly opts: RedisBusOptions) {
     this.shown = checkBusUrl(opts.url);
@@ -129,8 +128,9 @@ export class RedisBus implements PoolBus {
     this.started = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    // A lease won by a try still in flight is released too.
+    // A lease won by a try still in flight is released too; a tick in flight writes its records before they go.
     await this.leaseRun;
+    await this.ticking;
     const held = this.leading;
     this.stepDown("stopping");
     if (held) await this.send("EVAL", [RELEASE, "1", this.k.lease, this.member]).catch(() => {});
@@ -319,9 +319,16 @@ export class RedisBus implements PoolBus {
   }
 
   /** Once a second: this member's health and per-IP counts (expiring), the others' read back, a missed job caught. */
-  private async tick(): Promise<void> {
-    if (!this.started || this.busy.tick) return;
-    this.busy.tick = true;
+  private tick(): Promise<void> {
+    if (!this.started || this.ticking) return this.ticking ?? Promise.resolve();
+    this.ticking = this.tickOnce().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  /** The tick in flight: stop() waits for it, so its records cannot land after stop() deleted them. */
+  private ticking: Promise<void> | null = null;
+
+  private async tickOnce(): Promise<void> {
     try {
       const now = Date.now();
       if (!this.sub?.connected) await this.subscribe().catch((e) => this.fault("subscribe", e));
@@ -329,8 +336,6 @@ export class RedisBus implements PoolBus {
       if (!this.leading) await this.pollJob();
     } catch (e) {
       this.fault("tick", e);
-    } finally {
-      this.busy.tick = false;
     }
   }
 

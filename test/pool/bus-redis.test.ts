@@ -338,7 +338,13 @@ describe.skipIf(!REDIS_SERVER)("pool members on a real Redis", () => {
     expect(auth(B.server, b!, "w4")).toBe(true);
     // B stops (its records deleted): A no longer counts B's workers.
     await waitFor(() => (A.bus.othersWorkers("10.4.4.4") === 2 ? true : undefined), 5_000);
+    const raw = new RedisClient(redis.url);
+    cleanup.push(() => raw.close());
+    expect(await raw.exists(`rignode:pool:t8:workers:${B.bus.member}`)).toBe(true);
     await B.bus.stop();
+    // Deleted by stop() itself (a tick in flight waited for), not left to expire.
+    expect(await raw.exists(`rignode:pool:t8:workers:${B.bus.member}`)).toBe(false);
+    expect(await raw.exists(`rignode:pool:t8:conns:${B.bus.member}`)).toBe(false);
     await waitFor(() => (A.bus.othersWorkers("10.4.4.4") === 0 ? true : undefined), 5_000);
   }, 60_000);
 });
