@@ -13,6 +13,7 @@ import type { PoolConn } from "./conn";
 import type { JobRecord, PoolContext } from "./context";
 import { fromWire, toWire, type WireJob } from "./job-wire";
 import { StaleWatch } from "./stale";
+import { blocksSettled, BLOCK_WAIT_MS } from "./stratifier";
 
 /** What this part uses of the pool. */
 type Pool = Pick<PoolContext, "o" | "now" | "algo" | "isRunning" | "sessions" | "shares" | "report">;
@@ -165,7 +166,7 @@ export class Jobs {
       const first = o.scheme === "prop" ? null : o.pplnsWindow !== "auto" ? shareWeight(o.pplnsWindow) : undefined;
       const read = (): Promise<void> | null => o.ledger.prepare(this.lastWindow === undefined ? first : this.lastWindow);
       const later = pending.size
-        ? Promise.allSettled([...pending]).then(() => read()).then(() => this.makeJob(clean) ?? undefined)
+        ? blocksSettled(pending, BLOCK_WAIT_MS).then(() => read()).then(() => this.makeJob(clean) ?? undefined)
         : (read()?.then(() => this.makeJob(clean) ?? undefined) ?? this.makeJob(clean));
       // The builder is free again whatever happened: a failure never stops the jobs that follow.
       return later?.catch((e) => this.jobFailed(clean, `internal: ${(e as Error).message}`));

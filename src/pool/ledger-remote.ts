@@ -162,7 +162,7 @@ export async function serveLedger(ledger: Ledger, m: LedgerCall): Promise<Ledger
       value = ids.map((r) => (r instanceof Error ? { error: carry(r) } : r));
     } else if (m.op === "recordBlock") {
       const b = m.args[0] as { hash: Uint8Array; height: number; plan: StoredPlan };
-      // The main thread recorded the block when its source took it: this is the shard's copy (known: no change).
+      // The shard's own record, when the main thread's (made as its source took the block) seemed to fail: known, no change.
       value = (await ledger.recordBlock({ hash: b.hash, height: b.height, plan: b.plan })) ?? false;
     } else {
       const fn = ledger.backend[m.op] as (...a: unknown[]) => Maybe<unknown>;

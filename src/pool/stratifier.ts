@@ -206,3 +206,16 @@ export class SharePath {
     void p.finally(() => this.pendingBlocks.delete(p)).catch(() => {});
   }
 }
+
+/** How long a new job waits for blocks still being submitted (one held for its parent may wait 30 s: jobs do not). */
+export const BLOCK_WAIT_MS = 2000;
+
+/**
+ * Once every block being submitted is settled (its round closed before the next plan), or after `ms`: a block held
+ * for a parent the source lacks (a follower that just became leader) is not on the chain the job builds on.
+ */
+export function blocksSettled(pending: ReadonlySet<Promise<void>>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((ok) => (timer = setTimeout(ok, ms)));
+  return Promise.race([Promise.allSettled([...pending]).then(() => {}), late]).finally(() => clearTimeout(timer));
+}

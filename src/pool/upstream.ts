@@ -168,8 +168,9 @@ export class UpstreamSource implements WorkSource {
     this.tmpl = t;
     this.newTip(t.prevHashHex);
     this.tmplAt = Date.now();
-    // Back on a block the pool already built on (a reorganisation took its child away): mine on it again.
-    if (old && old.prevHashHex !== t.prevHashHex) this.submitted.delete(t.prevHashHex);
+    // Back on a block the pool already built on (a reorganisation took its child away): mine on it again. Not when
+    // the daemon only moved on to it: a block held for that parent is tried now, a second one would be a side branch.
+    if (old && old.prevHashHex !== t.prevHashHex && t.height <= old.height) this.submitted.delete(t.prevHashHex);
     this.counts.templates++;
     if (!old || old.prevHashHex !== t.prevHashHex || fresh) this.emit({ clean: true });
   }
