@@ -6,7 +6,7 @@
 // With gcc, each tip is paired with a round of the C send floor (bench/send-floor.c, as many threads as the pool has
 // stratum threads) to as many connections read as cheaply (a child process): the ratio pool / floor is of one run.
 // usage: bun run bench/pool-load.ts [--conns 1000,10000] [--tips 20] [--algos sha256d,scrypt] [--seconds 55]
-//        [--share-conns 32] [--window 64] [--stratum-threads 1,2] [--skip-conns] [--skip-shares] [--no-floor] [--json]
+//        [--share-conns 32] [--window 16] [--stratum-threads 1,2] [--skip-conns] [--skip-shares] [--no-floor] [--json]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
