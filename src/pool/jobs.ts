@@ -367,7 +367,7 @@ export class Jobs {
         if (this.pool.sessions.capDifficulty(c) || c.told !== c.difficulty) c.tell(c.difficulty);
         c.noteDifficulty(r.seq, c.difficulty);
         c.link.send(b); // "written" means handed to the kernel, not queued for the end of the pass
-        this.pool.report.counters.notifies++;
+        if (!c.closed) this.pool.report.counters.notifies++; // not one its full backlog just closed
       } catch (e) {
         // One connection that cannot be written to loses its work, not the others theirs.
         this.pool.o.log.warn("pool.publish_failed", { ip: c.link.ip, job: r.job.id, reason: (e as Error).message });

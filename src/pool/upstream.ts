@@ -282,9 +282,8 @@ export class UpstreamSource implements WorkSource {
     let r = await this.sendBlock(t.height, hash, hex);
     if (r === "orphan") {
       this.counts.blocks_held++;
-      this.o.log.warn("upstream.block_held", { hash: leToDisplayHex(hash), height: t.height, answer: PARENT_UNKNOWN, note: "the daemon lacks its parent yet: submitted again on its next tips" });
+      this.o.log.warn("upstream.block_held", { hash: leToDisplayHex(hash), height: t.height, answer: PARENT_UNKNOWN, note: "the daemon lacks its parent yet: submitted again on its next tips and every second" });
       const held = this.held.hold({ height: t.height, hash }, () => this.sendBlock(t.height, hash, hex));
-      this.heldTip = ""; // the parent may have come while submitblock ran: the next poll tries again
       r = await held;
     }
     if (r.status === "rejected") this.submitted.delete(prev);
