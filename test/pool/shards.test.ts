@@ -94,6 +94,20 @@ describe("stratum shards", () => {
 });
 
 /** A pool server on a fresh chain and ledger with `count` shards on one port (JSON codec). */
+/** A sharded pool on an in-memory bus beside one other instance, everything started (`before`: set before the start). */
+async function besideOther(before?: (server: PoolServer) => void) {
+  const hub = new MemoryHub();
+  const mine = new MemoryBus(hub, "mine");
+  const other = new MemoryBus(hub, "other");
+  const { server, shards } = pool({}, mine);
+  before?.(server);
+  const ports = await shards.start();
+  server.start();
+  await mine.start();
+  await other.start();
+  return { other, server, shards, ports };
+}
+
 function pool(extra: { startDeadlineMs?: number } = {}, bus?: MemoryBus) {
   const chain = new Chain({ store: Store.open(mkdtempSync(join(tmpdir(), "rignode-shards-"))), params: EASY, powHash: (h) => kernel.hash("sha256d", h) });
   const lines: any[] = [];
@@ -137,14 +151,7 @@ describe("stratum shards that cannot start", () => {
 
 describe("stratum shards behind a bus", () => {
   test("a ban and then an unban from another instance hold on every shard", async () => {
-    const hub = new MemoryHub();
-    const mine = new MemoryBus(hub, "mine");
-    const other = new MemoryBus(hub, "other");
-    const { server, shards } = pool({}, mine);
-    const ports = await shards.start();
-    server.start();
-    await mine.start();
-    await other.start();
+    const { other, server, shards, ports } = await besideOther();
     const port = ports.stratumJson!;
     expect(await subscribe(port)).toMatch(/^07[12]/);
     other.publishBan({ subject: "127.0.0.1", ip: "127.0.0.1", worker: null, until: Date.now() + 600_000, reason: "test" });
@@ -202,14 +209,7 @@ describe("the process's counters with shards", () => {
 
 describe("connections per IP across instances with shards", () => {
   test("the other instances see this instance's shard connections, and the shards count theirs against the cap", async () => {
-    const hub = new MemoryHub();
-    const mine = new MemoryBus(hub, "mine");
-    const other = new MemoryBus(hub, "other");
-    const { server, shards } = pool({}, mine);
-    const ports = await shards.start();
-    server.start();
-    await mine.start();
-    await other.start();
+    const { other, server, shards, ports } = await besideOther();
     const port = ports.stratumJson!;
     const held = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
     cleanup.push(() => void held.end());
@@ -247,15 +247,7 @@ async function authorize(port: number, user: string): Promise<{ result: unknown;
 
 describe("distinct workers per IP across instances with shards", () => {
   test("the other instances see this instance's shard workers, and the shards count theirs against the cap", async () => {
-    const hub = new MemoryHub();
-    const mine = new MemoryBus(hub, "mine");
-    const other = new MemoryBus(hub, "other");
-    const { server, shards } = pool({}, mine);
-    server.o.limits.maxWorkersPerIp = 4;
-    const ports = await shards.start();
-    server.start();
-    await mine.start();
-    await other.start();
+    const { other, server, shards, ports } = await besideOther((sv) => (sv.o.limits.maxWorkersPerIp = 4));
     const port = ports.stratumJson!;
     const address = encodeAddress(generateKeyPair().publicKey, EASY.addressVersion);
     for (const n of ["a", "b"]) expect((await authorize(port, `${address}.${n}`)).result).toBe(true);
@@ -277,14 +269,7 @@ describe("distinct workers per IP across instances with shards", () => {
 
 describe("distinct workers per IP on a shard that dies", () => {
   test("its columns are cleared by the main thread: its workers and connections no longer count, here or on the other instances", async () => {
-    const hub = new MemoryHub();
-    const mine = new MemoryBus(hub, "mine");
-    const other = new MemoryBus(hub, "other");
-    const { server, shards } = pool({}, mine);
-    const ports = await shards.start();
-    server.start();
-    await mine.start();
-    await other.start();
+    const { other, server, shards, ports } = await besideOther();
     const table = (shards as unknown as { counts: ProcessCounts }).counts.workers.local;
     const address = encodeAddress(generateKeyPair().publicKey, EASY.addressVersion);
     expect((await authorize(ports.stratumJson!, `${address}.held`)).result).toBe(true);
